@@ -1,0 +1,208 @@
+// The Mixtral forward pass on the CPU: the executable specification every other backend is
+// checked against. It follows Hugging Face's MixtralForCausalLM step by step, in model order.
+//
+// Legend: T tokens in this call, S = cache + T positions attended to, D hidden, Dh head_dim,
+// H query heads, Hkv key/value heads, E experts, K experts per token, F expert width, V vocab.
+import type { MixtralConfig } from '../config.ts';
+import type { LayerWeights, MixtralWeights } from '../weights.ts';
+import { HookRun, type ExpertChoice, type HookTensor } from '../hooks/request.ts';
+import { interventionsForLayer, type Intervention, type LayerInterventions } from '../hooks/interventions.ts';
+import { KVCache } from './kv-cache.ts';
+import { addInPlace, matmul, rmsnorm, rope, silu, softmaxInPlace, topk } from './ops.ts';
+
+const tensor = (shape: number[], data: Float32Array): HookTensor => ({ shape, data });
+
+export interface CpuForwardOptions {
+  cache: KVCache;
+  hooks: HookRun;
+  interventions: readonly Intervention[];
+  /** Compute logits for every position (true) or only the last one (false, cheaper). */
+  allLogits: boolean;
+}
+
+/** Run tokens `ids` at positions cache.length.. through the model; returns logits (T or 1, V). */
+export function cpuForward(c: MixtralConfig, w: MixtralWeights, ids: readonly number[], o: CpuForwardOptions): Float32Array {
+  const T = ids.length;
+  const D = c.hidden_size;
+  const pos0 = o.cache.reserve(T);
+  const S = pos0 + T;
+
+  // ---- token embeddings: x (T, D)
+  let x: Float32Array = new Float32Array(T * D);
+  for (let t = 0; t < T; t++) x.set(w.embed_tokens.subarray(ids[t] * D, (ids[t] + 1) * D), t * D);
+  x = o.hooks.apply('hook_embed', tensor([T, D], x), null).data;
+
+  for (let l = 0; l < c.num_hidden_layers; l++) {
+    const lw = w.layers[l];
+    const iv = interventionsForLayer(c, o.interventions, l);
+    const name = (leaf: string) => `blocks.${l}.${leaf}`;
+    x = o.hooks.apply(name('hook_resid_pre'), tensor([T, D], x), l).data;
+
+    // ---- attention sub-block: x = x + o_proj(attention(rmsnorm(x)))
+    const xn = new Float32Array(T * D);
+    rmsnorm(xn, x, lw.input_layernorm, T, D, c.rms_norm_eps);
+    let attnOut = attention(c, lw, xn, T, pos0, S, l, o.cache, o.hooks, iv);
+    attnOut = o.hooks.apply(name('hook_attn_out'), tensor([T, D], attnOut), l).data;
+    addInPlace(x, attnOut);
+    x = o.hooks.apply(name('hook_resid_mid'), tensor([T, D], x), l).data;
+
+    // ---- sparse MoE sub-block: x = x + sum_k weight_k * expert_k(rmsnorm(x))
+    const xm = new Float32Array(T * D);
+    rmsnorm(xm, x, lw.post_attention_layernorm, T, D, c.rms_norm_eps);
+    let moeOut = moe(c, lw, xm, T, pos0, l, o.hooks, iv);
+    moeOut = o.hooks.apply(name('hook_mlp_out'), tensor([T, D], moeOut), l).data;
+    addInPlace(x, moeOut);
+    x = o.hooks.apply(name('hook_resid_post'), tensor([T, D], x), l).data;
+  }
+  o.cache.length = S;
+
+  // ---- final norm and lm_head: logits (T, V), or only the last row when that is all we need
+  const rows = o.allLogits || o.hooks.wants('hook_logits') || o.hooks.wants('ln_final.hook_normalized') ? T : 1;
+  const last = x.subarray((T - rows) * D);
+  let xf: Float32Array = new Float32Array(rows * D);
+  rmsnorm(xf, last, w.norm, rows, D, c.rms_norm_eps);
+  if (rows === T) xf = o.hooks.apply('ln_final.hook_normalized', tensor([T, D], xf), null).data;
+  let logits: Float32Array = new Float32Array(rows * c.vocab_size);
+  matmul(logits, xf, w.lm_head, rows, D, c.vocab_size);
+  if (rows === T) logits = o.hooks.apply('hook_logits', tensor([T, c.vocab_size], logits), null).data;
+  return o.allLogits ? logits : logits.subarray((rows - 1) * c.vocab_size);
+}
+
+/** Grouped-query causal attention with an optional sliding window, over the KV cache. */
+function attention(
+  c: MixtralConfig, lw: LayerWeights, xn: Float32Array, T: number, pos0: number, S: number,
+  l: number, cache: KVCache, hooks: HookRun, iv: LayerInterventions,
+): Float32Array {
+  const D = c.hidden_size, H = c.num_attention_heads, Hkv = c.num_key_value_heads, Dh = c.head_dim;
+  const group = H / Hkv; // query heads per key/value head
+  const name = (leaf: string) => `blocks.${l}.attn.${leaf}`;
+
+  // q (T, H, Dh), k and v (T, Hkv, Dh); rotary on q and k at their absolute positions
+  let q: Float32Array = new Float32Array(T * H * Dh);
+  let k: Float32Array = new Float32Array(T * Hkv * Dh);
+  let v: Float32Array = new Float32Array(T * Hkv * Dh);
+  matmul(q, xn, lw.q_proj, T, D, H * Dh);
+  matmul(k, xn, lw.k_proj, T, D, Hkv * Dh);
+  matmul(v, xn, lw.v_proj, T, D, Hkv * Dh);
+  rope(q, T, H, Dh, pos0, c.rope_theta);
+  rope(k, T, Hkv, Dh, pos0, c.rope_theta);
+  q = hooks.apply(name('hook_q'), tensor([T, H, Dh], q), l).data;
+  k = hooks.apply(name('hook_k'), tensor([T, Hkv, Dh], k), l).data;
+  v = hooks.apply(name('hook_v'), tensor([T, Hkv, Dh], v), l).data;
+
+  // append this call's keys and values to the cache: kc, vc (S, Hkv, Dh)
+  const row = Hkv * Dh;
+  cache.k[l].set(k, pos0 * row);
+  cache.v[l].set(v, pos0 * row);
+  const kc = cache.k[l], vc = cache.v[l];
+
+  // scores (H, T, S): query i at position p sees key j iff 0 <= p - j < window
+  const scale = 1 / Math.sqrt(Dh);
+  const window = c.sliding_window ?? Infinity;
+  let pattern: Float32Array = new Float32Array(H * T * S);
+  for (let h = 0; h < H; h++) {
+    const kvh = Math.floor(h / group);
+    for (let t = 0; t < T; t++) {
+      const p = pos0 + t;
+      const rowOff = (h * T + t) * S;
+      const qo = (t * H + h) * Dh;
+      for (let j = 0; j < S; j++) {
+        if (j > p || p - j >= window) { pattern[rowOff + j] = -Infinity; continue; }
+        const ko = j * row + kvh * Dh;
+        let s = 0;
+        for (let d = 0; d < Dh; d++) s += q[qo + d] * kc[ko + d];
+        pattern[rowOff + j] = s * scale;
+      }
+      softmaxInPlace(pattern, rowOff, S);
+    }
+  }
+  pattern = hooks.apply(name('hook_pattern'), tensor([H, T, S], pattern), l).data;
+
+  // z (T, H, Dh) = pattern @ v, per head
+  let z: Float32Array = new Float32Array(T * H * Dh);
+  for (let h = 0; h < H; h++) {
+    if (iv.zeroHeads.has(h)) continue;
+    const kvh = Math.floor(h / group);
+    for (let t = 0; t < T; t++) {
+      const rowOff = (h * T + t) * S;
+      const zo = (t * H + h) * Dh;
+      for (let j = 0; j < S; j++) {
+        const p = pattern[rowOff + j];
+        if (p === 0) continue;
+        const vo = j * row + kvh * Dh;
+        for (let d = 0; d < Dh; d++) z[zo + d] += p * vc[vo + d];
+      }
+    }
+  }
+  z = hooks.apply(name('hook_z'), tensor([T, H, Dh], z), l).data;
+
+  const out = new Float32Array(T * D);
+  matmul(out, z, lw.o_proj, T, H * Dh, D);
+  return out;
+}
+
+/** Router and SwiGLU experts: only the K chosen experts of each token are computed. */
+function moe(
+  c: MixtralConfig, lw: LayerWeights, xm: Float32Array, T: number, pos0: number,
+  l: number, hooks: HookRun, iv: LayerInterventions,
+): Float32Array {
+  const D = c.hidden_size, E = c.num_local_experts, K = c.num_experts_per_tok, F = c.intermediate_size;
+  const name = (leaf: string) => `blocks.${l}.moe.${leaf}`;
+
+  // router logits (T, E) = gate(x) (+ bias)
+  let logits: Float32Array = new Float32Array(T * E);
+  matmul(logits, xm, lw.gate, T, D, E);
+  if (iv.bias) for (let t = 0; t < T; t++) for (let e = 0; e < E; e++) logits[t * E + e] += iv.bias[e];
+  logits = hooks.apply(name('hook_router_logits'), tensor([T, E], logits), l).data;
+
+  // probabilities (T, E): softmax over all experts; ablated experts can never be chosen
+  let probs: Float32Array = new Float32Array(T * E);
+  for (let t = 0; t < T; t++) {
+    for (let e = 0; e < E; e++) probs[t * E + e] = iv.ablated.has(e) ? -Infinity : logits[t * E + e];
+    softmaxInPlace(probs, t * E, E);
+  }
+  probs = hooks.apply(name('hook_router_probs'), tensor([T, E], probs), l).data;
+
+  // top-k with weights renormalised to sum to 1; forced experts override the router's choice
+  let choice: ExpertChoice = { shape: [T, K], indices: new Int32Array(T * K), weights: new Float32Array(T * K) };
+  for (let t = 0; t < T; t++) {
+    const forced = iv.force.find((f) => !f.positions || f.positions.includes(pos0 + t));
+    const chosen = forced ? forced.experts : topk(probs, t * E, E, K);
+    const raw = forced?.weights ?? chosen.map((e) => probs[t * E + e]);
+    const sum = raw.reduce((a, b) => a + b, 0);
+    for (let k = 0; k < K; k++) {
+      choice.indices[t * K + k] = chosen[k];
+      choice.weights[t * K + k] = forced?.weights ? raw[k] : sum > 0 ? raw[k] / sum : 1 / K;
+    }
+  }
+  choice = hooks.apply(name('hook_expert_choice'), choice, l);
+
+  // expert outputs (T, K, D): w2(silu(w1 x) * w3 x), then out (T, D) = sum_k weight * expert_k
+  const wantExpertOut = hooks.wants(name('hook_expert_out'));
+  let expertOut: Float32Array = new Float32Array(wantExpertOut ? T * K * D : D);
+  const out = new Float32Array(T * D);
+  const g = new Float32Array(F), u = new Float32Array(F);
+  for (let t = 0; t < T; t++) {
+    const xt = xm.subarray(t * D, (t + 1) * D);
+    for (let k = 0; k < K; k++) {
+      const ew = lw.experts[choice.indices[t * K + k]];
+      matmul(g, xt, ew.w1, 1, D, F);
+      matmul(u, xt, ew.w3, 1, D, F);
+      for (let f = 0; f < F; f++) g[f] = silu(g[f]) * u[f];
+      const y = wantExpertOut ? expertOut.subarray((t * K + k) * D, (t * K + k + 1) * D) : expertOut;
+      matmul(y, g, ew.w2, 1, F, D);
+      if (!wantExpertOut) accumulate(out, t * D, y, choice.weights[t * K + k]);
+    }
+  }
+  if (wantExpertOut) {
+    expertOut = hooks.apply(name('hook_expert_out'), tensor([T, K, D], expertOut), l).data;
+    for (let t = 0; t < T; t++) for (let k = 0; k < K; k++) {
+      accumulate(out, t * D, expertOut.subarray((t * K + k) * D, (t * K + k + 1) * D), choice.weights[t * K + k]);
+    }
+  }
+  return out;
+}
+
+function accumulate(out: Float32Array, offset: number, y: Float32Array, weight: number): void {
+  for (let d = 0; d < y.length; d++) out[offset + d] += weight * y[d];
+}

@@ -1,0 +1,94 @@
+// Interventions as plain data, so that every backend (CPU here, WebGPU later) can apply the
+// same ones. A function hook is the escape hatch for anything the data kinds cannot say.
+import type { MixtralConfig } from '../config.ts';
+import { RequestError } from '../errors.ts';
+
+/** Never route to these experts in a layer: top-k is taken among the rest. */
+export interface AblateExperts { kind: 'ablate_experts'; layer: number; experts: number[] }
+/**
+ * Send tokens to these experts in a layer instead of the router's choice. `positions` are absolute
+ * token positions (all tokens when omitted). Weights default to the router's softmax
+ * probabilities of the forced experts, renormalised to sum to 1.
+ */
+export interface ForceExperts { kind: 'force_experts'; layer: number; experts: number[]; weights?: number[]; positions?: number[] }
+/** Add a bias (one value per expert) to the router logits of a layer, before softmax. */
+export interface RouterBias { kind: 'router_bias'; layer: number; bias: number[] }
+/** Zero one query head's attention output (hook_z) in a layer, before o_proj. */
+export interface ZeroHead { kind: 'zero_head'; layer: number; head: number }
+
+export type Intervention = AblateExperts | ForceExperts | RouterBias | ZeroHead;
+
+function checkLayer(c: MixtralConfig, layer: number, kind: string): void {
+  if (!Number.isInteger(layer) || layer < 0 || layer >= c.num_hidden_layers) {
+    throw new RequestError(`${kind}: layer ${layer} is out of range 0..${c.num_hidden_layers - 1}`);
+  }
+}
+
+function checkExpert(c: MixtralConfig, e: number, kind: string): void {
+  if (!Number.isInteger(e) || e < 0 || e >= c.num_local_experts) {
+    throw new RequestError(`${kind}: expert ${e} is out of range 0..${c.num_local_experts - 1}`);
+  }
+}
+
+/** Check interventions against a model; throws a RequestError naming what is wrong. */
+export function validateInterventions(c: MixtralConfig, list: readonly Intervention[]): void {
+  const ablatedPerLayer = new Map<number, Set<number>>();
+  for (const iv of list) {
+    checkLayer(c, iv.layer, iv.kind);
+    switch (iv.kind) {
+      case 'ablate_experts': {
+        const set = ablatedPerLayer.get(iv.layer) ?? new Set<number>();
+        for (const e of iv.experts) { checkExpert(c, e, iv.kind); set.add(e); }
+        ablatedPerLayer.set(iv.layer, set);
+        if (c.num_local_experts - set.size < c.num_experts_per_tok) {
+          throw new RequestError(`ablate_experts: layer ${iv.layer} would keep ${c.num_local_experts - set.size} experts, fewer than num_experts_per_tok (${c.num_experts_per_tok})`);
+        }
+        break;
+      }
+      case 'force_experts':
+        if (iv.experts.length !== c.num_experts_per_tok) {
+          throw new RequestError(`force_experts: give exactly ${c.num_experts_per_tok} experts, got ${iv.experts.length}`);
+        }
+        if (new Set(iv.experts).size !== iv.experts.length) throw new RequestError('force_experts: experts must be distinct');
+        for (const e of iv.experts) checkExpert(c, e, iv.kind);
+        if (iv.weights && (iv.weights.length !== iv.experts.length || iv.weights.some((w) => !Number.isFinite(w)))) {
+          throw new RequestError('force_experts: weights must be finite numbers, one per expert');
+        }
+        break;
+      case 'router_bias':
+        if (iv.bias.length !== c.num_local_experts || iv.bias.some((b) => !Number.isFinite(b))) {
+          throw new RequestError(`router_bias: bias must hold ${c.num_local_experts} finite numbers`);
+        }
+        break;
+      case 'zero_head':
+        if (!Number.isInteger(iv.head) || iv.head < 0 || iv.head >= c.num_attention_heads) {
+          throw new RequestError(`zero_head: head ${iv.head} is out of range 0..${c.num_attention_heads - 1}`);
+        }
+        break;
+      default:
+        throw new RequestError(`unknown intervention kind "${(iv as { kind: string }).kind}"`);
+    }
+  }
+}
+
+/** Interventions of one layer, gathered into the form the forward pass applies directly. */
+export interface LayerInterventions {
+  ablated: Set<number>;
+  bias: Float32Array | null;           // (E) summed router biases
+  force: ForceExperts[];
+  zeroHeads: Set<number>;
+}
+
+export function interventionsForLayer(c: MixtralConfig, list: readonly Intervention[], layer: number): LayerInterventions {
+  const out: LayerInterventions = { ablated: new Set(), bias: null, force: [], zeroHeads: new Set() };
+  for (const iv of list) {
+    if (iv.layer !== layer) continue;
+    if (iv.kind === 'ablate_experts') iv.experts.forEach((e) => out.ablated.add(e));
+    else if (iv.kind === 'router_bias') {
+      out.bias ??= new Float32Array(c.num_local_experts);
+      for (let e = 0; e < c.num_local_experts; e++) out.bias[e] += iv.bias[e];
+    } else if (iv.kind === 'force_experts') out.force.push(iv);
+    else if (iv.kind === 'zero_head') out.zeroHeads.add(iv.head);
+  }
+  return out;
+}

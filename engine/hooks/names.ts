@@ -1,0 +1,71 @@
+// Every hook point the engines expose, with the shape of the tensor it carries.
+// One table, so that documentation, pattern matching and tests all read the same source.
+//
+// Dimension letters: T tokens in this call, S positions the call attends to (cache + T),
+// D hidden, Dh head_dim, H query heads, E experts, K experts per token, V vocab.
+// Names follow TransformerLens: the layer second, leaves prefixed `hook_`.
+import type { MixtralConfig } from '../config.ts';
+
+export type Dim = 'T' | 'S' | 'D' | 'Dh' | 'H' | 'E' | 'K' | 'V';
+
+export interface HookPointSpec {
+  /** Name with `{l}` standing for the layer index. */
+  template: string;
+  dims: Dim[];
+  description: string;
+}
+
+export const HOOK_POINTS: readonly HookPointSpec[] = [
+  { template: 'hook_embed', dims: ['T', 'D'], description: 'token embeddings, the residual stream entering layer 0' },
+  { template: 'blocks.{l}.hook_resid_pre', dims: ['T', 'D'], description: 'residual stream entering the layer' },
+  { template: 'blocks.{l}.attn.hook_q', dims: ['T', 'H', 'Dh'], description: 'queries after rotary embedding' },
+  { template: 'blocks.{l}.attn.hook_k', dims: ['T', 'H', 'Dh'], description: 'keys of this call after rotary embedding, one per key/value head (H here is num_key_value_heads)' },
+  { template: 'blocks.{l}.attn.hook_v', dims: ['T', 'H', 'Dh'], description: 'values of this call, one per key/value head (H here is num_key_value_heads)' },
+  { template: 'blocks.{l}.attn.hook_pattern', dims: ['H', 'T', 'S'], description: 'attention probabilities after softmax, per query head; masked keys are 0' },
+  { template: 'blocks.{l}.attn.hook_z', dims: ['T', 'H', 'Dh'], description: 'per-head attention output before o_proj (zero_head acts here)' },
+  { template: 'blocks.{l}.hook_attn_out', dims: ['T', 'D'], description: 'attention block output (after o_proj)' },
+  { template: 'blocks.{l}.hook_resid_mid', dims: ['T', 'D'], description: 'residual stream after attention, entering the MoE block' },
+  { template: 'blocks.{l}.moe.hook_router_logits', dims: ['T', 'E'], description: 'gate logits (after any router bias), before softmax' },
+  { template: 'blocks.{l}.moe.hook_router_probs', dims: ['T', 'E'], description: 'softmax of the router logits over all experts (ablated experts get 0)' },
+  { template: 'blocks.{l}.moe.hook_expert_choice', dims: ['T', 'K'], description: 'chosen experts (indices, best first) and their renormalised weights' },
+  { template: 'blocks.{l}.moe.hook_expert_out', dims: ['T', 'K', 'D'], description: 'output of each chosen expert, before weighting, in choice order' },
+  { template: 'blocks.{l}.hook_mlp_out', dims: ['T', 'D'], description: 'MoE block output: the weighted sum of the chosen experts' },
+  { template: 'blocks.{l}.hook_resid_post', dims: ['T', 'D'], description: 'residual stream leaving the layer' },
+  { template: 'ln_final.hook_normalized', dims: ['T', 'D'], description: 'final RMSNorm output' },
+  { template: 'hook_logits', dims: ['T', 'V'], description: 'logits over the vocabulary' },
+];
+
+/** All concrete hook names for a model, in forward order. */
+export function hookNames(config: Pick<MixtralConfig, 'num_hidden_layers'>): string[] {
+  const names: string[] = ['hook_embed'];
+  for (let l = 0; l < config.num_hidden_layers; l++) {
+    for (const p of HOOK_POINTS) {
+      if (p.template.includes('{l}')) names.push(p.template.replace('{l}', String(l)));
+    }
+  }
+  names.push('ln_final.hook_normalized', 'hook_logits');
+  return names;
+}
+
+/** The spec of a concrete hook name, or undefined if the name is not a hook point. */
+export function hookSpec(name: string): HookPointSpec | undefined {
+  const template = name.replace(/^blocks\.\d+\./, 'blocks.{l}.');
+  return HOOK_POINTS.find((p) => p.template === template);
+}
+
+/** Concrete shape of a hook for a call with T new tokens attending to S positions. */
+export function hookShape(name: string, config: MixtralConfig, T: number, S: number): number[] {
+  const spec = hookSpec(name);
+  if (!spec) throw new Error(`unknown hook point "${name}"`);
+  const kvHeads = name.endsWith('attn.hook_k') || name.endsWith('attn.hook_v');
+  const size: Record<Dim, number> = {
+    T, S,
+    D: config.hidden_size,
+    Dh: config.head_dim,
+    H: kvHeads ? config.num_key_value_heads : config.num_attention_heads,
+    E: config.num_local_experts,
+    K: config.num_experts_per_tok,
+    V: config.vocab_size,
+  };
+  return spec.dims.map((d) => size[d]);
+}

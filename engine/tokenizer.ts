@@ -1,0 +1,88 @@
+// The tokenizer: Hugging Face tokenizer.json read by @huggingface/tokenizers (pure JavaScript,
+// no dependencies, ~8 kB gzip, and it implements the SentencePiece-BPE-with-byte-fallback
+// pipeline Mistral and Mixtral use), plus a streaming decoder that only emits whole characters.
+import { Tokenizer } from '@huggingface/tokenizers';
+import { CheckpointError } from './errors.ts';
+
+export interface Encoded { ids: number[]; tokens: string[] }
+
+export class MixscopeTokenizer {
+  private readonly tk: Tokenizer;
+  readonly vocabSize: number;
+
+  constructor(tokenizerJson: unknown, tokenizerConfig: unknown = {}, file = 'tokenizer.json') {
+    try {
+      this.tk = new Tokenizer(tokenizerJson as object, (tokenizerConfig ?? {}) as object);
+    } catch (e) {
+      throw new CheckpointError('bad-tokenizer', file, `cannot build a tokenizer: ${(e as Error).message}`);
+    }
+    const vocab = (tokenizerJson as { model?: { vocab?: Record<string, number> } }).model?.vocab ?? {};
+    let max = -1;
+    for (const id of Object.values(vocab)) if (id > max) max = id;
+    for (const id of this.tk.get_added_tokens_decoder().keys()) if (id > max) max = id;
+    this.vocabSize = max + 1;
+  }
+
+  /** Token ids and pieces; the beginning-of-sequence token is added as the tokenizer's template says. */
+  encode(text: string, { addSpecialTokens = true } = {}): Encoded {
+    const e = this.tk.encode(text, { add_special_tokens: addSpecialTokens });
+    return { ids: e.ids, tokens: e.tokens };
+  }
+
+  decode(ids: readonly number[], { skipSpecialTokens = true } = {}): string {
+    return this.tk.decode([...ids], { skip_special_tokens: skipSpecialTokens });
+  }
+
+  idToToken(id: number): string | undefined {
+    return this.tk.id_to_token(id);
+  }
+
+  tokenToId(token: string): number | undefined {
+    return this.tk.token_to_id(token);
+  }
+
+  /**
+   * A decoder for tokens arriving one at a time after `context` (the prompt's ids). Each push
+   * returns the text that is complete so far: a character whose UTF-8 bytes are spread over
+   * several byte-fallback tokens appears once, whole, when its last byte arrives.
+   */
+  streamDecoder(context: readonly number[] = []): StreamDecoder {
+    return new StreamDecoder(this, context);
+  }
+}
+
+const REPLACEMENT = '\uFFFD';
+
+export class StreamDecoder {
+  private readonly ids: number[];
+  // Decoding a window that starts a few tokens back keeps the leading-space rules of the
+  // decoder (SentencePiece's "▁" and the strip of the first space) the same as in the full text.
+  private prefix: number;
+  private read: number;
+
+  constructor(private readonly tk: MixscopeTokenizer, context: readonly number[]) {
+    this.ids = [...context];
+    this.read = this.ids.length;
+    this.prefix = Math.max(0, this.read - 4);
+  }
+
+  push(id: number): string {
+    this.ids.push(id);
+    const before = this.tk.decode(this.ids.slice(this.prefix, this.read));
+    const now = this.tk.decode(this.ids.slice(this.prefix));
+    if (now.length > before.length && !now.endsWith(REPLACEMENT) && now.startsWith(before)) {
+      this.prefix = this.read;
+      this.read = this.ids.length;
+      return now.slice(before.length);
+    }
+    return '';
+  }
+
+  /** Whatever is still held back (an incomplete character is emitted as U+FFFD). */
+  flush(): string {
+    const before = this.tk.decode(this.ids.slice(this.prefix, this.read));
+    const now = this.tk.decode(this.ids.slice(this.prefix));
+    this.prefix = this.read = this.ids.length;
+    return now.startsWith(before) ? now.slice(before.length) : '';
+  }
+}
