@@ -1,0 +1,17 @@
+// Mixscope's engine, the public surface: load a Hugging Face Mixtral checkpoint, run it on the
+// CPU reference engine, observe and intervene through named hooks, sample and generate.
+// Browser- and worker-safe: nothing here imports Node modules (see ./node.ts for those).
+export { parseConfig, type MixtralConfig } from './config.ts';
+export { CheckpointError, RequestError, type CheckpointErrorCode } from './errors.ts';
+export type { MixtralWeights, LayerWeights, ExpertWeights, TensorSpec } from './weights.ts';
+export * from './checkpoint/index.ts';
+export { loadModel, type Model } from './model.ts';
+export { MixscopeTokenizer, StreamDecoder, type Encoded } from './tokenizer.ts';
+export { countParameters, type ParameterCounts } from './params.ts';
+export { createSampler, candidates, argmax, softmax, seededRandom, type SamplingOptions } from './sampling.ts';
+export { generate, type GenerateInput, type GenerateOptions, type GenerateStep } from './generate.ts';
+export type { Engine, EngineSession, ForwardRequest, ForwardResult } from './engine.ts';
+export { CpuEngine } from './cpu/engine.ts';
+export { HOOK_POINTS, hookNames, hookShape, hookSpec, type HookPointSpec, type Dim } from './hooks/names.ts';
+export { resolveHookNames, type HookRequest, type HookFn, type HookValue, type HookTensor, type ExpertChoice, type HookContext } from './hooks/request.ts';
+export { validateInterventions, type Intervention, type AblateExperts, type ForceExperts, type RouterBias, type ZeroHead } from './hooks/interventions.ts';
