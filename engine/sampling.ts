@@ -58,7 +58,8 @@ export function candidates(logits: ArrayLike<number>, o: SamplingOptions): { ids
 
 /** A sampler bound to its options and its own random stream. */
 export function createSampler(o: SamplingOptions = {}): (logits: ArrayLike<number>) => number {
-  for (const [k, v] of Object.entries(o)) {
+  for (const k of ['temperature', 'topK', 'topP', 'seed'] as const) {
+    const v = o[k];
     if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v))) throw new RangeError(`sampling option ${k} must be a finite number`);
   }
   if (o.topP !== undefined && (o.topP <= 0 || o.topP > 1)) throw new RangeError(`topP must be in (0, 1], got ${o.topP}`);

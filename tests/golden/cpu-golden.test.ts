@@ -76,7 +76,8 @@ describe.each(cases)('CPU engine matches the PyTorch reference on $name', ({ nam
   });
 
   const interventions = expected.interventions ?? [];
-  it.runIf(interventions.length > 0)('interventions match the reference', async () => {
+  // Only some fixtures carry intervention cases (see make_fixtures.py); the others add no test.
+  if (interventions.length > 0) it('interventions match the reference', async () => {
     for (const g of interventions) {
       let iv: Intervention;
       if (g.kind === 'ablate') iv = { kind: 'ablate_experts', layer: g.layer, experts: g.experts! };
