@@ -68,9 +68,6 @@ export function parseHeader(json: Uint8Array, file: string, fileSize: number | u
         throw new CheckpointError('offsets-out-of-range', file, `data_offsets [${b}, ${en}] hold ${en - b} bytes but ${e.dtype} shape [${e.shape}] needs ${expected}`, name);
       }
     }
-    if (fileSize !== undefined && dataStart + en > fileSize) {
-      throw new CheckpointError('offsets-out-of-range', file, `data_offsets [${b}, ${en}] run past the end of the file (data section is ${fileSize - dataStart} bytes)`, name);
-    }
     tensors.set(name, { name, dtype: e.dtype, shape: e.shape as number[], begin: dataStart + b, end: dataStart + en });
   }
   const sorted = [...tensors.values()].sort((a, b) => a.begin - b.begin || a.end - b.end);
@@ -81,5 +78,16 @@ export function parseHeader(json: Uint8Array, file: string, fileSize: number | u
     }
   }
   const impliedSize = sorted.reduce((m, t) => Math.max(m, t.end), dataStart);
+  if (fileSize !== undefined && impliedSize > fileSize) {
+    // Tensors that tile the data section without gaps describe a file that was cut short;
+    // anything else is a header pointing where no data can be.
+    const contiguous = sorted.every((t, i) => t.begin === (i === 0 ? dataStart : sorted[i - 1].end));
+    if (contiguous) {
+      const cut = sorted.find((t) => t.end > fileSize)!;
+      throw new CheckpointError('truncated', file, `file is ${fileSize} bytes but its header describes ${impliedSize}; it ends inside this tensor (bytes ${cut.begin}..${cut.end})`, cut.name);
+    }
+    const worst = sorted.reduce((a, t) => (t.end > a.end ? t : a));
+    throw new CheckpointError('offsets-out-of-range', file, `data_offsets [${worst.begin - dataStart}, ${worst.end - dataStart}] run past the end of the file (data section is ${fileSize - dataStart} bytes)`, worst.name);
+  }
   return { file, dataStart, impliedSize, tensors, metadata };
 }
