@@ -26,10 +26,10 @@ export function directorySource(dir: string): CheckpointSource {
   };
 }
 
-export function loadModelDirectory(dir: string, options?: LoadOptions): Promise<LoadedCheckpoint> {
+export async function loadModelDirectory(dir: string, options?: LoadOptions): Promise<LoadedCheckpoint> {
   return loadCheckpoint(directorySource(dir), options);
 }
 
-export function loadModelFromDirectory(dir: string, options?: LoadOptions): Promise<Model> {
+export async function loadModelFromDirectory(dir: string, options?: LoadOptions): Promise<Model> {
   return loadModel(directorySource(dir), options);
 }
