@@ -24,6 +24,8 @@ export async function serveDirectory(root: string, pages: Record<string, string>
     let file = path.join(root, urlPath);
     if (!file.startsWith(path.resolve(root))) { res.writeHead(403).end(); return; }
     if (existsSync(file) && statSync(file).isDirectory()) file = path.join(file, 'index.html');
+    // Browsers ask for a favicon on their own; an empty answer keeps the console clean.
+    if (!existsSync(file) && urlPath === '/favicon.ico') { res.writeHead(204).end(); return; }
     if (!existsSync(file)) { res.writeHead(404, { 'content-type': 'text/plain' }).end('not found'); return; }
     res.writeHead(200, { 'content-type': MIME[path.extname(file)] ?? 'application/octet-stream', 'content-length': statSync(file).size });
     if (req.method === 'HEAD') { res.end(); return; }
