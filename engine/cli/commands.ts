@@ -62,7 +62,10 @@ async function info(values: Values, out: Out) {
   out(JSON.stringify({
     model: dir,
     config: ckpt.config,
-    parameters: { ...p, active_per_token: p.activePerToken },
+    parameters: {
+      total: p.total, active_per_token: p.activePerToken, embedding: p.embedding, lm_head: p.lmHead,
+      attention_per_layer: p.attentionPerLayer, router_per_layer: p.routerPerLayer, expert_each: p.expertEach,
+    },
     bytes_per_dtype: ckpt.dtypeBytes,
     files: ckpt.files,
     tokenizer: tokenizer ? { vocab_size: tokenizer.vocabSize } : null,

@@ -1,0 +1,96 @@
+// The command line as other tools call it: `npm run -s cli -- <command> ...`, one JSON line out.
+import { describe, expect, it, beforeAll } from 'vitest';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { goldenCases, maxAbsDiff } from '../golden/fixtures.ts';
+import { safetensorsBytes } from '../../engine/checkpoint/testing/write-safetensors.ts';
+import { tinyTensors, TINY_CONFIG } from '../../engine/checkpoint/testing/tiny-checkpoint.ts';
+import { llamaStyleTokenizerJson } from '../helpers/llama-style-tokenizer.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile('npm', ['run', '-s', 'cli', '--', ...args], { cwd: root, encoding: 'utf8' }, (err, stdout, stderr) => {
+      resolve({ code: err ? (err.code as number) ?? 1 : 0, stdout, stderr: stderr.split('\n').filter((l) => !l.startsWith('npm warn')).join('\n') });
+    });
+  });
+}
+
+const golden = goldenCases().find((c) => c.name === 'f32-gqa2-e4-k2-window')!;
+
+describe('cli forward', () => {
+  it('matches the PyTorch reference on a fixture', async () => {
+    const { code, stdout } = await cli(['forward', '--model', golden.dir, '--ids', golden.expected.ids.join(',')]);
+    expect(code).toBe(0);
+    expect(stdout.trim().split('\n')).toHaveLength(1);
+    const out = JSON.parse(stdout);
+    expect(maxAbsDiff(out.logits, golden.expected.logits.at(-1))).toBeLessThanOrEqual(1e-4);
+    expect(maxAbsDiff(out.router_logits.flat(2), golden.expected.router_logits.flat(2))).toBeLessThanOrEqual(1e-4);
+    expect(out.experts).toEqual(golden.expected.experts);
+    expect(maxAbsDiff(out.expert_weights.flat(2), golden.expected.expert_weights.flat(2))).toBeLessThanOrEqual(1e-5);
+  });
+
+  it('fails with a one-line error and a non-zero exit on bad ids', async () => {
+    const r = await cli(['forward', '--model', golden.dir, '--ids', '1,500']);
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/token id 500 is outside the vocabulary 0\.\.95/);
+  });
+});
+
+describe('cli with a tokenizer', () => {
+  let dir: string;
+  beforeAll(() => {
+    // A tiny checkpoint whose vocabulary is the Llama-style test tokenizer's.
+    dir = mkdtempSync(path.join(tmpdir(), 'mixscope-cli-'));
+    const config = { ...TINY_CONFIG, vocab_size: 277, bos_token_id: 1, eos_token_id: 2 };
+    writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
+    writeFileSync(path.join(dir, 'model.safetensors'), safetensorsBytes(tinyTensors('F16', config)));
+    writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(llamaStyleTokenizerJson()));
+  });
+
+  it('info gives parameter counts and bytes per dtype', async () => {
+    const r = await cli(['info', '--model', dir]);
+    const out = JSON.parse(r.stdout);
+    expect(out.config.vocab_size).toBe(277);
+    expect(out.parameters.total).toBeGreaterThan(out.parameters.active_per_token);
+    expect(out.bytes_per_dtype.F16).toBe(out.parameters.total * 2);
+  });
+
+  it('tokenize prints ids and tokens', async () => {
+    const r = await cli(['tokenize', '--model', dir, '--text', 'hello world']);
+    expect(JSON.parse(r.stdout)).toEqual({ ids: [1, 274, 276], tokens: ['<s>', '▁hello', '▁world'] });
+  });
+
+  it('generate prints text, and with --json the tokens and per-step expert choices per layer', async () => {
+    const text = await cli(['generate', '--model', dir, '--prompt', 'hello', '--max-tokens', '6', '--temperature', '0']);
+    expect(text.code).toBe(0);
+    const r = await cli(['generate', '--model', dir, '--prompt', 'hello', '--max-tokens', '6', '--temperature', '0', '--json']);
+    const out = JSON.parse(r.stdout);
+    expect(out.ids.length).toBeLessThanOrEqual(6);
+    expect(out.steps[0].experts).toHaveLength(2); // layers
+    expect(out.steps[0].experts[0]).toHaveLength(1); // k
+    expect(out.prompt_experts[0]).toHaveLength(out.prompt_ids.length);
+    expect(text.stdout).toBe(`${out.text}\n`);
+    const sampled = await cli(['generate', '--model', dir, '--prompt', 'hello', '--max-tokens', '8', '--temperature', '1.5', '--seed', '4', '--json']);
+    const again = await cli(['generate', '--model', dir, '--prompt', 'hello', '--max-tokens', '8', '--temperature', '1.5', '--seed', '4', '--json']);
+    expect(JSON.parse(sampled.stdout).ids).toEqual(JSON.parse(again.stdout).ids);
+  });
+
+  it('an empty prompt is a clear error', async () => {
+    const r = await cli(['generate', '--model', dir, '--prompt', '']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/prompt is empty/);
+  });
+
+  it('a huge prompt is a clear error, not a hang', async () => {
+    const r = await cli(['generate', '--model', dir, '--prompt', 'hello '.repeat(40)]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/this model reads at most 31/);
+  });
+});
