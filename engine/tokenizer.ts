@@ -30,7 +30,8 @@ export class MixscopeTokenizer {
   }
 
   decode(ids: readonly number[], { skipSpecialTokens = true } = {}): string {
-    return this.tk.decode([...ids], { skip_special_tokens: skipSpecialTokens });
+    // No "clean-up" of spaces before punctuation: SentencePiece decodes text exactly as written.
+    return this.tk.decode([...ids], { skip_special_tokens: skipSpecialTokens, clean_up_tokenization_spaces: false });
   }
 
   idToToken(id: number): string | undefined {
