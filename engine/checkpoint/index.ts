@@ -1,5 +1,13 @@
-export { loadCheckpoint, type LoadedCheckpoint, type LoadOptions, type LoadProgress } from './load.ts';
-export { urlSource, filesSource, type CheckpointSource } from './source.ts';
+// Checkpoint loading, the public surface. Browser-, worker- and Node-safe (see ../node.ts for
+// reading a directory on disk).
+export {
+  loadCheckpoint, CONFIG_FILE, TOKENIZER_FILE, INDEX_FILE, SINGLE_FILE,
+  type LoadedCheckpoint, type LoadOptions, type LoadProgress, type UnusedTensor,
+} from './load.ts';
+export { urlSource, filesSource, type CheckpointSource, type NamedBlob } from './source.ts';
 export { mixtralTensorSpecs } from './tensor-specs.ts';
-export { toFloat32, DTYPE_BYTES, type DType } from './dtype.ts';
-export { parseHeader, readHeaderLength, type SafetensorsHeader, type TensorEntry } from './safetensors-header.ts';
+export { toFloat32, decodeInto, halfToFloat, isDType, DTYPE_BYTES, DTYPES, type DType } from './dtype.ts';
+export {
+  parseSafetensorsHeader, parseHeader, readHeaderLength, MAX_HEADER_BYTES,
+  type SafetensorsHeader, type TensorEntry,
+} from './safetensors-header.ts';

@@ -4,7 +4,7 @@ import { CheckpointError, type CheckpointErrorCode } from '../errors.ts';
 import { memorySource } from './testing/memory-source.ts';
 import { safetensorsBytes, encode } from './testing/write-safetensors.ts';
 import { tinyTensors, TINY_CONFIG, valueOf } from './testing/tiny-checkpoint.ts';
-import { toFloat32 } from './dtype.ts';
+import type { CheckpointSource } from './source.ts';
 
 const config = JSON.stringify(TINY_CONFIG);
 const good = () => safetensorsBytes(tinyTensors());
@@ -200,20 +200,193 @@ describe('bad input gets a typed error naming the file and tensor', () => {
   });
 });
 
-describe('dtype conversion', () => {
-  it('decodes F16 subnormals, infinities and NaN exactly', () => {
-    const bits = [0x0001, 0x03ff, 0x3c00, 0xc000, 0x7bff, 0x7c00, 0xfc00, 0x7e00, 0x8000];
-    const bytes = new Uint8Array(bits.length * 2);
-    bits.forEach((b, i) => { bytes[2 * i] = b & 0xff; bytes[2 * i + 1] = b >> 8; });
-    const f = toFloat32(bytes, 'F16');
-    expect(Array.from(f.subarray(0, 7))).toEqual([2 ** -24, 1023 * 2 ** -24, 1, -2, 65504, Infinity, -Infinity]);
-    expect(f[7]).toBeNaN();
-    expect(Object.is(f[8], -0)).toBe(true);
+const shard = (t: ReturnType<typeof tinyTensors>, names: string[], opts = {}) => safetensorsBytes(Object.fromEntries(names.map((n) => [n, t[n]])), opts);
+
+describe('streaming', () => {
+  it.each([1, 2, 3, 7, 64, 1 << 20])('gives the same tensors through %i-byte chunks', async (chunk) => {
+    const t = tinyTensors('F16');
+    const order = Object.keys(t).sort();
+    const file = safetensorsBytes(t, { order, gaps: { [order[3]]: 5, [order[10]]: 13 }, trailing: 9, pad: false });
+    const { source, stats } = memorySource({ 'config.json': config, 'model.safetensors': file }, chunk);
+    const ck = await loadCheckpoint(source);
+    for (const [name, i] of [['model.embed_tokens.weight', 127], ['model.layers.1.block_sparse_moe.experts.1.w2.weight', 95], ['lm_head.weight', 0]] as const) {
+      const arr = name === 'lm_head.weight' ? ck.weights.lm_head : name === 'model.embed_tokens.weight' ? ck.weights.embed_tokens : ck.weights.layers[1].experts[1].w2;
+      expect(arr[i]).toBe(valueOf(name, i));
+    }
+    expect(stats.streams.get('model.safetensors')).toBe(1);
+    expect(stats.bytesStreamed).toBeLessThanOrEqual(file.length);
   });
 
-  it('decodes BF16 as the top half of a float32, and F32 at odd offsets', () => {
-    expect(Array.from(toFloat32(new Uint8Array([0x80, 0x3f, 0x20, 0xc1]), 'BF16'))).toEqual([1, -10]);
-    const raw = new Uint8Array(9); raw.set(new Uint8Array(Float32Array.from([1.5, -3.25]).buffer), 1);
-    expect(Array.from(toFloat32(raw.subarray(1), 'F32'))).toEqual([1.5, -3.25]);
+  it('gives every tensor its own buffer (no views into a shared file buffer)', async () => {
+    const { source } = memorySource({ 'config.json': config, 'model.safetensors': good() }, 7);
+    const ck = await loadCheckpoint(source);
+    const all = [ck.weights.embed_tokens, ck.weights.norm, ...ck.weights.layers.flatMap((l) => [l.q_proj, l.gate, ...l.experts.map((e) => e.w2)])];
+    for (const a of all) expect(a.buffer.byteLength).toBe(a.byteLength);
+  });
+
+  it('reads each byte of every shard once, with monotonic progress, sizes known or not', async () => {
+    const t = tinyTensors('BF16');
+    const names = Object.keys(t);
+    const files = {
+      'config.json': config,
+      'model.safetensors.index.json': JSON.stringify({ weight_map: Object.fromEntries(names.map((n, i) => [n, i % 2 ? 'b.safetensors' : 'a.safetensors'])) }),
+      'a.safetensors': shard(t, names.filter((_, i) => i % 2 === 0)),
+      'b.safetensors': shard(t, names.filter((_, i) => i % 2 === 1)),
+    };
+    const total = files['a.safetensors'].length + files['b.safetensors'].length;
+    for (const hideSizes of [false, true]) {
+      const { source, stats } = memorySource(files, 5, { hideSizes });
+      const seen: { bytesDone: number; bytesTotal: number; file: string }[] = [];
+      await loadCheckpoint(source, { onProgress: (p) => seen.push(p) });
+      expect(stats.bytesStreamed).toBe(total);
+      expect([...stats.streams.values()]).toEqual([1, 1]);
+      for (let i = 1; i < seen.length; i++) expect(seen[i].bytesDone).toBeGreaterThanOrEqual(seen[i - 1].bytesDone);
+      for (const p of seen) expect(p.bytesDone).toBeLessThanOrEqual(p.bytesTotal);
+      if (!hideSizes) for (const p of seen) expect(p.bytesTotal).toBe(total);
+      expect(seen.at(-1)).toEqual({ bytesDone: total, bytesTotal: total, file: 'b.safetensors' });
+      expect(seen.some((p) => p.file === 'a.safetensors')).toBe(true);
+      expect(seen.length).toBeGreaterThan(total / 5);
+    }
+  });
+
+  it('aborts a stalled stream promptly, with the signal\'s reason', async () => {
+    const header = good().subarray(0, 200);
+    let cancelled = false;
+    const source: CheckpointSource = {
+      label: 'stalled',
+      async has(n) { return n === 'config.json' || n === 'model.safetensors'; },
+      async size() { return undefined; },
+      async text() { return config; },
+      async stream() {
+        let sent = false;
+        return new ReadableStream<Uint8Array>({
+          pull(c) { if (!sent) { sent = true; c.enqueue(header.slice()); } return new Promise(() => {}); },
+          cancel() { cancelled = true; },
+        });
+      },
+    };
+    const ac = new AbortController();
+    const p = loadCheckpoint(source, { signal: ac.signal, onProgress: () => setTimeout(() => ac.abort(new Error('user stopped it')), 10) });
+    await expect(p).rejects.toThrow('user stopped it');
+    expect(cancelled).toBe(true);
+    const already = new AbortController(); already.abort();
+    await expect(loadCheckpoint(source, { signal: already.signal })).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
+  it('accepts tied embeddings without lm_head, and reuses embed_tokens', async () => {
+    const cfg = { ...TINY_CONFIG, tie_word_embeddings: true };
+    const t = tinyTensors('F32', cfg);
+    expect(t['lm_head.weight']).toBeUndefined();
+    const { source } = memorySource({ 'config.json': JSON.stringify(cfg), 'model.safetensors': safetensorsBytes(t) });
+    const ck = await loadCheckpoint(source);
+    expect(ck.weights.lm_head).toBe(ck.weights.embed_tokens);
+    // A tied checkpoint that stores lm_head anyway: use what is stored.
+    const withHead = { ...t, 'lm_head.weight': tinyTensors()['lm_head.weight'] };
+    const ck2 = await loadCheckpoint(memorySource({ 'config.json': JSON.stringify(cfg), 'model.safetensors': safetensorsBytes(withHead) }).source);
+    expect(ck2.weights.lm_head).not.toBe(ck2.weights.embed_tokens);
+    expect(ck2.weights.lm_head[4]).toBe(valueOf('lm_head.weight', 4));
+  });
+
+  it('lists tensors the model does not use, whatever their dtype', async () => {
+    const t = { ...tinyTensors(), 'model.layers.0.self_attn.rotary_emb.inv_freq': { dtype: 'I64', shape: [2], data: new Uint8Array(16) }, 'extra.bias': { dtype: 'F32', shape: [1], data: new Uint8Array(4) } };
+    const ck = await loadCheckpoint(memorySource({ 'config.json': config, 'model.safetensors': safetensorsBytes(t) }, 3).source);
+    expect(ck.unusedTensors.map((u) => u.name).sort()).toEqual(['extra.bias', 'model.layers.0.self_attn.rotary_emb.inv_freq']);
+    expect(ck.unusedTensors.find((u) => u.dtype === 'I64')).toMatchObject({ file: 'model.safetensors', shape: [2] });
+  });
+
+  it('accepts a tensor found in a different shard than the index says', async () => {
+    const t = tinyTensors();
+    const names = Object.keys(t);
+    const index = { weight_map: Object.fromEntries(names.map((n) => [n, 'a.safetensors'])) };
+    index.weight_map['model.norm.weight'] = 'b.safetensors';
+    const ck = await loadCheckpoint(memorySource({
+      'config.json': config, 'model.safetensors.index.json': JSON.stringify(index),
+      'a.safetensors': shard(t, names.filter((n) => n !== 'lm_head.weight')), 'b.safetensors': shard(t, ['lm_head.weight']),
+    }).source);
+    expect(ck.weights.norm[1]).toBe(valueOf('model.norm.weight', 1));
+  });
+});
+
+describe('more bad input', () => {
+  it('a stream that ends inside the header, size unknown', async () => {
+    const { source } = memorySource({ 'config.json': config, 'model.safetensors': good().subarray(0, 40) }, 7, { hideSizes: true });
+    await expect(loadCheckpoint(source)).rejects.toMatchObject({ code: 'truncated', file: 'model.safetensors' });
+  });
+
+  it('an F16 file cut mid-tensor through 7-byte chunks names the tensor being read', async () => {
+    const t = tinyTensors('F16');
+    const order = Object.keys(t);
+    const f = safetensorsBytes(t, { order });
+    const { source } = memorySource({ 'config.json': config, 'model.safetensors': f.subarray(0, f.length - 2 * 16 * 8 + 5) }, 7, { hideSizes: true });
+    const e = await loadCheckpoint(source).catch((x) => x);
+    expect(e).toMatchObject({ code: 'truncated', file: 'model.safetensors', tensor: order.at(-1) });
+    expect(e.message).toMatch(/inside this tensor/);
+  });
+
+  it('a file cut inside bytes no tensor the model needs still counts as truncated', async () => {
+    const t = { ...tinyTensors(), 'zzz.unused': { dtype: 'F32', shape: [16], data: new Uint8Array(64) } };
+    const f = safetensorsBytes(t, { order: [...Object.keys(tinyTensors()), 'zzz.unused'] });
+    for (const hideSizes of [false, true]) {
+      const { source } = memorySource({ 'config.json': config, 'model.safetensors': f.subarray(0, f.length - 10) }, 7, { hideSizes });
+      const e = await loadCheckpoint(source).catch((x) => x);
+      expect(e).toMatchObject({ code: 'truncated', file: 'model.safetensors', tensor: 'zzz.unused' });
+    }
+  });
+
+  it('a tensor stored in two shards is bad-index', async () => {
+    const t = tinyTensors();
+    const names = Object.keys(t);
+    const index = { weight_map: Object.fromEntries(names.map((n, i) => [n, i < 5 ? 'a.safetensors' : 'b.safetensors'])) };
+    const e = await expectError({
+      'model.safetensors.index.json': JSON.stringify(index),
+      'a.safetensors': shard(t, names.slice(0, 5)),
+      'b.safetensors': shard(t, names.slice(3)),
+    }, 'bad-index', 'b.safetensors', names[3]);
+    expect(e.message).toContain('a.safetensors');
+  });
+
+  it.each([
+    ['not an object', '[1,2]', /JSON object/],
+    ['without weight_map', '{"metadata":{}}', /weight_map/],
+    ['with an empty weight_map', '{"weight_map":{}}', /no shards/],
+    ['with a shard path outside the folder', '{"weight_map":{"model.norm.weight":"../x.safetensors"}}', /invalid shard/],
+    ['with a non-string shard', '{"weight_map":{"model.norm.weight":3}}', /invalid shard/],
+  ])('an index %s', async (_, index, message) => {
+    const e = await expectError({ 'model.safetensors.index.json': index, 'model.safetensors': good() }, 'bad-index', 'model.safetensors.index.json');
+    expect(e.message).toMatch(message);
+  });
+
+  it('a missing tensor names the files searched and where the index put it', async () => {
+    const t = tinyTensors();
+    const names = Object.keys(t);
+    const index = { weight_map: Object.fromEntries(names.map((n, i) => [n, i < 5 ? 'a.safetensors' : 'b.safetensors'])) };
+    const gone = names[7];
+    const e = await failure({
+      'model.safetensors.index.json': JSON.stringify(index),
+      'a.safetensors': shard(t, names.slice(0, 5)),
+      'b.safetensors': shard(t, names.slice(5).filter((n) => n !== gone)),
+    });
+    expect(e.code).toBe('missing-tensor');
+    expect(e.tensor).toBe(gone);
+    expect(e.message).toContain('a.safetensors, b.safetensors');
+    expect(e.message).toContain('the index places it in "b.safetensors"');
+  });
+
+  it('a shape mismatch says what was expected and what was found', async () => {
+    const t = tinyTensors();
+    t['model.layers.0.self_attn.k_proj.weight'] = { dtype: 'F32', shape: [8, 4], data: encode(new Array(32).fill(0), 'F32') };
+    const e = await expectError({ 'model.safetensors': safetensorsBytes(t) }, 'shape-mismatch', 'model.safetensors', 'model.layers.0.self_attn.k_proj.weight');
+    expect(e.message).toContain('expected [4,8], got [8,4]');
+  });
+
+  it('an unknown dtype named in the message', async () => {
+    const t = tinyTensors();
+    t['lm_head.weight'] = { dtype: 'I8', shape: [16, 8], data: new Uint8Array(128) };
+    const e = await expectError({ 'model.safetensors': safetensorsBytes(t) }, 'unknown-dtype', 'model.safetensors', 'lm_head.weight');
+    expect(e.message).toContain('"I8"');
+  });
+
+  it('a tokenizer.json that is JSON but not an object', async () => {
+    await expectError({ 'model.safetensors': good(), 'tokenizer.json': '"hello"' }, 'bad-tokenizer', 'tokenizer.json');
   });
 });

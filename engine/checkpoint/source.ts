@@ -1,25 +1,65 @@
 // Where a checkpoint's files come from: a URL folder, files picked in a browser, or (in
 // ../node.ts) a directory on disk. Each file is read as a stream, once, front to back.
+// Browser- and worker-safe: no Node modules here.
 import { CheckpointError } from '../errors.ts';
 
+/** The named files of one checkpoint ("config.json", "model.safetensors", ...). */
 export interface CheckpointSource {
   /** Human-readable origin, used in messages ("models/mixscope-tiny", a URL, "3 files"). */
   label: string;
+  /** The file names, when the source can enumerate them (a URL folder cannot). */
+  list?(): string[];
   has(name: string): Promise<boolean>;
   /** Size in bytes, when the source knows it. */
   size(name: string): Promise<number | undefined>;
+  /** The whole file as UTF-8 text; 'missing-file' when absent. */
   text(name: string): Promise<string>;
+  /** The file's bytes, front to back; 'missing-file' when absent. */
   stream(name: string): Promise<ReadableStream<Uint8Array>>;
 }
 
-/** A folder on a web server: `${base}/config.json`, ... */
+interface Probe { ok: boolean; size: number | undefined }
+
+function contentLength(r: Response): number | undefined {
+  // A compressed response's Content-Length counts compressed bytes, not the bytes the body yields.
+  const enc = r.headers.get('content-encoding');
+  if (enc && enc.toLowerCase() !== 'identity') return undefined;
+  const range = r.headers.get('content-range'); // "bytes 0-0/12345"
+  if (range) {
+    const total = /\/(\d+)\s*$/.exec(range);
+    return total ? Number(total[1]) : undefined;
+  }
+  if (r.status !== 200) return undefined;
+  const len = r.headers.get('content-length');
+  if (len === null || !/^\d+$/.test(len.trim())) return undefined;
+  return Number(len);
+}
+
+/**
+ * A folder on a web server: `${base}/config.json`, ... `base` may be relative to the page.
+ * Existence and size come from HEAD requests (falling back to a one-byte ranged GET where HEAD
+ * is refused); a 404 is 'missing-file'.
+ */
 export function urlSource(base: string, fetchImpl: typeof fetch = (...a) => fetch(...a)): CheckpointSource {
   const root = base.endsWith('/') ? base : `${base}/`;
-  const url = (name: string) => new URL(name, new URL(root, globalThis.location?.href ?? 'http://localhost/')).href;
-  const heads = new Map<string, Promise<Response>>();
-  const head = (name: string) => {
-    let p = heads.get(name);
-    if (!p) { p = fetchImpl(url(name), { method: 'HEAD' }); heads.set(name, p); }
+  const rootUrl = new URL(root, globalThis.location?.href ?? 'http://localhost/');
+  const url = (name: string) => new URL(encodeURIComponent(name), rootUrl).href;
+  const probes = new Map<string, Promise<Probe>>();
+  const probe = (name: string): Promise<Probe> => {
+    let p = probes.get(name);
+    if (!p) {
+      p = (async () => {
+        let r = await fetchImpl(url(name), { method: 'HEAD' });
+        if (r.status === 404 || r.status === 410) return { ok: false, size: undefined };
+        if (!r.ok) {
+          // Some hosts (signed URLs, minimal servers) refuse HEAD: ask for one byte instead.
+          r = await fetchImpl(url(name), { headers: { Range: 'bytes=0-0' } });
+          await r.body?.cancel().catch(() => {});
+        }
+        return { ok: r.ok, size: r.ok ? contentLength(r) : undefined };
+      })().catch(() => ({ ok: false, size: undefined }));
+      probes.set(name, p);
+    }
     return p;
   };
   const get = async (name: string) => {
@@ -27,40 +67,57 @@ export function urlSource(base: string, fetchImpl: typeof fetch = (...a) => fetc
     try { r = await fetchImpl(url(name)); } catch (e) {
       throw new CheckpointError('missing-file', name, `cannot fetch ${url(name)}: ${(e as Error).message}`);
     }
-    if (!r.ok) throw new CheckpointError('missing-file', name, `${url(name)} answered ${r.status} ${r.statusText}`);
+    if (!r.ok) {
+      await r.body?.cancel().catch(() => {});
+      throw new CheckpointError('missing-file', name, `${url(name)} answered ${r.status} ${r.statusText}`.trimEnd());
+    }
     return r;
   };
   return {
-    label: root,
-    async has(name) {
-      try { return (await head(name)).ok; } catch { return false; }
-    },
-    async size(name) {
-      try {
-        const len = (await head(name)).headers.get('content-length');
-        return len === null ? undefined : Number(len);
-      } catch { return undefined; }
-    },
+    label: rootUrl.href,
+    async has(name) { return (await probe(name)).ok; },
+    async size(name) { return (await probe(name)).size; },
     async text(name) { return (await get(name)).text(); },
     async stream(name) {
       const r = await get(name);
-      if (!r.body) throw new CheckpointError('missing-file', name, 'response has no body');
+      if (!r.body) throw new CheckpointError('missing-file', name, `${url(name)} answered without a body`);
       return r.body;
     },
   };
 }
 
-/** Files chosen in a browser (a folder picker or several files), matched by base name. */
-export function filesSource(files: readonly File[]): CheckpointSource {
-  const byName = new Map<string, File>();
-  for (const f of files) byName.set(f.name.split('/').pop()!, f);
+/** A Blob with a name: a File, or anything shaped like one (for tests and workers). */
+export type NamedBlob = Blob & { readonly name: string; readonly webkitRelativePath?: string };
+
+function pathOf(f: NamedBlob): string {
+  return f.webkitRelativePath || f.name;
+}
+
+/**
+ * Files chosen in a browser (a folder picker with webkitdirectory, drag and drop, or several
+ * files), matched by base name. When several chosen files share a base name (a parent folder
+ * was picked), the one nearest the top of the picked folder wins; ties keep the first.
+ */
+export function filesSource(files: readonly NamedBlob[]): CheckpointSource {
+  const byName = new Map<string, NamedBlob>();
+  const depth = new Map<string, number>();
+  for (const f of files) {
+    const parts = pathOf(f).split(/[\\/]/).filter(Boolean);
+    const base = parts.at(-1) ?? f.name;
+    const d = parts.length;
+    if (!byName.has(base) || d < depth.get(base)!) { byName.set(base, f); depth.set(base, d); }
+  }
   const file = (name: string) => {
     const f = byName.get(name);
     if (!f) throw new CheckpointError('missing-file', name, `not among the chosen files (${[...byName.keys()].join(', ') || 'none'})`);
     return f;
   };
+  const folder = files.length ? pathOf(files[0]).split(/[\\/]/).filter(Boolean) : [];
+  const label = files.length === 1 ? files[0].name
+    : folder.length > 1 ? `${folder[0]} (${files.length} files)` : `${files.length} files`;
   return {
-    label: files.length === 1 ? files[0].name : `${files.length} files`,
+    label,
+    list() { return [...byName.keys()]; },
     async has(name) { return byName.has(name); },
     async size(name) { return byName.get(name)?.size; },
     async text(name) { return file(name).text(); },

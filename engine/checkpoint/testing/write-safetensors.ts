@@ -34,27 +34,52 @@ function floatToHalf(v: number): number {
   return sign | ((e + 15) << 10) | m;
 }
 
-/** A safetensors file; `headerOverride` replaces the JSON header text, `lengthOverride` the length field. */
-export function safetensorsBytes(
-  tensors: Record<string, TensorIn>,
-  opts: { order?: string[]; headerOverride?: string; lengthOverride?: bigint; metadata?: Record<string, string> } = {},
-): Uint8Array {
+export interface SafetensorsOptions {
+  /** Order of the tensors' bytes in the data section (header order follows it too). */
+  order?: string[];
+  /** Replace the JSON header text entirely (for headers that are broken on purpose). */
+  headerOverride?: string;
+  /** Replace the 8-byte header length field. */
+  lengthOverride?: bigint;
+  metadata?: Record<string, string>;
+  /** Pad the header with spaces to a multiple of 8 bytes (the default, as the Python library does). */
+  pad?: boolean;
+  /** Filler bytes (0xee) placed before the named tensors: data the header does not describe. */
+  gaps?: Record<string, number>;
+  /** Filler bytes appended after the last tensor. */
+  trailing?: number;
+}
+
+/** A safetensors file, valid unless the options break it. */
+export function safetensorsBytes(tensors: Record<string, TensorIn>, opts: SafetensorsOptions = {}): Uint8Array {
   const names = opts.order ?? Object.keys(tensors);
   const header: Record<string, unknown> = {};
+  if (opts.metadata) header.__metadata__ = opts.metadata;
+  const at = new Map<string, number>();
   let offset = 0;
   for (const n of names) {
     const t = tensors[n];
+    offset += opts.gaps?.[n] ?? 0;
+    at.set(n, offset);
     header[n] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.data.length] };
     offset += t.data.length;
   }
-  if (opts.metadata) header.__metadata__ = opts.metadata;
+  offset += opts.trailing ?? 0;
   let json = opts.headerOverride ?? JSON.stringify(header);
-  while (new TextEncoder().encode(json).length % 8) json += ' ';
+  if (opts.pad ?? true) while (new TextEncoder().encode(json).length % 8) json += ' ';
   const h = new TextEncoder().encode(json);
-  const out = new Uint8Array(8 + h.length + offset);
+  const out = new Uint8Array(8 + h.length + offset).fill(0xee, 8 + h.length);
   new DataView(out.buffer).setBigUint64(0, opts.lengthOverride ?? BigInt(h.length), true);
   out.set(h, 8);
-  let at = 8 + h.length;
-  for (const n of names) { out.set(tensors[n].data, at); at += tensors[n].data.length; }
+  for (const n of names) out.set(tensors[n].data, 8 + h.length + at.get(n)!);
+  return out;
+}
+
+/** A safetensors header alone (length field + JSON), followed by `dataBytes` zero bytes. */
+export function headerOnly(header: unknown, dataBytes = 0): Uint8Array {
+  const h = new TextEncoder().encode(typeof header === 'string' ? header : JSON.stringify(header));
+  const out = new Uint8Array(8 + h.length + dataBytes);
+  new DataView(out.buffer).setBigUint64(0, BigInt(h.length), true);
+  out.set(h, 8);
   return out;
 }
