@@ -138,8 +138,14 @@ class Mixtral(nn.Module):
 
 
 def load_balancing_loss(router_logits, E, K):
-    """HF load_balancing_loss_func: E * sum_e (share of top-k slots routed to e) * (mean prob of e)."""
-    logits = torch.cat(router_logits, 0)
+    """HF load_balancing_loss_func, E * sum_e (share of top-k slots routed to e) * (mean prob of e),
+    applied to each layer and averaged. HF concatenates all layers first, which only balances the
+    pool: in a first run here each layer then used 2 to 4 experts while the pooled loss read
+    "balanced". Per layer, every layer's router is held to balance."""
+    return sum(_balance(r, E, K) for r in router_logits) / len(router_logits)
+
+
+def _balance(logits, E, K):
     probs = logits.float().softmax(-1)
     _, sel = probs.topk(K, -1)
     mask = F.one_hot(sel, E).float()            # (tokens, K, E)
