@@ -68,4 +68,24 @@ describe('the default model', () => {
     }
     expect(tokens).toEqual(g.tokens);
   });
+
+  it('no expert collapse: every expert gets 3%..35% of first choices in every layer over held-out text', async () => {
+    const L = model.config.num_hidden_layers, E = model.config.num_local_experts;
+    const counts = Array.from({ length: L }, () => new Array(E).fill(0));
+    for (const d of ['c', 'english', 'german', 'manpages', 'math', 'python']) {
+      const text = readFileSync(`${root}training/data/heldout/${d}.txt`, 'utf8');
+      const ids = model.tokenizer!.encode(text).ids.slice(0, 256);
+      const r = await engine.forward(ids, { hooks: ['blocks.*.moe.hook_expert_choice'] });
+      for (let l = 0; l < L; l++) {
+        const c = r.hooks.get(`blocks.${l}.moe.hook_expert_choice`) as ExpertChoice;
+        for (let t = 0; t < ids.length; t++) counts[l][c.indices[2 * t]]++;
+      }
+    }
+    for (let l = 0; l < L; l++) {
+      const total = counts[l].reduce((a, b) => a + b, 0);
+      const shares = counts[l].map((c) => c / total);
+      console.log(`[default-model] layer ${l} first-choice shares: ${shares.map((x) => (100 * x).toFixed(1)).join(' ')}`);
+      for (const x of shares) { expect(x).toBeGreaterThanOrEqual(0.03); expect(x).toBeLessThanOrEqual(0.35); }
+    }
+  }, 120_000);
 });
