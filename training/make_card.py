@@ -72,10 +72,9 @@ def main():
         s.append(f"\n### Per domain, {title}\n")
         rows = []
         for d in doms:
-            for l in (0, L // 2, L - 1):
+            for l in range(L):
                 rows.append([d, l] + [pct(x) for x in ev["domains"][d][which][l]])
         s.append(table(["domain", "layer"] + [f"e{e}" for e in range(E)], rows))
-        s.append("\n(all layers are in `training/work/eval.json` when regenerated; shown here: first, middle, last)\n")
     s.append("## Samples\n")
     for d, v in ev["samples"].items():
         s.append(f"**{d}** prompt `{v['prompt']!r}`\n")
