@@ -1,7 +1,7 @@
 """Train the default model. Resumes from training/work/ckpt.pt when it exists.
 
 Command used for the shipped model (see models/mixscope-tiny/README.md for the time it took):
-  /usr/bin/python3 training/train.py --steps 1000 --batch 14 --context 256 --warmup 60 --threads 2
+  /usr/bin/python3 training/train.py --steps 900 --batch 14 --context 256 --warmup 60 --threads 2
 """
 import argparse
 import json
