@@ -1,0 +1,5 @@
+// The WebGPU engine's public face: the GPU verbs, the kernels and the f16 packing they read.
+export * from './gpu.ts';
+export * from './kernels.ts';
+export { floatToHalf, packF16, unpackF16 } from './f16.ts';
+export { WGSL, type ShaderName } from './shaders.ts';

@@ -1,0 +1,36 @@
+// out (T, N) = x (T, In) @ W (N, In)^T, an nn.Linear without bias with F16 weights stored as
+// packed pairs: W[n, 2j] and W[n, 2j+1] are the low and high halves of w[n * In/2 + j] (In even).
+// Accumulates in f32. One workgroup per output (t, n): its WG invocations walk the row of W in
+// strides (adjacent invocations read adjacent words), then reduce in workgroup memory (WG a power
+// of two). Twin: matmul in engine/cpu/ops.ts, with W decoded from the same halves.
+// Bindings: params {T, In, N}, x (T, In), w (N, In/2) u32, out (T, N).
+struct Params { T: u32, In: u32, N: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<u32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+
+override WG: u32 = 64;
+var<workgroup> partial: array<f32, WG>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let o = wid.x + wid.y * nwg.x; // the output element t * N + n
+  if (o >= p.T * p.N) { return; }
+  let t = o / p.N;
+  let n = o % p.N;
+  let pairs = p.In / 2u;
+  let xo = t * p.In;
+  let wo = n * pairs;
+  var acc = 0.0;
+  for (var j = lid.x; j < pairs; j += WG) {
+    acc += dot(unpack2x16float(w[wo + j]), vec2f(x[xo + 2u * j], x[xo + 2u * j + 1u]));
+  }
+  partial[lid.x] = acc;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (lid.x < s) { partial[lid.x] += partial[lid.x + s]; }
+    workgroupBarrier();
+  }
+  if (lid.x == 0u) { out[o] = partial[0]; }
+}
