@@ -13,6 +13,10 @@ def to_bytes(t, dtype):
     return t.numpy().tobytes()
 
 
+def tensor_bytes(t, dtype):
+    return t.numel() * torch.finfo(DTYPES[dtype]).bits // 8
+
+
 def write(path, tensors, dtype, order=None, metadata=None):
     """tensors: {name: float tensor}; order: names in the order their bytes are written."""
     names = order or list(tensors)
