@@ -86,3 +86,92 @@ export function planAdd(k: Kernels, a: { out: GPUBuffer; x: GPUBuffer; n: number
   need(label, 'x', a.x, 4 * a.n);
   return plan(k, 'add', label, [a.n], [a.x, a.out], grid(k.device, Math.ceil(a.n / k.wg)));
 }
+
+/** x (T, D) = embed[ids[t]] with embed (V, D) as packed halves (D even); ids a u32 buffer of T. */
+export function planEmbed(k: Kernels, a: { ids: GPUBuffer; embed: GPUBuffer; x: GPUBuffer; T: number; D: number }): Pass {
+  const label = `embed T=${a.T} D=${a.D}`;
+  if (a.D % 2 !== 0) throw new GpuError(`${label}: D must be even for packed halves`);
+  need(label, 'ids', a.ids, 4 * a.T);
+  need(label, 'x', a.x, 4 * a.T * a.D);
+  return plan(k, 'embed', label, [a.T, a.D], [a.ids, a.embed, a.x], grid(k.device, Math.ceil((a.T * a.D) / k.wg)));
+}
+
+export interface AttentionShape { T: number; S: number; H: number; Hkv: number; Dh: number; pos0: number; window: number | null }
+
+/**
+ * Attention over the cache, as three passes: scores (H, T, S) with the causal/sliding-window mask,
+ * a row softmax (the pattern), and z (T, H, Dh) = pattern @ v. headScale (H) is 1, or 0 for a zeroed head.
+ */
+export function planAttention(k: Kernels, a: AttentionShape & { q: GPUBuffer; kcache: GPUBuffer; vcache: GPUBuffer; att: GPUBuffer; headScale: GPUBuffer; z: GPUBuffer }): Pass[] {
+  const label = `attention T=${a.T} S=${a.S} H=${a.H}/${a.Hkv}`;
+  if (a.H % a.Hkv !== 0) throw new GpuError(`${label}: H must be a multiple of Hkv`);
+  need(label, 'q', a.q, 4 * a.T * a.H * a.Dh);
+  need(label, 'kcache', a.kcache, 4 * a.S * a.Hkv * a.Dh);
+  need(label, 'vcache', a.vcache, 4 * a.S * a.Hkv * a.Dh);
+  need(label, 'att', a.att, 4 * a.H * a.T * a.S);
+  need(label, 'z', a.z, 4 * a.T * a.H * a.Dh);
+  const window = Math.min(a.window ?? 0xffffffff, 0xffffffff);
+  return [
+    plan(k, 'attention_scores', `${label} scores`, [a.T, a.S, a.H, a.Hkv, a.Dh, a.pos0, window, f32Bits(1 / Math.sqrt(a.Dh))],
+      [a.q, a.kcache, a.att], grid(k.device, Math.ceil((a.H * a.T * a.S) / k.wg))),
+    planSoftmaxRows(k, { x: a.att, rows: a.H * a.T, n: a.S }),
+    plan(k, 'attention_apply', `${label} apply`, [a.T, a.S, a.H, a.Hkv, a.Dh], [a.att, a.vcache, a.headScale, a.z],
+      grid(k.device, Math.ceil((a.T * a.H * a.Dh) / k.wg))),
+  ];
+}
+
+/** Softmax of each of `rows` rows of n in place; masked entries (most negative float) become 0. */
+export function planSoftmaxRows(k: Kernels, a: { x: GPUBuffer; rows: number; n: number }): Pass {
+  const label = `softmax rows=${a.rows} n=${a.n}`;
+  need(label, 'x', a.x, 4 * a.rows * a.n);
+  return plan(k, 'softmax_rows', label, [a.rows, a.n], [a.x], grid(k.device, a.rows));
+}
+
+/**
+ * Router after the gate matmul: bias (E), ablated (E, u32 0/1), rules (u32, see router.wgsl) in;
+ * logits (T, E) biased in place; probs (T, E), idx (T, K) u32 and weights (T, K) out.
+ */
+export function planRouter(k: Kernels, a: { T: number; E: number; K: number; pos0: number; bias: GPUBuffer; ablated: GPUBuffer; rules: GPUBuffer; logits: GPUBuffer; probs: GPUBuffer; idx: GPUBuffer; weights: GPUBuffer }): Pass {
+  const label = `router T=${a.T} E=${a.E} K=${a.K}`;
+  if (a.E > 64) throw new GpuError(`${label}: at most 64 experts`);
+  need(label, 'logits', a.logits, 4 * a.T * a.E);
+  need(label, 'probs', a.probs, 4 * a.T * a.E);
+  need(label, 'idx', a.idx, 4 * a.T * a.K);
+  need(label, 'weights', a.weights, 4 * a.T * a.K);
+  return plan(k, 'router', label, [a.T, a.E, a.K, a.pos0], [a.bias, a.ablated, a.rules, a.logits, a.probs, a.idx, a.weights],
+    grid(k.device, Math.ceil(a.T / k.wg)));
+}
+
+/** The router's rules buffer from forced-expert interventions (first match wins, as on the CPU). */
+export function routerRules(K: number, force: readonly { experts: number[]; weights?: number[]; positions?: number[] }[]): Uint32Array {
+  const words: number[] = [force.length];
+  for (const f of force) {
+    words.push(f.positions ? 0 : 1, f.positions?.length ?? 0, f.weights ? 1 : 0, ...f.experts);
+    for (let i = 0; i < K; i++) words.push(f32Bits(f.weights?.[i] ?? 0));
+    words.push(...(f.positions ?? []));
+  }
+  return Uint32Array.from(words);
+}
+
+/**
+ * The experts, only the chosen ones: h (T*K, F) = silu(w1[e] x) * (w3[e] x), then
+ * expertOut (T*K, D) = w2[e] h and out (T, D) = sum_k weights * expertOut. Expert weights are
+ * packed halves, all experts of a layer in one buffer: w1, w3 (E, F, D), w2 (E, D, F).
+ */
+export function planExperts(k: Kernels, a: { T: number; K: number; D: number; F: number; x: GPUBuffer; idx: GPUBuffer; weights: GPUBuffer; w1: GPUBuffer; w3: GPUBuffer; w2: GPUBuffer; h: GPUBuffer; expertOut: GPUBuffer; out: GPUBuffer }): Pass[] {
+  const label = `experts T=${a.T} K=${a.K} D=${a.D} F=${a.F}`;
+  if (a.D % 2 !== 0 || a.F % 2 !== 0) throw new GpuError(`${label}: D and F must be even for packed halves`);
+  need(label, 'h', a.h, 4 * a.T * a.K * a.F);
+  need(label, 'expertOut', a.expertOut, 4 * a.T * a.K * a.D);
+  need(label, 'out', a.out, 4 * a.T * a.D);
+  return [
+    plan(k, 'moe_gate_up', `${label} gate/up`, [a.T, a.K, a.D, a.F], [a.x, a.idx, a.w1, a.w3, a.h], grid(k.device, Math.ceil((a.T * a.K * a.F) / k.wg))),
+    plan(k, 'moe_down', `${label} down`, [a.T, a.K, a.D, a.F], [a.h, a.idx, a.weights, a.w2, a.expertOut, a.out], grid(k.device, Math.ceil((a.T * a.D) / k.wg))),
+  ];
+}
+
+/** out[0] (u32) = argmax of x (n): greedy decoding without reading the logits back. */
+export function planArgmax(k: Kernels, a: { x: GPUBuffer; n: number; out: GPUBuffer }): Pass {
+  need('argmax', 'x', a.x, 4 * a.n);
+  return plan(k, 'argmax', `argmax n=${a.n}`, [a.n], [a.x, a.out], [1, 1, 1]);
+}

@@ -1,12 +1,23 @@
 // The WGSL text of every kernel, by name. The files live in shaders/ with their contracts in a
 // header comment; `?raw` makes Vite (site) and Vitest (Node) inline them as strings.
 import add from '../../shaders/add.wgsl?raw';
+import argmax from '../../shaders/argmax.wgsl?raw';
+import attention_apply from '../../shaders/attention_apply.wgsl?raw';
+import attention_scores from '../../shaders/attention_scores.wgsl?raw';
+import embed from '../../shaders/embed.wgsl?raw';
+import moe_down from '../../shaders/moe_down.wgsl?raw';
+import moe_gate_up from '../../shaders/moe_gate_up.wgsl?raw';
+import router from '../../shaders/router.wgsl?raw';
+import softmax_rows from '../../shaders/softmax_rows.wgsl?raw';
 import matmul_f16 from '../../shaders/matmul_f16.wgsl?raw';
 import matmul_f32 from '../../shaders/matmul_f32.wgsl?raw';
 import rmsnorm from '../../shaders/rmsnorm.wgsl?raw';
 import rope from '../../shaders/rope.wgsl?raw';
 import silu_mul from '../../shaders/silu_mul.wgsl?raw';
 
-export const WGSL = { add, matmul_f16, matmul_f32, rmsnorm, rope, silu_mul } as const;
+export const WGSL = {
+  add, argmax, attention_apply, attention_scores, embed, matmul_f16, matmul_f32, moe_down, moe_gate_up,
+  rmsnorm, rope, router, silu_mul, softmax_rows,
+} as const;
 
 export type ShaderName = keyof typeof WGSL;
