@@ -1,5 +1,5 @@
 // Embedding lookup: x[t, :] = embed[ids[t], :] for t < T.
-// Bindings: params, ids (T) u32, embed (V, D) as packed f16 pairs (D even), x (T, D) f32 out.
+// Bindings: params, ids (T) u32, embed (V, D) as packed f16 pairs (F16, D even) or f32 bits, x (T, D) f32 out.
 // One invocation per output element.
 struct Params { T: u32, D: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
@@ -8,6 +8,15 @@ struct Params { T: u32, D: u32 }
 @group(0) @binding(3) var<storage, read_write> x: array<f32>;
 
 override WG: u32 = 64;
+override F16: bool = true;
+
+fn weight(i: u32) -> f32 {
+  if (F16) {
+    let pair = unpack2x16float(embed[i / 2u]);
+    return select(pair.x, pair.y, (i & 1u) == 1u);
+  }
+  return bitcast<f32>(embed[i]);
+}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -15,6 +24,5 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   if (i >= p.T * p.D) { return; }
   let t = i / p.D;
   let d = i % p.D;
-  let pair = unpack2x16float(embed[(ids[t] * p.D + d) / 2u]);
-  x[i] = select(pair.x, pair.y, (d & 1u) == 1u);
+  x[i] = weight(ids[t] * p.D + d);
 }

@@ -10,17 +10,23 @@ export interface Kernels {
   device: GPUDevice;
   /** Invocations per workgroup of every kernel (a power of two). */
   wg: number;
+  /** Weights of embed/expert kernels are packed halves (true) or f32 (false). */
+  f16Weights: boolean;
   pipelines: Record<ShaderName, GPUComputePipeline>;
 }
 
+/** Kernels that read big weight matrices as u32 words: packed halves or f32 bits, set by F16. */
+const WEIGHT_SHADERS: ReadonlySet<ShaderName> = new Set(['embed', 'moe_gate_up', 'moe_down']);
+
 /** Compile every kernel for `device`, with workgroups of `wg` invocations. */
-export async function createKernels(device: GPUDevice, { wg = 64 } = {}): Promise<Kernels> {
+export async function createKernels(device: GPUDevice, { wg = 64, f16Weights = true } = {}): Promise<Kernels> {
   if (!Number.isInteger(wg) || wg < 1 || (wg & (wg - 1)) !== 0 || wg > device.limits.maxComputeInvocationsPerWorkgroup) {
     throw new GpuError(`workgroup size ${wg} must be a power of two of at most ${device.limits.maxComputeInvocationsPerWorkgroup}`);
   }
   const names = Object.keys(WGSL) as ShaderName[];
-  const built = await Promise.all(names.map((name) => createPipeline(device, name, WGSL[name], { WG: wg })));
-  return { device, wg, pipelines: Object.fromEntries(names.map((name, i) => [name, built[i]])) as Record<ShaderName, GPUComputePipeline> };
+  const constants = (name: ShaderName): Record<string, number> => (WEIGHT_SHADERS.has(name) ? { WG: wg, F16: f16Weights ? 1 : 0 } : { WG: wg });
+  const built = await Promise.all(names.map((name) => createPipeline(device, name, WGSL[name], constants(name))));
+  return { device, wg, f16Weights, pipelines: Object.fromEntries(names.map((name, i) => [name, built[i]])) as Record<ShaderName, GPUComputePipeline> };
 }
 
 function need(kernel: string, name: string, buffer: GPUBuffer, bytes: number): void {
