@@ -65,6 +65,11 @@ export function createEmpty(device: GPUDevice, label: string, byteLength: number
   return device.createBuffer({ label, size: padded(byteLength), usage: STORAGE | COPY_SRC | COPY_DST });
 }
 
+/** A buffer the CPU maps to read what the GPU copied into it. */
+export function createReadback(device: GPUDevice, label: string, byteLength: number): GPUBuffer {
+  return device.createBuffer({ label, size: padded(byteLength), usage: MAP_READ | COPY_DST });
+}
+
 /** A uniform buffer of 32-bit words (write f32 fields with `f32Bits`). */
 export function createUniform(device: GPUDevice, label: string, words: readonly number[]): GPUBuffer {
   const buffer = device.createBuffer({ label, size: padded(4 * words.length, 16), usage: UNIFORM | COPY_DST, mappedAtCreation: true });

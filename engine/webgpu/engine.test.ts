@@ -1,0 +1,116 @@
+// The WebGPU engine against the CPU reference engine on every golden fixture (Dawn in Node):
+// logits, every hook, interventions, KV-cache decoding and greedy generation.
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { loadModelDirectory } from '../node.ts';
+import { CpuEngine } from '../cpu/engine.ts';
+import { generate } from '../generate.ts';
+import type { ExpertChoice, HookTensor, HookValue } from '../hooks/request.ts';
+import type { Intervention } from '../hooks/interventions.ts';
+import { requestNodeDevice, type NodeGpu } from '../../tests/gpu/node-webgpu.ts';
+import { noAdapter } from '../../tests/gpu/ci-policy.ts';
+import { goldenCases } from '../../tests/golden/fixtures.ts';
+import { WebGpuEngine } from './engine.ts';
+
+const LOGIT_TOL = 1e-3;
+const worst: Record<string, number> = {};
+
+function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+function compareHook(name: string, gpu: HookValue | undefined, cpu: HookValue): void {
+  expect(gpu, name).toBeDefined();
+  expect(gpu!.shape, name).toEqual(cpu.shape);
+  if ('data' in cpu) expect(maxDiff((gpu as HookTensor).data, cpu.data), name).toBeLessThanOrEqual(1e-3);
+  else {
+    expect(Array.from((gpu as ExpertChoice).indices), name).toEqual(Array.from(cpu.indices));
+    expect(maxDiff((gpu as ExpertChoice).weights, cpu.weights), name).toBeLessThanOrEqual(1e-4);
+  }
+}
+
+let gpu: NodeGpu | { reason: string };
+beforeAll(async () => { gpu = await requestNodeDevice(); });
+afterAll(() => {
+  console.log(`[webgpu:golden] largest |logit diff| vs CPU per fixture: ${JSON.stringify(worst)}`);
+  if (gpu && !('reason' in gpu)) gpu.device.destroy();
+});
+const device = (ctx: TestContext): GPUDevice => {
+  if ('reason' in gpu) noAdapter('WebGPU engine (Dawn)', gpu.reason, (m) => ctx.skip(m));
+  return (gpu as NodeGpu).device;
+};
+
+describe.each(goldenCases())('WebGPU engine matches the CPU engine on $name', ({ name, dir, expected }) => {
+  let cpu: CpuEngine;
+  let ckpt: Awaited<ReturnType<typeof loadModelDirectory>>;
+  const engines = new Map<GPUDevice, WebGpuEngine>();
+  beforeAll(async () => { ckpt = await loadModelDirectory(dir); cpu = new CpuEngine(ckpt.config, ckpt.weights); });
+  afterAll(() => { for (const e of engines.values()) e.dispose(); });
+  async function engine(ctx: TestContext): Promise<WebGpuEngine> {
+    const d = device(ctx);
+    if (!engines.has(d)) {
+      // F16 checkpoints keep packed halves on the GPU (exact); others stay f32.
+      const dtype = Object.keys(ckpt.dtypeBytes).every((t) => t === 'F16') ? 'f16' : 'f32';
+      engines.set(d, await WebGpuEngine.create(d, ckpt.config, ckpt.weights, { weights: dtype }));
+    }
+    return engines.get(d)!;
+  }
+  const ids = expected.ids;
+
+  it('logits of every position and every hook match', async (ctx) => {
+    const g = await engine(ctx);
+    const [a, b] = await Promise.all([g.forward(ids, { logits: 'all', hooks: ['*'] }), cpu.forward(ids, { logits: 'all', hooks: ['*'] })]);
+    const err = maxDiff(a.logits, b.logits);
+    worst[name] = Math.max(worst[name] ?? 0, err);
+    expect(err).toBeLessThanOrEqual(LOGIT_TOL);
+    expect([...a.hooks.keys()].sort()).toEqual([...b.hooks.keys()].sort());
+    for (const [hook, v] of b.hooks) compareHook(hook, a.hooks.get(hook), v);
+  });
+
+  it('decoding with the GPU KV cache equals the full forward', async (ctx) => {
+    const g = await engine(ctx);
+    const full = await cpu.forward(ids, { logits: 'all' });
+    const V = ckpt.config.vocab_size;
+    const s = g.createSession();
+    await s.forward(ids.slice(0, 3));
+    for (let t = 3; t < ids.length; t++) {
+      const r = await s.forward([ids[t]], { hooks: ['blocks.0.attn.hook_pattern'] });
+      expect((r.hooks.get('blocks.0.attn.hook_pattern') as HookTensor).shape).toEqual([ckpt.config.num_attention_heads, 1, t + 1]);
+      expect(maxDiff(r.logits, full.logits.subarray(t * V, (t + 1) * V))).toBeLessThanOrEqual(LOGIT_TOL);
+    }
+  });
+
+  it('greedy generation gives the reference continuation', async (ctx) => {
+    const g = await engine(ctx);
+    const tokens: number[] = [];
+    for await (const step of generate({ engine: g, prompt: expected.greedy.prompt }, { maxTokens: expected.greedy.tokens.length, temperature: 0, stopAtEos: false })) tokens.push(step.token);
+    expect(tokens).toEqual(expected.greedy.tokens);
+  });
+
+  it('interventions run on the GPU and match the CPU engine', async (ctx) => {
+    const g = await engine(ctx);
+    const c = ckpt.config;
+    const L = c.num_hidden_layers;
+    const list: Intervention[][] = [
+      [{ kind: 'ablate_experts', layer: 0, experts: [0] }],
+      [{ kind: 'router_bias', layer: L - 1, bias: Array.from({ length: c.num_local_experts }, (_, e) => (e === 1 ? 3 : 0)) }],
+      [{ kind: 'zero_head', layer: 0, head: c.num_attention_heads - 1 }],
+      [{ kind: 'force_experts', layer: L - 1, experts: Array.from({ length: c.num_experts_per_tok }, (_, i) => c.num_local_experts - 1 - i), positions: [1, 2] }],
+    ];
+    for (const interventions of list) {
+      const req = { logits: 'all' as const, interventions, hooks: ['blocks.*.moe.hook_expert_choice'] };
+      const [a, b] = await Promise.all([g.forward(ids, req), cpu.forward(ids, req)]);
+      expect(maxDiff(a.logits, b.logits), interventions[0].kind).toBeLessThanOrEqual(LOGIT_TOL);
+      for (const [hook, v] of b.hooks) compareHook(hook, a.hooks.get(hook), v);
+    }
+  });
+
+  it('a function hook can replace a tensor on the GPU, at the cost of a sync', async (ctx) => {
+    const g = await engine(ctx);
+    const fns = { 'blocks.0.hook_resid_mid': (v: HookValue) => ({ shape: v.shape, data: (v as HookTensor).data.map((x) => x * 0.5) }) };
+    const [a, b] = await Promise.all([g.forward(ids, { hooks: { fns } }), cpu.forward(ids, { hooks: { fns } })]);
+    expect(maxDiff(a.logits, b.logits)).toBeLessThanOrEqual(LOGIT_TOL);
+  });
+});

@@ -1,0 +1,432 @@
+// The WebGPU engine: the same Mixtral forward as engine/cpu/forward.ts, as WGSL kernels, behind
+// the common Engine interface. One command buffer per call; hook points that were asked for are
+// copied into one staging buffer and read back once at the end; a JavaScript function hook
+// splits the call there (submit, read, call, write back), which costs a sync.
+//
+// Legend: T tokens in this call, S = cache + T positions, D hidden, Dh head_dim, H query heads,
+// Hkv key/value heads, E experts, K experts per token, F expert width, V vocab.
+import type { MixtralConfig } from '../config.ts';
+import type { MixtralWeights } from '../weights.ts';
+import { RequestError } from '../errors.ts';
+import { normaliseHookRequest, type Engine, type EngineSession, type ForwardRequest, type ForwardResult } from '../engine.ts';
+import { resolveHookNames, type HookFn, type HookValue } from '../hooks/request.ts';
+import { interventionsForLayer, validateInterventions, type Intervention } from '../hooks/interventions.ts';
+import { checkIds } from '../cpu/engine.ts';
+import { GpuError, createEmpty, createReadback, createStorage, releasePasses, validated, type Pass } from './gpu.ts';
+import { packF16 } from './f16.ts';
+import {
+  createKernels, planAdd, planAttention, planEmbed, planExperts, planMatmul, planRmsnorm, planRope, planRouter,
+  routerRules, type Kernels,
+} from './kernels.ts';
+
+type Dtype = 'f16' | 'f32';
+
+interface GpuLayer {
+  inNorm: GPUBuffer; postNorm: GPUBuffer;
+  q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; o: GPUBuffer;
+  gate: GPUBuffer;                  // (E, D) f32
+  w1: GPUBuffer; w3: GPUBuffer;     // (E, F, D) all experts of the layer
+  w2: GPUBuffer;                    // (E, D, F)
+}
+
+interface GpuWeights { embed: GPUBuffer; layers: GpuLayer[]; norm: GPUBuffer; lmHead: GPUBuffer }
+
+const MAP_READ = 0x0001; // GPUMapMode.READ (a global only once Dawn is loaded, in Node)
+
+function uploadWeights(device: GPUDevice, w: MixtralWeights, dtype: Dtype): GpuWeights {
+  const big = (label: string, a: Float32Array) => createStorage(device, label, dtype === 'f16' ? packF16(a) : a);
+  const concat = (parts: Float32Array[]) => {
+    const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) { out.set(p, at); at += p.length; }
+    return out;
+  };
+  return {
+    embed: big('embed_tokens', w.embed_tokens),
+    norm: createStorage(device, 'norm', w.norm),
+    lmHead: big('lm_head', w.lm_head),
+    layers: w.layers.map((l, i) => ({
+      inNorm: createStorage(device, `layer ${i} input_layernorm`, l.input_layernorm),
+      postNorm: createStorage(device, `layer ${i} post_attention_layernorm`, l.post_attention_layernorm),
+      q: big(`layer ${i} q_proj`, l.q_proj), k: big(`layer ${i} k_proj`, l.k_proj),
+      v: big(`layer ${i} v_proj`, l.v_proj), o: big(`layer ${i} o_proj`, l.o_proj),
+      gate: createStorage(device, `layer ${i} gate`, l.gate),
+      w1: big(`layer ${i} w1`, concat(l.experts.map((e) => e.w1))),
+      w3: big(`layer ${i} w3`, concat(l.experts.map((e) => e.w3))),
+      w2: big(`layer ${i} w2`, concat(l.experts.map((e) => e.w2))),
+    })),
+  };
+}
+
+/** Work for one submission: compute passes and buffer copies, in order. */
+type Step = { pass: Pass } | { copy: { src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number } };
+
+/** A hook value to read from the staging buffer after the call. */
+interface Capture { name: string; shape: number[]; offset: number; bytes: number; kind: 'f32' | 'choice'; weightsOffset?: number }
+
+export interface WebGpuEngineOptions {
+  /** Storage of the big matrices: 'f16' (packed halves, exact for F16 checkpoints) or 'f32'. */
+  weights?: Dtype;
+}
+
+export class WebGpuEngine implements Engine {
+  readonly backend = 'webgpu' as const;
+  private lostReason: string | null = null;
+
+  private constructor(
+    readonly device: GPUDevice, readonly config: MixtralConfig, readonly kernels: Kernels,
+    readonly weights: GpuWeights, readonly weightDtype: Dtype, readonly description: string,
+  ) {
+    device.lost.then((info) => { this.lostReason = `${info.reason}: ${info.message}`; });
+  }
+
+  static async create(device: GPUDevice, config: MixtralConfig, weights: MixtralWeights, options: WebGpuEngineOptions = {}, description = 'WebGPU'): Promise<WebGpuEngine> {
+    const dtype = options.weights ?? 'f32';
+    if (config.hidden_size % 2 || config.intermediate_size % 2 || (config.num_attention_heads * config.head_dim) % 2) {
+      throw new GpuError('the WebGPU engine reads weights in pairs: hidden_size, intermediate_size and heads*head_dim must be even');
+    }
+    const kernels = await createKernels(device, { f16Weights: dtype === 'f16' });
+    const gpuWeights = await validated(device, 'upload weights', () => uploadWeights(device, weights, dtype));
+    return new WebGpuEngine(device, config, kernels, gpuWeights, dtype, description);
+  }
+
+  /** Throws a clear error once the device is gone: the caller can create a new engine or use the CPU one. */
+  checkAlive(): void {
+    if (this.lostReason !== null) {
+      throw new GpuError(`the WebGPU device was lost (${this.lostReason}); create the engine again, or fall back to the CPU engine`);
+    }
+  }
+
+  createSession(): EngineSession {
+    return new GpuSession(this);
+  }
+
+  forward(ids: readonly number[], request?: ForwardRequest): Promise<ForwardResult> {
+    return this.createSession().forward(ids, request);
+  }
+
+  dispose(): void {
+    const w = this.weights;
+    for (const b of [w.embed, w.norm, w.lmHead, ...w.layers.flatMap((l) => Object.values(l) as GPUBuffer[])]) b.destroy();
+  }
+}
+
+class GpuSession implements EngineSession {
+  private length = 0;
+  private capacity = 0;
+  private kcache: GPUBuffer[] = [];
+  private vcache: GPUBuffer[] = [];
+
+  constructor(private readonly engine: WebGpuEngine) {}
+
+  get position(): number {
+    return this.length;
+  }
+
+  truncate(length: number): void {
+    this.length = Math.min(this.length, Math.max(0, length));
+  }
+
+  /** Grow the KV cache to hold `need` positions, keeping what it holds. */
+  private reserve(need: number): void {
+    if (need <= this.capacity) return;
+    const { device, config: c } = this.engine;
+    const row = 4 * c.num_key_value_heads * c.head_dim;
+    const cap = Math.min(c.max_position_embeddings, Math.max(need, 2 * this.capacity, 64));
+    const encoder = device.createCommandEncoder({ label: 'grow kv cache' });
+    const grow = (old: GPUBuffer[], name: string) => Array.from({ length: c.num_hidden_layers }, (_, l) => {
+      const b = createEmpty(device, `${name} cache layer ${l}`, cap * row);
+      if (old[l]) { encoder.copyBufferToBuffer(old[l], 0, b, 0, this.length * row || 4); }
+      return b;
+    });
+    const k = grow(this.kcache, 'k'), v = grow(this.vcache, 'v');
+    device.queue.submit([encoder.finish()]);
+    for (const b of [...this.kcache, ...this.vcache]) b.destroy();
+    this.kcache = k; this.vcache = v; this.capacity = cap;
+  }
+
+  async forward(ids: readonly number[], request: ForwardRequest = {}): Promise<ForwardResult> {
+    const e = this.engine;
+    e.checkAlive();
+    const c = e.config;
+    checkIds(c, ids, this.length);
+    const interventions = request.interventions ?? [];
+    validateInterventions(c, interventions);
+    const hookRequest = normaliseHookRequest(request.hooks);
+    const observed = resolveHookNames(c, hookRequest.observe ?? []);
+    const fns = new Map<string, HookFn[]>();
+    for (const [pattern, fn] of Object.entries(hookRequest.fns ?? {})) {
+      for (const name of resolveHookNames(c, [pattern])) fns.set(name, [...(fns.get(name) ?? []), fn]);
+    }
+    const pos0 = this.length;
+    this.reserve(pos0 + ids.length);
+    try {
+      const run = new GpuCall(e, this.kcache, this.vcache, ids, pos0, interventions, observed, fns, request.logits === 'all');
+      const result = await run.execute();
+      this.length = pos0 + ids.length;
+      return result;
+    } catch (err) {
+      e.checkAlive();
+      throw err;
+    }
+  }
+}
+
+/** One forward call: builds the steps in model order and runs them. */
+class GpuCall {
+  private steps: Step[] = [];
+  private owned: GPUBuffer[] = [];
+  private passes: Pass[] = [];
+  private captures: Capture[] = [];
+  private stagingBytes = 0;
+  private staging: GPUBuffer | null = null;
+  private readonly k: Kernels;
+  private readonly device: GPUDevice;
+
+  constructor(
+    private readonly e: WebGpuEngine, private readonly kcache: GPUBuffer[], private readonly vcache: GPUBuffer[],
+    private readonly ids: readonly number[], private readonly pos0: number, private readonly interventions: readonly Intervention[],
+    private readonly observed: Set<string>, private readonly fns: Map<string, HookFn[]>, private readonly allLogits: boolean,
+  ) {
+    this.k = e.kernels;
+    this.device = e.device;
+  }
+
+  private buf(label: string, floats: number): GPUBuffer {
+    const b = createEmpty(this.device, label, 4 * Math.max(1, floats));
+    this.owned.push(b);
+    return b;
+  }
+
+  private data(label: string, a: Float32Array | Uint32Array): GPUBuffer {
+    const b = createStorage(this.device, label, a);
+    this.owned.push(b);
+    return b;
+  }
+
+  private add(...passes: Pass[]): void {
+    for (const p of passes) { this.steps.push({ pass: p }); this.passes.push(p); }
+  }
+
+  private copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
+    this.steps.push({ copy: { src, srcOffset, dst, dstOffset, size } });
+  }
+
+  /** Submit the steps recorded so far as one command buffer. */
+  private async flush(): Promise<void> {
+    const steps = this.steps;
+    this.steps = [];
+    if (steps.length === 0) return;
+    await validated(this.device, 'forward', () => {
+      const encoder = this.device.createCommandEncoder({ label: 'mixtral forward' });
+      for (const s of steps) {
+        if ('pass' in s) {
+          const pass = encoder.beginComputePass({ label: s.pass.label });
+          pass.setPipeline(s.pass.pipeline);
+          pass.setBindGroup(0, s.pass.bindGroup);
+          pass.dispatchWorkgroups(...s.pass.workgroups);
+          pass.end();
+        } else {
+          encoder.copyBufferToBuffer(s.copy.src, s.copy.srcOffset, s.copy.dst, s.copy.dstOffset, s.copy.size);
+        }
+      }
+      this.device.queue.submit([encoder.finish()]);
+    });
+  }
+
+  private async read(buffer: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+    const staging = createReadback(this.device, 'hook readback', bytes);
+    this.copy(buffer, 0, staging, 0, bytes);
+    await this.flush();
+    await staging.mapAsync(MAP_READ);
+    const out = staging.getMappedRange().slice(0);
+    staging.destroy();
+    return out;
+  }
+
+  /**
+   * A hook point on an f32 tensor held in `buffer`: run function hooks (a sync: read, call, write
+   * back what they return), then queue a copy of what flows on when it is observed.
+   */
+  private async point(name: string, buffer: GPUBuffer, shape: number[], layer: number | null): Promise<void> {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const fns = this.fns.get(name);
+    if (fns) {
+      let value: HookValue = { shape, data: new Float32Array(await this.read(buffer, 4 * n)) };
+      let replaced = false;
+      for (const fn of fns) {
+        const r = fn(value, { name, layer, position: this.pos0 });
+        if (r !== undefined) {
+          if (!('data' in r) || r.shape.join() !== shape.join()) {
+            throw new RequestError(`function hook on "${name}" returned shape [${r.shape}] where [${shape}] was expected`);
+          }
+          value = r; replaced = true;
+        }
+      }
+      if (replaced) this.device.queue.writeBuffer(buffer, 0, (value as { data: Float32Array }).data as Float32Array<ArrayBuffer>);
+    }
+    if (this.observed.has(name)) {
+      this.captures.push({ name, shape, offset: this.stagingBytes, bytes: 4 * n, kind: 'f32' });
+      this.stagingBytes += 4 * n;
+    }
+  }
+
+  /** The expert-choice hook point: indices (u32) and weights (f32), both (T, K). */
+  private async choicePoint(name: string, idx: GPUBuffer, weights: GPUBuffer, T: number, K: number, layer: number): Promise<void> {
+    const fns = this.fns.get(name);
+    if (fns) {
+      let value: HookValue = { shape: [T, K], indices: new Int32Array(await this.read(idx, 4 * T * K)), weights: new Float32Array(await this.read(weights, 4 * T * K)) };
+      for (const fn of fns) {
+        const r = fn(value, { name, layer, position: this.pos0 });
+        if (r !== undefined) {
+          if (!('indices' in r) || r.shape.join() !== [T, K].join()) throw new RequestError(`function hook on "${name}" must return indices and weights of shape [${T},${K}]`);
+          for (const i of r.indices) if (i < 0 || i >= this.e.config.num_local_experts) throw new RequestError(`function hook on "${name}" returned expert ${i}, out of range`);
+          value = r;
+        }
+      }
+      const v = value as { indices: Int32Array; weights: Float32Array };
+      this.device.queue.writeBuffer(idx, 0, Uint32Array.from(v.indices));
+      this.device.queue.writeBuffer(weights, 0, Float32Array.from(v.weights));
+    }
+    if (this.observed.has(name)) {
+      this.captures.push({ name, shape: [T, K], offset: this.stagingBytes, bytes: 4 * T * K, kind: 'choice', weightsOffset: this.stagingBytes + 4 * T * K });
+      this.stagingBytes += 8 * T * K;
+    }
+  }
+
+  /** Observe a hook: run point(), then snapshot the buffer into staging at this moment. */
+  private async hook(name: string, buffer: GPUBuffer, shape: number[], layer: number | null): Promise<void> {
+    const before = this.captures.length;
+    await this.point(name, buffer, shape, layer);
+    if (this.captures.length > before) this.snapshot(buffer, this.captures[this.captures.length - 1]);
+  }
+
+  private snapshots: { src: GPUBuffer; offset: number; bytes: number; stagingOffset: number }[] = [];
+
+  /** Copy `buffer` now into a holding buffer, so later in-place updates do not change the hook value. */
+  private snapshot(buffer: GPUBuffer, capture: Capture, second?: GPUBuffer): void {
+    const hold = this.buf(`hold ${capture.name}`, capture.kind === 'choice' ? 2 * capture.bytes / 4 : capture.bytes / 4);
+    this.copy(buffer, 0, hold, 0, capture.bytes);
+    if (second) this.copy(second, 0, hold, capture.bytes, capture.bytes);
+    this.snapshots.push({ src: hold, offset: 0, bytes: capture.kind === 'choice' ? 2 * capture.bytes : capture.bytes, stagingOffset: capture.offset });
+  }
+
+  async execute(): Promise<ForwardResult> {
+    const { e, k, ids, pos0 } = this;
+    const c = e.config;
+    const T = ids.length, S = pos0 + T, D = c.hidden_size, H = c.num_attention_heads, Hkv = c.num_key_value_heads;
+    const Dh = c.head_dim, E = c.num_local_experts, K = c.num_experts_per_tok, F = c.intermediate_size, V = c.vocab_size;
+    const w = e.weights, dtype = e.weightDtype;
+    const row = Hkv * Dh;
+    try {
+      // ---- token embeddings: x (T, D)
+      const x = this.buf('x', T * D);
+      this.add(planEmbed(k, { ids: this.data('ids', Uint32Array.from(ids)), embed: w.embed, x, T, D }));
+      await this.hook('hook_embed', x, [T, D], null);
+
+      // scratch reused by every layer
+      const xn = this.buf('xn', T * D), q = this.buf('q', T * H * Dh), kk = this.buf('k', T * row), vv = this.buf('v', T * row);
+      const att = this.buf('att', H * T * S), z = this.buf('z', T * H * Dh), attnOut = this.buf('attn_out', T * D);
+      const routerLogits = this.buf('router_logits', T * E), probs = this.buf('router_probs', T * E);
+      const idx = this.buf('idx', T * K), weights = this.buf('weights', T * K), hbuf = this.buf('h', T * K * F);
+      const expertOut = this.buf('expert_out', T * K * D), moeOut = this.buf('moe_out', T * D);
+
+      for (let l = 0; l < c.num_hidden_layers; l++) {
+        const lw = w.layers[l];
+        const iv = interventionsForLayer(c, this.interventions, l);
+        const name = (leaf: string) => `blocks.${l}.${leaf}`;
+        await this.hook(name('hook_resid_pre'), x, [T, D], l);
+
+        // ---- attention: x = x + o_proj(attention(rmsnorm(x)))
+        this.add(planRmsnorm(k, { x, w: lw.inNorm, out: xn, T, D, eps: c.rms_norm_eps }));
+        this.add(planMatmul(k, { x: xn, w: lw.q, out: q, T, In: D, N: H * Dh, dtype }));
+        this.add(planMatmul(k, { x: xn, w: lw.k, out: kk, T, In: D, N: row, dtype }));
+        this.add(planMatmul(k, { x: xn, w: lw.v, out: vv, T, In: D, N: row, dtype }));
+        this.add(planRope(k, { x: q, T, heads: H, Dh, pos0, theta: c.rope_theta }));
+        this.add(planRope(k, { x: kk, T, heads: Hkv, Dh, pos0, theta: c.rope_theta }));
+        await this.hook(name('attn.hook_q'), q, [T, H, Dh], l);
+        await this.hook(name('attn.hook_k'), kk, [T, Hkv, Dh], l);
+        await this.hook(name('attn.hook_v'), vv, [T, Hkv, Dh], l);
+        this.copy(kk, 0, this.kcache[l], 4 * pos0 * row, 4 * T * row); // append to the cache
+        this.copy(vv, 0, this.vcache[l], 4 * pos0 * row, 4 * T * row);
+        const headScale = this.data('head scale', Float32Array.from({ length: H }, (_, h) => (iv.zeroHeads.has(h) ? 0 : 1)));
+        this.add(...planAttention(k, { T, S, H, Hkv, Dh, pos0, window: c.sliding_window, q, kcache: this.kcache[l], vcache: this.vcache[l], att, headScale, z }));
+        await this.hook(name('attn.hook_pattern'), att, [H, T, S], l);
+        await this.hook(name('attn.hook_z'), z, [T, H, Dh], l);
+        this.add(planMatmul(k, { x: z, w: lw.o, out: attnOut, T, In: H * Dh, N: D, dtype }));
+        await this.hook(name('hook_attn_out'), attnOut, [T, D], l);
+        this.add(planAdd(k, { out: x, x: attnOut, n: T * D }));
+        await this.hook(name('hook_resid_mid'), x, [T, D], l);
+
+        // ---- sparse MoE: x = x + sum_k weight_k * expert_k(rmsnorm(x)), only chosen experts run
+        this.add(planRmsnorm(k, { x, w: lw.postNorm, out: xn, T, D, eps: c.rms_norm_eps }));
+        this.add(planMatmul(k, { x: xn, w: lw.gate, out: routerLogits, T, In: D, N: E, dtype: 'f32' }));
+        const bias = iv.bias ?? new Float32Array(E);
+        const ablated = Uint32Array.from({ length: E }, (_, i) => (iv.ablated.has(i) ? 1 : 0));
+        // The router adds the bias in place; a function hook on the logits must see them biased,
+        // so the router runs first and writes its logits back before the hook point.
+        this.add(planRouter(k, { T, E, K, pos0, bias: this.data('bias', bias), ablated: this.data('ablated', ablated), rules: this.data('rules', routerRules(K, iv.force)), logits: routerLogits, probs, idx, weights }));
+        if (this.fns.has(name('moe.hook_router_logits'))) {
+          // A replaced logit tensor must re-run the router on it, without adding the bias again.
+          await this.point(name('moe.hook_router_logits'), routerLogits, [T, E], l);
+          this.add(planRouter(k, { T, E, K, pos0, bias: this.data('no bias', new Float32Array(E)), ablated: this.data('ablated', ablated), rules: this.data('rules', routerRules(K, iv.force)), logits: routerLogits, probs, idx, weights }));
+          if (this.observed.has(name('moe.hook_router_logits'))) this.snapshot(routerLogits, this.captures[this.captures.length - 1]);
+        } else {
+          await this.hook(name('moe.hook_router_logits'), routerLogits, [T, E], l);
+        }
+        await this.hook(name('moe.hook_router_probs'), probs, [T, E], l);
+        const before = this.captures.length;
+        await this.choicePoint(name('moe.hook_expert_choice'), idx, weights, T, K, l);
+        if (this.captures.length > before) this.snapshot(idx, this.captures[this.captures.length - 1], weights);
+        this.add(...planExperts(k, { T, K, D, F, x: xn, idx, weights, w1: lw.w1, w3: lw.w3, w2: lw.w2, h: hbuf, expertOut, out: moeOut }));
+        if (this.fns.has(name('moe.hook_expert_out'))) {
+          throw new RequestError(`function hooks on "${name('moe.hook_expert_out')}" are not supported by the WebGPU engine; use the CPU engine or hook_mlp_out`);
+        }
+        await this.hook(name('moe.hook_expert_out'), expertOut, [T, K, D], l);
+        await this.hook(name('hook_mlp_out'), moeOut, [T, D], l);
+        this.add(planAdd(k, { out: x, x: moeOut, n: T * D }));
+        await this.hook(name('hook_resid_post'), x, [T, D], l);
+      }
+
+      // ---- final norm and lm_head, for the last row only unless all rows are wanted
+      const rows = this.allLogits || this.observed.has('hook_logits') || this.observed.has('ln_final.hook_normalized') || this.fns.has('hook_logits') || this.fns.has('ln_final.hook_normalized') ? T : 1;
+      let src = x;
+      if (rows === 1 && T > 1) {
+        src = this.buf('last row', D);
+        this.copy(x, 4 * (T - 1) * D, src, 0, 4 * D);
+      }
+      const xf = this.buf('final norm', rows * D);
+      this.add(planRmsnorm(k, { x: src, w: w.norm, out: xf, T: rows, D, eps: c.rms_norm_eps }));
+      if (rows === T) await this.hook('ln_final.hook_normalized', xf, [T, D], null);
+      const logits = this.buf('logits', rows * V);
+      this.add(planMatmul(k, { x: xf, w: w.lmHead, out: logits, T: rows, In: D, N: V, dtype }));
+      if (rows === T) await this.hook('hook_logits', logits, [T, V], null);
+
+      // ---- one readback: the logits asked for, then every observed hook
+      const logitBytes = 4 * (this.allLogits ? T * V : V);
+      const total = logitBytes + this.stagingBytes;
+      this.staging = createReadback(this.device, 'forward readback', total);
+      this.copy(logits, this.allLogits ? 0 : 4 * (rows - 1) * V, this.staging, 0, logitBytes);
+      for (const s of this.snapshots) this.copy(s.src, s.offset, this.staging, logitBytes + s.stagingOffset, s.bytes);
+      await this.flush();
+      await this.staging.mapAsync(MAP_READ);
+      const bytes = this.staging.getMappedRange().slice(0);
+      const hooks = new Map<string, HookValue>();
+      for (const cap of this.captures) {
+        const at = logitBytes + cap.offset;
+        if (cap.kind === 'f32') hooks.set(cap.name, { shape: cap.shape, data: new Float32Array(bytes, at, cap.bytes / 4) });
+        else hooks.set(cap.name, { shape: cap.shape, indices: new Int32Array(bytes, at, cap.bytes / 4), weights: new Float32Array(bytes, at + cap.bytes, cap.bytes / 4) });
+      }
+      return {
+        logits: new Float32Array(bytes, 0, logitBytes / 4),
+        logitsShape: this.allLogits ? [T, V] : [V],
+        hooks,
+        position: pos0,
+      };
+    } finally {
+      this.staging?.destroy();
+      for (const b of this.owned) b.destroy();
+      releasePasses(this.passes);
+    }
+  }
+}
