@@ -20,8 +20,8 @@ export const DEFAULT_MODEL_DIR = fileURLToPath(new URL('../../models/mixscope-ti
 export const USAGE = `usage: npm run -s cli -- <command> [--model DIR] [options]
   info                                   config, parameter counts, bytes per dtype
   tokenize --text T                      {"ids":[...],"tokens":[...]}
-  forward --ids 1,2,3 [--backend cpu]    last-position logits, router logits, expert choices
-  generate --prompt T [--max-tokens N] [--temperature X] [--top-p P] [--top-k K] [--seed S] [--json]
+  forward --ids 1,2,3 [--backend cpu|webgpu]  last-position logits, router logits, expert choices
+  generate --prompt T [--max-tokens N] [--temperature X] [--top-p P] [--top-k K] [--seed S] [--backend cpu|webgpu] [--json]
 --model defaults to ${path.relative(process.cwd(), DEFAULT_MODEL_DIR) || DEFAULT_MODEL_DIR}`;
 
 function modelDir(values: Values): string {
@@ -43,7 +43,10 @@ async function load(values: Values, { needTokenizer }: { needTokenizer: boolean 
 async function createEngine(values: Values, ckpt: Awaited<ReturnType<typeof loadModelDirectory>>): Promise<Engine> {
   const backend = values.backend ?? 'cpu';
   if (backend === 'cpu') return new CpuEngine(ckpt.config, ckpt.weights);
-  if (backend === 'webgpu') throw new UsageError('the WebGPU backend is not part of this build yet; use --backend cpu');
+  if (backend === 'webgpu') {
+    const { createNodeWebGpuEngine } = await import('../node-webgpu.ts');
+    return createNodeWebGpuEngine(ckpt.config, ckpt.weights, ckpt.dtypeBytes);
+  }
   throw new UsageError(`--backend must be cpu or webgpu, got "${backend}"`);
 }
 

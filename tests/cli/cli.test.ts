@@ -94,3 +94,15 @@ describe('cli with a tokenizer', () => {
     expect(r.stderr).toMatch(/this model reads at most 31/);
   });
 });
+
+describe('cli --backend webgpu (Dawn)', () => {
+  it('forward gives the CPU numbers within 1e-3', async () => {
+    const args = ['forward', '--model', golden.dir, '--ids', golden.expected.ids.join(',')];
+    const [gpu, cpu] = [await cli([...args, '--backend', 'webgpu']), await cli(args)];
+    expect(gpu.stderr).toBe('');
+    expect(gpu.code).toBe(0);
+    const a = JSON.parse(gpu.stdout), b = JSON.parse(cpu.stdout);
+    expect(maxAbsDiff(a.logits, b.logits)).toBeLessThanOrEqual(1e-3);
+    expect(a.experts).toEqual(b.experts);
+  });
+});

@@ -1,0 +1,66 @@
+// WebGPU in Node through the `webgpu` package (Dawn). Without a GPU, Debian's chromium ships
+// SwiftShader's Vulkan driver, which Dawn finds through VK_ICD_FILENAMES.
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { register } from 'node:module';
+import type { WebGpuEngine, WebGpuEngineOptions } from './webgpu/engine.ts';
+import type { MixtralConfig } from './config.ts';
+import type { MixtralWeights } from './weights.ts';
+import { GpuError } from './webgpu/gpu.ts';
+
+// The kernels import their WGSL as `shaders/x.wgsl?raw` (Vite's convention, which Vitest and the
+// site understand). Plain Node does not: this load hook gives such a module its file's text.
+const WGSL_LOADER = `
+import { readFile } from 'node:fs/promises';
+export async function load(url, context, next) {
+  if (url.startsWith('file:') && /\\.wgsl\\?raw$/.test(url)) {
+    const text = await readFile(new URL(url.replace(/\\?raw$/, '')), 'utf8');
+    return { format: 'module', source: 'export default ' + JSON.stringify(text) + ';', shortCircuit: true };
+  }
+  return next(url, context);
+}`;
+let loaderRegistered = false;
+function registerWgslLoader(): void {
+  // Under Vite or Vitest (import.meta.env exists) `?raw` already works.
+  if (loaderRegistered || (import.meta as { env?: unknown }).env) return;
+  register(`data:text/javascript,${encodeURIComponent(WGSL_LOADER)}`);
+  loaderRegistered = true;
+}
+
+const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+
+/** The Dawn instance must stay referenced while its devices are used. */
+const instances: unknown[] = [];
+
+export async function requestNodeGpuDevice(): Promise<{ device: GPUDevice; adapter: GPUAdapter }> {
+  if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+  // Vulkan's window-system probing complains on stderr without a runtime directory.
+  process.env.XDG_RUNTIME_DIR ??= mkdtempSync(path.join(tmpdir(), 'mixscope-xdg-'));
+  let mod: typeof import('webgpu');
+  try { mod = await import('webgpu'); } catch (e) {
+    throw new GpuError(`WebGPU in Node needs the "webgpu" package (npm install webgpu): ${(e as Error).message}`);
+  }
+  Object.assign(globalThis, mod.globals);
+  const gpu = mod.create([]);
+  instances.push(gpu);
+  const adapter = await gpu.requestAdapter();
+  if (!adapter) throw new GpuError(`no WebGPU adapter (install Debian's chromium for SwiftShader, or a Vulkan driver; VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES ?? 'unset'})`);
+  const device = await adapter.requestDevice({
+    requiredLimits: {
+      maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+      maxBufferSize: adapter.limits.maxBufferSize,
+    },
+  });
+  return { device, adapter };
+}
+
+/** A WebGPU engine on Dawn; F16-only checkpoints keep packed halves on the GPU. */
+export async function createNodeWebGpuEngine(config: MixtralConfig, weights: MixtralWeights, dtypeBytes: Record<string, number>, options: WebGpuEngineOptions = {}): Promise<WebGpuEngine> {
+  registerWgslLoader();
+  const { WebGpuEngine } = await import('./webgpu/engine.ts');
+  const { device, adapter } = await requestNodeGpuDevice();
+  const dtype = options.weights ?? (Object.keys(dtypeBytes).every((t) => t === 'F16') ? 'f16' : 'f32');
+  const info = adapter.info;
+  return WebGpuEngine.create(device, config, weights, { weights: dtype }, `WebGPU (${[info.vendor, info.architecture, info.description].filter(Boolean).join(' ')})`);
+}
