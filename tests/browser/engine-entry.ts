@@ -1,0 +1,5 @@
+// What the browser parity page needs from the engine, bundled by Vite for the test.
+export { CpuEngine } from '../../engine/cpu/engine.ts';
+export { WebGpuEngine } from '../../engine/webgpu/engine.ts';
+export { loadCheckpoint, urlSource } from '../../engine/checkpoint/index.ts';
+export { generate } from '../../engine/generate.ts';

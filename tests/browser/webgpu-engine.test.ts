@@ -1,0 +1,63 @@
+// The WebGPU engine in headless Chromium (WebGPU on SwiftShader) against the CPU engine in the
+// same page, on every golden fixture fetched over HTTP: logits, expert choices, greedy text.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { fileURLToPath } from 'node:url';
+import { cpSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { launchChromium, watchErrors } from './chromium.ts';
+import { serveDirectory, type StaticServer } from './static-server.ts';
+import { bundleForBrowser } from './bundle.ts';
+import { noAdapter } from '../gpu/ci-policy.ts';
+import { goldenCases } from '../golden/fixtures.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const cases = goldenCases();
+
+describe('WebGPU engine in headless Chromium', () => {
+  let browser: Browser, server: StaticServer, page: Page, errors: string[];
+  beforeAll(async () => {
+    const dir = await bundleForBrowser(path.join(here, 'engine-entry.ts'), 'engine');
+    mkdirSync(path.join(dir, 'golden'));
+    cpSync(path.join(here, '../fixtures/golden'), path.join(dir, 'golden'), { recursive: true });
+    server = await serveDirectory(dir, { '/': '<!doctype html><title>parity</title><script type="module">import * as m from "./engine.js"; window.mixscope = m;</script>' });
+    browser = await launchChromium();
+    page = await browser.newPage();
+    errors = watchErrors(page);
+    await page.goto(`${server.url}/`);
+    await page.waitForFunction(() => (window as unknown as { mixscope?: unknown }).mixscope !== undefined);
+  }, 180_000);
+  afterAll(async () => { await browser?.close(); await server?.close(); });
+
+  it.each(cases.map((c) => [c.name, c] as const))('%s: logits within 1e-3, same experts, same greedy tokens', async (name, c, ...rest) => {
+    const ctx = rest.at(-1) as { skip: (m: string) => void } | undefined;
+    const hasAdapter = await page.evaluate(async () => !!(await navigator.gpu?.requestAdapter()));
+    if (!hasAdapter) return noAdapter('Chromium', 'navigator.gpu.requestAdapter() returned null', (m) => ctx?.skip(m));
+    const r = await page.evaluate(async ({ name, ids, greedy }) => {
+      const m = (window as any).mixscope;
+      const ck = await m.loadCheckpoint(m.urlSource(`./golden/${name}/`));
+      const adapter = await navigator.gpu.requestAdapter();
+      const device = await adapter!.requestDevice();
+      const f16 = Object.keys(ck.dtypeBytes).every((t: string) => t === 'F16');
+      const gpu = await m.WebGpuEngine.create(device, ck.config, ck.weights, { weights: f16 ? 'f16' : 'f32' });
+      const cpu = new m.CpuEngine(ck.config, ck.weights);
+      const hooks = ['blocks.*.moe.hook_expert_choice'];
+      const a = await gpu.forward(ids, { logits: 'all', hooks });
+      const b = await cpu.forward(ids, { logits: 'all', hooks });
+      let diff = 0;
+      for (let i = 0; i < a.logits.length; i++) diff = Math.max(diff, Math.abs(a.logits[i] - b.logits[i]));
+      const same = [...b.hooks.keys()].every((k: string) => a.hooks.get(k).indices.join() === b.hooks.get(k).indices.join());
+      const tokens: number[] = [];
+      for await (const s of m.generate({ engine: gpu, prompt: greedy.prompt }, { maxTokens: greedy.tokens.length, temperature: 0, stopAtEos: false })) tokens.push(s.token);
+      gpu.dispose();
+      device.destroy();
+      return { diff, same, tokens };
+    }, { name, ids: c.expected.ids, greedy: c.expected.greedy });
+    console.log(`[webgpu:chromium] ${name}: max |logit diff| vs CPU ${r.diff.toExponential(2)}`);
+    expect(r.diff).toBeLessThanOrEqual(1e-3);
+    expect(r.same).toBe(true);
+    expect(r.tokens).toEqual(c.expected.greedy.tokens);
+    // urlSource probes optional files (tokenizer.json, the shard index) and the browser logs each 404.
+    expect(errors.filter((e) => !e.includes('status of 404'))).toEqual([]);
+  });
+});
