@@ -114,3 +114,24 @@ describe.each(goldenCases())('WebGPU engine matches the CPU engine on $name', ({
     expect(maxDiff(a.logits, b.logits)).toBeLessThanOrEqual(LOGIT_TOL);
   });
 });
+
+describe('a lost device', () => {
+  it('gives a clear error, and a new engine on a new device works without restarting', async (ctx) => {
+    device(ctx);
+    const { requestNodeGpuDevice } = await import('../node-webgpu.ts');
+    const c = goldenCases()[0];
+    const ckpt = await loadModelDirectory(c.dir);
+    const first = await requestNodeGpuDevice();
+    const engine = await WebGpuEngine.create(first.device, ckpt.config, ckpt.weights);
+    await engine.forward(c.expected.ids);
+    first.device.destroy();
+    await first.device.lost;
+    await expect(engine.forward(c.expected.ids)).rejects.toThrow(/WebGPU device was lost .*create the engine again, or fall back to the CPU engine/);
+    const second = await requestNodeGpuDevice();
+    const again = await WebGpuEngine.create(second.device, ckpt.config, ckpt.weights);
+    const r = await again.forward(c.expected.ids, { logits: 'all' });
+    expect(maxDiff(r.logits, c.expected.logits.flat())).toBeLessThanOrEqual(1e-3);
+    again.dispose();
+    second.device.destroy();
+  });
+});
