@@ -46,6 +46,18 @@ async function main() {
   for (const [name, engine] of [['cpu', cpu], ['webgpu', gpu]] as const) {
     result[name] = { no_hooks: await measure(engine, []), every_hook: await measure(engine, ['*']) };
   }
+  // Kernel times from timestamp queries, in a separate profiled engine (profiling adds overhead).
+  const profiled = await createNodeWebGpuEngine(model.config, model.weights, model.dtypeBytes, { profile: true });
+  if (profiled.profile) {
+    const s = profiled.createSession();
+    await s.forward(Array.from({ length: PROMPT }, (_, i) => 3 + i));
+    await s.forward([5]);
+    const times = profiled.lastKernelTimes ?? {};
+    result.webgpu_decode_kernel_ms = Object.fromEntries(Object.entries(times).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, +v.toFixed(4)]));
+  } else {
+    result.webgpu_decode_kernel_ms = 'this adapter has no timestamp-query';
+  }
+  profiled.dispose();
   const r = result as Record<'cpu' | 'webgpu', Record<'no_hooks' | 'every_hook', Record<string, number>>>;
   result.ratios = {
     webgpu_over_cpu_decode_no_hooks: +(r.webgpu.no_hooks.decode_tokens_per_s / r.cpu.no_hooks.decode_tokens_per_s).toFixed(3),

@@ -47,6 +47,8 @@ export async function requestNodeGpuDevice(): Promise<{ device: GPUDevice; adapt
   const adapter = await gpu.requestAdapter();
   if (!adapter) throw new GpuError(`no WebGPU adapter (install Debian's chromium for SwiftShader, or a Vulkan driver; VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES ?? 'unset'})`);
   const device = await adapter.requestDevice({
+    // Timestamp queries time each kernel in `npm run bench`; ask for them where the adapter has them.
+    requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
     requiredLimits: {
       maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
       maxBufferSize: adapter.limits.maxBufferSize,
@@ -62,5 +64,5 @@ export async function createNodeWebGpuEngine(config: MixtralConfig, weights: Mix
   const { device, adapter } = await requestNodeGpuDevice();
   const dtype = options.weights ?? (Object.keys(dtypeBytes).every((t) => t === 'F16') ? 'f16' : 'f32');
   const info = adapter.info;
-  return WebGpuEngine.create(device, config, weights, { weights: dtype }, `WebGPU (${[info.vendor, info.architecture, info.description].filter(Boolean).join(' ')})`);
+  return WebGpuEngine.create(device, config, weights, { ...options, weights: dtype }, `WebGPU (${[info.vendor, info.architecture, info.description].filter(Boolean).join(' ')})`);
 }

@@ -135,3 +135,21 @@ describe('a lost device', () => {
     second.device.destroy();
   });
 });
+
+describe('profiling', () => {
+  it('times every kernel with timestamp queries where the adapter has them', async (ctx) => {
+    device(ctx);
+    const { requestNodeGpuDevice } = await import('../node-webgpu.ts');
+    const { device: d } = await requestNodeGpuDevice();
+    const c = goldenCases()[0];
+    const ckpt = await loadModelDirectory(c.dir);
+    const engine = await WebGpuEngine.create(d, ckpt.config, ckpt.weights, { profile: true });
+    if (!engine.profile) return ctx.skip('this adapter has no timestamp-query');
+    await engine.forward(c.expected.ids);
+    const times = engine.lastKernelTimes!;
+    expect(Object.keys(times)).toEqual(expect.arrayContaining(['rmsnorm', 'attention', 'router', 'experts', 'embed']));
+    for (const v of Object.values(times)) expect(v).toBeGreaterThanOrEqual(0);
+    engine.dispose();
+    d.destroy();
+  });
+});

@@ -67,16 +67,25 @@ interface Capture { name: string; shape: number[]; offset: number; bytes: number
 export interface WebGpuEngineOptions {
   /** Storage of the big matrices: 'f16' (packed halves, exact for F16 checkpoints) or 'f32'. */
   weights?: Dtype;
+  /** Time every kernel with timestamp queries (needs the device's 'timestamp-query' feature). */
+  profile?: boolean;
 }
+
+/** GPU time per kernel (milliseconds, summed over its dispatches) of the last profiled call. */
+export type KernelTimes = Record<string, number>;
 
 export class WebGpuEngine implements Engine {
   readonly backend = 'webgpu' as const;
   private lostReason: string | null = null;
+  /** Kernel times of the last call, when created with `profile: true`. */
+  lastKernelTimes: KernelTimes | null = null;
+  readonly profile: boolean;
 
   private constructor(
     readonly device: GPUDevice, readonly config: MixtralConfig, readonly kernels: Kernels,
-    readonly weights: GpuWeights, readonly weightDtype: Dtype, readonly description: string,
+    readonly weights: GpuWeights, readonly weightDtype: Dtype, readonly description: string, profile: boolean,
   ) {
+    this.profile = profile && device.features.has('timestamp-query');
     device.lost.then((info) => { this.lostReason = `${info.reason}: ${info.message}`; });
   }
 
@@ -87,7 +96,7 @@ export class WebGpuEngine implements Engine {
     }
     const kernels = await createKernels(device, { f16Weights: dtype === 'f16' });
     const gpuWeights = await validated(device, 'upload weights', () => uploadWeights(device, weights, dtype));
-    return new WebGpuEngine(device, config, kernels, gpuWeights, dtype, description);
+    return new WebGpuEngine(device, config, kernels, gpuWeights, dtype, description, options.profile ?? false);
   }
 
   /** Throws a clear error once the device is gone: the caller can create a new engine or use the CPU one. */
@@ -217,11 +226,22 @@ class GpuCall {
     const steps = this.steps;
     this.steps = [];
     if (steps.length === 0) return;
+    const timed = this.e.profile ? steps.filter((s) => 'pass' in s).length : 0;
+    const querySet = timed ? this.device.createQuerySet({ type: 'timestamp', count: 2 * timed }) : null;
+    // 2 x u64 per pass; 0x0200 | 0x0004 = QUERY_RESOLVE | COPY_SRC
+    const resolve = timed ? this.device.createBuffer({ label: 'timestamps', size: 16 * timed, usage: 0x0200 | 0x0004 }) : null;
+    if (resolve) this.owned.push(resolve);
+    const labels: string[] = [];
     await validated(this.device, 'forward', () => {
       const encoder = this.device.createCommandEncoder({ label: 'mixtral forward' });
       for (const s of steps) {
         if ('pass' in s) {
-          const pass = encoder.beginComputePass({ label: s.pass.label });
+          const q = labels.length;
+          if (querySet) labels.push(s.pass.label.split(' ')[0]);
+          const pass = encoder.beginComputePass({
+            label: s.pass.label,
+            ...(querySet ? { timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * q, endOfPassWriteIndex: 2 * q + 1 } } : {}),
+          });
           pass.setPipeline(s.pass.pipeline);
           pass.setBindGroup(0, s.pass.bindGroup);
           pass.dispatchWorkgroups(...s.pass.workgroups);
@@ -230,8 +250,28 @@ class GpuCall {
           encoder.copyBufferToBuffer(s.copy.src, s.copy.srcOffset, s.copy.dst, s.copy.dstOffset, s.copy.size);
         }
       }
+      if (querySet && resolve) encoder.resolveQuerySet(querySet, 0, 2 * timed, resolve, 0);
       this.device.queue.submit([encoder.finish()]);
     });
+    if (querySet && resolve) {
+      const ticks = new BigUint64Array(await this.readNow(resolve, 16 * timed));
+      const times = this.e.lastKernelTimes ?? {};
+      labels.forEach((label, i) => { times[label] = (times[label] ?? 0) + Number(ticks[2 * i + 1] - ticks[2 * i]) / 1e6; });
+      this.e.lastKernelTimes = times;
+      querySet.destroy();
+    }
+  }
+
+  /** Read a buffer with a separate submission (used for profiling only). */
+  private async readNow(buffer: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+    const staging = createReadback(this.device, 'timestamps readback', bytes);
+    const encoder = this.device.createCommandEncoder();
+    encoder.copyBufferToBuffer(buffer, 0, staging, 0, bytes);
+    this.device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(MAP_READ);
+    const out = staging.getMappedRange().slice(0);
+    staging.destroy();
+    return out;
   }
 
   private async read(buffer: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
@@ -313,6 +353,7 @@ class GpuCall {
 
   async execute(): Promise<ForwardResult> {
     const { e, k, ids, pos0 } = this;
+    if (e.profile) e.lastKernelTimes = {};
     const c = e.config;
     const T = ids.length, S = pos0 + T, D = c.hidden_size, H = c.num_attention_heads, Hkv = c.num_key_value_heads;
     const Dh = c.head_dim, E = c.num_local_experts, K = c.num_experts_per_tok, F = c.intermediate_size, V = c.vocab_size;
