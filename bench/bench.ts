@@ -1,5 +1,5 @@
 // npm run bench: the CPU and WebGPU engines side by side on the default model, in one run.
-// Prints one JSON object: prefill tokens/s, decode tokens/s and ms per token, with no hooks and
+// `npm run bench -- --scale` runs scale mode instead (scale.ts). Prints one JSON object: prefill tokens/s, decode tokens/s and ms per token, with no hooks and
 // with every hook observed, and the WebGPU/CPU ratios. WebGPU runs on Dawn (SwiftShader when the
 // machine has no GPU: a CPU emulation, so its absolute numbers say nothing about GPU speed).
 //
@@ -11,6 +11,8 @@ import { CpuEngine } from '../engine/cpu/engine.ts';
 import { createNodeWebGpuEngine } from '../engine/node-webgpu.ts';
 import type { Engine } from '../engine/engine.ts';
 import { DEFAULT_MODEL_DIR } from '../engine/cli/commands.ts';
+import { requestNodeGpuDevice } from '../engine/node-webgpu.ts';
+import { scaleBench } from './scale.ts';
 
 const PROMPT = 128, DECODE = 32, REPEAT = 2;
 
@@ -39,6 +41,14 @@ async function measure(engine: Engine, hooks: string[]) {
 }
 
 async function main() {
+  if (process.argv.includes('--scale')) {
+    // Scale mode: one layer at Mixtral-8x7B's real dimensions (see scale.ts).
+    const { device, adapter } = await requestNodeGpuDevice();
+    const out = await scaleBench(device);
+    process.stdout.write(JSON.stringify({ scale: out, webgpu_adapter: `${adapter.info.vendor} ${adapter.info.architecture} ${adapter.info.description}`.trim() }) + '\n');
+    device.destroy();
+    return;
+  }
   const model = await loadModelFromDirectory(DEFAULT_MODEL_DIR);
   const cpu = new CpuEngine(model.config, model.weights);
   const gpu = await createNodeWebGpuEngine(model.config, model.weights, model.dtypeBytes);
