@@ -11,8 +11,7 @@ import { CpuEngine } from '../engine/cpu/engine.ts';
 import { createNodeWebGpuEngine } from '../engine/node-webgpu.ts';
 import type { Engine } from '../engine/engine.ts';
 import { DEFAULT_MODEL_DIR } from '../engine/cli/commands.ts';
-import { requestNodeGpuDevice } from '../engine/node-webgpu.ts';
-import { scaleBench } from './scale.ts';
+import { registerWgslLoader, requestNodeGpuDevice } from '../engine/node-webgpu.ts';
 
 const PROMPT = 128, DECODE = 32, REPEAT = 2;
 
@@ -43,6 +42,8 @@ async function measure(engine: Engine, hooks: string[]) {
 async function main() {
   if (process.argv.includes('--scale')) {
     // Scale mode: one layer at Mixtral-8x7B's real dimensions (see scale.ts).
+    registerWgslLoader(); // the kernels import WGSL with `?raw`
+    const { scaleBench } = await import('./scale.ts');
     const { device, adapter } = await requestNodeGpuDevice();
     const out = await scaleBench(device);
     process.stdout.write(JSON.stringify({ scale: out, webgpu_adapter: `${adapter.info.vendor} ${adapter.info.architecture} ${adapter.info.description}`.trim() }) + '\n');

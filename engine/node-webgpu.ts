@@ -21,7 +21,7 @@ export async function load(url, context, next) {
   return next(url, context);
 }`;
 let loaderRegistered = false;
-function registerWgslLoader(): void {
+export function registerWgslLoader(): void {
   // Under Vite or Vitest (import.meta.env exists) `?raw` already works.
   if (loaderRegistered || (import.meta as { env?: unknown }).env) return;
   register(`data:text/javascript,${encodeURIComponent(WGSL_LOADER)}`);
