@@ -1,5 +1,6 @@
 // Second half of the experts and their weighted sum: for each token t and output d,
-// expertOut[t*K + k, d] = w2[e_k] h[t*K + k] and out[t, d] = sum_k weights[t, k] * expertOut[t*K + k, d].
+// expertOut[t*K + k, d] = w2[e_k, d, :] . h[t*K + k] and out[t, d] = sum_k weights[t, k] * expertOut.
+// One workgroup per output (t, d), strided reads and a workgroup reduction per chosen expert.
 // Bindings: params, h (T*K, F), idx (T, K) u32, weights (T, K), w2 (E, D, F) as packed f16 pairs
 // (F16, F even) or f32 bits, expertOut (T*K, D) out (kept for the hook), out (T, D) out.
 struct Params { T: u32, K: u32, D: u32, F: u32 }
@@ -13,6 +14,7 @@ struct Params { T: u32, K: u32, D: u32, F: u32 }
 
 override WG: u32 = 64;
 override F16: bool = true;
+var<workgroup> ys: array<f32, WG>;
 
 fn pair2(j: u32) -> vec2f {
   if (F16) { return unpack2x16float(w2[j]); }
@@ -20,22 +22,29 @@ fn pair2(j: u32) -> vec2f {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = gid.x + gid.y * nwg.x * WG;
-  if (i >= p.T * p.D) { return; }
-  let d = i % p.D;
-  let t = i / p.D;
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let o = wid.x + wid.y * nwg.x; // the output element t * D + d
+  if (o >= p.T * p.D) { return; }
+  let d = o % p.D;
+  let t = o / p.D;
   var acc = 0.0;
   for (var k = 0u; k < p.K; k++) {
     let slot = t * p.K + k;
     let row = ((idx[slot] * p.D + d) * p.F) / 2u;
     let ho = slot * p.F;
     var y = 0.0;
-    for (var f = 0u; f < p.F / 2u; f++) {
-      y += dot(pair2(row + f), vec2f(h[ho + 2u * f], h[ho + 2u * f + 1u]));
+    for (var j = lid.x; j < p.F / 2u; j += WG) {
+      y += dot(pair2(row + j), vec2f(h[ho + 2u * j], h[ho + 2u * j + 1u]));
     }
-    expertOut[slot * p.D + d] = y;
-    acc += weights[slot] * y;
+    ys[lid.x] = y;
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s >>= 1u) {
+      if (lid.x < s) { ys[lid.x] += ys[lid.x + s]; }
+      workgroupBarrier();
+    }
+    if (lid.x == 0u) { expertOut[slot * p.D + d] = ys[0]; }
+    acc += weights[slot] * ys[0];
+    workgroupBarrier(); // everyone has read ys[0] before the next expert overwrites it
   }
-  out[i] = acc;
+  if (lid.x == 0u) { out[o] = acc; }
 }

@@ -1,7 +1,10 @@
 // First half of a SwiGLU expert, for each (token, slot) routed pair: only chosen experts run.
-// h[t*K + k, f] = silu(w1[e] x_t . ) * (w3[e] x_t) with e = idx[t*K + k] read on the GPU.
+// h[t*K + k, f] = silu(w1[e, f, :] . x_t) * (w3[e, f, :] . x_t) with e = idx[t*K + k], read on
+// the GPU (no CPU round trip). One workgroup per output (slot, f): its WG invocations walk the
+// weight rows in strides (adjacent invocations read adjacent words), then reduce in workgroup
+// memory. Twin: the expert loop in engine/cpu/forward.ts.
 // Bindings: params, x (T, D) f32, idx (T, K) u32, w1 (E, F, D) and w3 (E, F, D) as packed f16
-// pairs (F16, D even) or f32 bits, h (T*K, F) f32 out. One invocation per output element.
+// pairs (F16, D even) or f32 bits, h (T*K, F) f32 out.
 struct Params { T: u32, K: u32, D: u32, F: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -12,8 +15,10 @@ struct Params { T: u32, K: u32, D: u32, F: u32 }
 
 override WG: u32 = 64;
 override F16: bool = true;
+var<workgroup> gs: array<f32, WG>;
+var<workgroup> us: array<f32, WG>;
 
-// Weights j*2 and j*2+1 of a matrix, from packed halves or from f32 bits.
+// Weights 2j and 2j+1 of a matrix, from packed halves or from f32 bits.
 fn pair1(j: u32) -> vec2f {
   if (F16) { return unpack2x16float(w1[j]); }
   return vec2f(bitcast<f32>(w1[2u * j]), bitcast<f32>(w1[2u * j + 1u]));
@@ -24,21 +29,31 @@ fn pair3(j: u32) -> vec2f {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = gid.x + gid.y * nwg.x * WG;
-  if (i >= p.T * p.K * p.F) { return; }
-  let f = i % p.F;
-  let slot = i / p.F;
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let o = wid.x + wid.y * nwg.x; // the output element slot * F + f
+  if (o >= p.T * p.K * p.F) { return; }
+  let f = o % p.F;
+  let slot = o / p.F;
   let t = slot / p.K;
   let e = idx[slot];
   let row = ((e * p.F + f) * p.D) / 2u;
   let xo = t * p.D;
   var g = 0.0;
   var u = 0.0;
-  for (var d = 0u; d < p.D / 2u; d++) {
-    let xv = vec2f(x[xo + 2u * d], x[xo + 2u * d + 1u]);
-    g += dot(pair1(row + d), xv);
-    u += dot(pair3(row + d), xv);
+  for (var j = lid.x; j < p.D / 2u; j += WG) {
+    let xv = vec2f(x[xo + 2u * j], x[xo + 2u * j + 1u]);
+    g += dot(pair1(row + j), xv);
+    u += dot(pair3(row + j), xv);
   }
-  h[i] = g / (1.0 + exp(-g)) * u;
+  gs[lid.x] = g;
+  us[lid.x] = u;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (lid.x < s) { gs[lid.x] += gs[lid.x + s]; us[lid.x] += us[lid.x + s]; }
+    workgroupBarrier();
+  }
+  if (lid.x == 0u) {
+    let gg = gs[0];
+    h[o] = gg / (1.0 + exp(-gg)) * us[0];
+  }
 }

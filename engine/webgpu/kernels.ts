@@ -171,8 +171,8 @@ export function planExperts(k: Kernels, a: { T: number; K: number; D: number; F:
   need(label, 'expertOut', a.expertOut, 4 * a.T * a.K * a.D);
   need(label, 'out', a.out, 4 * a.T * a.D);
   return [
-    plan(k, 'moe_gate_up', `${label} gate/up`, [a.T, a.K, a.D, a.F], [a.x, a.idx, a.w1, a.w3, a.h], grid(k.device, Math.ceil((a.T * a.K * a.F) / k.wg))),
-    plan(k, 'moe_down', `${label} down`, [a.T, a.K, a.D, a.F], [a.h, a.idx, a.weights, a.w2, a.expertOut, a.out], grid(k.device, Math.ceil((a.T * a.D) / k.wg))),
+    plan(k, 'moe_gate_up', `${label} gate/up`, [a.T, a.K, a.D, a.F], [a.x, a.idx, a.w1, a.w3, a.h], grid(k.device, a.T * a.K * a.F)),
+    plan(k, 'moe_down', `${label} down`, [a.T, a.K, a.D, a.F], [a.h, a.idx, a.weights, a.w2, a.expertOut, a.out], grid(k.device, a.T * a.D)),
   ];
 }
 
