@@ -1,0 +1,69 @@
+// The default model on the WebGPU engine (Dawn in Node) against the CPU engine: logits on
+// held-out text within 1e-3, the same expert choices wherever the CPU's top-k margin exceeds
+// 1e-4, and the same 128-token greedy continuations.
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { loadModelFromDirectory } from '../../engine/node.ts';
+import { CpuEngine } from '../../engine/cpu/engine.ts';
+import { WebGpuEngine } from '../../engine/webgpu/engine.ts';
+import { generate } from '../../engine/generate.ts';
+import type { ExpertChoice, HookTensor } from '../../engine/hooks/request.ts';
+import type { Model } from '../../engine/model.ts';
+import { requestNodeDevice, type NodeGpu } from '../gpu/node-webgpu.ts';
+import { noAdapter } from '../gpu/ci-policy.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const parity = JSON.parse(readFileSync(`${root}tests/fixtures/default-model-parity.json`, 'utf8')) as {
+  snippets: { domain: string; ids: number[] }[];
+  greedy: { domain: string; prompt: string }[];
+};
+
+describe('the default model on WebGPU (Dawn)', () => {
+  let gpu: NodeGpu | { reason: string };
+  let model: Model, cpu: CpuEngine, engine: WebGpuEngine;
+  let worst = 0;
+  beforeAll(async () => {
+    model = await loadModelFromDirectory(`${root}models/mixscope-tiny`);
+    cpu = new CpuEngine(model.config, model.weights);
+    gpu = await requestNodeDevice();
+    if (!('reason' in gpu)) engine = await WebGpuEngine.create(gpu.device, model.config, model.weights, { weights: 'f16' });
+  });
+  afterAll(() => {
+    console.log(`[default-model:webgpu] largest |logit diff| vs CPU: ${worst.toExponential(2)}`);
+    engine?.dispose();
+    if (gpu && !('reason' in gpu)) gpu.device.destroy();
+  });
+  const ready = (ctx: TestContext) => { if ('reason' in gpu) noAdapter('default model on WebGPU', gpu.reason, (m) => ctx.skip(m)); };
+
+  it.each(parity.snippets.map((s) => [s.domain, s] as const))('%s held-out text: logits within 1e-3, same experts', async (_d, s, ...rest) => {
+    ready(rest.at(-1) as TestContext);
+    const hooks = ['blocks.*.moe.hook_expert_choice', 'blocks.*.moe.hook_router_probs'];
+    const [a, b] = await Promise.all([engine.forward(s.ids, { logits: 'all', hooks }), cpu.forward(s.ids, { logits: 'all', hooks })]);
+    let diff = 0;
+    for (let i = 0; i < a.logits.length; i++) diff = Math.max(diff, Math.abs(a.logits[i] - b.logits[i]));
+    worst = Math.max(worst, diff);
+    expect(diff).toBeLessThanOrEqual(1e-3);
+    const { num_hidden_layers: L, num_local_experts: E, num_experts_per_tok: K } = model.config;
+    for (let l = 0; l < L; l++) {
+      const ca = a.hooks.get(`blocks.${l}.moe.hook_expert_choice`) as ExpertChoice;
+      const cb = b.hooks.get(`blocks.${l}.moe.hook_expert_choice`) as ExpertChoice;
+      const probs = (b.hooks.get(`blocks.${l}.moe.hook_router_probs`) as HookTensor).data;
+      for (let t = 0; t < s.ids.length; t++) {
+        const sorted = Array.from(probs.subarray(t * E, (t + 1) * E)).sort((x, y) => y - x);
+        if (sorted[K - 1] - sorted[K] <= 1e-4) continue; // a near-tie may legitimately flip
+        expect(new Set(ca.indices.subarray(t * K, (t + 1) * K))).toEqual(new Set(cb.indices.subarray(t * K, (t + 1) * K)));
+      }
+    }
+  });
+
+  it.each(parity.greedy.map((g) => [g.domain, g] as const))('greedy 128 tokens from the %s prompt are identical', async (_d, g, ...rest) => {
+    ready(rest.at(-1) as TestContext);
+    const run = async (e: CpuEngine | WebGpuEngine) => {
+      const out: number[] = [];
+      for await (const step of generate({ engine: e, tokenizer: model.tokenizer!, prompt: g.prompt }, { maxTokens: 128, temperature: 0, stopAtEos: false })) out.push(step.token);
+      return out;
+    };
+    expect(await run(engine)).toEqual(await run(cpu));
+  }, 300_000);
+});
