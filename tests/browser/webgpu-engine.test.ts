@@ -29,10 +29,9 @@ describe('WebGPU engine in headless Chromium', () => {
   }, 180_000);
   afterAll(async () => { await browser?.close(); await server?.close(); });
 
-  it.each(cases.map((c) => [c.name, c] as const))('%s: logits within 1e-3, same experts, same greedy tokens', async (name, c, ...rest) => {
-    const ctx = rest.at(-1) as { skip: (m: string) => void } | undefined;
+  it.for(cases.map((c) => [c.name, c] as const))('%s: logits within 1e-3, same experts, same greedy tokens', async ([name, c], ctx) => {
     const hasAdapter = await page.evaluate(async () => !!(await navigator.gpu?.requestAdapter()));
-    if (!hasAdapter) return noAdapter('Chromium', 'navigator.gpu.requestAdapter() returned null', (m) => ctx?.skip(m));
+    if (!hasAdapter) return noAdapter('Chromium', 'navigator.gpu.requestAdapter() returned null', (m) => ctx.skip(m));
     const r = await page.evaluate(async ({ name, ids, greedy }) => {
       const m = (window as any).mixscope;
       const ck = await m.loadCheckpoint(m.urlSource(`./golden/${name}/`));

@@ -36,8 +36,8 @@ describe('the default model on WebGPU (Dawn)', () => {
   });
   const ready = (ctx: TestContext) => { if ('reason' in gpu) noAdapter('default model on WebGPU', gpu.reason, (m) => ctx.skip(m)); };
 
-  it.each(parity.snippets.map((s) => [s.domain, s] as const))('%s held-out text: logits within 1e-3, same experts', async (_d, s, ...rest) => {
-    ready(rest.at(-1) as TestContext);
+  it.for(parity.snippets.map((s) => [s.domain, s] as const))('%s held-out text: logits within 1e-3, same experts', async ([, s], ctx) => {
+    ready(ctx);
     const hooks = ['blocks.*.moe.hook_expert_choice', 'blocks.*.moe.hook_router_probs'];
     const [a, b] = await Promise.all([engine.forward(s.ids, { logits: 'all', hooks }), cpu.forward(s.ids, { logits: 'all', hooks })]);
     let diff = 0;
@@ -57,8 +57,8 @@ describe('the default model on WebGPU (Dawn)', () => {
     }
   });
 
-  it.each(parity.greedy.map((g) => [g.domain, g] as const))('greedy 128 tokens from the %s prompt are identical', async (_d, g, ...rest) => {
-    ready(rest.at(-1) as TestContext);
+  it.for(parity.greedy.map((g) => [g.domain, g] as const))('greedy 128 tokens from the %s prompt are identical', async ([, g], ctx) => {
+    ready(ctx);
     const run = async (e: CpuEngine | WebGpuEngine) => {
       const out: number[] = [];
       for await (const step of generate({ engine: e, tokenizer: model.tokenizer!, prompt: g.prompt }, { maxTokens: 128, temperature: 0, stopAtEos: false })) out.push(step.token);
