@@ -57,7 +57,7 @@ describe('the default model on WebGPU (Dawn)', () => {
     }
   });
 
-  it.for(parity.greedy.map((g) => [g.domain, g] as const))('greedy 128 tokens from the %s prompt are identical', async ([, g], ctx) => {
+  it.for(parity.greedy.map((g) => [g.domain, g] as const))('greedy 128 tokens from the %s prompt are identical', { timeout: 300_000 }, async ([, g], ctx) => {
     ready(ctx);
     const run = async (e: CpuEngine | WebGpuEngine) => {
       const out: number[] = [];
@@ -65,5 +65,5 @@ describe('the default model on WebGPU (Dawn)', () => {
       return out;
     };
     expect(await run(engine)).toEqual(await run(cpu));
-  }, 300_000);
+  });
 });
