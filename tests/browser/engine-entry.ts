@@ -3,3 +3,4 @@ export { CpuEngine } from '../../engine/cpu/engine.ts';
 export { WebGpuEngine } from '../../engine/webgpu/engine.ts';
 export { loadCheckpoint, urlSource } from '../../engine/checkpoint/index.ts';
 export { generate } from '../../engine/generate.ts';
+export { MixscopeTokenizer } from '../../engine/tokenizer.ts';

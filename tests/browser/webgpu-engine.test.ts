@@ -20,6 +20,7 @@ describe('WebGPU engine in headless Chromium', () => {
     const dir = await bundleForBrowser(path.join(here, 'engine-entry.ts'), 'engine');
     mkdirSync(path.join(dir, 'golden'));
     cpSync(path.join(here, '../fixtures/golden'), path.join(dir, 'golden'), { recursive: true });
+    cpSync(path.join(here, '../../models/mixscope-tiny'), path.join(dir, 'mixscope-tiny'), { recursive: true });
     server = await serveDirectory(dir, { '/': '<!doctype html><title>parity</title><script type="module">import * as m from "./engine.js"; window.mixscope = m;</script>' });
     browser = await launchChromium();
     page = await browser.newPage();
@@ -58,5 +59,36 @@ describe('WebGPU engine in headless Chromium', () => {
     expect(r.tokens).toEqual(c.expected.greedy.tokens);
     // urlSource probes optional files (tokenizer.json, the shard index) and the browser logs each 404.
     expect(errors.filter((e) => !e.includes('status of 404'))).toEqual([]);
+  });
+
+  it('the default model: logits within 1e-3 of the CPU engine and the same 128-token greedy text', { timeout: 600_000 }, async (ctx) => {
+    const hasAdapter = await page.evaluate(async () => !!(await navigator.gpu?.requestAdapter()));
+    if (!hasAdapter) return noAdapter('Chromium', 'navigator.gpu.requestAdapter() returned null', (m) => ctx.skip(m));
+    const r = await page.evaluate(async () => {
+      const m = (window as any).mixscope;
+      const ck = await m.loadCheckpoint(m.urlSource('./mixscope-tiny/'));
+      const tokenizer = new m.MixscopeTokenizer(ck.tokenizerJson);
+      const device = await (await navigator.gpu.requestAdapter())!.requestDevice();
+      const gpu = await m.WebGpuEngine.create(device, ck.config, ck.weights, { weights: 'f16' });
+      const cpu = new m.CpuEngine(ck.config, ck.weights);
+      const prompt = 'def fibonacci(n):';
+      const ids = tokenizer.encode(prompt).ids;
+      const [a, b] = [await gpu.forward(ids, { logits: 'all' }), await cpu.forward(ids, { logits: 'all' })];
+      let diff = 0;
+      for (let i = 0; i < a.logits.length; i++) diff = Math.max(diff, Math.abs(a.logits[i] - b.logits[i]));
+      const run = async (engine: unknown) => {
+        const out: number[] = [];
+        for await (const s of m.generate({ engine, tokenizer, prompt }, { maxTokens: 128, temperature: 0, stopAtEos: false })) out.push(s.token);
+        return out;
+      };
+      const g = await run(gpu), c = await run(cpu);
+      gpu.dispose();
+      device.destroy();
+      return { diff, same: g.join() === c.join(), n: g.length, text: tokenizer.decode(g) };
+    });
+    console.log(`[webgpu:chromium] default model: max |logit diff| vs CPU ${r.diff.toExponential(2)}; greedy ${r.n} tokens identical: ${r.same}`);
+    expect(r.diff).toBeLessThanOrEqual(1e-3);
+    expect(r.n).toBe(128);
+    expect(r.same).toBe(true);
   });
 });
