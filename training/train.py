@@ -1,7 +1,7 @@
 """Train the default model. Resumes from training/work/ckpt.pt when it exists.
 
 Command used for the shipped model (see models/mixscope-tiny/README.md for the time it took):
-  /usr/bin/python3 training/train.py --steps 900 --batch 14 --context 256 --warmup 60 --threads 2
+  /usr/bin/python3 training/train.py --steps 800 --batch 14 --context 256 --warmup 60 --threads 2
 """
 import argparse
 import json
@@ -25,7 +25,7 @@ CONFIG = {
     "intermediate_size": 224, "num_hidden_layers": 6, "num_attention_heads": 8, "num_key_value_heads": 2,
     "head_dim": 32, "num_local_experts": 8, "num_experts_per_tok": 2, "rms_norm_eps": 1e-5, "rope_theta": 1e6,
     "sliding_window": 128, "max_position_embeddings": 512, "tie_word_embeddings": False, "bos_token_id": 1,
-    "eos_token_id": 2, "router_aux_loss_coef": 0.04, "hidden_act": "silu", "initializer_range": 0.02,
+    "eos_token_id": 2, "router_aux_loss_coef": 0.1, "hidden_act": "silu", "initializer_range": 0.02,
     "attention_dropout": 0.0, "output_router_logits": False, "torch_dtype": "float16",
 }
 
@@ -95,11 +95,14 @@ def main():
     ap.add_argument("--seed", type=int, default=1337)
     ap.add_argument("--ckpt-minutes", type=float, default=5)
     ap.add_argument("--eval-every", type=int, default=200)
+    ap.add_argument("--aux-coef", type=float, default=None, help="override router_aux_loss_coef (e.g. for a balancing phase)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     os.makedirs(WORK, exist_ok=True)
     sp = spm.SentencePieceProcessor(model_file=os.path.join(MODEL_DIR, "tokenizer.model"))
     cfg = dict(CONFIG, vocab_size=sp.get_piece_size())
+    if args.aux_coef is not None:
+        cfg["router_aux_loss_coef"] = args.aux_coef
     total, active = count_params(cfg)
     print(f"parameters: total {total:,}, active per token {active:,}", flush=True)
 
