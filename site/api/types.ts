@@ -1,0 +1,61 @@
+// The engine API notebook cells use (`mixscope` in a cell). The engine itself runs in a Web
+// Worker; this is the main-thread surface. Everything returned is plain data (typed arrays,
+// arrays, objects), shaped for viz/ views.
+import type { MixtralConfig } from '../../engine/config.ts';
+import type { Intervention } from '../../engine/hooks/interventions.ts';
+import type { AttentionData, NextTokenData, RoutingData, TokenInfo } from '../../viz/types.ts';
+
+export interface ModelInfo {
+  label: string;
+  config: MixtralConfig;
+  parameters: { total: number; activePerToken: number };
+  backend: 'webgpu' | 'cpu';
+  /** The WebGPU adapter's description, or "CPU" with the one-line reason WebGPU is not used. */
+  backendDescription: string;
+  /** Every concrete hook name of this model, in forward order. */
+  hookNames: string[];
+}
+
+export interface GenerateOptions {
+  maxTokens?: number;
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  seed?: number;
+  interventions?: Intervention[];
+  /** Extra hook names/patterns to return raw in each step (routing and attention are always collected). */
+  hooks?: string[];
+  /** Number of next-token candidates to report per step (default 10). */
+  candidates?: number;
+}
+
+/** The state of a generation after each token: cumulative, so a cell can draw it as a whole. */
+export interface GenerationState {
+  /** Prompt tokens then generated tokens so far. */
+  tokens: TokenInfo[];
+  promptTokens: number;
+  /** Generated text so far. */
+  text: string;
+  /** Number of tokens generated so far. */
+  step: number;
+  done: boolean;
+  finish?: 'length' | 'eos' | 'stopped';
+  routing: RoutingData;
+  /** Attention of a layer over all tokens so far (built on demand). */
+  attention(layer: number): AttentionData;
+  next: NextTokenData;
+  /** Raw values of the extra `hooks` asked for, from the last step. */
+  hooks: Record<string, { shape: number[]; data: Float32Array | Int32Array }>;
+  /** Tokens per second of this generation so far (decode only). */
+  tokensPerSecond: number;
+}
+
+/** Whole-text analysis: one forward over a text, with routing, attention and per-token loss. */
+export interface Trace {
+  tokens: TokenInfo[];
+  routing: RoutingData;
+  attention(layer: number): AttentionData;
+  /** (T) cross-entropy of predicting token t+1 from 0..t (last entry NaN). */
+  loss: Float32Array;
+  meanLoss: number;
+}
