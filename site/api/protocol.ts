@@ -1,0 +1,84 @@
+// Messages between the page and the engine worker. Everything here is structured-cloneable;
+// typed arrays travel as transferables, so a step costs no copy.
+import type { Intervention } from '../../engine/hooks/interventions.ts';
+import type { NextTokenData, TokenInfo } from '../../viz/types.ts';
+import type { ModelInfo } from './types.ts';
+
+/** Where the weights come from. */
+export type ModelSource =
+  | { kind: 'url'; base: string }
+  | { kind: 'files'; files: File[] };
+
+export interface RawHook { shape: number[]; data: Float32Array | Int32Array; weights?: Float32Array }
+
+/** Routing (and optionally attention) of the tokens fed in one forward call, per layer. */
+export interface LayerStep {
+  /** (T, K) */ indices: Int32Array;
+  /** (T, K) */ weights: Float32Array;
+  /** (T, E) */ probs: Float32Array;
+  /** (H, T, S): S = position + T keys; absent when attention was not asked for. */
+  pattern?: Float32Array;
+}
+
+/** What one forward of a generation produced. */
+export interface StepPayload {
+  /** Tokens fed in this call (the prompt first, then one sampled token per step), with their text. */
+  fed: TokenInfo[];
+  layers: LayerStep[];
+  /** The token sampled after this call; absent for the closing call that only routes the last token. */
+  sampled?: TokenInfo;
+  next?: NextTokenData;
+  hooks: Record<string, RawHook>;
+  /** Set on the last payload of a generation. */
+  finish?: 'length' | 'eos' | 'stopped';
+  /** Decode tokens per second so far. */
+  tokensPerSecond: number;
+}
+
+export interface TracePayload {
+  tokens: TokenInfo[];
+  layers: LayerStep[];
+  loss: Float32Array;
+}
+
+export interface GenerateRequestOptions {
+  maxTokens?: number;
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  seed?: number;
+  interventions?: Intervention[];
+  hooks?: string[];
+  candidates?: number;
+  /** Collect attention patterns (default true). */
+  attention?: boolean;
+}
+
+export interface ForwardRequestOptions {
+  hooks?: string[];
+  interventions?: Intervention[];
+  logits?: 'last' | 'all';
+}
+
+export interface TraceRequestOptions {
+  interventions?: Intervention[];
+  /** Collect attention patterns (default true). */
+  attention?: boolean;
+}
+
+export type ToWorker =
+  | { type: 'load'; source: ModelSource; backend: 'auto' | 'cpu' }
+  | { type: 'generate'; id: number; prompt: string | number[]; options: GenerateRequestOptions }
+  | { type: 'forward'; id: number; input: string | number[]; options: ForwardRequestOptions }
+  | { type: 'trace'; id: number; text: string | number[]; options: TraceRequestOptions }
+  | { type: 'stop'; id: number };
+
+export type FromWorker =
+  | { type: 'progress'; bytesDone: number; bytesTotal: number; file: string }
+  | { type: 'loaded'; info: ModelInfo; tokenizerJson: unknown | null }
+  | { type: 'load-error'; name: string; message: string }
+  | { type: 'backend'; backend: 'webgpu' | 'cpu'; description: string }
+  | { type: 'step'; id: number; payload: StepPayload }
+  | { type: 'forward-result'; id: number; logits: Float32Array; logitsShape: number[]; hooks: Record<string, RawHook>; position: number }
+  | { type: 'trace-result'; id: number; payload: TracePayload }
+  | { type: 'error'; id: number; name: string; message: string };
