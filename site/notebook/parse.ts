@@ -1,0 +1,44 @@
+// Markdown notebook -> ParsedNotebook: front matter, prose rendered to HTML with live inline
+// expressions, and ```js cells kept as source. Pure (runs in Node at build time and in tests).
+import { Marked, type Token, type TokensList } from 'marked';
+import { readFrontMatter } from './front-matter.ts';
+import { inlineExpressions } from './inline-expressions.ts';
+import type { InlineExpression, NotebookBlock, ParsedNotebook } from './types.ts';
+
+/** Fence info `js`, `js echo` or `js no-echo` -> a cell; any other language stays prose. */
+function cellFence(lang: string | undefined, echoByDefault: boolean): { echo: boolean } | null {
+  const [language, ...options] = (lang ?? '').trim().split(/\s+/);
+  if (language !== 'js') return null;
+  if (options.includes('no-echo')) return { echo: false };
+  return { echo: options.includes('echo') || echoByDefault };
+}
+
+export function parseNotebook(source: string, slug: string): ParsedNotebook {
+  const { frontMatter, body } = readFrontMatter(source, `${slug}.md`);
+  const inlines: InlineExpression[] = [];
+  const marked = new Marked({ gfm: true }, inlineExpressions(inlines));
+  const tokens = marked.lexer(body);
+
+  const blocks: NotebookBlock[] = [];
+  let prose: Token[] = [];
+  let cells = 0;
+  const flushProse = () => {
+    const first = inlines.length;
+    // The lexer has already tokenized inline content, so rendering only fills in the ids.
+    const html = marked.parser(Object.assign(prose, { links: tokens.links }) as TokensList).trim();
+    if (html) blocks.push({ type: 'prose', html, inlines: inlines.slice(first) });
+    prose = [];
+  };
+
+  for (const token of tokens) {
+    const fence = token.type === 'code' && (token as { codeBlockStyle?: string }).codeBlockStyle !== 'indented'
+      ? cellFence(token.lang as string | undefined, frontMatter.echo)
+      : null;
+    if (!fence) { prose.push(token); continue; }
+    flushProse();
+    blocks.push({ type: 'cell', id: `cell-${cells++}`, source: (token.text as string).trim(), echo: fence.echo });
+  }
+  flushProse();
+
+  return { meta: { slug, title: frontMatter.title, summary: frontMatter.summary, order: frontMatter.order }, blocks };
+}

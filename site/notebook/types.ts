@@ -1,0 +1,39 @@
+// The shape of a notebook after parsing: plain JSON, so the Vite plugin can compile a notebook
+// at build time and the page only has to mount it.
+
+export interface NotebookMeta {
+  /** The file name without `.md`; the notebook's address. */
+  slug: string;
+  title: string;
+  summary: string;
+  /** Position in the notebook list; notebooks without one come last. */
+  order: number;
+}
+
+/** Markdown rendered to HTML; each live `${expr}` left as an empty `<span data-nb-inline=id>`. */
+export interface ProseBlock {
+  type: 'prose';
+  html: string;
+  inlines: InlineExpression[];
+}
+
+export interface InlineExpression {
+  id: string;
+  source: string;
+}
+
+/** A fenced ```js cell: Observable JavaScript, compiled when the notebook is mounted. */
+export interface CellBlock {
+  type: 'cell';
+  id: string;
+  source: string;
+  /** Show the cell's code by default (```js echo, or `echo: true` in the front matter). */
+  echo: boolean;
+}
+
+export type NotebookBlock = ProseBlock | CellBlock;
+
+export interface ParsedNotebook {
+  meta: NotebookMeta;
+  blocks: NotebookBlock[];
+}
