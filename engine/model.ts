@@ -11,6 +11,8 @@ export interface Model {
   weights: MixtralWeights;
   /** Null when the checkpoint has no tokenizer.json: token ids still work. */
   tokenizer: MixscopeTokenizer | null;
+  /** The parsed tokenizer.json, so another thread can build the same tokenizer. */
+  tokenizerJson: unknown | null;
   parameters: ParameterCounts;
   files: string[];
   dtypeBytes: Record<string, number>;
@@ -23,6 +25,7 @@ export async function loadModel(source: CheckpointSource, options: LoadOptions =
     config: ckpt.config,
     weights: ckpt.weights,
     tokenizer: ckpt.tokenizerJson ? new MixscopeTokenizer(ckpt.tokenizerJson) : null,
+    tokenizerJson: ckpt.tokenizerJson,
     parameters: countParameters(ckpt.config),
     files: ckpt.files,
     dtypeBytes: ckpt.dtypeBytes,

@@ -345,6 +345,11 @@ describe('more bad input', () => {
     expect(e.message).toContain('a.safetensors');
   });
 
+  it('prefers model.safetensors to an index, as Hugging Face does', async () => {
+    const { source } = memorySource({ 'config.json': config, 'model.safetensors.index.json': '{not json', 'model.safetensors': good() });
+    await expect(loadCheckpoint(source)).resolves.toMatchObject({ files: ['config.json', 'model.safetensors'] });
+  });
+
   it.each([
     ['not an object', '[1,2]', /JSON object/],
     ['without weight_map', '{"metadata":{}}', /weight_map/],
@@ -352,7 +357,7 @@ describe('more bad input', () => {
     ['with a shard path outside the folder', '{"weight_map":{"model.norm.weight":"../x.safetensors"}}', /invalid shard/],
     ['with a non-string shard', '{"weight_map":{"model.norm.weight":3}}', /invalid shard/],
   ])('an index %s', async (_, index, message) => {
-    const e = await expectError({ 'model.safetensors.index.json': index, 'model.safetensors': good() }, 'bad-index', 'model.safetensors.index.json');
+    const e = await expectError({ 'model.safetensors.index.json': index }, 'bad-index', 'model.safetensors.index.json');
     expect(e.message).toMatch(message);
   });
 

@@ -53,8 +53,12 @@ interface WeightPlan {
   weightMap: Map<string, string>;
 }
 
-/** Which safetensors files to read: the shards an index names, or the single file. */
+/**
+ * Which safetensors files to read: the single file when there is one (Hugging Face's own order,
+ * and it spares a browser a 404 for the index), else the shards an index names.
+ */
 async function planWeightFiles(source: CheckpointSource): Promise<WeightPlan> {
+  if (await source.has(SINGLE_FILE)) return { files: [SINGLE_FILE], weightMap: new Map() };
   if (await source.has(INDEX_FILE)) {
     const bad = (message: string): never => { throw new CheckpointError('bad-index', INDEX_FILE, message); };
     let index: unknown;
@@ -79,7 +83,6 @@ async function planWeightFiles(source: CheckpointSource): Promise<WeightPlan> {
     }
     return { files: shards, weightMap };
   }
-  if (await source.has(SINGLE_FILE)) return { files: [SINGLE_FILE], weightMap: new Map() };
   throw new CheckpointError('missing-file', SINGLE_FILE, `no ${SINGLE_FILE} or ${INDEX_FILE} in ${source.label}`);
 }
 

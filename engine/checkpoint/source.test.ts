@@ -73,7 +73,8 @@ describe('urlSource', () => {
   });
 
   it('an index naming a shard the server does not have is bad-index', async () => {
-    const { impl } = stubFetch({ ...tinyFiles(), 'model.safetensors.index.json': enc('{"weight_map":{"model.norm.weight":"model-00001-of-00002.safetensors"}}') });
+    const { 'model.safetensors': _single, ...rest } = tinyFiles();
+    const { impl } = stubFetch({ ...rest, 'model.safetensors.index.json': enc('{"weight_map":{"model.norm.weight":"model-00001-of-00002.safetensors"}}') });
     const e = await loadCheckpoint(urlSource('http://host/models/tiny/', impl)).catch((x) => x);
     expect(e).toMatchObject({ code: 'bad-index', file: 'model.safetensors.index.json' });
     expect(e.message).toContain('model-00001-of-00002.safetensors');
