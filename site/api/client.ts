@@ -1,0 +1,186 @@
+// The page's side of the engine worker: loads models, streams generations as cumulative states
+// coalesced to one per animation frame, and stops at once when asked.
+import { MixscopeTokenizer } from '../../engine/tokenizer.ts';
+import type { FromWorker, ForwardRequestOptions, GenerateRequestOptions, ModelSource, RawHook, ToWorker, TraceRequestOptions } from './protocol.ts';
+import type { GenerationState, ModelInfo, Trace } from './types.ts';
+import { GenerationAccumulator, buildTrace } from './accumulator.ts';
+
+export interface LoadState {
+  /** 'error': the last load failed (`info` still describes the model in use, if any). */
+  phase: 'idle' | 'loading' | 'ready' | 'error';
+  bytesDone: number;
+  bytesTotal: number;
+  file: string;
+  info: ModelInfo | null;
+  error: string | null;
+  /** Generations in progress. */
+  running: number;
+}
+
+export interface ForwardOutput { logits: Float32Array; logitsShape: number[]; hooks: Record<string, RawHook>; position: number }
+
+type Handler = (msg: FromWorker) => void;
+
+/** Errors keep the worker's error name (CheckpointError, RequestError, GpuError...). */
+function workerError(name: string, message: string): Error {
+  const e = new Error(message);
+  e.name = name;
+  return e;
+}
+
+/** Resolves at the next animation frame, or after 100 ms where frames do not run (a hidden tab). */
+function nextFrame(): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, 100);
+    requestAnimationFrame(() => { clearTimeout(t); resolve(); });
+  });
+}
+
+export class MixscopeClient {
+  private readonly worker: Worker;
+  private nextId = 1;
+  private readonly handlers = new Map<number, Handler>();
+  private readonly running = new Map<number, () => void>();
+  private readonly listeners = new Set<(s: LoadState) => void>();
+  private loadWaiters: { resolve: (i: ModelInfo) => void; reject: (e: Error) => void } | null = null;
+  state: LoadState = { phase: 'idle', bytesDone: 0, bytesTotal: 0, file: '', info: null, error: null, running: 0 };
+  tokenizer: MixscopeTokenizer | null = null;
+
+  constructor(worker: Worker) {
+    this.worker = worker;
+    worker.onmessage = (ev: MessageEvent<FromWorker>) => this.receive(ev.data);
+    worker.onerror = (ev) => this.fail(`the engine worker crashed: ${ev.message || 'unknown error'}`);
+  }
+
+  onState(fn: (s: LoadState) => void): () => void {
+    this.listeners.add(fn);
+    fn(this.state);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Loads a checkpoint; resolves with its description once an engine is ready. */
+  load(source: ModelSource, backend: 'auto' | 'cpu' = 'auto'): Promise<ModelInfo> {
+    this.stop();
+    this.loadWaiters?.reject(new Error('another model is being loaded'));
+    this.setState({ phase: 'loading', bytesDone: 0, bytesTotal: 0, file: '', error: null });
+    this.send({ type: 'load', source, backend });
+    return new Promise((resolve, reject) => { this.loadWaiters = { resolve, reject }; });
+  }
+
+  get info(): ModelInfo {
+    if (!this.state.info) throw new Error('no model is loaded yet');
+    return this.state.info;
+  }
+
+  /** Generation as cumulative states; a consumer slower than the model sees fewer, later states. */
+  async *generate(prompt: string | number[], options: GenerateRequestOptions = {}): AsyncGenerator<GenerationState, void, void> {
+    const info = this.info;
+    const id = this.nextId++;
+    const acc = new GenerationAccumulator(info.config);
+    let dirty = false;
+    let error: Error | null = null;
+    let wake: (() => void) | null = null;
+    const poke = () => { const w = wake; wake = null; w?.(); };
+    this.handlers.set(id, (msg) => {
+      if (msg.type === 'step' && !acc.done) { acc.apply(msg.payload); dirty = true; }
+      else if (msg.type === 'error') error = workerError(msg.name, msg.message);
+      poke();
+    });
+    this.running.set(id, () => { acc.stop(); dirty = true; poke(); });
+    this.setState({ running: this.running.size });
+    this.send({ type: 'generate', id, prompt, options });
+    try {
+      for (;;) {
+        if (!dirty && !error) await new Promise<void>((r) => { wake = r; });
+        if (error) throw error;
+        if (!acc.done) await nextFrame();
+        dirty = false;
+        const s = acc.snapshot();
+        yield s;
+        if (s.done) return;
+      }
+    } finally {
+      // Also reached when a cell re-runs and the runtime returns the old generator.
+      if (!acc.done) this.send({ type: 'stop', id });
+      this.handlers.delete(id);
+      this.running.delete(id);
+      this.setState({ running: this.running.size });
+    }
+  }
+
+  /** Stops every running generation at once (the worker stops before its next token). */
+  stop(): void {
+    for (const [id, stop] of this.running) { this.send({ type: 'stop', id }); stop(); }
+  }
+
+  forward(input: string | number[], options: ForwardRequestOptions = {}): Promise<ForwardOutput> {
+    return this.request<ForwardOutput>({ type: 'forward', id: 0, input, options }, (msg) =>
+      msg.type === 'forward-result' ? { logits: msg.logits, logitsShape: msg.logitsShape, hooks: msg.hooks, position: msg.position } : undefined);
+  }
+
+  trace(text: string | number[], options: TraceRequestOptions = {}): Promise<Trace> {
+    const config = this.info.config;
+    return this.request<Trace>({ type: 'trace', id: 0, text, options }, (msg) =>
+      msg.type === 'trace-result' ? buildTrace(config, msg.payload) : undefined);
+  }
+
+  dispose(): void {
+    this.stop();
+    this.worker.terminate();
+  }
+
+  private request<T>(msg: Extract<ToWorker, { id: number }>, pick: (m: FromWorker) => T | undefined): Promise<T> {
+    this.info; // throws before a model is loaded
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.handlers.set(id, (m) => {
+        this.handlers.delete(id);
+        if (m.type === 'error') reject(workerError(m.name, m.message));
+        else { const v = pick(m); if (v === undefined) reject(new Error(`unexpected reply ${m.type}`)); else resolve(v); }
+      });
+      this.send({ ...msg, id });
+    });
+  }
+
+  private send(msg: ToWorker): void {
+    this.worker.postMessage(msg);
+  }
+
+  private receive(msg: FromWorker): void {
+    switch (msg.type) {
+      case 'progress':
+        this.setState({ bytesDone: msg.bytesDone, bytesTotal: msg.bytesTotal, file: msg.file });
+        return;
+      case 'loaded':
+        this.tokenizer = msg.tokenizerJson ? new MixscopeTokenizer(msg.tokenizerJson) : null;
+        this.setState({ phase: 'ready', info: msg.info, error: null });
+        this.loadWaiters?.resolve(msg.info);
+        this.loadWaiters = null;
+        return;
+      case 'load-error': {
+        const message = `${msg.name === 'Error' ? '' : `${msg.name}: `}${msg.message}`;
+        this.setState({ phase: 'error', error: message });
+        this.loadWaiters?.reject(workerError(msg.name, msg.message));
+        this.loadWaiters = null;
+        return;
+      }
+      case 'backend':
+        if (this.state.info) this.setState({ info: { ...this.state.info, backend: msg.backend, backendDescription: msg.description } });
+        return;
+      default:
+        this.handlers.get(msg.id)?.(msg);
+    }
+  }
+
+  private fail(message: string): void {
+    this.setState({ phase: 'error', error: message });
+    this.loadWaiters?.reject(new Error(message));
+    this.loadWaiters = null;
+    for (const h of [...this.handlers.values()]) h({ type: 'error', id: 0, name: 'Error', message });
+  }
+
+  private setState(patch: Partial<LoadState>): void {
+    this.state = { ...this.state, ...patch };
+    for (const fn of this.listeners) fn(this.state);
+  }
+}

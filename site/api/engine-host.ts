@@ -1,0 +1,54 @@
+// Opens a checkpoint and the best engine for it: WebGPU where the browser gives an adapter,
+// the CPU reference engine otherwise, with a one-line reason the page shows in its header.
+import type { Engine } from '../../engine/engine.ts';
+import { loadModel, type Model } from '../../engine/model.ts';
+import { urlSource, filesSource } from '../../engine/checkpoint/index.ts';
+import type { LoadProgress } from '../../engine/checkpoint/load.ts';
+import { CpuEngine } from '../../engine/cpu/engine.ts';
+import { hookNames } from '../../engine/hooks/names.ts';
+import type { ModelSource } from './protocol.ts';
+import type { ModelInfo } from './types.ts';
+
+export interface OpenedEngine { engine: Engine; reason: string | null }
+
+export function openModel(source: ModelSource, onProgress: (p: LoadProgress) => void, signal?: AbortSignal): Promise<Model> {
+  const src = source.kind === 'url' ? urlSource(source.base) : filesSource(source.files);
+  return loadModel(src, { onProgress, signal });
+}
+
+/** WebGPU if it can be had, else the CPU engine and why. Never throws for a missing GPU. */
+export async function openEngine(model: Model, backend: 'auto' | 'cpu'): Promise<OpenedEngine> {
+  const cpu = (reason: string): OpenedEngine => ({ engine: new CpuEngine(model.config, model.weights), reason });
+  if (backend === 'cpu') return cpu('the CPU engine was asked for');
+  const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+  if (!gpu) return cpu('this browser has no WebGPU');
+  try {
+    const adapter = await gpu.requestAdapter();
+    if (!adapter) return cpu('WebGPU gave no adapter');
+    const device = await adapter.requestDevice({
+      requiredLimits: {
+        maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+        maxBufferSize: adapter.limits.maxBufferSize,
+      },
+    });
+    const { WebGpuEngine } = await import('../../engine/webgpu/engine.ts');
+    const f16 = Object.keys(model.dtypeBytes).every((t) => t === 'F16');
+    const info = adapter.info;
+    const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'adapter';
+    const engine = await WebGpuEngine.create(device, model.config, model.weights, { weights: f16 ? 'f16' : 'f32' }, `WebGPU (${name})`);
+    return { engine, reason: null };
+  } catch (e) {
+    return cpu(`WebGPU failed: ${(e as Error).message}`);
+  }
+}
+
+export function modelInfo(model: Model, opened: OpenedEngine): ModelInfo {
+  return {
+    label: model.label,
+    config: model.config,
+    parameters: { total: model.parameters.total, activePerToken: model.parameters.activePerToken },
+    backend: opened.engine.backend,
+    backendDescription: opened.reason ? `CPU (${opened.reason})` : opened.engine.description,
+    hookNames: hookNames(model.config),
+  };
+}

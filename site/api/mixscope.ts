@@ -1,0 +1,56 @@
+// What a notebook cell sees as `mixscope`: the loaded model and the engine's verbs.
+// A new object is made for each loaded model, so cells that use it re-run on a model change.
+import type { Intervention } from '../../engine/hooks/interventions.ts';
+import type { MixtralConfig } from '../../engine/config.ts';
+import { HOOK_POINTS } from '../../engine/hooks/names.ts';
+import type { MixscopeClient, ForwardOutput } from './client.ts';
+import type { ForwardRequestOptions, GenerateRequestOptions, TraceRequestOptions } from './protocol.ts';
+import type { GenerationState, ModelInfo, Trace } from './types.ts';
+
+export interface MixscopeApi {
+  model: ModelInfo & {
+    config: MixtralConfig;
+    tokenizer: { encode(text: string): number[]; decode(ids: number[]): string; piece(id: number): string } | null;
+  };
+  /** Every hook name of the model, and the hook points with their shapes and meaning. */
+  hookNames: string[];
+  hookPoints: typeof HOOK_POINTS;
+  generate(prompt: string | number[], options?: GenerateRequestOptions): AsyncGenerator<GenerationState, void, void>;
+  forward(input: string | number[], options?: ForwardRequestOptions): Promise<ForwardOutput>;
+  trace(text: string | number[], options?: TraceRequestOptions): Promise<Trace>;
+  /** Stops every running generation at once. */
+  stop(): void;
+  interventions: {
+    ablate(layer: number, experts: number[]): Intervention;
+    force(layer: number, experts: number[], weights?: number[]): Intervention;
+    bias(layer: number, bias: number[]): Intervention;
+    zeroHead(layer: number, head: number): Intervention;
+  };
+}
+
+export function createMixscopeApi(client: MixscopeClient): MixscopeApi {
+  const info = client.info;
+  const tk = client.tokenizer;
+  return {
+    model: {
+      ...info,
+      tokenizer: tk && {
+        encode: (text: string) => tk.encode(text).ids,
+        decode: (ids: number[]) => tk.decode(ids),
+        piece: (id: number) => tk.idToToken(id) ?? String(id),
+      },
+    },
+    hookNames: info.hookNames,
+    hookPoints: HOOK_POINTS,
+    generate: (prompt, options) => client.generate(prompt, options),
+    forward: (input, options) => client.forward(input, options),
+    trace: (text, options) => client.trace(text, options),
+    stop: () => client.stop(),
+    interventions: {
+      ablate: (layer, experts) => ({ kind: 'ablate_experts', layer, experts }),
+      force: (layer, experts, weights) => ({ kind: 'force_experts', layer, experts, ...(weights ? { weights } : {}) }),
+      bias: (layer, bias) => ({ kind: 'router_bias', layer, bias }),
+      zeroHead: (layer, head) => ({ kind: 'zero_head', layer, head }),
+    },
+  };
+}

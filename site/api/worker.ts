@@ -1,0 +1,92 @@
+// The engine worker: loads the model, runs one request at a time, streams generation steps.
+// The page only draws; all engine work (and the weights) live here.
+/// <reference lib="webworker" />
+import type { Engine } from '../../engine/engine.ts';
+import type { Model } from '../../engine/model.ts';
+import { GpuError } from '../../engine/webgpu/gpu.ts';
+import { openEngine, openModel, modelInfo, type OpenedEngine } from './engine-host.ts';
+import { runGeneration, encodePrompt } from './run-generation.ts';
+import { runTrace } from './run-trace.ts';
+import { rawHooks, transferables } from './layer-steps.ts';
+import { resolveHookNames } from '../../engine/hooks/request.ts';
+import type { FromWorker, ToWorker } from './protocol.ts';
+
+const scope = self as unknown as DedicatedWorkerGlobalScope;
+let model: Model | null = null;
+let opened: OpenedEngine | null = null;
+const stopped = new Set<number>();
+let queue: Promise<void> = Promise.resolve();
+
+function post(msg: FromWorker, ...transfer: unknown[]): void {
+  scope.postMessage(msg, transferables(...transfer));
+}
+
+/** A macrotask boundary, so a stop message is seen between tokens even on the CPU engine. */
+const nextTask = () => new Promise<void>((r) => setTimeout(r, 0));
+
+scope.onmessage = (ev: MessageEvent<ToWorker>) => {
+  const msg = ev.data;
+  if (msg.type === 'stop') { stopped.add(msg.id); return; }
+  // Requests run one after another: the engine and its GPU queue are shared.
+  queue = queue.then(() => handle(msg)).catch(() => {});
+};
+
+async function handle(msg: ToWorker): Promise<void> {
+  if (msg.type === 'load') return load(msg);
+  if (msg.type === 'stop') return;
+  if (stopped.has(msg.id)) { stopped.delete(msg.id); return; }
+  try {
+    const engine = requireEngine();
+    const tokenizer = model!.tokenizer;
+    if (msg.type === 'generate') {
+      const control = { stopped: () => stopped.has(msg.id), yieldToEvents: nextTask };
+      for await (const payload of runGeneration(engine, tokenizer, msg.prompt, msg.options, control)) {
+        post({ type: 'step', id: msg.id, payload }, payload.layers, payload.hooks);
+        if (payload.finish) break;
+      }
+    } else if (msg.type === 'forward') {
+      const ids = encodePrompt(engine, tokenizer, msg.input);
+      const names = resolveHookNames(engine.config, msg.options.hooks ?? []);
+      const r = await engine.forward(ids, { hooks: [...names], interventions: msg.options.interventions, logits: msg.options.logits });
+      const hooks = rawHooks(r.hooks, names);
+      const logits = r.logits.slice();
+      post({ type: 'forward-result', id: msg.id, logits, logitsShape: r.logitsShape, hooks, position: r.position }, logits, hooks);
+    } else if (msg.type === 'trace') {
+      const payload = await runTrace(engine, tokenizer, msg.text, msg.options);
+      post({ type: 'trace-result', id: msg.id, payload }, payload.layers, payload.loss);
+    }
+  } catch (e) {
+    const err = e as Error;
+    post({ type: 'error', id: msg.id, name: err.name, message: err.message });
+    if (err instanceof GpuError && /lost/.test(err.message) && model) await fallBackToCpu(err.message);
+  } finally {
+    stopped.delete(msg.id);
+  }
+}
+
+function requireEngine(): Engine {
+  if (!opened) throw new Error('no model is loaded yet');
+  return opened.engine;
+}
+
+async function load(msg: Extract<ToWorker, { type: 'load' }>): Promise<void> {
+  try {
+    // The current model stays usable until the new one is ready: a bad checkpoint only costs an error.
+    const m = await openModel(msg.source, (p) => post({ type: 'progress', bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, file: p.file }));
+    const o = await openEngine(m, msg.backend);
+    opened?.engine.dispose();
+    model = m;
+    opened = o;
+    post({ type: 'loaded', info: modelInfo(m, o), tokenizerJson: m.tokenizerJson });
+  } catch (e) {
+    const err = e as Error;
+    post({ type: 'load-error', name: err.name, message: err.message });
+  }
+}
+
+/** The GPU went away (driver reset, tab in background too long): carry on with the CPU engine. */
+async function fallBackToCpu(why: string): Promise<void> {
+  const o = await openEngine(model!, 'cpu');
+  opened = { engine: o.engine, reason: `the WebGPU device was lost (${why.replace(/^.*?\(([^)]*)\).*$/, '$1')})` };
+  post({ type: 'backend', backend: 'cpu', description: `CPU (${opened.reason})` });
+}

@@ -1,0 +1,66 @@
+// The site header: the model in use, the backend (WebGPU adapter, or CPU and why), a real
+// progress bar while weights load, Stop, and the way to open your own model.
+import type { LoadState } from './api/client.ts';
+
+export interface HeaderActions { onStop(): void; onOpenModel(): void }
+
+export function createHeader(actions: HeaderActions): { node: HTMLElement; update(s: LoadState): void } {
+  const node = document.createElement('header');
+  node.className = 'site-header';
+  const home = document.createElement('a');
+  home.href = '#/';
+  home.className = 'site-brand';
+  home.textContent = 'Mixscope';
+  const model = span('site-model');
+  const backend = span('site-backend');
+  const progress = document.createElement('progress');
+  progress.className = 'site-progress';
+  const progressText = span('site-progress-text');
+  const error = span('site-error');
+  error.setAttribute('role', 'alert');
+  const stop = button('Stop', 'site-stop', actions.onStop);
+  const open = button('Open your own model…', 'site-open', actions.onOpenModel);
+  const spacer = span('site-spacer');
+  node.append(home, model, backend, progress, progressText, error, spacer, stop, open);
+
+  function update(s: LoadState): void {
+    model.textContent = s.info ? `${s.info.label} · ${formatCount(s.info.parameters.total)} parameters` : 'no model';
+    backend.textContent = s.info ? s.info.backendDescription : '';
+    backend.title = backend.textContent;
+    backend.dataset.backend = s.info?.backend ?? '';
+    const loading = s.phase === 'loading';
+    progress.hidden = progressText.hidden = !loading;
+    if (loading) {
+      if (s.bytesTotal > 0) { progress.max = s.bytesTotal; progress.value = s.bytesDone; } else progress.removeAttribute('value');
+      progressText.textContent = s.bytesTotal > 0 ? `loading ${s.file}: ${mb(s.bytesDone)} / ${mb(s.bytesTotal)} MB` : 'loading…';
+    }
+    error.textContent = s.phase === 'error' && s.error ? s.error : '';
+    error.hidden = !error.textContent;
+    stop.disabled = s.running === 0;
+  }
+  return { node, update };
+}
+
+function span(cls: string): HTMLSpanElement {
+  const s = document.createElement('span');
+  s.className = cls;
+  return s;
+}
+
+function button(text: string, cls: string, onClick: () => void): HTMLButtonElement {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.className = cls;
+  b.textContent = text;
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+const mb = (n: number) => (n / 1e6).toFixed(1);
+
+export function formatCount(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(1)} B`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} k`;
+  return String(n);
+}
