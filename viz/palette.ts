@@ -1,0 +1,39 @@
+// Colours: one per expert, and a sequential scale for probabilities.
+import { hsl, interpolateBlues, scaleSequentialSqrt, type ScaleSequential } from 'd3';
+
+/**
+ * Okabe & Ito's colour-blind-safe qualitative palette, in their order. Their eighth colour is
+ * black; a dark grey replaces it so that black text, outlines and the hover ring stay distinct.
+ */
+export const OKABE_ITO = ['#E69F00', '#56B4E9', '#009E73', '#F0E442', '#0072B2', '#D55E00', '#CC79A7', '#5F5F5F'] as const;
+
+/**
+ * The colour of expert `e` out of `E`. Up to 8 experts use Okabe–Ito; beyond that each further
+ * block of 8 reuses the same hues alternately lighter and darker, so hue still names the expert
+ * family and lightness tells the block (no palette stays colour-blind-safe past ~8 hues).
+ */
+export function expertColor(e: number, E: number = 8): string {
+  const base = OKABE_ITO[((e % 8) + 8) % 8];
+  const block = Math.floor(e / 8);
+  if (E <= 8 || block === 0) return base;
+  const c = hsl(base);
+  const step = Math.ceil(block / 2) * 0.22;
+  c.l = block % 2 === 1 ? Math.min(0.88, c.l + step) : Math.max(0.18, c.l - step);
+  return c.formatHex();
+}
+
+/** Black or white, whichever reads better on `background` (WCAG relative luminance). */
+export function textColorOn(background: string): string {
+  const c = hsl(background).rgb();
+  const lin = (v: number) => { const s = v / 255; return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4; };
+  const L = 0.2126 * lin(c.r) + 0.7152 * lin(c.g) + 0.0722 * lin(c.b);
+  return L > 0.22 ? '#111' : '#fff';
+}
+
+/**
+ * Probabilities to colour: white to blue on a square-root scale, because router and attention
+ * probabilities pile up near 0 and a linear scale would show almost every cell as white.
+ */
+export function probabilityScale(max = 1): ScaleSequential<string> {
+  return scaleSequentialSqrt(interpolateBlues).domain([0, max]).clamp(true);
+}

@@ -1,0 +1,148 @@
+// Routing paths: one column per layer, one node per expert. 'token' mode follows one token: its
+// chosen experts in each layer, linked to the next layer's with width ~ the product of weights.
+// 'aggregate' mode is a Sankey of all tokens' first-choice flows, with the token's path on top.
+import { scalePoint, select } from 'd3';
+import { expertColor } from './palette.ts';
+import { choices } from './routing.ts';
+import { firstChoiceCounts, firstChoiceFlows, ribbonPath, sankeyLayout, type FlowNode, type Ribbon } from './flows.ts';
+import { mountView, BASE_DEFAULTS, type BaseOptions, type View, type ViewState } from './view.ts';
+import type { RoutingData } from './types.ts';
+
+export interface RoutingPathsOptions extends BaseOptions {
+  mode: 'token' | 'aggregate';
+  /** Absolute position of the token to follow (null: the last token). A hovered token overrides it. */
+  token: number | null;
+  height: number;
+}
+
+type State = ViewState<RoutingData, RoutingPathsOptions>;
+interface Link { layer: number; from: number; to: number; weight: number; first: boolean }
+
+const M = { top: 20, right: 8, bottom: 6, left: 28 };
+const NODE_W = 14;
+
+function geometry(s: State) {
+  const { data, options } = s;
+  const L = data.layers.length, E = data.experts;
+  const x = scalePoint<number>().domain(Array.from({ length: L }, (_, l) => l)).range([M.left, options.width - M.right - NODE_W]);
+  const inner = options.height - M.top - M.bottom;
+  const gap = Math.min(8, inner / E / 4);
+  const slot = (inner - gap * (E - 1)) / E;
+  let nodes: FlowNode[], ribbons: Ribbon[] = [];
+  if (options.mode === 'aggregate') ({ nodes, ribbons } = sankeyLayout(firstChoiceCounts(data), firstChoiceFlows(data), inner, gap));
+  else nodes = Array.from({ length: L * E }, (_, i) => ({ layer: Math.floor(i / E), expert: i % E, count: 0, y0: (i % E) * (slot + gap), y1: (i % E) * (slot + gap) + slot }));
+  return { x, nodes, ribbons, E };
+}
+
+/** The index of the followed token: the hovered one, else the option, else the last. */
+function followed(s: State, hovered: number | null): number {
+  const tokens = s.data.tokens;
+  const want = hovered ?? s.options.token;
+  const t = want === null ? -1 : tokens.findIndex((tok) => tok.position === want);
+  return t >= 0 ? t : tokens.length - 1;
+}
+
+function draw(s: State): void {
+  const { options } = s;
+  const { x, nodes, ribbons, E } = geometry(s);
+  const svg = select(s.body).selectAll<SVGSVGElement, null>('svg').data([null]).join('svg')
+    .attr('width', options.width).attr('height', options.height).attr('font-family', 'system-ui, sans-serif').attr('font-size', 10);
+  const plot = svg.selectAll<SVGGElement, null>('g.mx-plot').data([null]).join('g').attr('class', 'mx-plot').attr('transform', `translate(0,${M.top})`);
+  const layer = (name: string) => plot.selectAll<SVGGElement, null>(`g.${name}`).data([null]).join('g').attr('class', name);
+  const [gRibbons, gNodes, gPath, gLabels] = ['mx-ribbons', 'mx-nodes', 'mx-token-path', 'mx-labels'].map(layer);
+
+  gRibbons.selectAll<SVGPathElement, Ribbon>('path.mx-ribbon').data(ribbons, (r) => `${r.layer}:${r.source}:${r.target}`)
+    .join((enter) => enter.append('path').attr('class', 'mx-ribbon')
+      .on('mouseenter mousemove', (event: MouseEvent, r) => s.tooltip.show([`layer ${r.layer} E${r.source} → layer ${r.layer + 1} E${r.target}`, `${r.count} tokens (first choice)`], event)))
+    .attr('d', (r) => ribbonPath(x(r.layer)! + NODE_W, x(r.layer + 1)!, r))
+    .attr('fill', (r) => expertColor(r.source, E)).attr('fill-opacity', 0.35).attr('stroke', 'none');
+
+  gNodes.selectAll<SVGRectElement, FlowNode>('rect.mx-node').data(nodes, (n) => `${n.layer}:${n.expert}`)
+    .join((enter) => enter.append('rect').attr('class', 'mx-node')
+      .on('mouseenter mousemove', (event: MouseEvent, n) => s.tooltip.show(nodeTooltip(s, n), event)))
+    .attr('x', (n) => x(n.layer)!).attr('y', (n) => n.y0).attr('width', NODE_W).attr('height', (n) => Math.max(options.mode === 'aggregate' ? 1 : 0, n.y1 - n.y0))
+    .attr('rx', 2).attr('fill', (n) => (options.mode === 'aggregate' ? expertColor(n.expert, E) : '#f1f3f5'))
+    .attr('stroke', options.mode === 'aggregate' ? 'none' : '#d8dce1')
+    .attr('data-layer', (n) => n.layer).attr('data-expert', (n) => n.expert);
+
+  gLabels.selectAll<SVGTextElement, number>('text.mx-layer-label').data(x.domain(), (l) => String(l))
+    .join('text').attr('class', 'mx-layer-label').attr('x', (l) => x(l)! + NODE_W / 2).attr('y', -8).attr('text-anchor', 'middle').attr('fill', '#555').text((l) => `L${l}`);
+  // Expert labels on the left column; in aggregate mode an empty node keeps its label at its place.
+  gLabels.selectAll<SVGTextElement, FlowNode>('text.mx-expert-label').data(nodes.filter((n) => n.layer === 0), (n) => String(n.expert))
+    .join('text').attr('class', 'mx-expert-label').attr('x', M.left - 4).attr('y', (n) => (n.y0 + n.y1) / 2).attr('dy', '0.35em')
+    .attr('text-anchor', 'end').attr('fill', (n) => expertColor(n.expert, E)).attr('font-weight', 600)
+    .attr('display', (n) => (n.y1 - n.y0 < 7 && options.mode === 'aggregate' ? 'none' : null)).text((n) => `E${n.expert}`);
+  gPath.attr('pointer-events', 'none');
+}
+
+function nodeTooltip(s: State, n: FlowNode): string[] {
+  if (s.options.mode === 'aggregate') return [`layer ${n.layer} · E${n.expert}`, `${n.count} of ${s.data.tokens.length} tokens (first choice)`];
+  const t = followed(s, s.options.link?.get() ?? null);
+  const c = choices(s.data.layers[n.layer], s.data.topK, t).find((c) => c.expert === n.expert);
+  return [`layer ${n.layer} · E${n.expert}`, c ? `weight ${c.weight.toFixed(3)} for token ${s.data.tokens[t].position}` : 'not chosen'];
+}
+
+/** Token t's links: every chosen expert of layer l to every chosen expert of layer l+1. */
+export function tokenLinks(data: RoutingData, t: number): Link[] {
+  const links: Link[] = [];
+  for (let l = 0; l + 1 < data.layers.length; l++) {
+    const a = choices(data.layers[l], data.topK, t), b = choices(data.layers[l + 1], data.topK, t);
+    a.forEach((i, ri) => b.forEach((j, rj) => links.push({ layer: l, from: i.expert, to: j.expert, weight: i.weight * j.weight, first: ri === 0 && rj === 0 })));
+  }
+  return links;
+}
+
+function highlight(s: State, position: number | null): void {
+  const { data, options } = s;
+  const t = followed(s, position);
+  const { x, nodes, E } = geometry(s);
+  const node = (l: number, e: number) => nodes[l * E + e];
+  const mid = (n: FlowNode) => (n.y0 + n.y1) / 2;
+  const g = select(s.body).select<SVGGElement>('g.mx-token-path');
+  const aggregate = options.mode === 'aggregate';
+  const links = t < 0 ? [] : tokenLinks(data, t).filter((k) => !aggregate || k.first);
+  const maxW = Math.max(2, Math.min(14, (options.height - M.top - M.bottom) / E * 0.6));
+  g.selectAll<SVGPathElement, Link>('path.mx-token-link').data(links, (k) => `${k.layer}:${k.from}:${k.to}`)
+    .join('path').attr('class', 'mx-token-link')
+    .attr('d', (k) => {
+      const x0 = x(k.layer)! + NODE_W, x1 = x(k.layer + 1)!, xm = (x0 + x1) / 2;
+      const y0 = mid(node(k.layer, k.from)), y1 = mid(node(k.layer + 1, k.to));
+      return `M${x0},${y0}C${xm},${y0} ${xm},${y1} ${x1},${y1}`;
+    })
+    .attr('fill', 'none').attr('stroke', aggregate ? '#111' : (k) => expertColor(k.from, E)).attr('stroke-opacity', aggregate ? 0.9 : 0.75)
+    .attr('stroke-width', (k) => (aggregate ? 2 : Math.max(1, k.weight * maxW))).attr('stroke-linecap', 'round');
+  const chosen = t < 0 ? [] : data.layers.flatMap((L, l) => choices(L, data.topK, t).map((c, k) => ({ l, k, ...c })))
+    .filter((c) => !aggregate || c.k === 0);
+  g.selectAll<SVGRectElement, (typeof chosen)[number]>('rect.mx-token-node').data(chosen, (c) => `${c.l}:${c.k}`)
+    .join('rect').attr('class', 'mx-token-node')
+    .attr('x', (c) => x(c.l)! - 1).attr('width', NODE_W + 2)
+    .attr('y', (c) => (aggregate ? mid(node(c.l, c.expert)) - 3 : node(c.l, c.expert).y0)).attr('height', (c) => (aggregate ? 6 : node(c.l, c.expert).y1 - node(c.l, c.expert).y0))
+    .attr('rx', 2).attr('fill', (c) => (aggregate ? '#111' : expertColor(c.expert, E))).attr('fill-opacity', (c) => (aggregate ? 1 : 0.35 + 0.65 * c.weight))
+    .attr('stroke', '#111').attr('stroke-width', (c) => (c.k === 0 ? 1.5 : 0.75))
+    .attr('data-layer', (c) => c.l).attr('data-expert', (c) => c.expert);
+  const tok = data.tokens[t];
+  select(s.body).select('svg').selectAll('text.mx-token-title').data(tok ? [tok] : []).join('text').attr('class', 'mx-token-title')
+    .attr('x', options.width - M.right).attr('y', 8).attr('text-anchor', 'end').attr('fill', '#1b1e23')
+    .text((d) => `token ${d.position} ${JSON.stringify(d.text)}`);
+}
+
+export function createRoutingPaths(data: RoutingData, options: Partial<RoutingPathsOptions> = {}): View<RoutingData, RoutingPathsOptions> {
+  const o: RoutingPathsOptions = { ...BASE_DEFAULTS, title: 'Routing paths', mode: 'token', token: null, height: 260, ...options };
+  return mountView<RoutingData, RoutingPathsOptions>({
+    name: 'routing-paths',
+    hint: 'No tokens yet: a token\'s path through the experts appears here.',
+    isEmpty: (d) => d.tokens.length === 0 || d.layers.length === 0,
+    legend: (d, opt) => ({
+      experts: d.experts,
+      note: opt.mode === 'aggregate' ? 'ribbons: first-choice flows of all tokens · black: the followed token' : `link width ~ product of the two layers' routing weights (top-${d.topK})`,
+    }),
+    draw, highlight,
+    rows: (d, opt) => {
+      if (d.tokens.length === 0) return [];
+      if (opt.mode === 'aggregate') return firstChoiceFlows(d).flatMap((m, layer) => m.flatMap((row, source) => row.map((count, target) => ({ layer, source, target, count })))).filter((r) => r.count > 0);
+      const t = followed({ data: d, options: opt } as State, null);
+      return d.layers.flatMap((L, layer) => choices(L, d.topK, t).map((c, k) => ({ position: d.tokens[t].position, text: d.tokens[t].text, layer, rank: k + 1, expert: c.expert, weight: c.weight })));
+    },
+    svg: (s) => s.body.querySelector('svg'),
+  }, data, o);
+}

@@ -1,0 +1,104 @@
+// Token strip: the text as chips coloured by the first-choice expert in one layer, the second
+// choice as a band under the chip (Figure 8 of the Mixtral paper).
+import { select } from 'd3';
+import { expertColor, textColorOn } from './palette.ts';
+import { displayToken, newlineCount } from './token-text.ts';
+import { choices, clampLayer } from './routing.ts';
+import { mountView, BASE_DEFAULTS, type BaseOptions, type View, type ViewState } from './view.ts';
+import type { RoutingData, TokenInfo } from './types.ts';
+
+export interface TokenStripOptions extends BaseOptions {
+  /** Layer whose routing colours the chips. */
+  layer: number;
+}
+
+type State = ViewState<RoutingData, TokenStripOptions>;
+interface Chip { token: TokenInfo; t: number; first: number; second: number | null; weights: { expert: number; weight: number }[] }
+
+function chipsOf(data: RoutingData, layer: number): Chip[] {
+  const L = data.layers[clampLayer(data, layer)];
+  return data.tokens.map((token, t) => {
+    const c = choices(L, data.topK, t);
+    return { token, t, first: c[0].expert, second: c.length > 1 ? c[1].expert : null, weights: c };
+  });
+}
+
+function draw(s: State): void {
+  const { data, options } = s;
+  const E = data.experts;
+  const strip = select(s.body).selectAll<HTMLDivElement, null>('div.mx-strip').data([null]).join('div').attr('class', 'mx-strip');
+  strip.selectAll<HTMLSpanElement, Chip>('span.mx-token')
+    .data(chipsOf(data, options.layer), (d) => String(d.token.position))
+    .join((enter) => {
+      const token = enter.append('span').attr('class', 'mx-token');
+      token.append('span').attr('class', 'mx-chip')
+        .on('mouseenter', (event: MouseEvent, d) => { s.hover(d.token.position); s.tooltip.show(tooltipLines(d, s.options.layer), event); })
+        .on('mousemove', (event: MouseEvent, d) => s.tooltip.show(tooltipLines(d, s.options.layer), event));
+      return token;
+    })
+    .each(function (d) {
+      const chip = select(this).select<HTMLSpanElement>('span.mx-chip');
+      const bg = expertColor(d.first, E);
+      chip.attr('data-position', d.token.position)
+        .attr('data-expert', d.first)
+        .classed('mx-generated', d.token.generated)
+        .classed('mx-partial', d.token.text === '')
+        .style('background-color', bg)
+        .style('color', textColorOn(bg))
+        .style('border-bottom-color', d.second === null ? bg : expertColor(d.second, E))
+        .text(displayToken(d.token, 'keep'));
+      // Line breaks sit beside the chip (inside the keyed token span) so prose wraps like the text.
+      select(this).selectAll('br').data(Array.from({ length: newlineCount(d.token.text) })).join('br');
+    });
+}
+
+function tooltipLines(d: Chip, layer: number): string[] {
+  return [
+    `${JSON.stringify(d.token.text)}  (piece ${d.token.piece}, id ${d.token.id})`,
+    `position ${d.token.position}${d.token.generated ? ' · generated' : ''} · layer ${layer}`,
+    ...d.weights.map((c, k) => `${k === 0 ? '1st' : k === 1 ? '2nd' : `#${k + 1}`}: E${c.expert}  weight ${c.weight.toFixed(3)}`),
+  ];
+}
+
+function highlight(s: State, position: number | null): void {
+  select(s.body).selectAll<HTMLSpanElement, Chip>('span.mx-chip').classed('mx-hover', function () {
+    return position !== null && this.dataset.position === String(position);
+  });
+}
+
+/** An SVG copy of the strip as laid out now: one rect, band and text per chip at its place. */
+function toSvg(s: State): SVGSVGElement | null {
+  const strip = s.body.querySelector<HTMLDivElement>('.mx-strip');
+  if (!strip) return null;
+  const origin = strip.getBoundingClientRect();
+  const svg = select(document.createElementNS('http://www.w3.org/2000/svg', 'svg'))
+    .attr('width', Math.ceil(origin.width)).attr('height', Math.ceil(strip.scrollHeight))
+    .attr('font-family', 'system-ui, sans-serif').attr('font-size', 12);
+  strip.querySelectorAll<HTMLSpanElement>('span.mx-chip').forEach((chip) => {
+    const r = chip.getBoundingClientRect();
+    const cs = getComputedStyle(chip);
+    const x = r.left - origin.left, y = r.top - origin.top;
+    svg.append('rect').attr('x', x).attr('y', y).attr('width', r.width).attr('height', r.height).attr('rx', 2).attr('fill', cs.backgroundColor);
+    svg.append('rect').attr('x', x).attr('y', y + r.height - 4).attr('width', r.width).attr('height', 4).attr('fill', cs.borderBottomColor);
+    svg.append('text').attr('x', x + 2).attr('y', y + (r.height - 4) / 2).attr('dy', '0.35em').attr('fill', cs.color)
+      .attr('xml:space', 'preserve').text(chip.textContent ?? '');
+  });
+  return svg.node();
+}
+
+export function createTokenStrip(data: RoutingData, options: Partial<TokenStripOptions> = {}): View<RoutingData, TokenStripOptions> {
+  const o: TokenStripOptions = { ...BASE_DEFAULTS, title: 'Token strip', layer: 0, ...options };
+  return mountView<RoutingData, TokenStripOptions>({
+    name: 'token-strip',
+    hint: 'No tokens yet: type a prompt or start generating.',
+    isEmpty: (d) => d.tokens.length === 0 || d.layers.length === 0,
+    legend: (d, opt) => ({ experts: d.experts, note: `layer ${clampLayer(d, opt.layer)} · fill: 1st choice, band: 2nd` }),
+    draw, highlight,
+    rows: (d, opt) => d.layers.length === 0 ? [] : chipsOf(d, opt.layer).map((c) => ({
+      position: c.token.position, id: c.token.id, text: c.token.text, piece: c.token.piece, generated: c.token.generated ? 1 : 0,
+      layer: clampLayer(d, opt.layer),
+      ...Object.fromEntries(c.weights.flatMap((w, k) => [[`expert${k + 1}`, w.expert], [`weight${k + 1}`, w.weight]])),
+    })),
+    svg: toSvg,
+  }, data, o);
+}
