@@ -11,6 +11,8 @@ import type { Engine } from '../engine.ts';
 import type { ExpertChoice, HookTensor } from '../hooks/request.ts';
 import { numberFlag, parseIds, UsageError, type CliArgs } from './args.ts';
 import { readFile } from 'node:fs/promises';
+import { layerRoutingStats, randomRepeatRates } from '../analysis/routing-stats.ts';
+import { routeLongText } from '../analysis/long-text-routing.ts';
 
 type Values = CliArgs['values'];
 type Out = (line: string) => void;
@@ -22,6 +24,7 @@ export const USAGE = `usage: npm run -s cli -- <command> [--model DIR] [options]
   tokenize --text T                      {"ids":[...],"tokens":[...]}
   forward --ids 1,2,3 [--backend cpu|webgpu]  last-position logits, router logits, expert choices
   generate --prompt T [--max-tokens N] [--temperature X] [--top-p P] [--top-k K] [--seed S] [--backend cpu|webgpu] [--json]
+  analyze --text-file F [--backend cpu|webgpu]  per layer: expert shares (first, top-2), consecutive-token repetition
 --model defaults to ${path.relative(process.cwd(), DEFAULT_MODEL_DIR) || DEFAULT_MODEL_DIR}`;
 
 function modelDir(values: Values): string {
@@ -152,9 +155,37 @@ async function generateCommand(values: Values, out: Out) {
   }) + '\n');
 }
 
+/** The routing statistics of the Mixtral paper's section 5 over a text (see engine/analysis/). */
+async function analyze(values: Values, out: Out) {
+  if (!values['text-file'] && values.text === undefined) throw new UsageError('analyze needs --text-file F (or --text T)');
+  const text = values['text-file'] ? await readFile(values['text-file'], 'utf8') : values.text!;
+  const { ckpt, tokenizer } = await load(values, { needTokenizer: true });
+  const { ids } = tokenizer!.encode(text);
+  if (ids.length < 2) throw new UsageError('analyze needs a text of at least two tokens');
+  const engine = await createEngine(values, ckpt);
+  try {
+    const { indices, windows } = await routeLongText(engine, ids);
+    const c = ckpt.config;
+    out(JSON.stringify({
+      tokens: ids.length,
+      experts: c.num_local_experts,
+      top_k: c.num_experts_per_tok,
+      windows,
+      random: randomRepeatRates(c.num_local_experts, c.num_experts_per_tok),
+      layers: indices.map((ix) => {
+        const { first_share, top2_share, repeat_first, repeat_top2 } = layerRoutingStats(ix, c.num_experts_per_tok, c.num_local_experts);
+        return { first_share, top2_share, repeat_first, repeat_top2 };
+      }),
+    }) + '\n');
+  } finally {
+    engine.dispose();
+  }
+}
+
 export const COMMANDS: Record<string, (values: Values, out: Out) => Promise<void>> = {
   info,
   tokenize,
   forward,
   generate: generateCommand,
+  analyze,
 };

@@ -9,6 +9,11 @@ import { goldenCases, maxAbsDiff } from '../golden/fixtures.ts';
 import { safetensorsBytes } from '../../engine/checkpoint/testing/write-safetensors.ts';
 import { tinyTensors, TINY_CONFIG } from '../../engine/checkpoint/testing/tiny-checkpoint.ts';
 import { llamaStyleTokenizerJson } from '../helpers/llama-style-tokenizer.ts';
+import { loadModelDirectory } from '../../engine/node.ts';
+import { MixscopeTokenizer } from '../../engine/tokenizer.ts';
+import { CpuEngine } from '../../engine/cpu/engine.ts';
+import { routeLongText } from '../../engine/analysis/long-text-routing.ts';
+import { layerRoutingStats } from '../../engine/analysis/routing-stats.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -86,6 +91,33 @@ describe('cli with a tokenizer', () => {
     const r = await cli(['generate', '--model', dir, '--prompt', '']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/prompt is empty/);
+  });
+
+  it('analyze gives per-layer expert shares and repetition rates, as the library computes them over windows', async () => {
+    const text = 'hello world '.repeat(30); // ~60 tokens: longer than the 32 positions the model reads
+    const textFile = path.join(dir, 'text.txt');
+    writeFileSync(textFile, text);
+    const r = await cli(['analyze', '--model', dir, '--text-file', textFile]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    const { ckpt, tokenizerJson } = { ckpt: await loadModelDirectory(dir), tokenizerJson: llamaStyleTokenizerJson() };
+    const ids = new MixscopeTokenizer(tokenizerJson).encode(text).ids;
+    expect(out.tokens).toBe(ids.length);
+    expect(out.windows).toBeGreaterThan(1);
+    const routed = await routeLongText(new CpuEngine(ckpt.config, ckpt.weights), ids);
+    expect(out.layers).toHaveLength(2);
+    out.layers.forEach((layer: { first_share: number[]; top2_share: number[]; repeat_first: number; repeat_top2: number }, l: number) => {
+      const expected = layerRoutingStats(routed.indices[l], ckpt.config.num_experts_per_tok, ckpt.config.num_local_experts);
+      expect(layer.first_share).toEqual(expected.first_share);
+      expect(layer.top2_share).toEqual(expected.top2_share);
+      expect(layer.repeat_first).toBe(expected.repeat_first);
+      expect(layer.repeat_top2).toBe(expected.repeat_top2);
+      expect(layer.first_share.reduce((a, b) => a + b)).toBeCloseTo(1, 9);
+    });
+    expect(out.random.repeat_first).toBe(1 / ckpt.config.num_local_experts);
+    const missing = await cli(['analyze', '--model', dir]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/--text-file/);
   });
 
   it('a huge prompt is a clear error, not a hang', async () => {
