@@ -1,6 +1,6 @@
 // Markdown notebook -> ParsedNotebook: front matter, prose rendered to HTML with live inline
 // expressions, and ```js cells kept as source. Pure (runs in Node at build time and in tests).
-import { Marked, type Token, type TokensList } from 'marked';
+import { Marked, type Token, type Tokens, type TokensList } from 'marked';
 import { readFrontMatter } from './front-matter.ts';
 import { inlineExpressions } from './inline-expressions.ts';
 import type { InlineExpression, NotebookBlock, ParsedNotebook } from './types.ts';
@@ -31,12 +31,11 @@ export function parseNotebook(source: string, slug: string): ParsedNotebook {
   };
 
   for (const token of tokens) {
-    const fence = token.type === 'code' && (token as { codeBlockStyle?: string }).codeBlockStyle !== 'indented'
-      ? cellFence(token.lang as string | undefined, frontMatter.echo)
-      : null;
-    if (!fence) { prose.push(token); continue; }
+    const code = token.type === 'code' && token.codeBlockStyle !== 'indented' ? token as Tokens.Code : null;
+    const fence = code ? cellFence(code.lang, frontMatter.echo) : null;
+    if (!code || !fence) { prose.push(token); continue; }
     flushProse();
-    blocks.push({ type: 'cell', id: `cell-${cells++}`, source: (token.text as string).trim(), echo: fence.echo });
+    blocks.push({ type: 'cell', id: `cell-${cells++}`, source: code.text.trim(), echo: fence.echo });
   }
   flushProse();
 

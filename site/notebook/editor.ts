@@ -1,0 +1,41 @@
+// The source editor of one cell: CodeMirror 6 with JavaScript highlighting; Shift-Enter runs.
+// (The `codemirror` package installed is the legacy 5.x line, so this is assembled from the
+// @codemirror/* packages directly.)
+import { EditorState, Prec } from '@codemirror/state';
+import { EditorView, drawSelection, highlightActiveLine, keymap } from '@codemirror/view';
+import { bracketMatching, defaultHighlightStyle, indentOnInput, syntaxHighlighting } from '@codemirror/language';
+import { closeBrackets } from '@codemirror/autocomplete';
+import { javascript } from '@codemirror/lang-javascript';
+
+export interface CellEditor {
+  readonly source: string;
+  focus(): void;
+  destroy(): void;
+}
+
+export function createCellEditor(parent: HTMLElement, source: string, run: (source: string) => void): CellEditor {
+  const view = new EditorView({
+    parent,
+    state: EditorState.create({
+      doc: source,
+      extensions: [
+        // Highest precedence so Shift-Enter runs the cell instead of inserting a line break.
+        Prec.highest(keymap.of([{ key: 'Shift-Enter', run: (v) => { run(v.state.doc.toString()); return true; } }])),
+        drawSelection(),
+        highlightActiveLine(),
+        indentOnInput(),
+        bracketMatching(),
+        closeBrackets(),
+        syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
+        javascript(),
+        EditorView.lineWrapping,
+        EditorView.contentAttributes.of({ 'aria-label': 'Cell source (Shift-Enter to run)' }),
+      ],
+    }),
+  });
+  return {
+    get source() { return view.state.doc.toString(); },
+    focus: () => view.focus(),
+    destroy: () => view.destroy(),
+  };
+}

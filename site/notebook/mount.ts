@@ -1,0 +1,96 @@
+// Mount a parsed notebook into the page: one runtime per notebook, prose and cells in document
+// order, each cell and each inline `${expr}` observed where it stands.
+import { Runtime } from '@observablehq/runtime';
+import { notebookBuiltins } from './builtins.ts';
+import { createCellView, type CellView } from './cell-view.ts';
+import { defineCell } from './define-cell.ts';
+import { inspectError, summary } from './inspector.ts';
+import { ensureStyles } from './style.ts';
+import type { Observer, Variable } from '@observablehq/runtime';
+import type { InlineExpression, ParsedNotebook } from './types.ts';
+
+export interface MountedNotebook {
+  runtime: Runtime;
+  /** Replace a cell's source (as Shift-Enter does): it and everything that depends on it re-run. */
+  redefineCell(id: string, source: string): void;
+  /** Stop every cell (generators return, invalidation resolves) and remove the notebook's DOM. */
+  dispose(): void;
+}
+
+interface MountedCell { view: CellView; variables: Variable[]; source: string }
+
+function inlineObserver(span: HTMLElement): Observer {
+  return {
+    fulfilled(value) {
+      span.classList.remove('nb-error');
+      if (value instanceof Node) span.replaceChildren(value);
+      else span.textContent = typeof value === 'string' ? value : summary(value);
+    },
+    rejected(error) {
+      span.classList.add('nb-error');
+      span.textContent = inspectError(error).textContent;
+    },
+  };
+}
+
+export function mountNotebook(container: HTMLElement, nb: ParsedNotebook, builtins: Record<string, unknown> = {}): MountedNotebook {
+  ensureStyles(container.ownerDocument);
+  const root = document.createElement('article');
+  root.className = 'nb-notebook';
+  root.dataset.notebook = nb.meta.slug;
+  const title = document.createElement('h1');
+  title.className = 'nb-title';
+  title.textContent = nb.meta.title;
+  root.append(title);
+  if (nb.meta.summary) {
+    const summaryLine = document.createElement('p');
+    summaryLine.className = 'nb-summary';
+    summaryLine.textContent = nb.meta.summary;
+    root.append(summaryLine);
+  }
+  container.append(root);
+
+  const runtime = new Runtime(notebookBuiltins(root, builtins));
+  const module = runtime.module();
+  const cells = new Map<string, MountedCell>();
+
+  const defineInline = (prose: HTMLElement, { id, source }: InlineExpression) => {
+    const span = prose.querySelector<HTMLElement>(`[data-nb-inline="${id}"]`);
+    // Parenthesized, an inline expression can only be an expression (never a named cell).
+    if (span) defineCell(module, `(${source}\n)`, inlineObserver(span));
+  };
+
+  const redefineCell = (id: string, source: string) => {
+    const cell = cells.get(id);
+    if (!cell) throw new Error(`notebook ${nb.meta.slug} has no cell ${id}`);
+    for (const variable of cell.variables) variable.delete();
+    cell.source = source;
+    cell.variables = defineCell(module, source, cell.view.observer());
+  };
+
+  for (const block of nb.blocks) {
+    if (block.type === 'prose') {
+      const prose = document.createElement('div');
+      prose.className = 'nb-prose';
+      prose.innerHTML = block.html;
+      root.append(prose);
+      for (const inline of block.inlines) defineInline(prose, inline);
+      continue;
+    }
+    const cell = { variables: [], source: block.source } as Partial<MountedCell> as MountedCell;
+    cell.view = createCellView(block.id, () => cell.source, block.echo, (source) => redefineCell(block.id, source));
+    cells.set(block.id, cell);
+    root.append(cell.view.element);
+    cell.variables = defineCell(module, block.source, cell.view.observer());
+  }
+
+  return {
+    runtime,
+    redefineCell,
+    dispose() {
+      runtime.dispose();
+      for (const cell of cells.values()) cell.view.destroy();
+      root.remove();
+    },
+  };
+}
