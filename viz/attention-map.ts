@@ -22,7 +22,7 @@ const LABEL_CELL = 10;
 function layout(width: number, maxSize: number, T: number) {
   const labels = (w: number) => (Math.min(w, maxSize) / Math.max(1, T) >= LABEL_CELL);
   const probe = Math.max(60, width - 100);
-  const M = labels(probe) ? { top: 8, right: 12, bottom: 62, left: 92 } : { top: 8, right: 12, bottom: 34, left: 40 };
+  const M = labels(probe) ? { top: 16, right: 12, bottom: 62, left: 92 } : { top: 16, right: 12, bottom: 34, left: 40 };
   const size = Math.max(60, Math.min(maxSize, width - M.left - M.right));
   return { M, size, cell: size / Math.max(1, T), labels: size / Math.max(1, T) >= LABEL_CELL };
 }
@@ -51,7 +51,8 @@ function draw(s: State): void {
 
   const yAxis = plot.selectAll<SVGGElement, null>('g.mx-y-axis').data([null]).join('g').attr('class', 'mx-y-axis');
   const xAxis = plot.selectAll<SVGGElement, null>('g.mx-x-axis').data([null]).join('g').attr('class', 'mx-x-axis').attr('transform', `translate(0,${size})`);
-  const pos = scaleLinear().domain([0, T]).range([0, size]);
+  // Ticks sit on cell centres: tick i is token i.
+  const pos = scaleLinear().domain([0, Math.max(1, T - 1)]).range([cell / 2, size - cell / 2]);
   if (labels) {
     const ticks = data.tokens.map((t, i) => ({ i, label: tokenLabel(t, 10), pos: t.position }));
     yAxis.selectAll('*').filter(function () { return !(this as Element).classList.contains('mx-label'); }).remove();
@@ -65,12 +66,12 @@ function draw(s: State): void {
   } else {
     yAxis.selectAll('text.mx-label').remove();
     xAxis.selectAll('text.mx-label').remove();
-    const fmt = (i: number) => String(data.tokens[Math.min(T - 1, Math.floor(i))]?.position ?? i);
-    yAxis.call(axisLeft(pos).ticks(Math.min(T, 8)).tickFormat((d) => fmt(+d)).tickSizeOuter(0)).call((a) => a.select('.domain').remove());
-    xAxis.call(axisBottom(pos).ticks(Math.min(T, 8)).tickFormat((d) => fmt(+d)).tickSizeOuter(0)).call((a) => a.select('.domain').remove());
+    const fmt = (i: number) => String(data.tokens[Math.round(i)]?.position ?? '');
+    yAxis.call(axisLeft(pos).tickValues(pos.ticks(Math.min(T, 8)).filter(Number.isInteger)).tickFormat((d) => fmt(+d)).tickSizeOuter(0)).call((a) => a.select('.domain').remove());
+    xAxis.call(axisBottom(pos).tickValues(pos.ticks(Math.min(T, 8)).filter(Number.isInteger)).tickFormat((d) => fmt(+d)).tickSizeOuter(0)).call((a) => a.select('.domain').remove());
   }
   plot.selectAll('text.mx-axis-title').data(['query ↓', 'key →']).join('text').attr('class', 'mx-axis-title')
-    .attr('x', (_d, i) => (i === 0 ? -M.left + 2 : size)).attr('y', (_d, i) => (i === 0 ? -1 : size + M.bottom - 4))
+    .attr('x', (_d, i) => (i === 0 ? -M.left + 2 : size)).attr('y', (_d, i) => (i === 0 ? -6 : size + M.bottom - 4))
     .attr('text-anchor', (_d, i) => (i === 0 ? 'start' : 'end')).attr('fill', '#6b7280').text((d) => d);
 
   const edge = windowEdgePath(T, data.slidingWindow, cell);

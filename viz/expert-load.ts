@@ -111,7 +111,7 @@ export function createExpertLoad(data: RoutingData, options: Partial<ExpertLoadO
       note: `${opt.count === 'first' ? 'share of 1st choices' : `share of tokens in top-${d.topK}`} · dashed: uniform ${opt.count === 'first' ? `1/${d.experts}` : `${d.topK}/${d.experts}`} · ${d.tokens.length} tokens`,
     }),
     draw, highlight,
-    rows: (d, opt) => expertLoad(d).filter((r) => !opt.layers || opt.layers.includes(r.layer)).map((r) => ({ ...r })),
+    rows: (d, opt) => (d.tokens.length === 0 ? [] : expertLoad(d).filter((r) => !opt.layers || opt.layers.includes(r.layer)).map((r) => ({ ...r }))),
     svg: (s) => s.body.querySelector('svg'),
   }, data, o);
 }

@@ -18,7 +18,7 @@ export interface RoutingPathsOptions extends BaseOptions {
 type State = ViewState<RoutingData, RoutingPathsOptions>;
 interface Link { layer: number; from: number; to: number; weight: number; first: boolean }
 
-const M = { top: 20, right: 8, bottom: 6, left: 28 };
+const M = { top: 38, right: 8, bottom: 6, left: 28 };
 const NODE_W = 14;
 
 function geometry(s: State) {
@@ -122,7 +122,7 @@ function highlight(s: State, position: number | null): void {
     .attr('data-layer', (c) => c.l).attr('data-expert', (c) => c.expert);
   const tok = data.tokens[t];
   select(s.body).select('svg').selectAll('text.mx-token-title').data(tok ? [tok] : []).join('text').attr('class', 'mx-token-title')
-    .attr('x', options.width - M.right).attr('y', 8).attr('text-anchor', 'end').attr('fill', '#1b1e23')
+    .attr('x', 0).attr('y', 9).attr('font-weight', 600).attr('fill', '#1b1e23')
     .text((d) => `token ${d.position} ${JSON.stringify(d.text)}`);
 }
 

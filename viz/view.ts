@@ -87,7 +87,7 @@ export function mountView<D, O extends BaseOptions>(spec: ViewSpec<D, O>, data: 
     const empty = spec.isEmpty(d, o);
     hint.classList.toggle('mx-hidden', !empty);
     body.classList.toggle('mx-hidden', empty);
-    const l = spec.legend(d, o);
+    const l = empty ? null : spec.legend(d, o);
     legend.classList.toggle('mx-hidden', !l);
     if (l) renderExpertLegend(legend, l.experts, l.note);
     follow();
