@@ -11,7 +11,7 @@ const CSS = `
   --nb-accent: #3b5bdb; --nb-error: #c92a2a; --nb-prose-width: 720px;
   font: 16px/1.6 var(--sans-serif);
   color: var(--nb-text);
-  max-width: calc(var(--nb-prose-width) + 80px);
+  max-width: var(--nb-prose-width);
   margin: 0 auto;
   padding: 24px 40px 64px;
 }
@@ -36,7 +36,11 @@ const CSS = `
 .nb-inspect-string { color: #0a7c52; }
 .nb-inspect-number, .nb-inspect-bigint, .nb-inspect-boolean { color: #1c5fb8; }
 .nb-inspect-undefined, .nb-inspect-null { color: var(--nb-muted); }
-details.nb-inspect > summary { cursor: pointer; list-style-position: outside; }
+details.nb-inspect { display: inline-block; vertical-align: top; }
+details.nb-inspect > summary { cursor: pointer; list-style: none; }
+details.nb-inspect > summary::-webkit-details-marker { display: none; }
+details.nb-inspect > summary::before { content: "▸ "; color: var(--nb-muted); }
+details.nb-inspect[open] > summary::before { content: "▾ "; }
 .nb-inspect-entries { padding-left: 1.2em; border-left: 1px solid var(--nb-rule); margin-left: 0.2em; }
 .nb-inspect-key { color: var(--nb-muted); }
 .nb-error { color: var(--nb-error); font: 13px/1.5 var(--monospace); white-space: pre-wrap;

@@ -1,6 +1,12 @@
-// The module the notebooks plugin (vite-plugin.ts) generates.
+// The module the notebooks plugin (vite-plugin.ts) generates. An ambient module cannot import
+// relative paths (they silently become `any`), so the shapes of types.ts are restated here;
+// vite-plugin.test.ts checks at compile time that the two agree.
 declare module 'virtual:mixscope-notebooks' {
-  import type { NotebookMeta, ParsedNotebook } from './types.ts';
+  export interface NotebookMeta { slug: string; title: string; summary: string; order: number }
+  export interface InlineExpression { id: string; source: string }
+  export interface ProseBlock { type: 'prose'; html: string; inlines: InlineExpression[] }
+  export interface CellBlock { type: 'cell'; id: string; source: string; echo: boolean }
+  export interface ParsedNotebook { meta: NotebookMeta; blocks: (ProseBlock | CellBlock)[] }
 
   export interface NotebookEntry extends NotebookMeta {
     /** The compiled notebook, loaded on demand (its own chunk). */

@@ -81,7 +81,10 @@ describe('notebook in headless Chromium', () => {
     expect(await md.textContent()).toContain('The slider says 3; clicks so far: 0. Escaped: <b>not bold</b>.');
     expect(await md.locator('p b').count()).toBe(0);
     await expect.poll(() => cell(page, 'greeting').locator('.nb-output').textContent()).toBe('greeting = "HELLO FROM THE HOST"');
-    expect(await cell(page, 'summaryTable').locator('summary').textContent()).toBe('{experts: 8, topK: 2, layers: Array(4), ratio: 0.375}');
+    const table = cell(page, 'summaryTable');
+    expect(await table.locator('summary').first().textContent()).toBe('{experts: 8, topK: 2, layers: Array(4), ratio: 0.375}');
+    await table.locator('summary').first().click();
+    expect(await table.locator('.nb-inspect-entry').allTextContents()).toEqual(['experts: 8', 'topK: 2', 'layers: Array(4) [0, 1, 2, 3]', 'ratio: 0.375']);
   });
 
   it('runs a generator cell through all its values', async () => {
