@@ -70,7 +70,7 @@ function draw(s: State): void {
   // Expert labels on the left column; in aggregate mode an empty node keeps its label at its place.
   gLabels.selectAll<SVGTextElement, FlowNode>('text.mx-expert-label').data(nodes.filter((n) => n.layer === 0), (n) => String(n.expert))
     .join('text').attr('class', 'mx-expert-label').attr('x', M.left - 4).attr('y', (n) => (n.y0 + n.y1) / 2).attr('dy', '0.35em')
-    .attr('text-anchor', 'end').attr('fill', (n) => expertColor(n.expert, E)).attr('font-weight', 600)
+    .attr('text-anchor', 'end').attr('fill', '#333').attr('font-weight', 600)
     .attr('display', (n) => (n.y1 - n.y0 < 7 && options.mode === 'aggregate' ? 'none' : null)).text((n) => `E${n.expert}`);
   gPath.attr('pointer-events', 'none');
 }
