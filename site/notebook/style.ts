@@ -31,12 +31,13 @@ const CSS = `
 .nb-output > .nb-md > :first-child { margin-top: 0; }
 .nb-output > .nb-md > :last-child { margin-bottom: 0; }
 .nb-output form { margin: 0.25em 0; }
-.nb-name { font: 13px/1.6 var(--monospace); color: var(--nb-accent); }
+.nb-name { font: 13px/1.6 var(--monospace); color: var(--nb-accent); white-space: pre; }
+/* Name and value top-aligned as blocks, so an expanded value grows downward from its name. */
+.nb-output > .nb-name, .nb-output > .nb-inspect { display: inline-block; vertical-align: top; }
 .nb-inspect { font: 13px/1.6 var(--monospace); color: var(--nb-text); }
 .nb-inspect-string { color: #0a7c52; }
 .nb-inspect-number, .nb-inspect-bigint, .nb-inspect-boolean { color: #1c5fb8; }
 .nb-inspect-undefined, .nb-inspect-null { color: var(--nb-muted); }
-details.nb-inspect { display: inline-block; vertical-align: top; }
 details.nb-inspect > summary { cursor: pointer; list-style: none; }
 details.nb-inspect > summary::-webkit-details-marker { display: none; }
 details.nb-inspect > summary::before { content: "▸ "; color: var(--nb-muted); }
