@@ -38,27 +38,42 @@ export function windowEdgePath(T: number, window: number | null, cell: number): 
   return parts.join('');
 }
 
-/** Paint a (T, T) pattern into `canvas` at `size` CSS pixels, one crisp square per cell. */
+/**
+ * Paint a (T, T) pattern into `canvas` at `size` CSS pixels. Up to one cell per device pixel each
+ * cell is a crisp square; beyond that cells are max-pooled, so a thin band or a lone strong key
+ * still shows in a thumbnail instead of falling between sampled pixels. A pixel is masked grey only
+ * when every cell under it is masked.
+ */
 export function paintPattern(canvas: HTMLCanvasElement, pattern: Float32Array, T: number, size: number, color: (p: number) => string, window: number | null = null): void {
   const dpr = Math.min(2, globalThis.devicePixelRatio || 1);
   const px = Math.max(1, Math.round(size * dpr));
   if (canvas.width !== px) { canvas.width = px; canvas.height = px; }
   canvas.style.width = canvas.style.height = `${size}px`;
+  const n = Math.max(1, Math.min(T, px));
+  // (n, n) pooled maxima; -1 marks pixels whose cells are all masked.
+  const pooled = new Float32Array(n * n).fill(-1);
+  const bin = Int32Array.from({ length: T }, (_, i) => Math.floor((i * n) / T));
+  for (let q = 0; q < T; q++) {
+    const lo = window === null ? 0 : Math.max(0, q - window + 1), row = bin[q] * n;
+    for (let k = lo; k <= q; k++) {
+      const o = row + bin[k], v = pattern[q * T + k];
+      if (v > pooled[o]) pooled[o] = v;
+    }
+  }
+  // Colours are quantised to 1/255 steps: a 256-entry table instead of a scale call per pixel.
+  const lut = new Uint8Array(256 * 3);
+  for (let i = 0; i < 256; i++) lut.set(parseRgb(color(i / 255)), i * 3);
   const cells = document.createElement('canvas');
-  cells.width = cells.height = Math.max(1, T);
+  cells.width = cells.height = n;
   const cctx = cells.getContext('2d')!;
-  const img = cctx.createImageData(Math.max(1, T), Math.max(1, T));
-  const cache = new Map<number, [number, number, number]>();
-  for (let i = 0; i < T * T; i++) {
-    const q = Math.floor(i / T), k = i - q * T;
-    // Masked cells (future keys, keys behind the window) are grey, so a zero the model chose
-    // reads differently from a zero the mask imposed.
-    if (k > q || (window !== null && k < q - window + 1)) { img.data.set(MASKED, i * 4); continue; }
-    // Colours are quantised to 1/256 so the scale is evaluated at most 256 times per paint.
-    const key = Math.round(Math.max(0, Math.min(1, pattern[i])) * 255);
-    let rgb = cache.get(key);
-    if (!rgb) { rgb = parseRgb(color(key / 255)); cache.set(key, rgb); }
-    img.data[i * 4] = rgb[0]; img.data[i * 4 + 1] = rgb[1]; img.data[i * 4 + 2] = rgb[2]; img.data[i * 4 + 3] = 255;
+  const img = cctx.createImageData(n, n);
+  const d = img.data;
+  for (let i = 0; i < n * n; i++) {
+    const v = pooled[i], o = i * 4;
+    d[o + 3] = 255;
+    if (v < 0) { d[o] = MASKED[0]; d[o + 1] = MASKED[1]; d[o + 2] = MASKED[2]; continue; }
+    const key = Math.round(Math.min(1, v) * 255) * 3;
+    d[o] = lut[key]; d[o + 1] = lut[key + 1]; d[o + 2] = lut[key + 2];
   }
   cctx.putImageData(img, 0, 0);
   const ctx = canvas.getContext('2d')!;

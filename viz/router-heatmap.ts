@@ -65,8 +65,16 @@ function draw(s: State): void {
     .each(function (d) { drawCells(s, select(this), d, cell, rh, color); });
 }
 
+/** What a row's cells depend on; rows whose inputs are unchanged are skipped while tokens stream in. */
+type Drawn = SVGGElement & { mxDrawn?: { layout: string; probs: Float32Array; chosen: string } };
+
 function drawCells(s: State, g: Selection<SVGGElement, RowDatum, null, undefined>, row: RowDatum, cell: number, rh: number, color: (p: number) => string): void {
   const E = s.data.experts;
+  const node = g.node() as Drawn;
+  const layout = `${cell}:${rh}:${E}:${row.token.id}:${row.token.text}`, chosen = row.chosen.map((c) => `${c.expert}:${c.weight}`).join();
+  const prev = node.mxDrawn;
+  if (prev && prev.layout === layout && prev.chosen === chosen && prev.probs.length === row.probs.length && prev.probs.every((p, e) => p === row.probs[e])) return;
+  node.mxDrawn = { layout, probs: row.probs.slice(), chosen };
   const cells: CellDatum[] = Array.from(row.probs, (p, e) => ({ row, e, p, rank: row.chosen.findIndex((c) => c.expert === e) }));
   g.selectAll<SVGRectElement, CellDatum>('rect.mx-cell').data(cells, (d) => String(d.e))
     .join((enter) => enter.append('rect').attr('class', 'mx-cell')

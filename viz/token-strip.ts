@@ -37,7 +37,11 @@ function draw(s: State): void {
       return token;
     })
     .each(function (d) {
-      const chip = select(this).select<HTMLSpanElement>('span.mx-chip');
+      // Chips of earlier tokens rarely change as tokens stream in; skip those whose inputs did not.
+      const chip = select(this).select<HTMLSpanElement>('span.mx-chip'); // also hands the new datum to the chip
+      const sig = `${E}:${d.first}:${d.second}:${d.token.generated}:${d.token.id}:${d.token.text}:${d.token.piece}`;
+      if (this.dataset.sig === sig) return;
+      this.dataset.sig = sig;
       const bg = expertColor(d.first, E);
       chip.attr('data-position', d.token.position)
         .attr('data-expert', d.first)

@@ -387,9 +387,14 @@ describe('viz views in headless Chromium', () => {
       for (const k of routing) (views as any)[k].update(big);
       views.map.update(att); views.grid.update(att);
       const ms = performance.now() - t0;
+      // One more token on top of 599: the steady-state cost of streaming, per view.
+      const step: Record<string, number> = {};
+      const prev = { r: f.sliceRouting(big, 599), a: f.sliceAttention(att, 599) };
+      for (const k of routing) { (views as any)[k].update(prev.r); const t = performance.now(); (views as any)[k].update(big); step[k] = performance.now() - t; }
+      for (const k of ['map', 'grid'] as const) { views[k].update(prev.a); const t = performance.now(); views[k].update(att); step[k] = performance.now() - t; }
       const body = (el: HTMLElement) => el.querySelector('.mx-body') as HTMLElement;
       return {
-        empty, emptyRows, one, ms,
+        empty, emptyRows, one, ms, step,
         chips: views.strip.querySelectorAll('span.mx-chip').length,
         stripScroll: [body(views.strip).clientHeight, body(views.strip).scrollHeight],
         heatScroll: [body(views.heat).clientHeight, body(views.heat).scrollHeight],
@@ -407,7 +412,7 @@ describe('viz views in headless Chromium', () => {
     expect(r.heatScroll[1]).toBeGreaterThan(r.heatScroll[0]);
     expect(Math.max(...r.widths)).toBeLessThanOrEqual(640);
     expect(r.edge).toBe(1);
-    console.log(`[viz] 600-token redraw of six views: ${r.ms.toFixed(0)} ms`);
+    console.log(`[viz] 1 -> 600 tokens, six views: ${r.ms.toFixed(0)} ms; 599 -> 600 per view (ms): ${JSON.stringify(Object.fromEntries(Object.entries(r.step).map(([k, v]) => [k, Math.round(v)])))}`);
   });
 
   it('export: toolbar on every view; CSV download quotes token text; SVG is a standalone document; PNG rasterises', async () => {
@@ -483,6 +488,11 @@ describe('viz views in headless Chromium', () => {
         if (T) link.set(12);
       }, T);
       await page.screenshot({ path: path.join(shots, file), fullPage: true });
+      // Each view on its own too, at full resolution, to check labels and text up close.
+      if (T === 40) for (const el of await page.$$('.mx-view')) {
+        const name = await el.evaluate((e) => [...e.classList].find((c) => c !== 'mx-view')!.slice(3));
+        await el.screenshot({ path: path.join(shots, `${name}-40.png`) });
+      }
     }
   });
 
