@@ -2,8 +2,10 @@
 // One workgroup per output (t, n): its WG invocations walk the row of W in strides (adjacent
 // invocations read adjacent floats), then reduce in workgroup memory (WG a power of two).
 // Twin: matmul in engine/cpu/ops.ts.
-// Bindings: params {T, In, N}, x (T, In), w (N, In), out (T, N).
-struct Params { T: u32, In: u32, N: u32 }
+// out may be wider than N (row stride ldo, first column col0): a weight split into row parts
+// under the binding limit writes each part's columns of the same output.
+// Bindings: params {T, In, N, ldo, col0}, x (T, In), w (N, In), out (T, N).
+struct Params { T: u32, In: u32, N: u32, ldo: u32, col0: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> w: array<f32>;
@@ -28,5 +30,5 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     if (lid.x < s) { partial[lid.x] += partial[lid.x + s]; }
     workgroupBarrier();
   }
-  if (lid.x == 0u) { out[o] = partial[0]; }
+  if (lid.x == 0u) { out[t * p.ldo + p.col0 + n] = partial[0]; }
 }

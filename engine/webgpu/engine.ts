@@ -15,9 +15,11 @@ import { checkIds } from '../cpu/engine.ts';
 import { GpuError, createEmpty, createReadback, createStorage, releasePasses, validated, type Pass } from './gpu.ts';
 import { packF16 } from './f16.ts';
 import {
-  createKernels, planAdd, planAttention, planEmbed, planExperts, planMatmul, planRmsnorm, planRope, planRouter,
-  routerRules, type Kernels,
+  createKernels, planAdd, planArgmax, planAttention, planEmbed, planExperts, planExpertsGrouped, planMatmul, planMatmulParts,
+  planRmsnorm, planRope, planRouter, routerRules, withCache, type Kernels,
 } from './kernels.ts';
+import { PassCache } from './pass-cache.ts';
+import { bindingLimit, splitRows, type Part } from './split.ts';
 
 type Dtype = 'f16' | 'f32';
 
@@ -25,38 +27,54 @@ interface GpuLayer {
   inNorm: GPUBuffer; postNorm: GPUBuffer;
   q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; o: GPUBuffer;
   gate: GPUBuffer;                  // (E, D) f32
-  w1: GPUBuffer; w3: GPUBuffer;     // (E, F, D) all experts of the layer
-  w2: GPUBuffer;                    // (E, D, F)
+  w1: Part[]; w3: Part[];           // (E, F, D) the layer's experts, in parts of whole experts
+  w2: Part[];                       // (E, D, F)
 }
 
-interface GpuWeights { embed: GPUBuffer; layers: GpuLayer[]; norm: GPUBuffer; lmHead: GPUBuffer }
+/** embed and lmHead (V, D) in parts of whole vocabulary rows, each under the binding limit. */
+interface GpuWeights { embed: Part[]; layers: GpuLayer[]; norm: GPUBuffer; lmHead: Part[] }
 
 const MAP_READ = 0x0001; // GPUMapMode.READ (a global only once Dawn is loaded, in Node)
 
-function uploadWeights(device: GPUDevice, w: MixtralWeights, dtype: Dtype): GpuWeights {
-  const big = (label: string, a: Float32Array) => createStorage(device, label, dtype === 'f16' ? packF16(a) : a);
-  const concat = (parts: Float32Array[]) => {
-    const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of parts) { out.set(p, at); at += p.length; }
-    return out;
+function uploadWeights(device: GPUDevice, w: MixtralWeights, dtype: Dtype, limit: number): GpuWeights {
+  const bytes = dtype === 'f16' ? 2 : 4;
+  const pack = (a: Float32Array) => (dtype === 'f16' ? packF16(a) : a);
+  const whole = (label: string, a: Float32Array, elementBytes = bytes) => {
+    if (a.length * elementBytes > limit) {
+      throw new GpuError(`${label}: ${a.length * elementBytes} bytes exceeds this device's ${limit}-byte limit per buffer (maxStorageBufferBindingSize/maxBufferSize); this model cannot run on this adapter`);
+    }
+    return createStorage(device, label, elementBytes === 4 ? a : pack(a));
   };
+  // A (rows, cols) tensor given as its rows' concatenation, split into parts under the limit.
+  const parts = (label: string, rows: Float32Array[], rowFloats: number): Part[] =>
+    splitRows(label, rows.length, rowFloats * bytes, limit).map(({ row0, rows: n }) => {
+      const data = new Float32Array(n * rowFloats);
+      for (let r = 0; r < n; r++) data.set(rows[row0 + r], r * rowFloats);
+      return { buffer: createStorage(device, n === rows.length ? label : `${label} rows ${row0}..${row0 + n - 1}`, pack(data)), row0, rows: n };
+    });
+  const vocabRows = (a: Float32Array, D: number) => Array.from({ length: a.length / D }, (_, v) => a.subarray(v * D, (v + 1) * D));
+  const D = w.norm.length;
   return {
-    embed: big('embed_tokens', w.embed_tokens),
-    norm: createStorage(device, 'norm', w.norm),
-    lmHead: big('lm_head', w.lm_head),
+    embed: parts('embed_tokens', vocabRows(w.embed_tokens, D), D),
+    norm: whole('norm', w.norm, 4),
+    lmHead: parts('lm_head', vocabRows(w.lm_head, D), D),
     layers: w.layers.map((l, i) => ({
-      inNorm: createStorage(device, `layer ${i} input_layernorm`, l.input_layernorm),
-      postNorm: createStorage(device, `layer ${i} post_attention_layernorm`, l.post_attention_layernorm),
-      q: big(`layer ${i} q_proj`, l.q_proj), k: big(`layer ${i} k_proj`, l.k_proj),
-      v: big(`layer ${i} v_proj`, l.v_proj), o: big(`layer ${i} o_proj`, l.o_proj),
-      gate: createStorage(device, `layer ${i} gate`, l.gate),
-      w1: big(`layer ${i} w1`, concat(l.experts.map((e) => e.w1))),
-      w3: big(`layer ${i} w3`, concat(l.experts.map((e) => e.w3))),
-      w2: big(`layer ${i} w2`, concat(l.experts.map((e) => e.w2))),
+      inNorm: whole(`layer ${i} input_layernorm`, l.input_layernorm, 4),
+      postNorm: whole(`layer ${i} post_attention_layernorm`, l.post_attention_layernorm, 4),
+      q: whole(`layer ${i} q_proj`, l.q_proj), k: whole(`layer ${i} k_proj`, l.k_proj),
+      v: whole(`layer ${i} v_proj`, l.v_proj), o: whole(`layer ${i} o_proj`, l.o_proj),
+      gate: whole(`layer ${i} gate`, l.gate, 4),
+      w1: parts(`layer ${i} w1`, l.experts.map((e) => e.w1), l.experts[0].w1.length),
+      w3: parts(`layer ${i} w3`, l.experts.map((e) => e.w3), l.experts[0].w3.length),
+      w2: parts(`layer ${i} w2`, l.experts.map((e) => e.w2), l.experts[0].w2.length),
     })),
   };
 }
+
+const buffersOf = (w: GpuWeights): GPUBuffer[] => [
+  ...w.embed.map((p) => p.buffer), w.norm, ...w.lmHead.map((p) => p.buffer),
+  ...w.layers.flatMap((l) => [l.inNorm, l.postNorm, l.q, l.k, l.v, l.o, l.gate, ...[...l.w1, ...l.w3, ...l.w2].map((p) => p.buffer)]),
+];
 
 /** Work for one submission: compute passes and buffer copies, in order. */
 type Step = { pass: Pass } | { copy: { src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number } };
@@ -69,7 +87,15 @@ export interface WebGpuEngineOptions {
   weights?: Dtype;
   /** Time every kernel with timestamp queries (needs the device's 'timestamp-query' feature). */
   profile?: boolean;
+  /**
+   * Bytes one weight buffer may hold, below the device's own limits: tensors larger than this are
+   * split into parts. For tests of the splitting on small models; the device's limits always apply.
+   */
+  maxBindingBytes?: number;
 }
+
+/** A forward that read back only the greedy token (and the hooks asked for), not the logits. */
+export interface ArgmaxResult { token: number; hooks: Map<string, HookValue>; position: number }
 
 /** GPU time per kernel (milliseconds, summed over its dispatches) of the last profiled call. */
 export type KernelTimes = Record<string, number>;
@@ -95,7 +121,8 @@ export class WebGpuEngine implements Engine {
       throw new GpuError('the WebGPU engine reads weights in pairs: hidden_size, intermediate_size and heads*head_dim must be even');
     }
     const kernels = await createKernels(device, { f16Weights: dtype === 'f16' });
-    const gpuWeights = await validated(device, 'upload weights', () => uploadWeights(device, weights, dtype));
+    const limit = bindingLimit(device, options.maxBindingBytes);
+    const gpuWeights = await validated(device, 'upload weights', () => uploadWeights(device, weights, dtype, limit));
     return new WebGpuEngine(device, config, kernels, gpuWeights, dtype, description, options.profile ?? false);
   }
 
@@ -106,27 +133,48 @@ export class WebGpuEngine implements Engine {
     }
   }
 
-  createSession(): EngineSession {
-    return new GpuSession(this);
+  /** Sessions not yet disposed, released with the engine. */
+  readonly sessions = new Set<GpuSession>();
+
+  createSession(): GpuSession {
+    const s = new GpuSession(this);
+    this.sessions.add(s);
+    return s;
   }
 
-  forward(ids: readonly number[], request?: ForwardRequest): Promise<ForwardResult> {
-    return this.createSession().forward(ids, request);
+  async forward(ids: readonly number[], request?: ForwardRequest): Promise<ForwardResult> {
+    const s = this.createSession();
+    try { return await s.forward(ids, request); } finally { s.dispose(); }
   }
 
   dispose(): void {
-    const w = this.weights;
-    for (const b of [w.embed, w.norm, w.lmHead, ...w.layers.flatMap((l) => Object.values(l) as GPUBuffer[])]) b.destroy();
+    for (const s of this.sessions) s.dispose();
+    for (const b of buffersOf(this.weights)) b.destroy();
   }
 }
 
-class GpuSession implements EngineSession {
+/**
+ * A sequence with its KV cache. It keeps its buffers, params and bind groups between calls (see
+ * pass-cache.ts), so a decode step encodes one command buffer without creating GPU objects.
+ */
+export class GpuSession implements EngineSession {
   private length = 0;
   private capacity = 0;
   private kcache: GPUBuffer[] = [];
   private vcache: GPUBuffer[] = [];
+  private readonly cache: PassCache;
 
-  constructor(private readonly engine: WebGpuEngine) {}
+  constructor(private readonly engine: WebGpuEngine) {
+    this.cache = new PassCache(engine.device);
+  }
+
+  /** Release this session's GPU buffers (the engine does it for sessions still open when it is disposed). */
+  dispose(): void {
+    this.cache.dispose();
+    for (const b of [...this.kcache, ...this.vcache]) b.destroy();
+    this.kcache = []; this.vcache = []; this.capacity = 0; this.length = 0;
+    this.engine.sessions.delete(this);
+  }
 
   get position(): number {
     return this.length;
@@ -152,9 +200,25 @@ class GpuSession implements EngineSession {
     device.queue.submit([encoder.finish()]);
     for (const b of [...this.kcache, ...this.vcache]) b.destroy();
     this.kcache = k; this.vcache = v; this.capacity = cap;
+    this.cache.forgetPasses(); // their bind groups name the old cache
   }
 
   async forward(ids: readonly number[], request: ForwardRequest = {}): Promise<ForwardResult> {
+    const r = await this.run(ids, request, request.logits === 'all' ? 'all' : 'last');
+    return { logits: r.logits, logitsShape: r.logitsShape, hooks: r.hooks, position: r.position };
+  }
+
+  /**
+   * Greedy decoding without reading the logits back: the argmax of the last position's logits
+   * runs on the GPU and only its token id (4 bytes) and the hooks asked for come back. Ties go to
+   * the lower id, as engine/sampling.ts's argmax does.
+   */
+  async forwardArgmax(ids: readonly number[], request: Omit<ForwardRequest, 'logits'> = {}): Promise<ArgmaxResult> {
+    const r = await this.run(ids, request, 'argmax');
+    return { token: r.token, hooks: r.hooks, position: r.position };
+  }
+
+  private async run(ids: readonly number[], request: ForwardRequest, output: Output): Promise<CallResult> {
     const e = this.engine;
     e.checkAlive();
     const c = e.config;
@@ -170,7 +234,8 @@ class GpuSession implements EngineSession {
     const pos0 = this.length;
     this.reserve(pos0 + ids.length);
     try {
-      const run = new GpuCall(e, this.kcache, this.vcache, ids, pos0, interventions, observed, fns, request.logits === 'all');
+      this.cache.beginCall();
+      const run = new GpuCall(e, this.cache, this.kcache, this.vcache, this.capacity, ids, pos0, interventions, observed, fns, output);
       const result = await run.execute();
       this.length = pos0 + ids.length;
       return result;
@@ -181,6 +246,10 @@ class GpuSession implements EngineSession {
   }
 }
 
+/** What a call reads back: the last row's logits, all rows', or only the greedy token. */
+type Output = 'last' | 'all' | 'argmax';
+interface CallResult extends ForwardResult { token: number }
+
 /** One forward call: builds the steps in model order and runs them. */
 class GpuCall {
   private steps: Step[] = [];
@@ -188,29 +257,28 @@ class GpuCall {
   private passes: Pass[] = [];
   private captures: Capture[] = [];
   private stagingBytes = 0;
-  private staging: GPUBuffer | null = null;
   private readonly k: Kernels;
   private readonly device: GPUDevice;
+  private readonly allLogits: boolean;
 
   constructor(
-    private readonly e: WebGpuEngine, private readonly kcache: GPUBuffer[], private readonly vcache: GPUBuffer[],
-    private readonly ids: readonly number[], private readonly pos0: number, private readonly interventions: readonly Intervention[],
-    private readonly observed: Set<string>, private readonly fns: Map<string, HookFn[]>, private readonly allLogits: boolean,
+    private readonly e: WebGpuEngine, private readonly cache: PassCache, private readonly kcache: GPUBuffer[], private readonly vcache: GPUBuffer[],
+    private readonly capacity: number, private readonly ids: readonly number[], private readonly pos0: number, private readonly interventions: readonly Intervention[],
+    private readonly observed: Set<string>, private readonly fns: Map<string, HookFn[]>, private readonly output: Output,
   ) {
-    this.k = e.kernels;
+    this.k = withCache(e.kernels, cache);
     this.device = e.device;
+    this.allLogits = output === 'all';
   }
 
+  /** Scratch named `label`: the session's buffer of that name, kept from call to call. */
   private buf(label: string, floats: number): GPUBuffer {
-    const b = createEmpty(this.device, label, 4 * Math.max(1, floats));
-    this.owned.push(b);
-    return b;
+    return this.cache.buffer(label, 4 * Math.max(1, floats));
   }
 
+  /** A small constant table (an intervention's), shared by the calls that use the same one. */
   private data(label: string, a: Float32Array | Uint32Array): GPUBuffer {
-    const b = createStorage(this.device, label, a);
-    this.owned.push(b);
-    return b;
+    return this.cache.constant(label, a);
   }
 
   private add(...passes: Pass[]): void {
@@ -351,7 +419,7 @@ class GpuCall {
     this.snapshots.push({ src: hold, offset: 0, bytes: capture.kind === 'choice' ? 2 * capture.bytes : capture.bytes, stagingOffset: capture.offset });
   }
 
-  async execute(): Promise<ForwardResult> {
+  async execute(): Promise<CallResult> {
     const { e, k, ids, pos0 } = this;
     if (e.profile) e.lastKernelTimes = {};
     const c = e.config;
@@ -362,15 +430,18 @@ class GpuCall {
     try {
       // ---- token embeddings: x (T, D)
       const x = this.buf('x', T * D);
-      this.add(planEmbed(k, { ids: this.data('ids', Uint32Array.from(ids)), embed: w.embed, x, T, D }));
+      const idBuf = this.buf('ids', T);
+      this.device.queue.writeBuffer(idBuf, 0, Uint32Array.from(ids));
+      for (const p of w.embed) this.add(planEmbed(k, { ids: idBuf, embed: p.buffer, x, T, D, row0: p.row0, rows: p.rows }));
       await this.hook('hook_embed', x, [T, D], null);
 
       // scratch reused by every layer
       const xn = this.buf('xn', T * D), q = this.buf('q', T * H * Dh), kk = this.buf('k', T * row), vv = this.buf('v', T * row);
-      const att = this.buf('att', H * T * S), z = this.buf('z', T * H * Dh), attnOut = this.buf('attn_out', T * D);
+      const att = this.buf('att', H * T * Math.max(S, this.capacity)), z = this.buf('z', T * H * Dh), attnOut = this.buf('attn_out', T * D);
       const routerLogits = this.buf('router_logits', T * E), probs = this.buf('router_probs', T * E);
       const idx = this.buf('idx', T * K), weights = this.buf('weights', T * K), hbuf = this.buf('h', T * K * F);
       const expertOut = this.buf('expert_out', T * K * D), moeOut = this.buf('moe_out', T * D);
+      const offsets = this.buf('expert offsets', E + 1), order = this.buf('expert order', T * K);
 
       for (let l = 0; l < c.num_hidden_layers; l++) {
         const lw = w.layers[l];
@@ -419,7 +490,13 @@ class GpuCall {
         const before = this.captures.length;
         await this.choicePoint(name('moe.hook_expert_choice'), idx, weights, T, K, l);
         if (this.captures.length > before) this.snapshot(idx, this.captures[this.captures.length - 1], weights);
-        this.add(...planExperts(k, { T, K, D, F, x: xn, idx, weights, w1: lw.w1, w3: lw.w3, w2: lw.w2, h: hbuf, expertOut, out: moeOut }));
+        // Decode runs each chosen expert as a matrix-vector product; prefill groups the tokens by
+        // expert on the GPU so each expert's weights are read once per tile of its tokens.
+        if (T === 1 && lw.w1.length === 1) {
+          this.add(...planExperts(k, { T, K, D, F, x: xn, idx, weights, w1: lw.w1[0].buffer, w3: lw.w3[0].buffer, w2: lw.w2[0].buffer, h: hbuf, expertOut, out: moeOut }));
+        } else {
+          this.add(...planExpertsGrouped(k, { T, K, E, D, F, x: xn, idx, weights, w1: lw.w1, w3: lw.w3, w2: lw.w2, offsets, order, h: hbuf, expertOut, out: moeOut }));
+        }
         if (this.fns.has(name('moe.hook_expert_out'))) {
           throw new RequestError(`function hooks on "${name('moe.hook_expert_out')}" are not supported by the WebGPU engine; use the CPU engine or hook_mlp_out`);
         }
@@ -440,32 +517,44 @@ class GpuCall {
       this.add(planRmsnorm(k, { x: src, w: w.norm, out: xf, T: rows, D, eps: c.rms_norm_eps }));
       if (rows === T) await this.hook('ln_final.hook_normalized', xf, [T, D], null);
       const logits = this.buf('logits', rows * V);
-      this.add(planMatmul(k, { x: xf, w: w.lmHead, out: logits, T: rows, In: D, N: V, dtype }));
+      this.add(...planMatmulParts(k, { x: xf, parts: w.lmHead, out: logits, T: rows, In: D, N: V, dtype }));
       if (rows === T) await this.hook('hook_logits', logits, [T, V], null);
 
-      // ---- one readback: the logits asked for, then every observed hook
-      const logitBytes = 4 * (this.allLogits ? T * V : V);
+      // ---- greedy: the argmax of the last row, so that 4 bytes come back instead of V floats
+      let result = logits, resultOffset = this.allLogits ? 0 : 4 * (rows - 1) * V;
+      if (this.output === 'argmax') {
+        let last = logits;
+        if (rows > 1) { last = this.buf('last logits', V); this.copy(logits, resultOffset, last, 0, 4 * V); }
+        result = this.buf('token', 1);
+        resultOffset = 0;
+        this.add(planArgmax(k, { x: last, n: V, out: result }));
+      }
+
+      // ---- one readback: the logits asked for (or the token), then every observed hook
+      const logitBytes = this.output === 'argmax' ? 4 : 4 * (this.allLogits ? T * V : V);
       const total = logitBytes + this.stagingBytes;
-      this.staging = createReadback(this.device, 'forward readback', total);
-      this.copy(logits, this.allLogits ? 0 : 4 * (rows - 1) * V, this.staging, 0, logitBytes);
-      for (const s of this.snapshots) this.copy(s.src, s.offset, this.staging, logitBytes + s.stagingOffset, s.bytes);
+      const staging = this.cache.readback(total);
+      this.copy(result, resultOffset, staging, 0, logitBytes);
+      for (const s of this.snapshots) this.copy(s.src, s.offset, staging, logitBytes + s.stagingOffset, s.bytes);
       await this.flush();
-      await this.staging.mapAsync(MAP_READ);
-      const bytes = this.staging.getMappedRange().slice(0);
+      await staging.mapAsync(MAP_READ, 0, staging.size);
+      const bytes = staging.getMappedRange(0, staging.size).slice(0, total);
+      staging.unmap();
       const hooks = new Map<string, HookValue>();
       for (const cap of this.captures) {
         const at = logitBytes + cap.offset;
         if (cap.kind === 'f32') hooks.set(cap.name, { shape: cap.shape, data: new Float32Array(bytes, at, cap.bytes / 4) });
         else hooks.set(cap.name, { shape: cap.shape, indices: new Int32Array(bytes, at, cap.bytes / 4), weights: new Float32Array(bytes, at + cap.bytes, cap.bytes / 4) });
       }
+      const argmax = this.output === 'argmax';
       return {
-        logits: new Float32Array(bytes, 0, logitBytes / 4),
-        logitsShape: this.allLogits ? [T, V] : [V],
+        logits: argmax ? new Float32Array(0) : new Float32Array(bytes, 0, logitBytes / 4),
+        logitsShape: argmax ? [0] : this.allLogits ? [T, V] : [V],
+        token: argmax ? new Uint32Array(bytes, 0, 1)[0] : -1,
         hooks,
         position: pos0,
       };
     } finally {
-      this.staging?.destroy();
       for (const b of this.owned) b.destroy();
       releasePasses(this.passes);
     }

@@ -4,6 +4,8 @@
 // Shapes: T tokens, D hidden, In/N a linear layer's input/output width, Dh head width.
 import { GpuError, bindBuffers, createPipeline, createStorage, createUniform, f32Bits, grid, type Pass } from './gpu.ts';
 import { WGSL, type ShaderName } from './shaders.ts';
+import type { PassCache } from './pass-cache.ts';
+import type { Part } from './split.ts';
 
 /** The compiled kernels of one device. */
 export interface Kernels {
@@ -13,20 +15,35 @@ export interface Kernels {
   /** Weights of embed/expert kernels are packed halves (true) or f32 (false). */
   f16Weights: boolean;
   pipelines: Record<ShaderName, GPUComputePipeline>;
+  /** Where planned dispatches keep their params and bind groups between calls (see pass-cache.ts). */
+  cache?: PassCache;
+  /** Token rows per tile of the grouped expert kernels (workgroups of TILE x TILE invocations). */
+  tile: number;
+}
+
+/** The same kernels, planning through `cache`. */
+export function withCache(k: Kernels, cache: PassCache): Kernels {
+  return { ...k, cache };
 }
 
 /** Kernels that read big weight matrices as u32 words: packed halves or f32 bits, set by F16. */
-const WEIGHT_SHADERS: ReadonlySet<ShaderName> = new Set(['embed', 'moe_gate_up', 'moe_down']);
+const WEIGHT_SHADERS: ReadonlySet<ShaderName> = new Set(['embed', 'moe_gate_up', 'moe_down', 'moe_gate_up_grouped', 'moe_down_grouped']);
+/** Kernels whose workgroups are TILE x TILE tiles rather than WG invocations in a row. */
+const TILED_SHADERS: ReadonlySet<ShaderName> = new Set(['moe_gate_up_grouped', 'moe_down_grouped']);
 
 /** Compile every kernel for `device`, with workgroups of `wg` invocations. */
-export async function createKernels(device: GPUDevice, { wg = 64, f16Weights = true } = {}): Promise<Kernels> {
+export async function createKernels(device: GPUDevice, { wg = 64, f16Weights = true, tile = 16 } = {}): Promise<Kernels> {
+  if (tile * tile > device.limits.maxComputeInvocationsPerWorkgroup) throw new GpuError(`expert tile ${tile} x ${tile} exceeds this device's workgroup size`);
   if (!Number.isInteger(wg) || wg < 1 || (wg & (wg - 1)) !== 0 || wg > device.limits.maxComputeInvocationsPerWorkgroup) {
     throw new GpuError(`workgroup size ${wg} must be a power of two of at most ${device.limits.maxComputeInvocationsPerWorkgroup}`);
   }
   const names = Object.keys(WGSL) as ShaderName[];
-  const constants = (name: ShaderName): Record<string, number> => (WEIGHT_SHADERS.has(name) ? { WG: wg, F16: f16Weights ? 1 : 0 } : { WG: wg });
+  const constants = (name: ShaderName): Record<string, number> => ({
+    ...(TILED_SHADERS.has(name) ? { TILE: tile } : { WG: wg }),
+    ...(WEIGHT_SHADERS.has(name) ? { F16: f16Weights ? 1 : 0 } : {}),
+  });
   const built = await Promise.all(names.map((name) => createPipeline(device, name, WGSL[name], constants(name))));
-  return { device, wg, f16Weights, pipelines: Object.fromEntries(names.map((name, i) => [name, built[i]])) as Record<ShaderName, GPUComputePipeline> };
+  return { device, wg, f16Weights, tile, pipelines: Object.fromEntries(names.map((name, i) => [name, built[i]])) as Record<ShaderName, GPUComputePipeline> };
 }
 
 function need(kernel: string, name: string, buffer: GPUBuffer, bytes: number): void {
@@ -34,6 +51,7 @@ function need(kernel: string, name: string, buffer: GPUBuffer, bytes: number): v
 }
 
 function plan(k: Kernels, name: ShaderName, label: string, params: number[], buffers: GPUBuffer[], workgroups: Pass['workgroups'], scratch: GPUBuffer[] = []): Pass {
+  if (k.cache) return k.cache.pass(name, k.pipelines[name], label, params, buffers, workgroups);
   const uniform = createUniform(k.device, `${label} params`, params);
   const pipeline = k.pipelines[name];
   return { label, pipeline, bindGroup: bindBuffers(k.device, label, pipeline, [uniform, ...buffers]), workgroups, scratch: [uniform, ...scratch] };
@@ -50,15 +68,23 @@ export function planRmsnorm(k: Kernels, a: { x: GPUBuffer; w: GPUBuffer; out: GP
 
 /**
  * out (T, N) = x (T, In) @ w (N, In)^T. With dtype 'f16', w holds packed half pairs (see f16.ts:
- * packF16) and In must be even.
+ * packF16) and In must be even. `ldo` (row stride of out, default N) and `col0` (its first
+ * column) let the parts of a split weight fill their columns of one output.
  */
-export function planMatmul(k: Kernels, a: { x: GPUBuffer; w: GPUBuffer; out: GPUBuffer; T: number; In: number; N: number; dtype: 'f16' | 'f32' }): Pass {
+export function planMatmul(k: Kernels, a: { x: GPUBuffer; w: GPUBuffer; out: GPUBuffer; T: number; In: number; N: number; dtype: 'f16' | 'f32'; ldo?: number; col0?: number }): Pass {
+  const ldo = a.ldo ?? a.N, col0 = a.col0 ?? 0;
   const label = `matmul_${a.dtype} T=${a.T} In=${a.In} N=${a.N}`;
   if (a.dtype === 'f16' && a.In % 2 !== 0) throw new GpuError(`${label}: f16 weights are read in pairs, so In must be even`);
+  if (col0 + a.N > ldo) throw new GpuError(`${label}: columns ${col0}..${col0 + a.N - 1} do not fit rows of ${ldo}`);
   need(label, 'x', a.x, 4 * a.T * a.In);
   need(label, 'w', a.w, (a.dtype === 'f16' ? 2 : 4) * a.N * a.In);
-  need(label, 'out', a.out, 4 * a.T * a.N);
-  return plan(k, `matmul_${a.dtype}`, label, [a.T, a.In, a.N], [a.x, a.w, a.out], grid(k.device, a.T * a.N));
+  need(label, 'out', a.out, 4 * a.T * ldo);
+  return plan(k, `matmul_${a.dtype}`, label, [a.T, a.In, a.N, ldo, col0], [a.x, a.w, a.out], grid(k.device, a.T * a.N));
+}
+
+/** out (T, N) = x (T, In) @ w^T for a weight held as row parts (a split lm_head): one dispatch per part. */
+export function planMatmulParts(k: Kernels, a: { x: GPUBuffer; parts: readonly Part[]; out: GPUBuffer; T: number; In: number; N: number; dtype: 'f16' | 'f32' }): Pass[] {
+  return a.parts.map((p) => planMatmul(k, { x: a.x, w: p.buffer, out: a.out, T: a.T, In: a.In, N: p.rows, dtype: a.dtype, ldo: a.N, col0: p.row0 }));
 }
 
 /** The rotary frequencies (Dh/2) exactly as the CPU twin computes them. */
@@ -72,9 +98,10 @@ export function planRope(k: Kernels, a: { x: GPUBuffer; T: number; heads: number
   if (a.Dh % 2 !== 0) throw new GpuError(`${label}: Dh must be even`);
   if (a.pos0 + a.T > 2 ** 24) throw new GpuError(`${label}: positions past 2^24 are not exact in f32`);
   need(label, 'x', a.x, 4 * a.T * a.heads * a.Dh);
-  const invFreq = createStorage(k.device, `${label} invFreq`, ropeInvFreq(a.Dh, a.theta));
+  const freqs = ropeInvFreq(a.Dh, a.theta);
+  const invFreq = k.cache ? k.cache.constant('rope invFreq', freqs) : createStorage(k.device, `${label} invFreq`, freqs);
   const jobs = Math.ceil((a.T * a.heads * a.Dh) / 2 / k.wg);
-  return plan(k, 'rope', label, [a.T, a.heads, a.Dh, a.pos0], [invFreq, a.x], grid(k.device, jobs), [invFreq]);
+  return plan(k, 'rope', label, [a.T, a.heads, a.Dh, a.pos0], [invFreq, a.x], grid(k.device, jobs), k.cache ? [] : [invFreq]);
 }
 
 /** g (n) = silu(g) * u (n), in place. */
@@ -93,13 +120,17 @@ export function planAdd(k: Kernels, a: { out: GPUBuffer; x: GPUBuffer; n: number
   return plan(k, 'add', label, [a.n], [a.x, a.out], grid(k.device, Math.ceil(a.n / k.wg)));
 }
 
-/** x (T, D) = embed[ids[t]] with embed (V, D) as packed halves (D even); ids a u32 buffer of T. */
-export function planEmbed(k: Kernels, a: { ids: GPUBuffer; embed: GPUBuffer; x: GPUBuffer; T: number; D: number }): Pass {
+/**
+ * x (T, D) = embed[ids[t]] with embed (V, D) as packed halves (D even) or f32; ids a u32 buffer of
+ * T. `row0`/`rows` say which vocabulary rows the buffer holds when the table is split in parts.
+ */
+export function planEmbed(k: Kernels, a: { ids: GPUBuffer; embed: GPUBuffer; x: GPUBuffer; T: number; D: number; row0?: number; rows?: number }): Pass {
   const label = `embed T=${a.T} D=${a.D}`;
   if (a.D % 2 !== 0) throw new GpuError(`${label}: D must be even for packed halves`);
+  const rows = a.rows ?? Math.floor(a.embed.size / ((k.f16Weights ? 2 : 4) * a.D));
   need(label, 'ids', a.ids, 4 * a.T);
   need(label, 'x', a.x, 4 * a.T * a.D);
-  return plan(k, 'embed', label, [a.T, a.D], [a.ids, a.embed, a.x], grid(k.device, Math.ceil((a.T * a.D) / k.wg)));
+  return plan(k, 'embed', label, [a.T, a.D, a.row0 ?? 0, rows], [a.ids, a.embed, a.x], grid(k.device, Math.ceil((a.T * a.D) / k.wg)));
 }
 
 export interface AttentionShape { T: number; S: number; H: number; Hkv: number; Dh: number; pos0: number; window: number | null }
@@ -180,4 +211,42 @@ export function planExperts(k: Kernels, a: { T: number; K: number; D: number; F:
 export function planArgmax(k: Kernels, a: { x: GPUBuffer; n: number; out: GPUBuffer }): Pass {
   need('argmax', 'x', a.x, 4 * a.n);
   return plan(k, 'argmax', `argmax n=${a.n}`, [a.n], [a.x, a.out], [1, 1, 1]);
+}
+
+/**
+ * The experts for many tokens (prefill), grouped by expert on the GPU: moe_group lists each
+ * expert's (token, slot) pairs from idx, then per expert and tile of TILE of its slots the tiled
+ * kernels compute h (T*K, F) and expertOut (T*K, D) reading each weight once per tile, and
+ * moe_combine sums out (T, D) = sum_k weights * expertOut in slot order. w1, w3 (E, F, D) and w2
+ * (E, D, F) may be split into parts of whole experts (row0 = first expert, rows = experts): one
+ * dispatch per part. offsets (E+1) and order (T*K) are u32 scratch.
+ */
+export function planExpertsGrouped(k: Kernels, a: {
+  T: number; K: number; E: number; D: number; F: number; x: GPUBuffer; idx: GPUBuffer; weights: GPUBuffer;
+  w1: readonly Part[]; w3: readonly Part[]; w2: readonly Part[]; offsets: GPUBuffer; order: GPUBuffer; h: GPUBuffer; expertOut: GPUBuffer; out: GPUBuffer;
+}): Pass[] {
+  const label = `experts T=${a.T} K=${a.K} D=${a.D} F=${a.F}`;
+  if (a.D % 2 !== 0 || a.F % 2 !== 0) throw new GpuError(`${label}: D and F must be even for packed halves`);
+  if (a.E > 64) throw new GpuError(`${label}: at most 64 experts`);
+  const slots = a.T * a.K;
+  need(label, 'offsets', a.offsets, 4 * (a.E + 1));
+  need(label, 'order', a.order, 4 * slots);
+  need(label, 'h', a.h, 4 * slots * a.F);
+  need(label, 'expertOut', a.expertOut, 4 * slots * a.D);
+  need(label, 'out', a.out, 4 * a.T * a.D);
+  // An expert may hold every slot (forced experts put all tokens on the same ones).
+  const tiles = Math.ceil(slots / k.tile);
+  const grouped = (parts: readonly Part[], make: (p: Part, i: number) => Pass) => parts.map((p, i) => {
+    if (p.rows * tiles > k.device.limits.maxComputeWorkgroupsPerDimension) throw new GpuError(`${label}: ${p.rows} experts x ${tiles} token tiles exceed one grid dimension`);
+    return make(p, i);
+  });
+  const tilesOf = (n: number) => Math.ceil(n / k.tile);
+  return [
+    plan(k, 'moe_group', `${label} group`, [slots, a.E], [a.idx, a.offsets, a.order], [1, 1, 1]),
+    ...grouped(a.w1, (p, i) => plan(k, 'moe_gate_up_grouped', `${label} gate/up grouped`, [a.K, a.D, a.F, tiles, p.row0],
+      [a.x, a.offsets, a.order, p.buffer, a.w3[i].buffer, a.h], [tilesOf(a.F), p.rows * tiles, 1])),
+    ...grouped(a.w2, (p) => plan(k, 'moe_down_grouped', `${label} down grouped`, [a.D, a.F, tiles, p.row0],
+      [a.h, a.offsets, a.order, p.buffer, a.expertOut], [tilesOf(a.D), p.rows * tiles, 1])),
+    plan(k, 'moe_combine', `${label} combine`, [a.T, a.K, a.D], [a.weights, a.expertOut, a.out], grid(k.device, Math.ceil((a.T * a.D) / k.wg))),
+  ];
 }

@@ -5,8 +5,12 @@ import argmax from '../../shaders/argmax.wgsl?raw';
 import attention_apply from '../../shaders/attention_apply.wgsl?raw';
 import attention_scores from '../../shaders/attention_scores.wgsl?raw';
 import embed from '../../shaders/embed.wgsl?raw';
+import moe_combine from '../../shaders/moe_combine.wgsl?raw';
 import moe_down from '../../shaders/moe_down.wgsl?raw';
+import moe_down_grouped from '../../shaders/moe_down_grouped.wgsl?raw';
 import moe_gate_up from '../../shaders/moe_gate_up.wgsl?raw';
+import moe_gate_up_grouped from '../../shaders/moe_gate_up_grouped.wgsl?raw';
+import moe_group from '../../shaders/moe_group.wgsl?raw';
 import router from '../../shaders/router.wgsl?raw';
 import softmax_rows from '../../shaders/softmax_rows.wgsl?raw';
 import matmul_f16 from '../../shaders/matmul_f16.wgsl?raw';
@@ -16,7 +20,8 @@ import rope from '../../shaders/rope.wgsl?raw';
 import silu_mul from '../../shaders/silu_mul.wgsl?raw';
 
 export const WGSL = {
-  add, argmax, attention_apply, attention_scores, embed, matmul_f16, matmul_f32, moe_down, moe_gate_up,
+  add, argmax, attention_apply, attention_scores, embed, matmul_f16, matmul_f32, moe_combine, moe_down, moe_down_grouped,
+  moe_gate_up, moe_gate_up_grouped, moe_group,
   rmsnorm, rope, router, silu_mul, softmax_rows,
 } as const;
 
