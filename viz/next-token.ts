@@ -45,7 +45,8 @@ function draw(s: State): void {
       g.append('text').attr('class', 'mx-bar-label').attr('text-anchor', 'end').attr('dy', '0.35em').attr('xml:space', 'preserve');
       g.append('text').attr('class', 'mx-bar-value').attr('dy', '0.35em');
       g.on('mouseenter mousemove', (event: MouseEvent, c) => s.tooltip.show([
-        `${JSON.stringify(c.text)}  (piece ${c.piece}, id ${c.id})`,
+        JSON.stringify(c.text),
+        `piece ${c.piece} · id ${c.id}`,
         `#${c.rank + 1}: p = ${c.prob.toFixed(4)}${c.chosen ? ' · chosen' : ''}`,
         `after position ${s.data.position}`,
       ], event));

@@ -58,7 +58,8 @@ function draw(s: State): void {
 
 function tooltipLines(d: Chip, layer: number): string[] {
   return [
-    `${JSON.stringify(d.token.text)}  (piece ${d.token.piece}, id ${d.token.id})`,
+    JSON.stringify(d.token.text),
+    `piece ${d.token.piece} · id ${d.token.id}`,
     `position ${d.token.position}${d.token.generated ? ' · generated' : ''} · layer ${layer}`,
     ...d.weights.map((c, k) => `${k === 0 ? '1st' : k === 1 ? '2nd' : `#${k + 1}`}: E${c.expert}  weight ${c.weight.toFixed(3)}`),
   ];

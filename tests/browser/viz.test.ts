@@ -349,6 +349,8 @@ describe('viz views in headless Chromium', () => {
     expect(r.chip).toBe(xss);
     expect(r.inChips).toBe(1);
     expect(r.tooltip).toContain(xss);
+    const box = (await (await page.$('.mx-token-strip'))!.boundingBox())!;
+    await page.screenshot({ path: path.join(shots, 'tooltip-html-token.png'), clip: { x: box.x, y: box.y, width: box.width, height: box.height + 90 } });
     expect(r.labels).toBeGreaterThan(0);
     await page.waitForTimeout(50);
     expect(dialogs).toEqual([]);
@@ -413,6 +415,35 @@ describe('viz views in headless Chromium', () => {
     expect(Math.max(...r.widths)).toBeLessThanOrEqual(640);
     expect(r.edge).toBe(1);
     console.log(`[viz] 1 -> 600 tokens, six views: ${r.ms.toFixed(0)} ms; 599 -> 600 per view (ms): ${JSON.stringify(Object.fromEntries(Object.entries(r.step).map(([k, v]) => [k, Math.round(v)])))}`);
+  });
+
+  it('options: update(data, {layer}) recolours in place, and every view fits a narrow width', async () => {
+    await fresh();
+    const r = await page.evaluate(() => {
+      const v = window.viz, f = v.fixtures, data = f.makeRouting(40), att = f.makeAttention(40);
+      const strip = v.createTokenStrip(data, { layer: 0 });
+      const heat = v.createRouterHeatmap(data, { layer: 0 });
+      document.getElementById('root')!.append(strip, heat);
+      const chips = [...strip.querySelectorAll('span.mx-chip')];
+      strip.update(data, { layer: 4 });
+      heat.update(data, { layer: 4 });
+      const recoloured = [...strip.querySelectorAll('span.mx-chip')].every((c: any, t) => c === chips[t] && +c.dataset.expert === data.layers[4].indices[t * 2]);
+      const heatOk = [...heat.querySelectorAll('g.mx-row')].every((g, t) => g.querySelector('circle.mx-choice[data-rank="0"]')!.getAttribute('data-expert') === String(data.layers[4].indices[t * 2]));
+      const narrow = [
+        v.createTokenStrip(data, { width: 360 }), v.createRouterHeatmap(data, { width: 360 }), v.createExpertLoad(data, { width: 360 }),
+        v.createRoutingPaths(data, { width: 360 }), v.createAttentionMap(att, { width: 360 }), v.createAttentionGrid(att, { width: 360 }),
+        v.createNextToken(f.makeNextToken(39), { width: 360 }),
+      ];
+      const box = document.createElement('div');
+      document.getElementById('root')!.append(box);
+      box.append(...narrow);
+      const widest = narrow.map((el) => Math.max(el.getBoundingClientRect().width, ...[...el.querySelectorAll('svg, canvas, .mx-kv-group, .mx-chip')].map((x) => x.getBoundingClientRect().right - el.getBoundingClientRect().left)));
+      return { recoloured, heatOk, widest, note: strip.querySelector('.mx-legend-note')!.textContent };
+    });
+    expect(r.recoloured).toBe(true);
+    expect(r.heatOk).toBe(true);
+    expect(r.note).toContain('layer 4');
+    for (const w of r.widest) expect(w).toBeLessThanOrEqual(361);
   });
 
   it('export: toolbar on every view; CSV download quotes token text; SVG is a standalone document; PNG rasterises', async () => {
