@@ -71,7 +71,7 @@ function draw(s: State): void {
     xAxis.call(axisBottom(pos).tickValues(pos.ticks(Math.min(T, 8)).filter(Number.isInteger)).tickFormat((d) => fmt(+d)).tickSizeOuter(0)).call((a) => a.select('.domain').remove());
   }
   plot.selectAll('text.mx-axis-title').data(['query ↓', 'key →']).join('text').attr('class', 'mx-axis-title')
-    .attr('x', (_d, i) => (i === 0 ? -M.left + 2 : size)).attr('y', (_d, i) => (i === 0 ? -6 : size + M.bottom - 4))
+    .attr('x', (_d, i) => (i === 0 ? -M.left + 2 : size)).attr('y', -6)
     .attr('text-anchor', (_d, i) => (i === 0 ? 'start' : 'end')).attr('fill', '#6b7280').text((d) => d);
 
   const edge = windowEdgePath(T, data.slidingWindow, cell);

@@ -59,7 +59,7 @@ function draw(s: State): void {
       return g;
     })
     .attr('transform', (d) => `translate(0,${M.top + d.t * rh})`)
-    .call((g) => g.select('rect.mx-row-bg').attr('x', 0).attr('width', width).attr('height', rh))
+    .call((g) => g.select('rect.mx-row-bg').attr('x', 0).attr('width', width - M.right).attr('height', rh))
     .call((g) => g.select<SVGTextElement>('text.mx-row-label').attr('x', M.left - 6).attr('y', rh / 2)
       .attr('fill', (d) => (d.token.generated ? '#1d4ed8' : '#1b1e23')).text((d) => `${d.token.position}  ${tokenLabel(d.token, 11)}`))
     .each(function (d) { drawCells(s, select(this), d, cell, rh, color); });

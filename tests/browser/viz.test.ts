@@ -495,6 +495,7 @@ describe('viz views in headless Chromium', () => {
       expect(text.length).toBeGreaterThan(500);
       const [png] = await Promise.all([page.waitForEvent('download'), page.click(`.mx-${name} button[data-export="png"]`)]);
       expect(readFileSync((await png.path())!).subarray(1, 4).toString()).toBe('PNG');
+      await png.saveAs(path.join(shots, `export-${name}.png`));
     }
   });
 
