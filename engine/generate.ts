@@ -1,6 +1,6 @@
 // Generation as an async iterator: one step per token, each with its text piece and the hook
 // data that was asked for, so a caller (a chart, a notebook cell) can draw as tokens arrive.
-import type { Engine, ForwardRequest } from './engine.ts';
+import type { Engine, EngineSession, ForwardRequest } from './engine.ts';
 import type { HookValue } from './hooks/request.ts';
 import type { MixscopeTokenizer } from './tokenizer.ts';
 import { RequestError } from './errors.ts';
@@ -13,7 +13,19 @@ export interface GenerateOptions extends SamplingOptions {
   /** Stop at the end-of-sequence token (default true). */
   stopAtEos?: boolean;
   signal?: AbortSignal;
+  /**
+   * Give every step its logits. By default a greedy run (temperature 0 or unset) on an engine that
+   * can pick the token itself (WebGPU: argmax on the GPU) reads back only the token id, and its
+   * steps carry empty logits; sampling, and the CPU engine, always fill them.
+   */
+  logits?: boolean;
 }
+
+/** A session that can run the greedy choice itself and return only the token (the WebGPU engine's). */
+interface ArgmaxSession extends EngineSession {
+  forwardArgmax(ids: readonly number[], request: Omit<ForwardRequest, 'logits'>): Promise<{ token: number; hooks: Map<string, HookValue>; position: number }>;
+}
+const canArgmax = (s: EngineSession): s is ArgmaxSession => typeof (s as Partial<ArgmaxSession>).forwardArgmax === 'function';
 
 export interface GenerateStep {
   /** 0 for the first generated token. */
@@ -27,7 +39,7 @@ export interface GenerateStep {
   inputIds: number[];
   /** Absolute position of inputIds[0]. */
   position: number;
-  /** Logits (V) the token was chosen from. */
+  /** Logits (V) the token was chosen from; empty (length 0) for a greedy run on the GPU unless `logits: true` was asked. */
   logits: Float32Array;
   hooks: Map<string, HookValue>;
   /** Set on the last step: why generation stopped. */
@@ -64,23 +76,38 @@ export async function* generate(input: GenerateInput, o: GenerateOptions = {}): 
   const session = engine.createSession();
   const request: ForwardRequest = { hooks: o.hooks, interventions: o.interventions };
   const eos = o.stopAtEos === false ? null : config.eos_token_id;
+  const greedy = !o.temperature || o.temperature <= 0;
+  const onDevice = greedy && o.logits !== true && canArgmax(session);
+  const step = async (ids: number[]) => {
+    if (onDevice) {
+      const r = await (session as ArgmaxSession).forwardArgmax(ids, request);
+      return { token: r.token, logits: new Float32Array(0), hooks: r.hooks, position: r.position };
+    }
+    const r = await session.forward(ids, request);
+    return { token: sample(r.logits), logits: r.logits, hooks: r.hooks, position: r.position };
+  };
 
   let inputIds = promptIds;
-  for (let index = 0; index < budget; index++) {
-    if (o.signal?.aborted) return;
-    const result = await session.forward(inputIds, request);
-    const token = sample(result.logits);
-    const isEos = token === eos;
-    let text = isEos || !decoder ? '' : decoder.push(token);
-    let finish: GenerateStep['finish'];
-    if (isEos) finish = 'eos';
-    else if (index === budget - 1) finish = 'length';
-    if (finish && decoder) text += decoder.flush();
-    yield {
-      index, token, piece: tokenizer?.idToToken(token) ?? String(token), text,
-      inputIds, position: result.position, logits: result.logits, hooks: result.hooks, finish,
-    };
-    if (finish) return;
-    inputIds = [token];
+  try {
+    for (let index = 0; index < budget; index++) {
+      if (o.signal?.aborted) return;
+      const result = await step(inputIds);
+      const token = result.token;
+      const isEos = token === eos;
+      let text = isEos || !decoder ? '' : decoder.push(token);
+      let finish: GenerateStep['finish'];
+      if (isEos) finish = 'eos';
+      else if (index === budget - 1) finish = 'length';
+      if (finish && decoder) text += decoder.flush();
+      yield {
+        index, token, piece: tokenizer?.idToToken(token) ?? String(token), text,
+        inputIds, position: result.position, logits: result.logits, hooks: result.hooks, finish,
+      };
+      if (finish) return;
+      inputIds = [token];
+    }
+  } finally {
+    // A GPU session holds buffers until disposed; the CPU one has nothing to release.
+    (session as { dispose?: () => void }).dispose?.();
   }
 }

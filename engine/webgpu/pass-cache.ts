@@ -64,8 +64,7 @@ export class PassCache {
   buffer(label: string, bytes: number): GPUBuffer {
     const old = this.scratch.get(label);
     if (old && old.size >= bytes) return old;
-    if (old) this.retired.push(old);
-    this.forgetPasses();
+    if (old) { this.retired.push(old); this.forgetPasses(); }
     const b = createEmpty(this.device, label, Math.max(bytes, 2 * (old?.size ?? 0)));
     this.scratch.set(label, b);
     return b;
