@@ -1,6 +1,9 @@
 // npm run bench: the CPU and WebGPU engines side by side on the default model, in one run.
-// `npm run bench -- --scale` runs scale mode instead (scale.ts). Prints one JSON object: prefill tokens/s, decode tokens/s and ms per token, with no hooks and
-// with every hook observed, and the WebGPU/CPU ratios. WebGPU runs on Dawn (SwiftShader when the
+// `npm run bench -- --scale` runs scale mode instead (scale.ts); `--model DIR` benches another
+// checkpoint (a golden fixture while the default model is training). Prints one JSON object:
+// prefill tokens/s, decode tokens/s and ms per token, with no hooks and with every hook observed,
+// greedy decode with the argmax on the GPU (only the token id read back), the WebGPU/CPU ratios
+// and kernel times from timestamp queries. WebGPU runs on Dawn (SwiftShader when the
 // machine has no GPU: a CPU emulation, so its absolute numbers say nothing about GPU speed).
 //
 // Napkin maths for decode: each token reads every active weight once. For the default model
@@ -9,13 +12,16 @@
 import { loadModelFromDirectory } from '../engine/node.ts';
 import { CpuEngine } from '../engine/cpu/engine.ts';
 import { createNodeWebGpuEngine } from '../engine/node-webgpu.ts';
-import type { Engine } from '../engine/engine.ts';
+import type { Engine, EngineSession } from '../engine/engine.ts';
+import type { GpuSession } from '../engine/webgpu/engine.ts';
 import { DEFAULT_MODEL_DIR } from '../engine/cli/commands.ts';
 import { registerWgslLoader, requestNodeGpuDevice } from '../engine/node-webgpu.ts';
 
 const PROMPT = 128, DECODE = 32, REPEAT = 2;
 
-async function measure(engine: Engine, hooks: string[]) {
+const release = (s: EngineSession) => (s as Partial<GpuSession>).dispose?.();
+
+async function measure(engine: Engine, hooks: string[], greedyOnGpu = false) {
   const prompt = Array.from({ length: PROMPT }, (_, i) => 3 + ((i * 977) % (engine.config.vocab_size - 3)));
   let best = { prefill: Infinity, decode: Infinity };
   for (let r = 0; r < REPEAT; r++) {
@@ -26,10 +32,15 @@ async function measure(engine: Engine, hooks: string[]) {
     t = performance.now();
     let token = 5;
     for (let i = 0; i < DECODE; i++) {
+      if (greedyOnGpu) {
+        token = (await (s as GpuSession).forwardArgmax([token], { hooks })).token;
+        continue;
+      }
       const out = await s.forward([token], { hooks });
       token = 3 + (Math.round(Math.abs(out.logits[7]) * 1000) % (engine.config.vocab_size - 3));
     }
     const decode = performance.now() - t;
+    release(s);
     best = { prefill: Math.min(best.prefill, prefill), decode: Math.min(best.decode, decode) };
   }
   return {
@@ -50,29 +61,35 @@ async function main() {
     device.destroy();
     return;
   }
-  const model = await loadModelFromDirectory(DEFAULT_MODEL_DIR);
+  const at = process.argv.indexOf('--model');
+  const dir = at > 0 ? process.argv[at + 1] : DEFAULT_MODEL_DIR;
+  const model = await loadModelFromDirectory(dir);
   const cpu = new CpuEngine(model.config, model.weights);
   const gpu = await createNodeWebGpuEngine(model.config, model.weights, model.dtypeBytes);
-  const result: Record<string, unknown> = { model: 'models/mixscope-tiny', prompt_tokens: PROMPT, decode_tokens: DECODE, webgpu_adapter: gpu.description };
+  const result: Record<string, unknown> = { model: at > 0 ? dir : 'models/mixscope-tiny', prompt_tokens: PROMPT, decode_tokens: DECODE, webgpu_adapter: gpu.description };
   for (const [name, engine] of [['cpu', cpu], ['webgpu', gpu]] as const) {
     result[name] = { no_hooks: await measure(engine, []), every_hook: await measure(engine, ['*']) };
   }
+  (result.webgpu as Record<string, unknown>).greedy_argmax_on_gpu = await measure(gpu, [], true);
   // Kernel times from timestamp queries, in a separate profiled engine (profiling adds overhead).
   const profiled = await createNodeWebGpuEngine(model.config, model.weights, model.dtypeBytes, { profile: true });
   if (profiled.profile) {
     const s = profiled.createSession();
+    const sorted = () => Object.fromEntries(Object.entries(profiled.lastKernelTimes ?? {}).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, +v.toFixed(4)]));
     await s.forward(Array.from({ length: PROMPT }, (_, i) => 3 + i));
+    result.webgpu_prefill_kernel_ms = sorted();
     await s.forward([5]);
-    const times = profiled.lastKernelTimes ?? {};
-    result.webgpu_decode_kernel_ms = Object.fromEntries(Object.entries(times).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, +v.toFixed(4)]));
+    result.webgpu_decode_kernel_ms = sorted();
+    release(s);
   } else {
     result.webgpu_decode_kernel_ms = 'this adapter has no timestamp-query';
   }
   profiled.dispose();
-  const r = result as Record<'cpu' | 'webgpu', Record<'no_hooks' | 'every_hook', Record<string, number>>>;
+  const r = result as Record<'cpu' | 'webgpu', Record<'no_hooks' | 'every_hook' | 'greedy_argmax_on_gpu', Record<string, number>>>;
   result.ratios = {
     webgpu_over_cpu_decode_no_hooks: +(r.webgpu.no_hooks.decode_tokens_per_s / r.cpu.no_hooks.decode_tokens_per_s).toFixed(3),
     webgpu_over_cpu_prefill_no_hooks: +(r.webgpu.no_hooks.prefill_tokens_per_s / r.cpu.no_hooks.prefill_tokens_per_s).toFixed(3),
+    webgpu_greedy_argmax_over_logits_decode: +(r.webgpu.greedy_argmax_on_gpu.decode_tokens_per_s / r.webgpu.no_hooks.decode_tokens_per_s).toFixed(3),
     webgpu_hook_cost: +(1 - r.webgpu.every_hook.decode_tokens_per_s / r.webgpu.no_hooks.decode_tokens_per_s).toFixed(3),
     cpu_hook_cost: +(1 - r.cpu.every_hook.decode_tokens_per_s / r.cpu.no_hooks.decode_tokens_per_s).toFixed(3),
   };

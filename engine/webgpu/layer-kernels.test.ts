@@ -11,7 +11,7 @@ import { noAdapter } from '../../tests/gpu/ci-policy.ts';
 import { randomWeights, tinyConfig } from '../../tests/helpers/random-model.ts';
 import { createEmpty, createStorage, readBuffer, readF32, releasePasses, submit, validated, type Pass } from './gpu.ts';
 import { packF16, unpackF16 } from './f16.ts';
-import { createKernels, planArgmax, planAttention, planEmbed, planExperts, planMatmul, planRouter, routerRules, type Kernels } from './kernels.ts';
+import { createKernels, planArgmax, planAttention, planEmbed, planExperts, planExpertsGrouped, planMatmul, planRouter, routerRules, type Kernels } from './kernels.ts';
 import type { MixtralWeights } from '../weights.ts';
 
 const config = tinyConfig({ hidden_size: 16, intermediate_size: 24, sliding_window: 5 });
@@ -130,6 +130,18 @@ describe('attention, router and expert kernels reproduce the CPU engine (Dawn)',
       expect(maxDiff(await readF32(k.device, wts, T * K), choice.weights)).toBeLessThanOrEqual(1e-6);
       expect(maxDiff(await readF32(k.device, eo, T * K * D), (r.hooks.get('blocks.0.moe.hook_expert_out') as HookTensor).data)).toBeLessThanOrEqual(1e-5);
       expect(maxDiff(await readF32(k.device, out, T * D), (r.hooks.get('blocks.0.hook_mlp_out') as HookTensor).data)).toBeLessThanOrEqual(1e-5);
+
+      // The same routing through the grouped (prefill) kernels: all experts in one buffer, and
+      // one buffer per expert as when a layer is split under the binding limit.
+      const perExpert = (sel: 'w1' | 'w2' | 'w3') => lw.experts.map((e, i) => ({ buffer: up(`${sel} ${i}`, packF16(e[sel])), row0: i, rows: 1 }));
+      const whole = (sel: 'w1' | 'w2' | 'w3') => [{ buffer: pack(sel), row0: 0, rows: E }];
+      for (const parts of [whole, perExpert]) {
+        const h2 = empty('h2', T * K * F), eo2 = empty('eo2', T * K * D), out2 = empty('out2', T * D);
+        await run(() => planExpertsGrouped(k, { T, K, E, D, F, x, idx, weights: wts, w1: parts('w1'), w3: parts('w3'), w2: parts('w2'),
+          offsets: empty('offsets', E + 1), order: empty('order', T * K), h: h2, expertOut: eo2, out: out2 }));
+        expect(maxDiff(await readF32(k.device, eo2, T * K * D), (r.hooks.get('blocks.0.moe.hook_expert_out') as HookTensor).data)).toBeLessThanOrEqual(1e-5);
+        expect(maxDiff(await readF32(k.device, out2, T * D), (r.hooks.get('blocks.0.hook_mlp_out') as HookTensor).data)).toBeLessThanOrEqual(1e-5);
+      }
     });
   }
 
