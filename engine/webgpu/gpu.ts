@@ -47,7 +47,7 @@ const padded = (bytes: number, to = 4) => Math.max(to, Math.ceil(bytes / to) * t
 
 function checkSize(device: GPUDevice, label: string, bytes: number): void {
   const max = Math.min(device.limits.maxBufferSize, device.limits.maxStorageBufferBindingSize);
-  if (bytes > max) throw new GpuError(`${label}: ${bytes} bytes exceeds this device's largest storage buffer (${max} bytes)`);
+  if (bytes > max) throw new GpuError(`${label}: ${bytes} bytes exceeds this device's largest storage buffer (${max} bytes: maxStorageBufferBindingSize ${device.limits.maxStorageBufferBindingSize}, maxBufferSize ${device.limits.maxBufferSize})`);
 }
 
 /** A storage buffer holding a copy of `data` (any typed array); readable back and writable. */

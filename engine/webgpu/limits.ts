@@ -1,0 +1,35 @@
+// The device an engine asks for: WebGPU gives a device only the default limits (128 MiB per
+// storage binding, 256 MiB per buffer) unless it asks for more, and a real Mixtral's tensors are
+// larger. Ask for what the model's largest tensor needs, up to what the adapter offers; what
+// is still too large is split into parts when the engine uploads it (split.ts), or refused there
+// with an error naming the tensor.
+import type { MixtralConfig } from '../config.ts';
+
+/** Bytes of the largest weight buffers the engine would make if nothing were split. */
+export function largestTensorBytes(c: MixtralConfig, dtype: 'f16' | 'f32'): number {
+  const b = dtype === 'f16' ? 2 : 4;
+  const D = c.hidden_size, F = c.intermediate_size, E = c.num_local_experts;
+  return Math.max(
+    c.vocab_size * D * b,                                   // embed_tokens, lm_head (V, D)
+    E * F * D * b,                                          // a layer's w1, w3 or w2, all experts
+    c.num_attention_heads * c.head_dim * D * b,             // q_proj, o_proj
+  );
+}
+
+/** requiredLimits for `adapter.requestDevice` sized to the model, never above the adapter's. */
+export function requiredLimitsFor(adapter: GPUAdapter, c: MixtralConfig, dtype: 'f16' | 'f32'): Record<string, number> {
+  const need = largestTensorBytes(c, dtype);
+  const DEFAULT_BINDING = 128 * 2 ** 20, DEFAULT_BUFFER = 256 * 2 ** 20;
+  return {
+    maxStorageBufferBindingSize: Math.min(adapter.limits.maxStorageBufferBindingSize, Math.max(DEFAULT_BINDING, need)),
+    maxBufferSize: Math.min(adapter.limits.maxBufferSize, Math.max(DEFAULT_BUFFER, need)),
+  };
+}
+
+/** A device for the engine from `adapter` (the browser's path; Node's is engine/node-webgpu.ts). */
+export async function requestEngineDevice(adapter: GPUAdapter, c: MixtralConfig, dtype: 'f16' | 'f32'): Promise<GPUDevice> {
+  return adapter.requestDevice({
+    requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
+    requiredLimits: requiredLimitsFor(adapter, c, dtype),
+  });
+}
