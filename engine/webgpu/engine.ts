@@ -1,7 +1,10 @@
 // The WebGPU engine: the same Mixtral forward as engine/cpu/forward.ts, as WGSL kernels, behind
 // the common Engine interface. One command buffer per call; hook points that were asked for are
 // copied into one staging buffer and read back once at the end; a JavaScript function hook
-// splits the call there (submit, read, call, write back), which costs a sync.
+// splits the call there (submit, read, call, write back), which costs a sync. A session keeps its
+// scratch buffers, params and bind groups (pass-cache.ts), so a steady decode step creates no GPU
+// objects; prefill runs the experts on tokens grouped by expert; weights larger than one binding
+// are stored in parts (split.ts).
 //
 // Legend: T tokens in this call, S = cache + T positions, D hidden, Dh head_dim, H query heads,
 // Hkv key/value heads, E experts, K experts per token, F expert width, V vocab.
