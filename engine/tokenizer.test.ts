@@ -46,6 +46,13 @@ describe('streaming decode', () => {
     expect(text).toBe(tk.decode([1, ...ids]));
   });
 
+  it('starts from no context at all (the first token of a text)', () => {
+    expect(tk.decode([])).toBe('');
+    const d = tk.streamDecoder([]);
+    expect(d.push(tk.tokenToId('▁hello')!)).toBe('hello');
+    expect(d.push(tk.tokenToId('▁world')!)).toBe(' world');
+  });
+
   it('flush emits an incomplete character as U+FFFD', () => {
     const d = tk.streamDecoder([1]);
     expect(d.push(byteId(0xf0))).toBe('');

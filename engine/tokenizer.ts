@@ -30,6 +30,8 @@ export class MixscopeTokenizer {
   }
 
   decode(ids: readonly number[], { skipSpecialTokens = true } = {}): string {
+    // The library refuses an empty list; the text of no tokens is "".
+    if (ids.length === 0) return '';
     // No "clean-up" of spaces before punctuation: SentencePiece decodes text exactly as written.
     return this.tk.decode([...ids], { skip_special_tokens: skipSpecialTokens, clean_up_tokenization_spaces: false });
   }

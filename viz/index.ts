@@ -19,3 +19,4 @@ export { firstChoiceCounts, firstChoiceFlows, sankeyLayout, ribbonPath, type Flo
 export { headPattern, kvHeadOf, kvGroups, windowEdgePath, paintPattern } from './attention.ts';
 export { displayToken, tokenLabel, newlineCount } from './token-text.ts';
 export { BASE_DEFAULTS, type BaseOptions, type View } from './view.ts';
+export { emptyRouting, emptyAttention, emptyNextToken } from './empty.ts';

@@ -6,6 +6,7 @@ import { urlSource, filesSource } from '../../engine/checkpoint/index.ts';
 import type { LoadProgress } from '../../engine/checkpoint/load.ts';
 import { CpuEngine } from '../../engine/cpu/engine.ts';
 import { hookNames } from '../../engine/hooks/names.ts';
+import { requestEngineDevice } from '../../engine/webgpu/limits.ts';
 import type { ModelSource } from './protocol.ts';
 import type { ModelInfo } from './types.ts';
 
@@ -25,14 +26,9 @@ export async function openEngine(model: Model, backend: 'auto' | 'cpu'): Promise
   try {
     const adapter = await gpu.requestAdapter();
     if (!adapter) return cpu('WebGPU gave no adapter');
-    const device = await adapter.requestDevice({
-      requiredLimits: {
-        maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
-        maxBufferSize: adapter.limits.maxBufferSize,
-      },
-    });
-    const { WebGpuEngine } = await import('../../engine/webgpu/engine.ts');
     const f16 = Object.keys(model.dtypeBytes).every((t) => t === 'F16');
+    const device = await requestEngineDevice(adapter, model.config, f16 ? 'f16' : 'f32');
+    const { WebGpuEngine } = await import('../../engine/webgpu/engine.ts');
     const info = adapter.info;
     const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'adapter';
     const engine = await WebGpuEngine.create(device, model.config, model.weights, { weights: f16 ? 'f16' : 'f32' }, `WebGPU (${name})`);
@@ -44,11 +40,22 @@ export async function openEngine(model: Model, backend: 'auto' | 'cpu'): Promise
 
 export function modelInfo(model: Model, opened: OpenedEngine): ModelInfo {
   return {
-    label: model.label,
+    label: shortLabel(model.label),
     config: model.config,
     parameters: { total: model.parameters.total, activePerToken: model.parameters.activePerToken },
     backend: opened.engine.backend,
     backendDescription: opened.reason ? `CPU (${opened.reason})` : opened.engine.description,
     hookNames: hookNames(model.config),
   };
+}
+
+/** "https://host/models/mixscope-tiny/" -> "mixscope-tiny"; a files label stays as it is. */
+export function shortLabel(label: string): string {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(label)) return label;
+  try {
+    const parts = new URL(label).pathname.split('/').filter(Boolean);
+    return decodeURIComponent(parts.at(-1) ?? label);
+  } catch {
+    return label;
+  }
 }

@@ -15,10 +15,16 @@ const constant = (value: unknown) => () => value;
 
 /**
  * Definitions for `new Runtime(...)`: md, html, svg, Inputs, Generators, Mutable, d3, now, width
- * (of `container`), then the host's own (`mixscope`, `viz`, ...), which may override them.
+ * (of `container`), then the host's own values (`viz`, ...), then the host's own definitions
+ * (functions the runtime calls, e.g. a generator: `mixscope` yields a new API per loaded model),
+ * which may override them.
  * `invalidation`, `visibility` and `@variable` are provided by the runtime's modules themselves.
  */
-export function notebookBuiltins(container: HTMLElement, host: Record<string, unknown> = {}): Record<string, unknown> {
+export function notebookBuiltins(
+  container: HTMLElement,
+  host: Record<string, unknown> = {},
+  definitions: Record<string, () => unknown> = {},
+): Record<string, unknown> {
   const builtins: Record<string, unknown> = {
     md: constant(md),
     html: constant(html),
@@ -31,5 +37,6 @@ export function notebookBuiltins(container: HTMLElement, host: Record<string, un
     width: () => width(container),
   };
   for (const [name, value] of Object.entries(host)) builtins[name] = constant(value);
+  Object.assign(builtins, definitions);
   return builtins;
 }

@@ -21,7 +21,7 @@ function button(className: string, text: string, title: string): HTMLButtonEleme
   return b;
 }
 
-export function createCellView(id: string, initialSource: () => string, echo: boolean, run: (source: string) => void): CellView {
+export function createCellView(id: string, initialSource: () => string, echo: boolean, run: (source: string) => void, display = true): CellView {
   const element = document.createElement('section');
   element.className = 'nb-cell';
   element.dataset.cellId = id;
@@ -65,6 +65,9 @@ export function createCellView(id: string, initialSource: () => string, echo: bo
         fulfilled: (value, name) => {
           if (!live()) return;
           output.classList.remove('nb-running');
+          // A hidden cell, or an anonymous cell run for its effect, has nothing to show.
+          output.hidden = !display || (value === undefined && !name);
+          if (output.hidden) { output.replaceChildren(); return; }
           const shown = inspect(value);
           if (name && !(value instanceof Node)) {
             const label = document.createElement('span');
@@ -78,6 +81,7 @@ export function createCellView(id: string, initialSource: () => string, echo: bo
         rejected: (error) => {
           if (!live()) return;
           output.classList.remove('nb-running');
+          output.hidden = false;
           output.replaceChildren(inspectError(error));
         },
       };

@@ -1,10 +1,11 @@
 // The source editor of one cell: CodeMirror 6 with JavaScript highlighting; Shift-Enter runs.
-// (The `codemirror` package installed is the legacy 5.x line, so this is assembled from the
-// @codemirror/* packages directly.)
+// Assembled from the @codemirror/* packages (the `codemirror` meta package's newest npm release
+// is the legacy 5.x line).
 import { EditorState, Prec } from '@codemirror/state';
 import { EditorView, drawSelection, highlightActiveLine, keymap } from '@codemirror/view';
 import { bracketMatching, defaultHighlightStyle, indentOnInput, syntaxHighlighting } from '@codemirror/language';
-import { closeBrackets } from '@codemirror/autocomplete';
+import { closeBrackets, closeBracketsKeymap } from '@codemirror/autocomplete';
+import { defaultKeymap, history, historyKeymap, indentWithTab } from '@codemirror/commands';
 import { javascript } from '@codemirror/lang-javascript';
 
 export interface CellEditor {
@@ -21,6 +22,9 @@ export function createCellEditor(parent: HTMLElement, source: string, run: (sour
       extensions: [
         // Highest precedence so Shift-Enter runs the cell instead of inserting a line break.
         Prec.highest(keymap.of([{ key: 'Shift-Enter', run: (v) => { run(v.state.doc.toString()); return true; } }])),
+        history(),
+        // Tab indents inside the editor; Escape then Tab leaves it (CodeMirror's accessible default).
+        keymap.of([...closeBracketsKeymap, ...defaultKeymap, ...historyKeymap, indentWithTab]),
         drawSelection(),
         highlightActiveLine(),
         indentOnInput(),

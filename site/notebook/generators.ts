@@ -52,12 +52,13 @@ export function input(element: HTMLElement): Generator<Promise<unknown>> {
   });
 }
 
-/** The width of `element` now and whenever it changes size. */
+/** The content width of `element` (inside its padding) now and whenever it changes size. */
 export function width(element: HTMLElement): Generator<Promise<number>> {
   return observe((change) => {
     let last = -1;
     const measure = () => {
-      const w = element.clientWidth;
+      const style = getComputedStyle(element);
+      const w = Math.max(0, Math.floor(element.clientWidth - parseFloat(style.paddingLeft || '0') - parseFloat(style.paddingRight || '0')));
       if (w !== last) change(last = w);
     };
     const observer = new ResizeObserver(measure);

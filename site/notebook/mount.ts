@@ -33,7 +33,16 @@ function inlineObserver(span: HTMLElement): Observer {
   };
 }
 
-export function mountNotebook(container: HTMLElement, nb: ParsedNotebook, builtins: Record<string, unknown> = {}): MountedNotebook {
+/**
+ * `builtins` are values every cell can name; `definitions` are functions the runtime calls to
+ * get a builtin's value, so a generator there (a stream of models) re-runs its dependents.
+ */
+export function mountNotebook(
+  container: HTMLElement,
+  nb: ParsedNotebook,
+  builtins: Record<string, unknown> = {},
+  definitions: Record<string, () => unknown> = {},
+): MountedNotebook {
   ensureStyles(container.ownerDocument);
   const root = document.createElement('article');
   root.className = 'nb-notebook';
@@ -50,7 +59,7 @@ export function mountNotebook(container: HTMLElement, nb: ParsedNotebook, builti
   }
   container.append(root);
 
-  const runtime = new Runtime(notebookBuiltins(root, builtins));
+  const runtime = new Runtime(notebookBuiltins(root, builtins, definitions));
   const module = runtime.module();
   const cells = new Map<string, MountedCell>();
 
@@ -78,7 +87,7 @@ export function mountNotebook(container: HTMLElement, nb: ParsedNotebook, builti
       continue;
     }
     const cell = { variables: [], source: block.source } as Partial<MountedCell> as MountedCell;
-    cell.view = createCellView(block.id, () => cell.source, block.echo, (source) => redefineCell(block.id, source));
+    cell.view = createCellView(block.id, () => cell.source, block.echo, (source) => redefineCell(block.id, source), block.display);
     cells.set(block.id, cell);
     root.append(cell.view.element);
     cell.variables = defineCell(module, block.source, cell.view.observer());

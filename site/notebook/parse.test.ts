@@ -23,10 +23,15 @@ describe('parseNotebook', () => {
     expect(nb.blocks.map((b) => b.type)).toEqual(['prose', 'cell', 'prose', 'cell']);
     const [intro, first, between, second] = nb.blocks as [ProseBlock, CellBlock, ProseBlock, CellBlock];
     expect(intro.html).toBe('<h1>Intro</h1>');
-    expect(first).toEqual({ type: 'cell', id: 'cell-0', source: 'x = 1', echo: false });
+    expect(first).toEqual({ type: 'cell', id: 'cell-0', source: 'x = 1', echo: false, display: true });
     expect(between.html).toContain('<p>Between.</p>');
     expect(between.html).toContain('language-python');
     expect(second.id).toBe('cell-1');
+  });
+
+  it('runs ```js hide cells without showing their value, in any order of options', () => {
+    const cells = parseNotebook(notebook('```js hide\n1\n```\n\n```js echo hide\n2\n```\n\n```js\n3\n```'), 'h').blocks.filter((b): b is CellBlock => b.type === 'cell');
+    expect(cells.map((c) => [c.echo, c.display])).toEqual([[false, false], [true, false], [false, true]]);
   });
 
   it('shows code by default for ```js echo or front matter echo: true, and no-echo overrides', () => {

@@ -5,12 +5,16 @@ import { readFrontMatter } from './front-matter.ts';
 import { inlineExpressions } from './inline-expressions.ts';
 import type { InlineExpression, NotebookBlock, ParsedNotebook } from './types.ts';
 
-/** Fence info `js`, `js echo` or `js no-echo` -> a cell; any other language stays prose. */
-function cellFence(lang: string | undefined, echoByDefault: boolean): { echo: boolean } | null {
+/**
+ * Fence info `js`, `js echo`, `js no-echo` and/or `js hide` -> a cell; any other language stays
+ * prose. `hide` runs the cell without showing its value (errors still show in place).
+ */
+function cellFence(lang: string | undefined, echoByDefault: boolean): { echo: boolean; display: boolean } | null {
   const [language, ...options] = (lang ?? '').trim().split(/\s+/);
   if (language !== 'js') return null;
-  if (options.includes('no-echo')) return { echo: false };
-  return { echo: options.includes('echo') || echoByDefault };
+  const display = !options.includes('hide');
+  if (options.includes('no-echo')) return { echo: false, display };
+  return { echo: options.includes('echo') || echoByDefault, display };
 }
 
 export function parseNotebook(source: string, slug: string): ParsedNotebook {
@@ -35,7 +39,7 @@ export function parseNotebook(source: string, slug: string): ParsedNotebook {
     const fence = code ? cellFence(code.lang, frontMatter.echo) : null;
     if (!code || !fence) { prose.push(token); continue; }
     flushProse();
-    blocks.push({ type: 'cell', id: `cell-${cells++}`, source: code.text.trim(), echo: fence.echo });
+    blocks.push({ type: 'cell', id: `cell-${cells++}`, source: code.text.trim(), echo: fence.echo, display: fence.display });
   }
   flushProse();
 

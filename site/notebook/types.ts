@@ -29,6 +29,8 @@ export interface CellBlock {
   source: string;
   /** Show the cell's code by default (```js echo, or `echo: true` in the front matter). */
   echo: boolean;
+  /** Show the cell's value (false with ```js hide: a cell run for its effect or for its dependents). */
+  display: boolean;
 }
 
 export type NotebookBlock = ProseBlock | CellBlock;

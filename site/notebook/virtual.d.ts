@@ -5,7 +5,7 @@ declare module 'virtual:mixscope-notebooks' {
   export interface NotebookMeta { slug: string; title: string; summary: string; order: number }
   export interface InlineExpression { id: string; source: string }
   export interface ProseBlock { type: 'prose'; html: string; inlines: InlineExpression[] }
-  export interface CellBlock { type: 'cell'; id: string; source: string; echo: boolean }
+  export interface CellBlock { type: 'cell'; id: string; source: string; echo: boolean; display: boolean }
   export interface ParsedNotebook { meta: NotebookMeta; blocks: (ProseBlock | CellBlock)[] }
 
   export interface NotebookEntry extends NotebookMeta {

@@ -1,0 +1,50 @@
+// The Mixscope site: an index of notebooks and one page per notebook, the engine in a worker.
+import * as d3 from 'd3';
+import { notebooks } from 'virtual:mixscope-notebooks';
+import * as viz from '../viz/index.ts';
+import { MixscopeClient } from './api/client.ts';
+import { modelStream } from './api/model-stream.ts';
+import { createHeader } from './header.ts';
+import { createOpenModelDialog } from './open-model.ts';
+import { currentRoute, urlState } from './url-state.ts';
+import { renderIndex } from './index-page.ts';
+import { renderNotebookPage } from './notebook-page.ts';
+import './style.css';
+
+const DEFAULT_MODEL = new URL('mixscope-tiny/', location.href.replace(/#.*$/, '')).href;
+
+const worker = new Worker(new URL('./api/worker.ts', import.meta.url), { type: 'module' });
+const client = new MixscopeClient(worker);
+const backend = currentRoute().params.get('backend') === 'cpu' ? 'cpu' : 'auto';
+
+const dialog = createOpenModelDialog((source) => client.load(source, backend), DEFAULT_MODEL);
+const header = createHeader({ onStop: () => client.stop(), onOpenModel: () => dialog.open() });
+client.onState(header.update);
+const main = document.createElement('main');
+main.className = 'site-main';
+document.body.append(header.node, main, dialog.node);
+
+// What cells can name beyond the notebook standard library. `mixscope` is a definition (a
+// generator): a new API object per loaded model, so cells that use it re-run on a model change.
+const host = { builtins: { viz, d3, urlState }, definitions: { mixscope: modelStream(client) } };
+
+let dispose: (() => void) | null = null;
+let shownPath: string | null = null;
+
+async function route(): Promise<void> {
+  const { path } = currentRoute();
+  if (path === shownPath) return;
+  shownPath = path;
+  dispose?.();
+  dispose = null;
+  main.replaceChildren();
+  if (!path) { renderIndex(main, notebooks); document.title = 'Mixscope'; return; }
+  dispose = await renderNotebookPage(main, notebooks, path, host);
+}
+
+window.addEventListener('hashchange', () => void route());
+void route();
+client.load({ kind: 'url', base: DEFAULT_MODEL }, backend).catch(() => { /* shown in the header */ });
+
+// For tests and the curious: the client on the console.
+(window as unknown as { mixscopeClient: MixscopeClient }).mixscopeClient = client;
