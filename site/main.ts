@@ -4,6 +4,8 @@ import { notebooks } from 'virtual:mixscope-notebooks';
 import * as viz from '../viz/index.ts';
 import { MixscopeClient } from './api/client.ts';
 import { modelStream } from './api/model-stream.ts';
+import { heldout } from './api/heldout.ts';
+import { mixtral } from './api/mixtral-lib.ts';
 import { createHeader } from './header.ts';
 import { createOpenModelDialog } from './open-model.ts';
 import { currentRoute, urlState } from './url-state.ts';
@@ -26,7 +28,7 @@ document.body.append(header.node, main, dialog.node);
 
 // What cells can name beyond the notebook standard library. `mixscope` is a definition (a
 // generator): a new API object per loaded model, so cells that use it re-run on a model change.
-const host = { builtins: { viz, d3, urlState }, definitions: { mixscope: modelStream(client) } };
+const host = { builtins: { viz, d3, urlState, heldout, mixtral }, definitions: { mixscope: modelStream(client) } };
 
 let dispose: (() => void) | null = null;
 let shownPath: string | null = null;

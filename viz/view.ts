@@ -97,13 +97,43 @@ export function mountView<D, O extends BaseOptions>(spec: ViewSpec<D, O>, data: 
     }
   };
 
+  // A view scrolled out of sight keeps its newest data but draws it only when the page is idle
+  // (at most a second later) or when it comes into sight: during generation the frames go to
+  // the views the reader is looking at.
+  let inSight = true;
+  let stale = false;
+  let idle: number | null = null;
+  const flush = () => {
+    if (idle !== null) cancelIdle(idle);
+    idle = null;
+    if (stale) { stale = false; render(); }
+  };
+  const sight = typeof IntersectionObserver === 'undefined' ? null : new IntersectionObserver((entries) => {
+    inSight = entries[entries.length - 1].isIntersecting;
+    if (inSight) flush();
+  }, { rootMargin: '200px' });
+  sight?.observe(root);
+
   root.update = (next, opts) => {
     state.data = next;
     if (opts) state.options = { ...state.options, ...opts };
-    render();
+    if (inSight || !root.isConnected) { stale = false; render(); return; }
+    stale = true;
+    idle ??= onIdle(flush, 1000);
   };
   root.rows = () => spec.rows(state.data, state.options);
-  root.destroy = () => { unsubscribe?.(); unsubscribe = null; subscribed = null; };
+  root.destroy = () => {
+    unsubscribe?.(); unsubscribe = null; subscribed = null;
+    sight?.disconnect();
+    if (idle !== null) cancelIdle(idle);
+    idle = null;
+  };
   render();
   return root;
 }
+
+const onIdle = (fn: () => void, timeout: number): number =>
+  typeof requestIdleCallback === 'function' ? requestIdleCallback(fn, { timeout }) : window.setTimeout(fn, Math.min(timeout, 200));
+const cancelIdle = (id: number): void => {
+  if (typeof cancelIdleCallback === 'function') cancelIdleCallback(id); else clearTimeout(id);
+};

@@ -11,8 +11,7 @@ import type { Engine } from '../engine.ts';
 import type { ExpertChoice, HookTensor } from '../hooks/request.ts';
 import { numberFlag, parseIds, UsageError, type CliArgs } from './args.ts';
 import { readFile } from 'node:fs/promises';
-import { layerRoutingStats, randomRepeatRates } from '../analysis/routing-stats.ts';
-import { routeLongText } from '../analysis/long-text-routing.ts';
+import { analyzeRouting } from '../analysis/analyze-routing.ts';
 
 type Values = CliArgs['values'];
 type Out = (line: string) => void;
@@ -164,19 +163,7 @@ async function analyze(values: Values, out: Out) {
   if (ids.length < 2) throw new UsageError('analyze needs a text of at least two tokens');
   const engine = await createEngine(values, ckpt);
   try {
-    const { indices, windows } = await routeLongText(engine, ids);
-    const c = ckpt.config;
-    out(JSON.stringify({
-      tokens: ids.length,
-      experts: c.num_local_experts,
-      top_k: c.num_experts_per_tok,
-      windows,
-      random: randomRepeatRates(c.num_local_experts, c.num_experts_per_tok),
-      layers: indices.map((ix) => {
-        const { first_share, top2_share, repeat_first, repeat_top2 } = layerRoutingStats(ix, c.num_experts_per_tok, c.num_local_experts);
-        return { first_share, top2_share, repeat_first, repeat_top2 };
-      }),
-    }) + '\n');
+    out(JSON.stringify(await analyzeRouting(engine, ids)) + '\n');
   } finally {
     engine.dispose();
   }

@@ -1,7 +1,8 @@
 // The page's side of the engine worker: loads models, streams generations as cumulative states
 // coalesced to one per animation frame, and stops at once when asked.
 import { MixscopeTokenizer } from '../../engine/tokenizer.ts';
-import type { FromWorker, ForwardRequestOptions, GenerateRequestOptions, ModelSource, RawHook, ToWorker, TraceRequestOptions } from './protocol.ts';
+import type { RoutingAnalysis } from '../../engine/analysis/analyze-routing.ts';
+import type { AnalyzeRequestOptions, FromWorker, ForwardRequestOptions, GenerateRequestOptions, ModelSource, RawHook, ToWorker, TraceRequestOptions } from './protocol.ts';
 import type { GenerationState, ModelInfo, Trace } from './types.ts';
 import { GenerationAccumulator, buildTrace } from './accumulator.ts';
 
@@ -124,16 +125,32 @@ export class MixscopeClient {
       msg.type === 'trace-result' ? buildTrace(config, msg.payload) : undefined);
   }
 
+  /**
+   * The routing statistics of the Mixtral paper's section 5 over a text of any length (the same
+   * implementation as the CLI's `analyze`), with progress per forward window.
+   */
+  analyze(text: string | number[], options: AnalyzeRequestOptions & { onProgress?: (done: number, total: number) => void } = {}): Promise<RoutingAnalysis> {
+    const { onProgress, ...rest } = options;
+    return this.request<RoutingAnalysis>({ type: 'analyze', id: 0, text, options: rest }, (msg) =>
+      msg.type === 'analyze-result' ? msg.result : undefined, (msg) => {
+      if (msg.type !== 'analyze-progress') return false;
+      onProgress?.(msg.done, msg.total);
+      return true;
+    });
+  }
+
   dispose(): void {
     this.stop();
     this.worker.terminate();
   }
 
-  private request<T>(msg: Extract<ToWorker, { id: number }>, pick: (m: FromWorker) => T | undefined): Promise<T> {
+  /** One request, one reply; `progress` may take (and return true for) messages that come before it. */
+  private request<T>(msg: Extract<ToWorker, { id: number }>, pick: (m: FromWorker) => T | undefined, progress?: (m: FromWorker) => boolean): Promise<T> {
     this.info; // throws before a model is loaded
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.handlers.set(id, (m) => {
+        if (progress?.(m)) return;
         this.handlers.delete(id);
         if (m.type === 'error') reject(workerError(m.name, m.message));
         else { const v = pick(m); if (v === undefined) reject(new Error(`unexpected reply ${m.type}`)); else resolve(v); }

@@ -4,7 +4,8 @@ import type { Intervention } from '../../engine/hooks/interventions.ts';
 import type { MixtralConfig } from '../../engine/config.ts';
 import { HOOK_POINTS } from '../../engine/hooks/names.ts';
 import type { MixscopeClient, ForwardOutput } from './client.ts';
-import type { ForwardRequestOptions, GenerateRequestOptions, TraceRequestOptions } from './protocol.ts';
+import type { AnalyzeRequestOptions, ForwardRequestOptions, GenerateRequestOptions, TraceRequestOptions } from './protocol.ts';
+import type { RoutingAnalysis } from '../../engine/analysis/analyze-routing.ts';
 import type { GenerationState, ModelInfo, Trace } from './types.ts';
 
 export interface MixscopeApi {
@@ -18,6 +19,12 @@ export interface MixscopeApi {
   generate(prompt: string | number[], options?: GenerateRequestOptions): AsyncGenerator<GenerationState, void, void>;
   forward(input: string | number[], options?: ForwardRequestOptions): Promise<ForwardOutput>;
   trace(text: string | number[], options?: TraceRequestOptions): Promise<Trace>;
+  /**
+   * Routing statistics of the Mixtral paper's section 5 over a text of any length: per layer the
+   * share of first choices and of all top-k choices per expert, and how often consecutive tokens
+   * repeat an expert, with the rates random routing would give. Same implementation as the CLI.
+   */
+  analyze(text: string | number[], options?: AnalyzeRequestOptions & { onProgress?: (done: number, total: number) => void }): Promise<RoutingAnalysis>;
   /** Stops every running generation at once. */
   stop(): void;
   interventions: {
@@ -45,6 +52,7 @@ export function createMixscopeApi(client: MixscopeClient): MixscopeApi {
     generate: (prompt, options) => client.generate(prompt, options),
     forward: (input, options) => client.forward(input, options),
     trace: (text, options) => client.trace(text, options),
+    analyze: (text, options) => client.analyze(text, options),
     stop: () => client.stop(),
     interventions: {
       ablate: (layer, experts) => ({ kind: 'ablate_experts', layer, experts }),

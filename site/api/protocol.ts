@@ -3,6 +3,7 @@
 import type { Intervention } from '../../engine/hooks/interventions.ts';
 import type { NextTokenData, TokenInfo } from '../../viz/types.ts';
 import type { ModelInfo } from './types.ts';
+import type { RoutingAnalysis } from '../../engine/analysis/analyze-routing.ts';
 
 /** Where the weights come from. */
 export type ModelSource =
@@ -66,11 +67,17 @@ export interface TraceRequestOptions {
   attention?: boolean;
 }
 
+export interface AnalyzeRequestOptions {
+  /** Analyse only the first this many tokens of the text (default: all of it). */
+  maxTokens?: number;
+}
+
 export type ToWorker =
   | { type: 'load'; source: ModelSource; backend: 'auto' | 'cpu' }
   | { type: 'generate'; id: number; prompt: string | number[]; options: GenerateRequestOptions }
   | { type: 'forward'; id: number; input: string | number[]; options: ForwardRequestOptions }
   | { type: 'trace'; id: number; text: string | number[]; options: TraceRequestOptions }
+  | { type: 'analyze'; id: number; text: string | number[]; options: AnalyzeRequestOptions }
   | { type: 'stop'; id: number };
 
 export type FromWorker =
@@ -81,4 +88,6 @@ export type FromWorker =
   | { type: 'step'; id: number; payload: StepPayload }
   | { type: 'forward-result'; id: number; logits: Float32Array; logitsShape: number[]; hooks: Record<string, RawHook>; position: number }
   | { type: 'trace-result'; id: number; payload: TracePayload }
+  | { type: 'analyze-progress'; id: number; done: number; total: number }
+  | { type: 'analyze-result'; id: number; result: RoutingAnalysis }
   | { type: 'error'; id: number; name: string; message: string };

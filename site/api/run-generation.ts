@@ -18,7 +18,8 @@ export interface GenerationControl {
   yieldToEvents(): Promise<void>;
 }
 
-export function encodePrompt(engine: Engine, tokenizer: MixscopeTokenizer | null, prompt: string | readonly number[]): number[] {
+/** Token ids of a prompt; `longText` allows texts longer than the model reads at once (for analyses that window them). */
+export function encodePrompt(engine: Engine, tokenizer: MixscopeTokenizer | null, prompt: string | readonly number[], { longText = false } = {}): number[] {
   let ids: number[];
   if (typeof prompt === 'string') {
     if (prompt.length === 0) throw new RequestError('the prompt is empty: type some text to continue');
@@ -29,7 +30,7 @@ export function encodePrompt(engine: Engine, tokenizer: MixscopeTokenizer | null
     if (ids.length === 0) throw new RequestError('the prompt is empty: give at least one token id');
   }
   const max = engine.config.max_position_embeddings;
-  if (ids.length >= max) {
+  if (!longText && ids.length >= max) {
     throw new RequestError(`the prompt is ${ids.length} tokens long; this model reads at most ${max - 1} before generating (shorten it)`);
   }
   return ids;

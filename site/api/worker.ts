@@ -7,6 +7,7 @@ import { GpuError } from '../../engine/webgpu/gpu.ts';
 import { openEngine, openModel, modelInfo, type OpenedEngine } from './engine-host.ts';
 import { runGeneration, encodePrompt } from './run-generation.ts';
 import { runTrace } from './run-trace.ts';
+import { analyzeRouting } from '../../engine/analysis/analyze-routing.ts';
 import { rawHooks, transferables } from './layer-steps.ts';
 import { resolveHookNames } from '../../engine/hooks/request.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
@@ -51,6 +52,11 @@ async function handle(msg: ToWorker): Promise<void> {
       const hooks = rawHooks(r.hooks, names);
       const logits = r.logits.slice();
       post({ type: 'forward-result', id: msg.id, logits, logitsShape: r.logitsShape, hooks, position: r.position }, logits, hooks);
+    } else if (msg.type === 'analyze') {
+      let ids = encodePrompt(engine, tokenizer, msg.text, { longText: true });
+      if (msg.options.maxTokens !== undefined) ids = ids.slice(0, Math.max(2, Math.floor(msg.options.maxTokens)));
+      const result = await analyzeRouting(engine, ids, (done, total) => post({ type: 'analyze-progress', id: msg.id, done, total }));
+      post({ type: 'analyze-result', id: msg.id, result });
     } else if (msg.type === 'trace') {
       const payload = await runTrace(engine, tokenizer, msg.text, msg.options);
       post({ type: 'trace-result', id: msg.id, payload }, payload.layers, payload.loss);

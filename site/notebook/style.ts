@@ -27,6 +27,9 @@ const CSS = `
 
 .nb-cell { position: relative; margin: 1em 0; }
 .nb-output { min-height: 1.6em; overflow-x: auto; transition: opacity 150ms; }
+/* Outputs scrolled out of view skip style, layout and paint: a live chart far down the page
+   costs nothing per token until the reader scrolls to it (then it shows its latest state). */
+.nb-output { content-visibility: auto; contain-intrinsic-size: auto 2em; }
 .nb-output.nb-running { opacity: 0.55; }
 .nb-output > .nb-md > :first-child { margin-top: 0; }
 .nb-output > .nb-md > :last-child { margin-bottom: 0; }

@@ -1,0 +1,23 @@
+// The default model's held-out texts (training/data/heldout/<domain>.txt: documents of each
+// training domain that the model never saw), for notebooks that measure routing and loss per
+// domain. Each file is its own chunk, fetched the first time a cell asks for it, so the site
+// stays offline-capable and pages that do not use them do not pay for them.
+const files = import.meta.glob<string>('../../training/data/heldout/*.txt', { query: '?raw', import: 'default' });
+
+const byDomain = new Map(Object.entries(files).map(([file, load]) => [file.replace(/^.*\/|\.txt$/g, ''), load]));
+
+export interface HeldOut {
+  /** Domain names: c, english, german, manpages, math, python. */
+  domains: string[];
+  /** The whole held-out text of a domain. */
+  text(domain: string): Promise<string>;
+}
+
+export const heldout: HeldOut = {
+  domains: [...byDomain.keys()].sort(),
+  async text(domain) {
+    const load = byDomain.get(domain);
+    if (!load) throw new Error(`no held-out text for "${domain}"; the domains are ${[...byDomain.keys()].sort().join(', ')}`);
+    return load();
+  },
+};

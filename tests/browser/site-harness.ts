@@ -1,0 +1,106 @@
+// Shared by the site's browser tests: build the site as `npm run build` does, serve it from a
+// sub-path of a static host with everything else refused (offline), open pages with a recorder of
+// long tasks, wait for notebooks to settle, edit cells as a person would, save screenshots.
+import { build } from 'vite';
+import { cpSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { watchErrors } from './chromium.ts';
+import type { StaticServer } from './static-server.ts';
+
+export const ROOT = path.resolve(import.meta.dirname, '../..');
+export const SHOTS = path.join(ROOT, 'test-results/site');
+export const SUBPATH = '/courses/moe-101/mixscope/';
+export const GENERATE_TIMEOUT = 240_000;
+
+export interface Backend { name: 'webgpu' | 'cpu'; browser: Browser }
+
+export async function buildSite(): Promise<string> {
+  const host = mkdtempSync(path.join(tmpdir(), 'mixscope-site-'));
+  const outDir = path.join(host, 'built');
+  await build({ configFile: path.join(ROOT, 'vite.config.ts'), logLevel: 'silent', build: { outDir, emptyOutDir: true } });
+  // A static host where the site is not at the root.
+  const site = path.join(host, 'www', SUBPATH);
+  mkdirSync(path.dirname(site), { recursive: true });
+  cpSync(outDir, site, { recursive: true });
+  return path.join(host, 'www');
+}
+
+/**
+ * Long tasks on the main thread and the span of the tour's generation (first status line until the
+ * done one), recorded in the page from its first script on.
+ */
+const RECORDER = `
+  window.__longTasks = [];
+  new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__longTasks.push({ start: e.startTime, duration: e.duration }); })
+    .observe({ type: 'longtask', buffered: true });
+  window.__generation = { start: null, end: null };
+  new MutationObserver(() => {
+    const s = document.querySelector('.tour-status');
+    if (!s) return;
+    if (s.dataset.done === 'false' && window.__generation.start === null) window.__generation.start = performance.now();
+    if (s.dataset.done === 'true' && window.__generation.start !== null && window.__generation.end === null) window.__generation.end = performance.now();
+  }).observe(document, { subtree: true, childList: true, attributes: true });
+`;
+
+export interface OpenedPage { page: Page; errors: string[]; outside: string[]; dialogs: string[] }
+
+export async function open(browser: Browser, server: StaticServer, hash: string): Promise<OpenedPage> {
+  const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+  const errors = watchErrors(page);
+  const outside: string[] = [];
+  const dialogs: string[] = [];
+  page.on('dialog', (d) => { dialogs.push(d.message()); void d.dismiss(); });
+  // Offline: nothing but the static host answers.
+  await page.route('**/*', (route) => {
+    const url = route.request().url();
+    if (url.startsWith(server.url)) return route.continue();
+    outside.push(url);
+    return route.abort();
+  });
+  await page.addInitScript(RECORDER);
+  await page.goto(`${server.url}${SUBPATH}${hash}`);
+  return { page, errors, outside, dialogs };
+}
+
+export const status = (page: Page) => page.locator('.tour-status');
+
+export async function waitForDone(page: Page): Promise<{ step: number; text: string }> {
+  // Polled without a visibility check: Playwright's visibility polling forces a layout every
+  // frame, which would be counted against the page's own main-thread tasks.
+  await page.waitForFunction(() => document.querySelector('.tour-status[data-done="true"]'), undefined, { timeout: GENERATE_TIMEOUT, polling: 250 });
+  return { step: Number(await status(page).getAttribute('data-step')), text: (await status(page).textContent()) ?? '' };
+}
+
+/** Waits until no cell is running for a second (a notebook at rest). */
+export async function waitForRest(page: Page, timeout = GENERATE_TIMEOUT): Promise<void> {
+  await page.waitForFunction(() => {
+    const w = window as unknown as { __restSince?: number };
+    const busy = document.querySelectorAll('.nb-output.nb-running').length > 0 || !document.querySelector('.nb-notebook');
+    if (busy) { w.__restSince = undefined; return false; }
+    w.__restSince ??= performance.now();
+    return performance.now() - w.__restSince > 1000;
+  }, undefined, { timeout, polling: 200 });
+}
+
+export async function promptTokens(page: Page, prompt: string): Promise<number> {
+  return page.evaluate((p) => (window as unknown as { mixscopeClient: { tokenizer: { encode(t: string): { ids: number[] } } } }).mixscopeClient.tokenizer.encode(p).ids.length, prompt);
+}
+
+/** Replace a cell's source through its editor, as a person would, and run it with Shift-Enter. */
+export async function editCell(page: Page, cellText: string | RegExp, source: string): Promise<void> {
+  const root = page.locator('.nb-cell', { hasText: cellText }).first();
+  if (await root.locator('.nb-source').isHidden()) await root.locator('.nb-toggle').click();
+  await root.locator('.cm-content').click();
+  await page.keyboard.press('ControlOrMeta+a');
+  await page.keyboard.press('Backspace');
+  await page.keyboard.insertText(source);
+  await page.keyboard.press('Shift+Enter');
+}
+
+export function shot(page: Page, name: string): Promise<Buffer> {
+  mkdirSync(SHOTS, { recursive: true });
+  return page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+

@@ -1,0 +1,248 @@
+// The built site in headless Chromium, as a workshop participant uses it: served from a sub-path
+// of a static host with every request outside it refused (offline), the default model, the
+// engine in its worker on WebGPU (SwiftShader here) and, with WebGPU disabled, on the CPU.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { launchChromium } from './chromium.ts';
+import { serveDirectory, type StaticServer } from './static-server.ts';
+import {
+  GENERATE_TIMEOUT, ROOT, SHOTS, SUBPATH, buildSite, editCell, open, promptTokens, shot, status, waitForDone, waitForRest, type Backend,
+} from './site-harness.ts';
+
+/** What each view of the tour holds, read from the views' DOM nodes. */
+async function tourViews(page: Page) {
+  return page.evaluate(() => {
+    type V = HTMLElement & { rows(): Record<string, string | number>[] };
+    const view = (cls: string) => document.querySelector<V>(`.mx-${cls}`)!;
+    const strip = view('token-strip');
+    const stripRows = strip.rows();
+    const heat = view('router-heatmap').rows();
+    const load = view('expert-load').rows();
+    const loadPerLayer = new Map<number, number>();
+    for (const r of load) loadPerLayer.set(Number(r.layer), (loadPerLayer.get(Number(r.layer)) ?? 0) + Number(r.first));
+    const queries = (rows: Record<string, string | number>[]) => new Set(rows.map((r) => `${r.head}:${r.query}`)).size;
+    const paths = view('routing-paths').rows();
+    const next = view('next-token').rows();
+    return {
+      chips: strip.querySelectorAll('.mx-chip').length,
+      stripTokens: stripRows.length,
+      stripText: stripRows.map((r) => r.text).join(''),
+      lastId: Number(stripRows.at(-1)?.id),
+      heatRows: new Set(heat.map((r) => r.position)).size,
+      heatCells: heat.length,
+      loadTotals: [...loadPerLayer.values()],
+      gridQueries: queries(view('attention-grid').rows()),
+      mapQueries: queries(view('attention-map').rows()),
+      pathPositions: [...new Set(paths.map((r) => r.position))],
+      pathLayers: new Set(paths.map((r) => r.layer)).size,
+      nextCandidates: next.length,
+      nextChosen: next.filter((r) => r.chosen === 1).map((r) => Number(r.id)),
+    };
+  });
+}
+
+const longTasks: Record<string, unknown> = {};
+
+describe('the site in headless Chromium', () => {
+  let server: StaticServer;
+  let gpu: Backend;
+  let cpu: Backend;
+
+  beforeAll(async () => {
+    server = await serveDirectory(await buildSite());
+    gpu = { name: 'webgpu', browser: await launchChromium({ webgpu: true }) };
+    cpu = { name: 'cpu', browser: await launchChromium({ webgpu: false }) };
+  }, 180_000);
+
+  afterAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    writeFileSync(path.join(SHOTS, 'longtasks.json'), JSON.stringify(longTasks, null, 2));
+    await gpu?.browser.close();
+    await cpu?.browser.close();
+    await server?.close();
+  });
+
+  it('lists every notebook with its title and summary, and opens each one without an error', async () => {
+    // On the CPU engine: the WebGPU path of every notebook is covered by its own test, with small inputs.
+    const { page, errors, outside } = await open(cpu.browser, server, '');
+    await page.waitForSelector('.site-notebooks a');
+    const listed = await page.locator('.site-notebooks a').evaluateAll((as) => as.map((a) => ({
+      href: a.getAttribute('href')!, title: a.querySelector('strong')!.textContent!, summary: a.querySelector('span')!.textContent!,
+    })));
+    const files = ['tour', 'views-reference'];
+    for (const slug of files) expect(listed.map((l) => l.href)).toContain(`#/${slug}`);
+    for (const l of listed) { expect(l.title.length).toBeGreaterThan(3); expect(l.summary.length).toBeGreaterThan(20); }
+    await shot(page, 'index');
+    for (const { href, title } of listed) {
+      await page.goto(`${server.url}${SUBPATH}${href}`);
+      await page.waitForSelector(`.nb-notebook .nb-title`);
+      expect(await page.locator('.nb-title').textContent()).toBe(title);
+      await waitForRest(page);
+      const cellErrors = await page.locator('.nb-notebook .nb-error').allTextContents();
+      expect(cellErrors, `${href} shows errors in its cells`).toEqual([]);
+      await shot(page, href.replace('#/', ''));
+    }
+    expect(errors).toEqual([]);
+    expect(outside).toEqual([]);
+    await page.close();
+  }, 20 * 60_000);
+
+  for (const which of ['webgpu', 'cpu'] as const) {
+    it(`tour on ${which}: says which backend, generates 16 tokens, and every view holds all of them`, async () => {
+      const backend = which === 'webgpu' ? gpu : cpu;
+      const { page, errors, outside } = await open(backend.browser, server, '#/tour');
+      const header = page.locator('.site-backend');
+      await expect.poll(() => header.getAttribute('data-backend'), { timeout: 60_000 }).toBe(which);
+      if (which === 'cpu') expect(await header.textContent()).toMatch(/^CPU \(.+\)$/);
+      else expect(await header.textContent()).toMatch(/^WebGPU \(.+\)$/);
+      const done = await waitForDone(page);
+      expect(done.step).toBe(16);
+      expect(done.text).toContain('reached the token limit');
+      const T = (await promptTokens(page, 'def fibonacci(n):')) + 16;
+      // Views out of sight draw when the page is idle: wait for the strip's chips, then read all.
+      await expect.poll(async () => (await tourViews(page)).chips, { timeout: 10_000 }).toBe(T);
+      const v = await tourViews(page);
+      expect(v.stripTokens).toBe(T);
+      expect(v.heatRows).toBe(T);
+      expect(v.heatCells).toBe(T * 8);
+      expect(v.loadTotals).toEqual(new Array(6).fill(T));
+      expect(v.gridQueries).toBe(8 * T);
+      expect(v.mapQueries).toBe(T);
+      expect(v.pathPositions).toEqual([T - 1]);
+      expect(v.pathLayers).toBe(6);
+      expect(v.nextCandidates).toBe(10);
+      expect(v.nextChosen).toEqual([v.lastId]);
+      expect(v.stripText.startsWith('<s>def fibonacci(n):')).toBe(true);
+
+      const spans = await page.evaluate(() => {
+        const w = window as unknown as { __longTasks: { start: number; duration: number }[]; __generation: { start: number; end: number } };
+        const g = w.__generation;
+        const during = w.__longTasks.filter((t) => t.start + t.duration >= g.start && t.start <= g.end);
+        return { generationMs: g.end - g.start, longest: Math.max(0, ...during.map((t) => t.duration)), count: during.length, all: w.__longTasks.length };
+      });
+      longTasks[which] = { tokens: 16, ...spans };
+      console.log(`[site] ${which}: 16 tokens in ${spans.generationMs.toFixed(0)} ms; main-thread tasks over 50 ms during generation: ${spans.count} (longest ${spans.longest.toFixed(0)} ms)`);
+      expect(spans.count, `long tasks during generation (longest ${spans.longest} ms)`).toBe(0);
+      await shot(page, `tour-${which}`);
+      expect(errors).toEqual([]);
+      expect(outside).toEqual([]);
+      await page.close();
+    }, GENERATE_TIMEOUT + 120_000);
+  }
+
+  it('Stop interrupts a long generation at once and the page carries on', async () => {
+    const { page, errors } = await open(gpu.browser, server, '#/tour?tokens=256');
+    await page.waitForFunction(() => Number(document.querySelector('.tour-status')?.getAttribute('data-step') ?? 0) >= 2, undefined, { timeout: GENERATE_TIMEOUT });
+    const stop = page.locator('.site-stop');
+    expect(await stop.isEnabled()).toBe(true);
+    const t0 = Date.now();
+    await stop.click();
+    const done = await waitForDone(page);
+    const ms = Date.now() - t0;
+    console.log(`[site] Stop: generation ended ${ms} ms after the click, at ${done.step} tokens`);
+    expect(done.text).toContain('stopped');
+    expect(done.step).toBeLessThan(256);
+    await page.waitForTimeout(1500);
+    expect(Number(await status(page).getAttribute('data-step'))).toBe(done.step);
+    expect(await stop.isDisabled()).toBe(true);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, GENERATE_TIMEOUT + 60_000);
+
+  it('editing a cell re-runs what depends on it, and a throwing cell is contained', async () => {
+    const { page, errors } = await open(cpu.browser, server, '#/tour');
+    await waitForDone(page);
+    const promptT = await promptTokens(page, 'def fibonacci(n):');
+
+    // The token count cell, edited and run with Shift-Enter: generation and every view follow.
+    await editCell(page, 'Tokens to generate', 'viewof maxTokens = Inputs.range([1, 64], {label: "Tokens to generate", step: 1, value: 5})');
+    await expect.poll(() => status(page).textContent(), { timeout: GENERATE_TIMEOUT }).toMatch(/^5 of 5 tokens/);
+    await waitForDone(page);
+    await expect.poll(async () => (await tourViews(page)).chips, { timeout: 10_000 }).toBe(promptT + 5);
+
+    // A cell that throws shows its error in place; the other views keep working.
+    await editCell(page, 'Router probabilities', 'heatmap = { throw new Error("this cell is broken on purpose"); }');
+    const broken = page.locator('.nb-cell', { has: page.locator('.nb-error', { hasText: 'this cell is broken on purpose' }) });
+    await expect.poll(() => broken.count()).toBeGreaterThan(0);
+    await page.locator('textarea').first().fill('Once upon a time');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    const stripText = () => page.evaluate(() => (document.querySelector('.mx-token-strip') as unknown as { rows(): { text: string }[] }).rows().map((r) => r.text).join(''));
+    await expect.poll(stripText, { timeout: GENERATE_TIMEOUT }).toContain('Once upon a time');
+    const done = await waitForDone(page);
+    expect(done.step).toBe(5);
+    const onceT = (await promptTokens(page, 'Once upon a time')) + 5;
+    await expect.poll(() => page.locator('.mx-token-strip .mx-chip').count(), { timeout: 10_000 }).toBe(onceT);
+    const v = await page.evaluate(() => ({
+      chips: document.querySelectorAll('.mx-token-strip .mx-chip').length,
+      loadBars: (document.querySelector('.mx-expert-load') as unknown as { rows(): unknown[] }).rows().length,
+      heatmaps: document.querySelectorAll('.mx-router-heatmap').length,
+    }));
+    expect(v.chips).toBe(onceT);
+    expect(v.loadBars).toBe(6 * 8);
+    expect(v.heatmaps).toBe(0);
+    await shot(page, 'tour-edited');
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 2 * GENERATE_TIMEOUT);
+
+  it('shows model text containing HTML as text, never as markup', async () => {
+    const evil = '<img src=x onerror=alert(1)><script>alert(2)</script>';
+    const { page, errors, dialogs } = await open(cpu.browser, server, `#/tour?tokens=4&prompt=${encodeURIComponent(evil)}`);
+    await waitForDone(page);
+    const v = await tourViews(page);
+    expect(v.stripText).toContain('<img src=x onerror=alert(1)>');
+    expect(await page.locator('.nb-notebook img, .mx-view img, .nb-notebook script').count()).toBe(0);
+    expect(await page.locator('.mx-token-strip').textContent()).toContain('<img');
+    await page.locator('.mx-token-strip .mx-chip').nth(2).hover();
+    await page.waitForTimeout(300);
+    expect(dialogs).toEqual([]);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, GENERATE_TIMEOUT);
+
+  it('a broken checkpoint opened through "Open your own model" shows an error and the page stays usable', async () => {
+    const { page, errors } = await open(cpu.browser, server, '#/tour?tokens=3');
+    await waitForDone(page);
+    const dir = path.join(ROOT, 'models/mixscope-tiny');
+    const weights = readFileSync(path.join(dir, 'model.safetensors'));
+    await page.locator('.site-open').click();
+    const dialog = page.locator('dialog.open-model');
+    expect(await dialog.isVisible()).toBe(true);
+    await dialog.locator('input[type=file]:not([webkitdirectory])').setInputFiles([
+      { name: 'config.json', mimeType: 'application/json', buffer: readFileSync(path.join(dir, 'config.json')) },
+      { name: 'tokenizer.json', mimeType: 'application/json', buffer: readFileSync(path.join(dir, 'tokenizer.json')) },
+      // Cut off in the middle of the tensors.
+      { name: 'model.safetensors', mimeType: 'application/octet-stream', buffer: weights.subarray(0, weights.length >> 1) },
+    ]);
+    const message = dialog.locator('.open-model-status.error');
+    await expect.poll(() => message.textContent(), { timeout: 60_000 }).toMatch(/model\.safetensors/);
+    console.log(`[site] broken checkpoint: "${await message.textContent()}"`);
+    await shot(page, 'open-model-error');
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    // The default model is still the one in use, and it still generates.
+    expect(await page.locator('.site-model').textContent()).toContain('mixscope-tiny');
+    await page.evaluate(() => document.querySelector('.tour-status')?.remove());
+    await page.getByRole('button', { name: 'Generate again' }).click();
+    expect((await waitForDone(page)).step).toBe(3);
+    expect(errors.filter((e) => !/model\.safetensors/.test(e))).toEqual([]);
+    await page.close();
+  }, GENERATE_TIMEOUT);
+
+  it('keeps prompt, layer and head in the address, so a link opens the same view', async () => {
+    const { page, errors } = await open(cpu.browser, server, '#/tour?tokens=2&prompt=Hello%20there&layer=3&head=5');
+    await waitForDone(page);
+    expect(await page.locator('textarea').first().inputValue()).toBe('Hello there');
+    const legend = await page.locator('.mx-token-strip .mx-legend').textContent();
+    expect(legend).toContain('layer 3');
+    expect(await page.locator('.mx-attention-map .mx-legend').textContent()).toContain('head 5');
+    // Moving the layer slider writes the address.
+    const layer = page.getByLabel('Layer', { exact: true });
+    await layer.fill('4');
+    await layer.dispatchEvent('input');
+    await expect.poll(() => page.evaluate(() => location.hash)).toContain('layer=4');
+    expect(errors).toEqual([]);
+    await page.close();
+  }, GENERATE_TIMEOUT);
+});
