@@ -87,6 +87,11 @@ describe('notebook in headless Chromium', () => {
     expect(await table.locator('.nb-inspect-entry').allTextContents()).toEqual(['experts: 8', 'topK: 2', 'layers: Array(4) [0, 1, 2, 3]', 'ratio: 0.375']);
   });
 
+  it('runs a ```js hide cell without showing its value, and its dependents see it', async () => {
+    await expect.poll(() => cell(page, 'revealed').locator('.nb-output').textContent()).toBe('revealed = 3001');
+    expect(await page.getByText('secret = ').count()).toBe(0);
+  });
+
   it('runs a generator cell through all its values', async () => {
     await expect.poll(() => cell(page, 'ticks').locator('.nb-output').textContent()).toBe('ticks = 3');
   });

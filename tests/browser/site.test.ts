@@ -167,7 +167,7 @@ describe('the site in headless Chromium', () => {
     const broken = page.locator('.nb-cell', { has: page.locator('.nb-error', { hasText: 'this cell is broken on purpose' }) });
     await expect.poll(() => broken.count()).toBeGreaterThan(0);
     await page.locator('textarea').first().fill('Once upon a time');
-    await page.getByRole('button', { name: 'Generate' }).click();
+    await page.getByRole('button', { name: 'Generate', exact: true }).click();
     const stripText = () => page.evaluate(() => (document.querySelector('.mx-token-strip') as unknown as { rows(): { text: string }[] }).rows().map((r) => r.text).join(''));
     await expect.poll(stripText, { timeout: GENERATE_TIMEOUT }).toContain('Once upon a time');
     const done = await waitForDone(page);
