@@ -34,6 +34,7 @@ const engineParameters = (page: Page) => page.evaluate(() =>
 /** Full-page screenshot with every cell painted (outputs use content-visibility: auto). */
 async function fullShot(page: Page, name: string): Promise<void> {
   await page.addStyleTag({ content: '.nb-output { content-visibility: visible !important; }' });
+  await page.evaluate(() => window.scrollTo(0, 0));
   await shot(page, name);
 }
 
