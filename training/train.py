@@ -1,7 +1,8 @@
 """Train the default model. Resumes from training/work/ckpt.pt when it exists.
 
-Command used for the shipped model (see models/mixscope-tiny/README.md for the time it took):
-  /usr/bin/python3 training/train.py --steps 800 --batch 14 --context 256 --warmup 60 --threads 2
+Command for the default model (see models/mixscope-tiny/README.md for the time it took, and for
+how the shipped run went: its first 302 steps used --steps 800, then it resumed with --steps 640):
+  /usr/bin/python3 training/train.py --steps 640 --batch 14 --context 256 --warmup 60 --threads 2
 """
 import argparse
 import json
