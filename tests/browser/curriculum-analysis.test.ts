@@ -27,6 +27,7 @@ const num = (d: Data, key: string) => Number(d[key]);
 /** Opened with every output painted (outputs off-screen skip painting) before a full-page shot. */
 async function fullShot(page: Page, name: string): Promise<void> {
   await page.addStyleTag({ content: '.nb-output { content-visibility: visible !important; }' });
+  await page.evaluate(() => window.scrollTo(0, 0)); // the sticky header stays at the top of the shot
   await shot(page, name);
 }
 
@@ -263,6 +264,7 @@ describe('curriculum notebooks in headless Chromium: expert specialisation and l
         expect(at('heldout', 0)).toBeCloseTo(num(held, 'before'), 9);
         expect(at('share', 8)).toBeGreaterThan(at('share', 0));
         expect(at('aux', 8)).toBeGreaterThan(at('aux', 0));
+        await fullShot(page, 'load-balancing-cpu-sweep');
 
         // Push another expert: the collapse table follows after the slider's pause.
         await page.getByLabel('Expert to push').selectOption({ label: 'E5' });
@@ -272,7 +274,7 @@ describe('curriculum notebooks in headless Chromium: expert specialisation and l
         const before5 = (await loadOf('lb-load-baseline')).filter((r) => Number(r.expert) === 5);
         expect(mean(after5.map((r) => Number(r.firstShare)))).toBeGreaterThan(mean(before5.map((r) => Number(r.firstShare))));
         await expectNoCellErrors(page);
-        await fullShot(page, 'load-balancing-cpu-sweep');
+        await fullShot(page, 'load-balancing-cpu-expert5');
       }
       expect(errors).toEqual([]);
       expect(outside).toEqual([]);
