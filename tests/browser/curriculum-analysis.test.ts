@@ -6,10 +6,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Page } from 'playwright-core';
-import { launchChromium } from './chromium.ts';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, watchErrors } from './chromium.ts';
 import { serveDirectory, type StaticServer } from './static-server.ts';
-import { GENERATE_TIMEOUT, ROOT, SHOTS, SUBPATH, buildSite, open, waitForRest, type Backend } from './site-harness.ts';
+import { GENERATE_TIMEOUT, ROOT, SHOTS, SUBPATH, buildSite, waitForRest, type Backend } from './site-harness.ts';
 import { loadModelDirectory } from '../../engine/node.ts';
 import { CpuEngine } from '../../engine/cpu/engine.ts';
 import { MixscopeTokenizer } from '../../engine/tokenizer.ts';
@@ -37,8 +37,28 @@ async function fullShot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true, timeout: 120_000 });
 }
 
+/**
+ * As the harness's open(): offline (only the static host answers), console errors collected; with
+ * room for a machine shared with training and other browser tests, where loading the page and the
+ * model can take longer than Playwright's default 30 s.
+ */
+async function open(browser: Browser, server: StaticServer, hash: string): Promise<{ page: Page; errors: string[]; outside: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+  page.setDefaultNavigationTimeout(120_000);
+  const errors = watchErrors(page);
+  const outside: string[] = [];
+  await page.route('**/*', (route) => {
+    const url = route.request().url();
+    if (url.startsWith(server.url)) return route.continue();
+    outside.push(url);
+    return route.abort();
+  });
+  await page.goto(`${server.url}${SUBPATH}${hash}`);
+  return { page, errors, outside };
+}
+
 async function expectBackend(page: Page, which: 'webgpu' | 'cpu'): Promise<void> {
-  await expect.poll(() => page.locator('.site-backend').getAttribute('data-backend'), { timeout: 60_000 }).toBe(which);
+  await expect.poll(() => page.locator('.site-backend').getAttribute('data-backend'), { timeout: GENERATE_TIMEOUT }).toBe(which);
 }
 
 async function expectNoCellErrors(page: Page): Promise<void> {
