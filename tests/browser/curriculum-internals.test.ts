@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './chromium.ts';
 import { serveDirectory, type StaticServer } from './static-server.ts';
 import { GENERATE_TIMEOUT, ROOT, SUBPATH, buildSite, open, shot, waitForRest, type OpenedPage } from './site-harness.ts';
@@ -65,6 +65,7 @@ describe('curriculum notebooks in headless Chromium: the router, attention, inte
   let engine: CpuEngine;
   let tokenizer: MixscopeTokenizer;
   let config: MixtralConfig;
+  const browsers = new Map<Which, Browser>();
   const pages = new Map<Which, OpenedPage>();
 
   beforeAll(async () => {
@@ -75,21 +76,23 @@ describe('curriculum notebooks in headless Chromium: the router, attention, inte
     engine = new CpuEngine(ckpt.config, ckpt.weights);
     tokenizer = new MixscopeTokenizer(ckpt.tokenizerJson);
     config = ckpt.config;
-    for (const which of ['webgpu', 'cpu'] as const) {
-      const browser = await launchChromium({ webgpu: which === 'webgpu' });
-      pages.set(which, await open(browser, server, ''));
-    }
+    for (const which of ['webgpu', 'cpu'] as const) browsers.set(which, await launchChromium({ webgpu: which === 'webgpu' }));
   }, 180_000);
 
   afterAll(async () => {
-    for (const p of pages.values()) await p.page.context().browser()?.close();
+    for (const b of browsers.values()) await b.close();
     await server?.close();
   });
 
-  /** Opens a notebook in the backend's page (a hash change: the loaded model stays). */
+  /**
+   * Opens a notebook in the backend's page, made at the first call (so the other backend's
+   * model does not load meanwhile); later calls change the hash and the loaded model stays.
+   */
   async function openNotebook(which: Which, hash: string): Promise<Page> {
+    const opened = pages.get(which);
+    if (opened) await opened.page.goto(`${server.url}${SUBPATH}${hash}`);
+    else pages.set(which, await open(browsers.get(which)!, server, hash));
     const { page } = pages.get(which)!;
-    await page.goto(`${server.url}${SUBPATH}${hash}`);
     // The first notebook waits for the model: minutes on SwiftShader while other work shares the cores.
     await expect.poll(() => page.locator('.site-backend').getAttribute('data-backend'), { timeout: 2 * GENERATE_TIMEOUT }).toBe(which);
     await page.waitForSelector(`.nb-notebook[data-notebook="${hash.slice(2).split('?')[0]}"]`, { timeout: 60_000, state: 'attached' });
