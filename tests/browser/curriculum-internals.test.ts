@@ -5,6 +5,7 @@
 // the CPU engine in Node on the model files the page loaded. One page per backend: the notebooks
 // are opened one after the other in it, so the model loads once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { crossEntropy } from '../../site/api/run-trace.ts';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -48,15 +49,10 @@ function softmax(xs: ArrayLike<number>): number[] {
   return e.map((v) => v / s);
 }
 
+/** Mean next-token cross-entropy over a text, with the site's own per-token loss. */
 function meanCrossEntropy(logits: Float32Array, ids: number[], V: number): number {
   let sum = 0;
-  for (let t = 0; t + 1 < ids.length; t++) {
-    let max = -Infinity;
-    for (let i = 0; i < V; i++) max = Math.max(max, logits[t * V + i]!);
-    let z = 0;
-    for (let i = 0; i < V; i++) z += Math.exp(logits[t * V + i]! - max);
-    sum += Math.log(z) + max - logits[t * V + ids[t + 1]!]!;
-  }
+  for (let t = 0; t + 1 < ids.length; t++) sum += crossEntropy(logits, t * V, V, ids[t + 1]!);
   return sum / (ids.length - 1);
 }
 
