@@ -8,6 +8,7 @@ import type { WebGpuEngine, WebGpuEngineOptions } from './webgpu/engine.ts';
 import type { MixtralConfig } from './config.ts';
 import type { MixtralWeights } from './weights.ts';
 import { GpuError } from './webgpu/gpu.ts';
+import { engineFeatures } from './webgpu/limits.ts';
 
 // The kernels import their WGSL as `shaders/x.wgsl?raw` (Vite's convention, which Vitest and the
 // site understand). Plain Node does not: this load hook gives such a module its file's text.
@@ -47,8 +48,7 @@ export async function requestNodeGpuDevice(): Promise<{ device: GPUDevice; adapt
   const adapter = await gpu.requestAdapter();
   if (!adapter) throw new GpuError(`no WebGPU adapter (install Debian's chromium for SwiftShader, or a Vulkan driver; VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES ?? 'unset'})`);
   const device = await adapter.requestDevice({
-    // Timestamp queries time each kernel in `npm run bench`; ask for them where the adapter has them.
-    requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
+    requiredFeatures: engineFeatures(adapter),
     requiredLimits: {
       maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
       maxBufferSize: adapter.limits.maxBufferSize,

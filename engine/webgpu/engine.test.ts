@@ -7,7 +7,7 @@ import { generate } from '../generate.ts';
 import type { ExpertChoice, HookTensor, HookValue } from '../hooks/request.ts';
 import type { Intervention } from '../hooks/interventions.ts';
 import { requestNodeDevice, type NodeGpu } from '../../tests/gpu/node-webgpu.ts';
-import { noAdapter } from '../../tests/gpu/ci-policy.ts';
+import { noAdapter, noSubgroups } from '../../tests/gpu/ci-policy.ts';
 import { goldenCases } from '../../tests/golden/fixtures.ts';
 import { WebGpuEngine } from './engine.ts';
 
@@ -42,7 +42,10 @@ const device = (ctx: TestContext): GPUDevice => {
   return (gpu as NodeGpu).device;
 };
 
-describe.each(goldenCases())('WebGPU engine matches the CPU engine on $name', ({ name, dir, expected }) => {
+// Every fixture on both kernel sets: the subgroup kernels (where the adapter has `subgroups`, as
+// SwiftShader does) and the workgroup-reduction kernels that adapters without them run.
+const kernelSets = [{ set: 'subgroup kernels', subgroups: true }, { set: 'workgroup-reduction kernels', subgroups: false }];
+describe.each(goldenCases().flatMap((c) => kernelSets.map((k) => ({ ...c, ...k }))))('WebGPU engine matches the CPU engine on $name ($set)', ({ name, dir, expected, set, subgroups }) => {
   let cpu: CpuEngine;
   let ckpt: Awaited<ReturnType<typeof loadModelDirectory>>;
   const engines = new Map<GPUDevice, WebGpuEngine>();
@@ -53,9 +56,12 @@ describe.each(goldenCases())('WebGPU engine matches the CPU engine on $name', ({
     if (!engines.has(d)) {
       // F16 checkpoints keep packed halves on the GPU (exact); others stay f32.
       const dtype = Object.keys(ckpt.dtypeBytes).every((t) => t === 'F16') ? 'f16' : 'f32';
-      engines.set(d, await WebGpuEngine.create(d, ckpt.config, ckpt.weights, { weights: dtype }));
+      engines.set(d, await WebGpuEngine.create(d, ckpt.config, ckpt.weights, { weights: dtype, subgroups }));
     }
-    return engines.get(d)!;
+    const e = engines.get(d)!;
+    if (subgroups && !e.kernels.subgroups) noSubgroups(`WebGPU engine (Dawn, ${set})`, (m) => ctx.skip(m));
+    if (!subgroups) expect(e.kernels.subgroups).toBeNull();
+    return e;
   }
   const ids = expected.ids;
 
@@ -63,7 +69,8 @@ describe.each(goldenCases())('WebGPU engine matches the CPU engine on $name', ({
     const g = await engine(ctx);
     const [a, b] = await Promise.all([g.forward(ids, { logits: 'all', hooks: ['*'] }), cpu.forward(ids, { logits: 'all', hooks: ['*'] })]);
     const err = maxDiff(a.logits, b.logits);
-    worst[name] = Math.max(worst[name] ?? 0, err);
+    const key = subgroups ? name : `${name} (workgroup reduction)`;
+    worst[key] = Math.max(worst[key] ?? 0, err);
     expect(err).toBeLessThanOrEqual(LOGIT_TOL);
     expect([...a.hooks.keys()].sort()).toEqual([...b.hooks.keys()].sort());
     for (const [hook, v] of b.hooks) compareHook(hook, a.hooks.get(hook), v);

@@ -95,6 +95,11 @@ export interface WebGpuEngineOptions {
    * split into parts. For tests of the splitting on small models; the device's limits always apply.
    */
   maxBindingBytes?: number;
+  /**
+   * Use the subgroup kernels where the device has the `subgroups` feature (default true); false
+   * runs the workgroup-reduction kernels every adapter has (tests of that path).
+   */
+  subgroups?: boolean;
 }
 
 /** A forward that read back only the greedy token (and the hooks asked for), not the logits. */
@@ -123,7 +128,7 @@ export class WebGpuEngine implements Engine {
     if (config.hidden_size % 2 || config.intermediate_size % 2 || (config.num_attention_heads * config.head_dim) % 2) {
       throw new GpuError('the WebGPU engine reads weights in pairs: hidden_size, intermediate_size and heads*head_dim must be even');
     }
-    const kernels = await createKernels(device, { f16Weights: dtype === 'f16' });
+    const kernels = await createKernels(device, { f16Weights: dtype === 'f16', subgroups: options.subgroups ?? true });
     const limit = bindingLimit(device, options.maxBindingBytes);
     const gpuWeights = await validated(device, 'upload weights', () => uploadWeights(device, weights, dtype, limit));
     return new WebGpuEngine(device, config, kernels, gpuWeights, dtype, description, options.profile ?? false);

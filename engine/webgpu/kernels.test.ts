@@ -7,10 +7,10 @@ import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vit
 import { addInPlace, matmul, rmsnorm, rope, silu } from '../cpu/ops.ts';
 import { halfToFloat } from '../checkpoint/dtype.ts';
 import { requestNodeDevice, type NodeGpu } from '../../tests/gpu/node-webgpu.ts';
-import { noAdapter } from '../../tests/gpu/ci-policy.ts';
+import { noAdapter, noSubgroups } from '../../tests/gpu/ci-policy.ts';
 import { GpuError, createEmpty, createPipeline, createStorage, readF32, releasePasses, submit, validated, type Pass } from './gpu.ts';
 import { floatToHalf, packF16, unpackF16 } from './f16.ts';
-import { createKernels, planAdd, planMatmul, planRmsnorm, planRope, planSiluMul, type Kernels } from './kernels.ts';
+import { createKernels, planAdd, planMatmul, planRmsnorm, planRope, planSiluMul, type Kernels, type PipelineName } from './kernels.ts';
 
 // ---- helpers
 
@@ -85,11 +85,13 @@ describe('f16 packing', () => {
 describe('WebGPU kernels match their CPU twins (Dawn)', () => {
   let gpu: NodeGpu | { reason: string };
   let k: Kernels;
+  /** The same device's workgroup-reduction kernels (what adapters without `subgroups` run). */
+  let kw: Kernels;
   const made: GPUBuffer[] = [];
 
   beforeAll(async () => {
     gpu = await requestNodeDevice();
-    if (!('reason' in gpu)) k = await createKernels(gpu.device);
+    if (!('reason' in gpu)) [k, kw] = await Promise.all([createKernels(gpu.device), createKernels(gpu.device, { subgroups: false })]);
   });
   afterAll(() => {
     for (const b of made) b.destroy();
@@ -126,31 +128,60 @@ describe('WebGPU kernels match their CPU twins (Dawn)', () => {
     expect(err).toBeLessThanOrEqual(1e-5);
   });
 
-  for (const [T, In, N] of [[1, 250, 97], [3, 250, 97], [4, 64, 33]] as const) {
-    it(`matmul_f32 matches within 1e-5 (T=${T}, In=${In}, N=${N})`, async (ctx) => {
-      kernels(ctx);
-      const x = randn(T * In, 3), w = randn(N * In, 4, 1 / Math.sqrt(In));
-      const cpu = new Float32Array(T * N);
-      matmul(cpu, x, w, T, In, N);
-      const out = empty('out', T * N);
-      const got = await run(() => [planMatmul(k, { x: upload('x', x), w: upload('w', w), out, T, In, N, dtype: 'f32' })], out, T * N);
-      const err = parityError(got, cpu);
-      report(`matmul_f32 T=${T} In=${In} N=${N}`, err);
-      expect(err).toBeLessThanOrEqual(1e-5);
-    });
-
-    it(`matmul_f16 matches within 1e-5 against the same halves decoded (T=${T}, In=${In}, N=${N})`, async (ctx) => {
-      kernels(ctx);
-      const x = randn(T * In, 5), packed = packF16(randn(N * In, 6, 1 / Math.sqrt(In)));
-      const cpu = new Float32Array(T * N);
-      matmul(cpu, x, unpackF16(packed), T, In, N);
-      const out = empty('out', T * N);
-      const got = await run(() => [planMatmul(k, { x: upload('x', x), w: upload('w', packed), out, T, In, N, dtype: 'f16' })], out, T * N);
-      const err = parityError(got, cpu);
-      report(`matmul_f16 T=${T} In=${In} N=${N}`, err);
-      expect(err).toBeLessThanOrEqual(1e-5);
-    });
+  /** The kernel set under test: the subgroup one must have its subgroup kernels (in CI, always). */
+  function kernelSet(ctx: TestContext, subgroups: boolean): Kernels {
+    kernels(ctx);
+    if (subgroups && !k.subgroups) noSubgroups('WebGPU kernels (Dawn)', (m) => ctx.skip(m));
+    return subgroups ? k : kw;
   }
+
+  // Widths of whole 16-byte weight words (In % 8 == 0 for f16, In % 4 == 0 for f32) take the
+  // subgroup kernels, other widths the workgroup-reduction ones; T = 9 and T = 3 leave a partial block of the 8-token prefill variant.
+  const shapes = [[1, 250, 97], [3, 250, 97], [4, 64, 33], [1, 256, 97], [9, 256, 97], [3, 96, 40], [2, 100, 20]] as const;
+  for (const subgroups of [true, false]) {
+    for (const [T, In, N] of shapes) {
+      for (const dtype of ['f32', 'f16'] as const) {
+        const set = subgroups ? 'subgroups' : 'workgroup reduction';
+        it(`matmul_${dtype} matches within 1e-5${dtype === 'f16' ? ' against the same halves decoded' : ''} (T=${T}, In=${In}, N=${N}, ${set})`, async (ctx) => {
+          const ks = kernelSet(ctx, subgroups);
+          const x = randn(T * In, 3 + (dtype === 'f16' ? 2 : 0));
+          const wf = randn(N * In, 4 + (dtype === 'f16' ? 2 : 0), 1 / Math.sqrt(In));
+          const w = dtype === 'f16' ? packF16(wf) : wf;
+          const cpu = new Float32Array(T * N);
+          matmul(cpu, x, dtype === 'f16' ? unpackF16(w as Uint32Array) : wf, T, In, N);
+          const out = empty('out', T * N);
+          const got = await run(() => {
+            const pass = planMatmul(ks, { x: upload('x', x), w: upload('w', w), out, T, In, N, dtype });
+            const viaSubgroups = subgroups && In % (dtype === 'f16' ? 8 : 4) === 0;
+            const name = viaSubgroups ? `matmul_subgroup_${dtype}${T > 1 ? '_block' : ''}` : `matmul_${dtype}`;
+            expect(pass.pipeline, name).toBe(ks.pipelines[name as PipelineName]);
+            return [pass];
+          }, out, T * N);
+          const err = parityError(got, cpu);
+          report(`matmul_${dtype} T=${T} In=${In} N=${N} (${set})`, err);
+          expect(err).toBeLessThanOrEqual(1e-5);
+        });
+      }
+    }
+  }
+
+  it('matmul_f16 with subgroups unpacks every finite half exactly, at each place in a 16-byte word', async (ctx) => {
+    const ks = kernelSet(ctx, true);
+    // W (N, 8) holds each finite half once; x row t picks column t, so out[t, n] = W[n, t].
+    const finite: number[] = [];
+    for (let h = 0; h < 0x10000; h++) if ((h & 0x7c00) !== 0x7c00) finite.push(h);
+    const N = finite.length / 8, In = 8;
+    const words = Uint32Array.from({ length: 4 * N }, (_, i) => (finite[2 * i] | (finite[2 * i + 1] << 16)) >>> 0);
+    const w = upload('w', words);
+    for (const T of [1, 8]) { // the decode variant, and the 8-token block
+      const x = Float32Array.from({ length: T * In }, (_, i) => (i % In === Math.floor(i / In) ? 1 : 0));
+      const out = empty('out', T * N);
+      const got = await run(() => [planMatmul(ks, { x: upload('x', x), w, out, T, In, N, dtype: 'f16' })], out, T * N);
+      let mismatches = 0;
+      for (let t = 0; t < T; t++) for (let n = 0; n < N; n++) if (got[t * N + n] !== halfToFloat(finite[8 * n + t])) mismatches++;
+      expect(mismatches, `T=${T}`).toBe(0);
+    }
+  });
 
   it('matmul_f16 unpacks every finite half exactly, over a grid folded into y', async (ctx) => {
     kernels(ctx);

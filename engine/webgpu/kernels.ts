@@ -7,18 +7,30 @@ import { WGSL, type ShaderName } from './shaders.ts';
 import type { PassCache } from './pass-cache.ts';
 import type { Part } from './split.ts';
 
+/**
+ * How the subgroup kernels are laid out on this device: workgroups of `wg` invocations covering
+ * `rowsPerWorkgroup` output rows (wg / the adapter's smallest subgroup size, so that any subgroup
+ * size the adapter picks covers them), and `tokenBlock` tokens per weight read in prefill.
+ */
+export interface SubgroupLayout { wg: number; rowsPerWorkgroup: number; tokenBlock: number }
+
 /** The compiled kernels of one device. */
 export interface Kernels {
   device: GPUDevice;
-  /** Invocations per workgroup of every kernel (a power of two). */
+  /** Invocations per workgroup of every kernel without subgroups (a power of two). */
   wg: number;
   /** Weights of embed/expert kernels are packed halves (true) or f32 (false). */
   f16Weights: boolean;
-  pipelines: Record<ShaderName, GPUComputePipeline>;
+  pipelines: Record<PipelineName, GPUComputePipeline>;
   /** Where planned dispatches keep their params and bind groups between calls (see pass-cache.ts). */
   cache?: PassCache;
-  /** Token rows per tile of the grouped expert kernels (workgroups of TILE x TILE invocations). */
+  /** Token rows per tile of the grouped expert kernels without subgroups (TILE x TILE invocations). */
   tile: number;
+  /**
+   * The subgroup kernels' layout, or null where the device has no `subgroups` feature (or they
+   * were turned off): the matrix products and experts then use the workgroup-reduction kernels.
+   */
+  subgroups: SubgroupLayout | null;
 }
 
 /** The same kernels, planning through `cache`. */
@@ -30,27 +42,77 @@ export function withCache(k: Kernels, cache: PassCache): Kernels {
 const WEIGHT_SHADERS: ReadonlySet<ShaderName> = new Set(['embed', 'moe_gate_up', 'moe_down', 'moe_gate_up_grouped', 'moe_down_grouped']);
 /** Kernels whose workgroups are TILE x TILE tiles rather than WG invocations in a row. */
 const TILED_SHADERS: ReadonlySet<ShaderName> = new Set(['moe_gate_up_grouped', 'moe_down_grouped']);
+/** Kernels that reduce with subgroup operations: compiled only on devices with `subgroups`. */
+const SUBGROUP_SHADERS = ['matmul_subgroup', 'moe_gate_up_subgroup', 'moe_down_subgroup', 'moe_gate_up_grouped_subgroup', 'moe_down_grouped_subgroup'] as const;
+type SubgroupShader = (typeof SUBGROUP_SHADERS)[number];
+type PlainShader = Exclude<ShaderName, SubgroupShader>;
 
-/** Compile every kernel for `device`, with workgroups of `wg` invocations. */
-export async function createKernels(device: GPUDevice, { wg = 64, f16Weights = true, tile = 16 } = {}): Promise<Kernels> {
+/**
+ * The pipelines: each plain kernel once, and the subgroup kernels in the variants the engine
+ * dispatches (the dense product with f16 or f32 weights, for one token or a block of tokens).
+ */
+export type PipelineName = PlainShader | 'matmul_subgroup_f16' | 'matmul_subgroup_f16_block' | 'matmul_subgroup_f32' | 'matmul_subgroup_f32_block'
+  | Exclude<SubgroupShader, 'matmul_subgroup'>;
+
+/** Workgroup size of the subgroup kernels, and tokens per weight read in their prefill variants. */
+const SUBGROUP_WG = 128, TOKEN_BLOCK = 8;
+
+/**
+ * Compile every kernel for `device`, with workgroups of `wg` invocations. The subgroup kernels
+ * are compiled where the device was created with the `subgroups` feature, unless `subgroups`
+ * is false (tests of the fallback kernels on such a device).
+ */
+export async function createKernels(device: GPUDevice, { wg = 64, f16Weights = true, tile = 16, subgroups = true } = {}): Promise<Kernels> {
   if (tile * tile > device.limits.maxComputeInvocationsPerWorkgroup) throw new GpuError(`expert tile ${tile} x ${tile} exceeds this device's workgroup size`);
   if (!Number.isInteger(wg) || wg < 1 || (wg & (wg - 1)) !== 0 || wg > device.limits.maxComputeInvocationsPerWorkgroup) {
     throw new GpuError(`workgroup size ${wg} must be a power of two of at most ${device.limits.maxComputeInvocationsPerWorkgroup}`);
   }
-  const names = Object.keys(WGSL) as ShaderName[];
-  const constants = (name: ShaderName): Record<string, number> => ({
-    ...(TILED_SHADERS.has(name) ? { TILE: tile } : { WG: wg }),
-    ...(WEIGHT_SHADERS.has(name) ? { F16: f16Weights ? 1 : 0 } : {}),
-  });
-  const built = await Promise.all(names.map((name) => createPipeline(device, name, WGSL[name], constants(name))));
-  return { device, wg, f16Weights, tile, pipelines: Object.fromEntries(names.map((name, i) => [name, built[i]])) as Record<ShaderName, GPUComputePipeline> };
+  const layout = subgroups ? subgroupLayout(device) : null;
+  const jobs: [PipelineName, ShaderName, Record<string, number>][] = [];
+  for (const name of Object.keys(WGSL) as ShaderName[]) {
+    if ((SUBGROUP_SHADERS as readonly string[]).includes(name)) continue;
+    jobs.push([name as PlainShader, name, {
+      ...(TILED_SHADERS.has(name) ? { TILE: tile } : { WG: wg }),
+      ...(WEIGHT_SHADERS.has(name) ? { F16: f16Weights ? 1 : 0 } : {}),
+    }]);
+  }
+  if (layout) {
+    const sg = { WG: layout.wg, RPW: layout.rowsPerWorkgroup };
+    jobs.push(
+      ['matmul_subgroup_f16', 'matmul_subgroup', { ...sg, TB: 1, F16: 1 }],
+      ['matmul_subgroup_f16_block', 'matmul_subgroup', { ...sg, TB: layout.tokenBlock, F16: 1 }],
+      ['matmul_subgroup_f32', 'matmul_subgroup', { ...sg, TB: 1, F16: 0 }],
+      ['matmul_subgroup_f32_block', 'matmul_subgroup', { ...sg, TB: layout.tokenBlock, F16: 0 }],
+      ['moe_gate_up_subgroup', 'moe_gate_up_subgroup', { ...sg, F16: f16Weights ? 1 : 0 }],
+      ['moe_down_subgroup', 'moe_down_subgroup', { ...sg, F16: f16Weights ? 1 : 0 }],
+      ['moe_gate_up_grouped_subgroup', 'moe_gate_up_grouped_subgroup', { ...sg, TB: layout.tokenBlock, F16: f16Weights ? 1 : 0 }],
+      ['moe_down_grouped_subgroup', 'moe_down_grouped_subgroup', { ...sg, TB: layout.tokenBlock, F16: f16Weights ? 1 : 0 }],
+    );
+  }
+  const built = await Promise.all(jobs.map(([name, shader, constants]) => createPipeline(device, name, WGSL[shader], constants)));
+  return {
+    device, wg, f16Weights, tile, subgroups: layout,
+    pipelines: Object.fromEntries(jobs.map(([name], i) => [name, built[i]])) as Record<PipelineName, GPUComputePipeline>,
+  };
 }
+
+/** The subgroup kernels' layout on `device`, or null without the `subgroups` feature. */
+function subgroupLayout(device: GPUDevice): SubgroupLayout | null {
+  if (!device.features.has('subgroups')) return null;
+  // WebGPU subgroups have at least 4 lanes; where the adapter does not say, plan for 4.
+  const min = Math.max(4, (device as { adapterInfo?: GPUAdapterInfo }).adapterInfo?.subgroupMinSize ?? 4);
+  const wg = Math.min(device.limits.maxComputeInvocationsPerWorkgroup, Math.max(SUBGROUP_WG, min));
+  return { wg, rowsPerWorkgroup: Math.max(1, wg / min), tokenBlock: TOKEN_BLOCK };
+}
+
+/** Elements per 16-byte weight word: the subgroup kernels read weights 16 bytes at a time. */
+const perWord = (dtype: 'f16' | 'f32') => (dtype === 'f16' ? 8 : 4);
 
 function need(kernel: string, name: string, buffer: GPUBuffer, bytes: number): void {
   if (buffer.size < bytes) throw new GpuError(`${kernel}: ${name} holds ${buffer.size} bytes, needs ${bytes}`);
 }
 
-function plan(k: Kernels, name: ShaderName, label: string, params: number[], buffers: GPUBuffer[], workgroups: Pass['workgroups'], scratch: GPUBuffer[] = []): Pass {
+function plan(k: Kernels, name: PipelineName, label: string, params: number[], buffers: GPUBuffer[], workgroups: Pass['workgroups'], scratch: GPUBuffer[] = []): Pass {
   if (k.cache) return k.cache.pass(name, k.pipelines[name], label, params, buffers, workgroups);
   const uniform = createUniform(k.device, `${label} params`, params);
   const pipeline = k.pipelines[name];
@@ -79,6 +141,14 @@ export function planMatmul(k: Kernels, a: { x: GPUBuffer; w: GPUBuffer; out: GPU
   need(label, 'x', a.x, 4 * a.T * a.In);
   need(label, 'w', a.w, (a.dtype === 'f16' ? 2 : 4) * a.N * a.In);
   need(label, 'out', a.out, 4 * a.T * ldo);
+  const sg = k.subgroups;
+  if (sg && a.In % perWord(a.dtype) === 0) {
+    const rowBlocks = Math.ceil(a.N / sg.rowsPerWorkgroup);
+    const block = a.T > 1;
+    const name: PipelineName = `matmul_subgroup_${a.dtype}${block ? '_block' : ''}`;
+    return plan(k, name, label, [a.T, a.In, a.N, ldo, col0, rowBlocks], [a.x, a.w, a.out],
+      grid(k.device, rowBlocks * Math.ceil(a.T / (block ? sg.tokenBlock : 1))));
+  }
   return plan(k, `matmul_${a.dtype}`, label, [a.T, a.In, a.N, ldo, col0], [a.x, a.w, a.out], grid(k.device, a.T * a.N));
 }
 
@@ -201,6 +271,14 @@ export function planExperts(k: Kernels, a: { T: number; K: number; D: number; F:
   need(label, 'h', a.h, 4 * a.T * a.K * a.F);
   need(label, 'expertOut', a.expertOut, 4 * a.T * a.K * a.D);
   need(label, 'out', a.out, 4 * a.T * a.D);
+  const sg = k.subgroups;
+  if (sg && a.D % perWord(k.f16Weights ? 'f16' : 'f32') === 0 && a.F % perWord(k.f16Weights ? 'f16' : 'f32') === 0) {
+    const fBlocks = Math.ceil(a.F / sg.rowsPerWorkgroup), dBlocks = Math.ceil(a.D / sg.rowsPerWorkgroup);
+    return [
+      plan(k, 'moe_gate_up_subgroup', `${label} gate/up`, [a.T * a.K, a.K, a.D, a.F, fBlocks], [a.x, a.idx, a.w1, a.w3, a.h], grid(k.device, a.T * a.K * fBlocks)),
+      plan(k, 'moe_down_subgroup', `${label} down`, [a.T, a.K, a.D, a.F, dBlocks], [a.h, a.idx, a.weights, a.w2, a.expertOut, a.out], grid(k.device, a.T * dBlocks)),
+    ];
+  }
   return [
     plan(k, 'moe_gate_up', `${label} gate/up`, [a.T, a.K, a.D, a.F], [a.x, a.idx, a.w1, a.w3, a.h], grid(k.device, a.T * a.K * a.F)),
     plan(k, 'moe_down', `${label} down`, [a.T, a.K, a.D, a.F], [a.h, a.idx, a.weights, a.w2, a.expertOut, a.out], grid(k.device, a.T * a.D)),
@@ -235,6 +313,22 @@ export function planExpertsGrouped(k: Kernels, a: {
   need(label, 'expertOut', a.expertOut, 4 * slots * a.D);
   need(label, 'out', a.out, 4 * a.T * a.D);
   // An expert may hold every slot (forced experts put all tokens on the same ones).
+  const group = plan(k, 'moe_group', `${label} group`, [slots, a.E], [a.idx, a.offsets, a.order], [1, 1, 1]);
+  const combine = plan(k, 'moe_combine', `${label} combine`, [a.T, a.K, a.D], [a.weights, a.expertOut, a.out], grid(k.device, Math.ceil((a.T * a.D) / k.wg)));
+  const sg = k.subgroups;
+  const word = perWord(k.f16Weights ? 'f16' : 'f32');
+  if (sg && a.D % word === 0 && a.F % word === 0) {
+    const tiles = Math.ceil(slots / sg.tokenBlock);
+    const fBlocks = Math.ceil(a.F / sg.rowsPerWorkgroup), dBlocks = Math.ceil(a.D / sg.rowsPerWorkgroup);
+    return [
+      group,
+      ...a.w1.map((p, i) => plan(k, 'moe_gate_up_grouped_subgroup', `${label} gate/up grouped`, [a.K, a.D, a.F, tiles, p.row0, p.rows, fBlocks],
+        [a.x, a.offsets, a.order, p.buffer, a.w3[i].buffer, a.h], grid(k.device, fBlocks * tiles * p.rows))),
+      ...a.w2.map((p) => plan(k, 'moe_down_grouped_subgroup', `${label} down grouped`, [a.D, a.F, tiles, p.row0, p.rows, dBlocks],
+        [a.h, a.offsets, a.order, p.buffer, a.expertOut], grid(k.device, dBlocks * tiles * p.rows))),
+      combine,
+    ];
+  }
   const tiles = Math.ceil(slots / k.tile);
   const grouped = (parts: readonly Part[], make: (p: Part, i: number) => Pass) => parts.map((p, i) => {
     if (p.rows * tiles > k.device.limits.maxComputeWorkgroupsPerDimension) throw new GpuError(`${label}: ${p.rows} experts x ${tiles} token tiles exceed one grid dimension`);
@@ -242,11 +336,11 @@ export function planExpertsGrouped(k: Kernels, a: {
   });
   const tilesOf = (n: number) => Math.ceil(n / k.tile);
   return [
-    plan(k, 'moe_group', `${label} group`, [slots, a.E], [a.idx, a.offsets, a.order], [1, 1, 1]),
+    group,
     ...grouped(a.w1, (p, i) => plan(k, 'moe_gate_up_grouped', `${label} gate/up grouped`, [a.K, a.D, a.F, tiles, p.row0],
       [a.x, a.offsets, a.order, p.buffer, a.w3[i].buffer, a.h], [tilesOf(a.F), p.rows * tiles, 1])),
     ...grouped(a.w2, (p) => plan(k, 'moe_down_grouped', `${label} down grouped`, [a.D, a.F, tiles, p.row0],
       [a.h, a.offsets, a.order, p.buffer, a.expertOut], [tilesOf(a.D), p.rows * tiles, 1])),
-    plan(k, 'moe_combine', `${label} combine`, [a.T, a.K, a.D], [a.weights, a.expertOut, a.out], grid(k.device, Math.ceil((a.T * a.D) / k.wg))),
+    combine,
   ];
 }

@@ -7,11 +7,11 @@ import { CpuEngine } from '../cpu/engine.ts';
 import type { ExpertChoice, HookTensor } from '../hooks/request.ts';
 import type { Intervention } from '../hooks/interventions.ts';
 import { requestNodeDevice, type NodeGpu } from '../../tests/gpu/node-webgpu.ts';
-import { noAdapter } from '../../tests/gpu/ci-policy.ts';
+import { noAdapter, noSubgroups } from '../../tests/gpu/ci-policy.ts';
 import { randomWeights, tinyConfig } from '../../tests/helpers/random-model.ts';
 import { createEmpty, createStorage, readBuffer, readF32, releasePasses, submit, validated, type Pass } from './gpu.ts';
 import { packF16, unpackF16 } from './f16.ts';
-import { createKernels, planArgmax, planAttention, planEmbed, planExperts, planExpertsGrouped, planMatmul, planRouter, routerRules, type Kernels } from './kernels.ts';
+import { createKernels, planArgmax, planAttention, planEmbed, planExperts, planExpertsGrouped, planMatmul, planRouter, routerRules, type Kernels, type PipelineName } from './kernels.ts';
 import type { MixtralWeights } from '../weights.ts';
 
 const config = tinyConfig({ hidden_size: 16, intermediate_size: 24, sliding_window: 5 });
@@ -34,19 +34,29 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-describe('attention, router and expert kernels reproduce the CPU engine (Dawn)', () => {
+// Both kernel sets: the subgroup kernels (where the adapter has `subgroups`, as SwiftShader does)
+// and the workgroup-reduction kernels every adapter runs.
+describe.each([{ set: 'subgroup kernels', subgroups: true }, { set: 'workgroup-reduction kernels', subgroups: false }])('attention, router and expert kernels reproduce the CPU engine (Dawn, $set)', ({ set, subgroups }) => {
   let gpu: NodeGpu | { reason: string };
   let k: Kernels;
   const made: GPUBuffer[] = [];
   beforeAll(async () => {
     gpu = await requestNodeDevice();
-    if (!('reason' in gpu)) k = await createKernels(gpu.device);
+    if (!('reason' in gpu)) k = await createKernels(gpu.device, { subgroups });
   });
   afterAll(() => {
     for (const b of made) b.destroy();
     if (gpu && !('reason' in gpu)) gpu.device.destroy();
   });
-  const ready = (ctx: TestContext) => { if ('reason' in gpu) noAdapter('layer kernels (Dawn)', gpu.reason, (m) => ctx.skip(m)); };
+  const ready = (ctx: TestContext) => {
+    if ('reason' in gpu) noAdapter('layer kernels (Dawn)', gpu.reason, (m) => ctx.skip(m));
+    if (subgroups && !k.subgroups) noSubgroups(`layer kernels (Dawn, ${set})`, (m) => ctx.skip(m));
+  };
+  /** The expert passes must use the kernel set under test. */
+  const expectKernels = (passes: Pass[], names: PipelineName[]) => {
+    for (const n of names) expect(passes.some((p) => p.pipeline === k.pipelines[n]), n).toBe(true);
+    return passes;
+  };
   const up = (label: string, data: ArrayBufferView) => { const b = createStorage(k.device, label, data); made.push(b); return b; };
   const empty = (label: string, n: number) => { const b = createEmpty(k.device, label, 4 * Math.max(n, 1)); made.push(b); return b; };
   async function run(planner: () => Pass[]): Promise<void> {
@@ -121,7 +131,8 @@ describe('attention, router and expert kernels reproduce the CPU engine (Dawn)',
       await run(() => [
         planMatmul(k, { x, w: up('gate', lw.gate), out: logits, T, In: D, N: E, dtype: 'f32' }),
         planRouter(k, { T, E, K, pos0: 0, bias: up('bias', bias), ablated: up('ablated', ablated), rules: up('rules', routerRules(K, force)), logits, probs, idx, weights: wts }),
-        ...planExperts(k, { T, K, D, F, x, idx, weights: wts, w1: pack('w1'), w3: pack('w3'), w2: pack('w2'), h, expertOut: eo, out }),
+        ...expectKernels(planExperts(k, { T, K, D, F, x, idx, weights: wts, w1: pack('w1'), w3: pack('w3'), w2: pack('w2'), h, expertOut: eo, out }),
+          subgroups ? ['moe_gate_up_subgroup', 'moe_down_subgroup'] : ['moe_gate_up', 'moe_down']),
       ]);
       const choice = r.hooks.get('blocks.0.moe.hook_expert_choice') as ExpertChoice;
       expect(maxDiff(await readF32(k.device, logits, T * E), (r.hooks.get('blocks.0.moe.hook_router_logits') as HookTensor).data)).toBeLessThanOrEqual(1e-5);
@@ -137,8 +148,9 @@ describe('attention, router and expert kernels reproduce the CPU engine (Dawn)',
       const whole = (sel: 'w1' | 'w2' | 'w3') => [{ buffer: pack(sel), row0: 0, rows: E }];
       for (const parts of [whole, perExpert]) {
         const h2 = empty('h2', T * K * F), eo2 = empty('eo2', T * K * D), out2 = empty('out2', T * D);
-        await run(() => planExpertsGrouped(k, { T, K, E, D, F, x, idx, weights: wts, w1: parts('w1'), w3: parts('w3'), w2: parts('w2'),
-          offsets: empty('offsets', E + 1), order: empty('order', T * K), h: h2, expertOut: eo2, out: out2 }));
+        await run(() => expectKernels(planExpertsGrouped(k, { T, K, E, D, F, x, idx, weights: wts, w1: parts('w1'), w3: parts('w3'), w2: parts('w2'),
+          offsets: empty('offsets', E + 1), order: empty('order', T * K), h: h2, expertOut: eo2, out: out2 }),
+          subgroups ? ['moe_gate_up_grouped_subgroup', 'moe_down_grouped_subgroup'] : ['moe_gate_up_grouped', 'moe_down_grouped']));
         expect(maxDiff(await readF32(k.device, eo2, T * K * D), (r.hooks.get('blocks.0.moe.hook_expert_out') as HookTensor).data)).toBeLessThanOrEqual(1e-5);
         expect(maxDiff(await readF32(k.device, out2, T * D), (r.hooks.get('blocks.0.hook_mlp_out') as HookTensor).data)).toBeLessThanOrEqual(1e-5);
       }

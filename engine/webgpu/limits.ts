@@ -26,10 +26,16 @@ export function requiredLimitsFor(adapter: GPUAdapter, c: MixtralConfig, dtype: 
   };
 }
 
+/**
+ * The optional features the engine uses, those of them `adapter` has: `subgroups` (the matrix
+ * products and experts reduce in registers instead of workgroup memory) and `timestamp-query`
+ * (kernel times in `npm run bench`).
+ */
+export function engineFeatures(adapter: GPUAdapter): GPUFeatureName[] {
+  return (['subgroups', 'timestamp-query'] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
+}
+
 /** A device for the engine from `adapter` (the browser's path; Node's is engine/node-webgpu.ts). */
 export async function requestEngineDevice(adapter: GPUAdapter, c: MixtralConfig, dtype: 'f16' | 'f32'): Promise<GPUDevice> {
-  return adapter.requestDevice({
-    requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
-    requiredLimits: requiredLimitsFor(adapter, c, dtype),
-  });
+  return adapter.requestDevice({ requiredFeatures: engineFeatures(adapter), requiredLimits: requiredLimitsFor(adapter, c, dtype) });
 }

@@ -1,5 +1,6 @@
 // WebGPU in Node through the `webgpu` package (Dawn), on SwiftShader when there is no GPU.
 import { existsSync } from 'node:fs';
+import { engineFeatures } from '../../engine/webgpu/limits.ts';
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 
@@ -15,6 +16,10 @@ export async function requestNodeDevice(): Promise<NodeGpu | { reason: string }>
   const gpu = mod.create([]);
   const adapter = await gpu.requestAdapter();
   if (!adapter) return { reason: `Dawn found no adapter (VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES ?? 'unset'})` };
-  const device = await adapter.requestDevice({ requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize } });
+  // The engine's optional features (subgroups), so that tests run the kernels a user's device runs.
+  const device = await adapter.requestDevice({
+    requiredFeatures: engineFeatures(adapter),
+    requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize },
+  });
   return { gpu, adapter, device, info: adapter.info };
 }

@@ -1,0 +1,58 @@
+// First half of a SwiGLU expert for each routed (token, slot) pair, on adapters with `subgroups`
+// (decode: only the chosen experts run, their ids read from idx on the GPU).
+// h[slot, f] = silu(w1[e, f, :] . x_t) * (w3[e, f, :] . x_t), e = idx[slot], t = slot / K.
+// A subgroup computes one (slot, f): its lanes walk both weight rows in strides of 16-byte words
+// and reduce with subgroupAdd, no workgroup barriers (see matmul_subgroup.wgsl for the layout of
+// subgroups in a workgroup). F16 weights are packed halves (D % 8 == 0), F32 weights f32 bits
+// (D % 4 == 0). Workgroup g = wid.x + wid.y * nwg.x covers RPW features of block g % rowBlocks
+// for slot g / rowBlocks. Twin: the expert loop in engine/cpu/forward.ts.
+// Bindings: params, x (T, D) f32, idx (T, K) u32, w1 and w3 (E, F, D) words, h (T*K, F) f32 out.
+enable subgroups;
+diagnostic(off, subgroup_uniformity);
+
+struct Params { slots: u32, K: u32, D: u32, F: u32, rowBlocks: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<vec4f>;
+@group(0) @binding(2) var<storage, read> idx: array<u32>;
+@group(0) @binding(3) var<storage, read> w1: array<vec4u>;
+@group(0) @binding(4) var<storage, read> w3: array<vec4u>;
+@group(0) @binding(5) var<storage, read_write> h: array<f32>;
+
+override WG: u32 = 128;
+override RPW: u32 = 32;
+override F16: bool = true;
+
+// w . x over one 16-byte word of weights at x[xo ..].
+fn dotWord(q: vec4u, xo: u32) -> f32 {
+  if (F16) {
+    return dot(vec4f(unpack2x16float(q.x), unpack2x16float(q.y)), x[xo]) + dot(vec4f(unpack2x16float(q.z), unpack2x16float(q.w)), x[xo + 1u]);
+  }
+  return dot(bitcast<vec4f>(q), x[xo]);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32,
+        @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) lanes: u32) {
+  let g = wid.x + wid.y * nwg.x;
+  let slot = g / p.rowBlocks;
+  if (slot >= p.slots) { return; }
+  let e = idx[slot];
+  let per = select(4u, 8u, F16);
+  let words = p.D / per;
+  let xo = (slot / p.K) * (p.D / 4u);
+  for (var r = li / lanes; r < RPW; r += WG / lanes) {
+    let f = (g % p.rowBlocks) * RPW + r;
+    if (f >= p.F) { break; }
+    let row = (e * p.F + f) * words;
+    var gate = 0.0;
+    var up = 0.0;
+    for (var j = lane; j < words; j += lanes) {
+      let at = xo + j * (per / 4u);
+      gate += dotWord(w1[row + j], at);
+      up += dotWord(w3[row + j], at);
+    }
+    let gs = subgroupAdd(gate);
+    let us = subgroupAdd(up);
+    if (lane == 0u) { h[slot * p.F + f] = gs / (1.0 + exp(-gs)) * us; }
+  }
+}
