@@ -13,7 +13,7 @@ import { loadModelFromDirectory } from '../engine/node.ts';
 import { CpuEngine } from '../engine/cpu/engine.ts';
 import { createNodeWebGpuEngine } from '../engine/node-webgpu.ts';
 import type { Engine, EngineSession } from '../engine/engine.ts';
-import type { GpuSession } from '../engine/webgpu/engine.ts';
+import type { GpuSession, WebGpuEngine } from '../engine/webgpu/engine.ts';
 import { DEFAULT_MODEL_DIR } from '../engine/cli/commands.ts';
 import { registerWgslLoader, requestNodeGpuDevice } from '../engine/node-webgpu.ts';
 
@@ -21,10 +21,10 @@ const PROMPT = 128, DECODE = 32, REPEAT = 2;
 
 const release = (s: EngineSession) => (s as Partial<GpuSession>).dispose?.();
 
-async function measure(engine: Engine, hooks: string[], greedyOnGpu = false) {
+async function measure(engine: Engine, hooks: string[], greedyOnGpu = false, repeat = REPEAT) {
   const prompt = Array.from({ length: PROMPT }, (_, i) => 3 + ((i * 977) % (engine.config.vocab_size - 3)));
   let best = { prefill: Infinity, decode: Infinity };
-  for (let r = 0; r < REPEAT; r++) {
+  for (let r = 0; r < repeat; r++) {
     const s = engine.createSession();
     let t = performance.now();
     await s.forward(prompt, { hooks });
@@ -71,6 +71,15 @@ async function main() {
     result[name] = { no_hooks: await measure(engine, []), every_hook: await measure(engine, ['*']) };
   }
   (result.webgpu as Record<string, unknown>).greedy_argmax_on_gpu = await measure(gpu, [], true);
+  (result.webgpu as Record<string, unknown>).kernels = gpu.kernels.subgroups ? `subgroup kernels (${gpu.kernels.subgroups.wg}-invocation workgroups, ${gpu.kernels.subgroups.rowsPerWorkgroup} rows each)` : 'workgroup-reduction kernels (no subgroups on this adapter)';
+  // The workgroup-reduction kernels (what adapters without `subgroups` run), on the same device
+  // and in the same run, so the two kernel sets compare side by side. Once: they are the slow path.
+  let fallback: WebGpuEngine | null = null;
+  if (gpu.kernels.subgroups) {
+    fallback = await createNodeWebGpuEngine(model.config, model.weights, model.dtypeBytes, { subgroups: false });
+    result.webgpu_without_subgroups = { no_hooks: await measure(fallback, [], false, 1) };
+    fallback.dispose();
+  }
   // Kernel times from timestamp queries, in a separate profiled engine (profiling adds overhead).
   const profiled = await createNodeWebGpuEngine(model.config, model.weights, model.dtypeBytes, { profile: true });
   if (profiled.profile) {
@@ -92,6 +101,10 @@ async function main() {
     webgpu_greedy_argmax_over_logits_decode: +(r.webgpu.greedy_argmax_on_gpu.decode_tokens_per_s / r.webgpu.no_hooks.decode_tokens_per_s).toFixed(3),
     webgpu_hook_cost: +(1 - r.webgpu.every_hook.decode_tokens_per_s / r.webgpu.no_hooks.decode_tokens_per_s).toFixed(3),
     cpu_hook_cost: +(1 - r.cpu.every_hook.decode_tokens_per_s / r.cpu.no_hooks.decode_tokens_per_s).toFixed(3),
+    ...(fallback ? {
+      subgroup_over_workgroup_kernels_decode: +(r.webgpu.no_hooks.decode_tokens_per_s / (result.webgpu_without_subgroups as typeof r.webgpu).no_hooks.decode_tokens_per_s).toFixed(2),
+      subgroup_over_workgroup_kernels_prefill: +(r.webgpu.no_hooks.prefill_tokens_per_s / (result.webgpu_without_subgroups as typeof r.webgpu).no_hooks.prefill_tokens_per_s).toFixed(2),
+    } : {}),
   };
   gpu.dispose();
   process.stdout.write(JSON.stringify(result) + '\n');

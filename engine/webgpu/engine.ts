@@ -310,22 +310,28 @@ class GpuCall {
     const labels: string[] = [];
     await validated(this.device, 'forward', () => {
       const encoder = this.device.createCommandEncoder({ label: 'mixtral forward' });
+      // Dispatches between two copies share one compute pass (WebGPU orders them and makes each
+      // one's writes visible to the next); profiling gives each its own pass for its timestamps.
+      let pass: GPUComputePassEncoder | null = null;
       for (const s of steps) {
         if ('pass' in s) {
           const q = labels.length;
           if (querySet) labels.push(s.pass.label.split(' ')[0]);
-          const pass = encoder.beginComputePass({
-            label: s.pass.label,
+          pass ??= encoder.beginComputePass({
+            label: querySet ? s.pass.label : 'mixtral forward',
             ...(querySet ? { timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * q, endOfPassWriteIndex: 2 * q + 1 } } : {}),
           });
           pass.setPipeline(s.pass.pipeline);
           pass.setBindGroup(0, s.pass.bindGroup);
           pass.dispatchWorkgroups(...s.pass.workgroups);
-          pass.end();
+          if (querySet) { pass.end(); pass = null; }
         } else {
+          pass?.end();
+          pass = null;
           encoder.copyBufferToBuffer(s.copy.src, s.copy.srcOffset, s.copy.dst, s.copy.dstOffset, s.copy.size);
         }
       }
+      pass?.end();
       if (querySet && resolve) encoder.resolveQuerySet(querySet, 0, 2 * timed, resolve, 0);
       this.device.queue.submit([encoder.finish()]);
     });

@@ -117,16 +117,16 @@ export function grid(device: GPUDevice, count: number): [number, number, number]
   return [max, y, 1];
 }
 
-/** Encode `passes`, one compute pass each, into one command buffer. */
+/** Encode `passes` into one command buffer, as dispatches of one compute pass (run in order). */
 export function encode(device: GPUDevice, passes: readonly Pass[], label = 'passes'): GPUCommandBuffer {
   const encoder = device.createCommandEncoder({ label });
+  const pass = encoder.beginComputePass({ label });
   for (const p of passes) {
-    const pass = encoder.beginComputePass({ label: p.label });
     pass.setPipeline(p.pipeline);
     pass.setBindGroup(0, p.bindGroup);
     pass.dispatchWorkgroups(...p.workgroups);
-    pass.end();
   }
+  pass.end();
   return encoder.finish();
 }
 

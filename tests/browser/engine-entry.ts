@@ -4,3 +4,4 @@ export { WebGpuEngine } from '../../engine/webgpu/engine.ts';
 export { loadCheckpoint, urlSource } from '../../engine/checkpoint/index.ts';
 export { generate } from '../../engine/generate.ts';
 export { MixscopeTokenizer } from '../../engine/tokenizer.ts';
+export { requestEngineDevice } from '../../engine/webgpu/limits.ts';

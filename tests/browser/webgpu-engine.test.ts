@@ -8,7 +8,7 @@ import path from 'node:path';
 import { launchChromium, watchErrors } from './chromium.ts';
 import { serveDirectory, type StaticServer } from './static-server.ts';
 import { bundleForBrowser } from './bundle.ts';
-import { noAdapter } from '../gpu/ci-policy.ts';
+import { noAdapter, noSubgroups } from '../gpu/ci-policy.ts';
 import { goldenCases } from '../golden/fixtures.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -30,16 +30,26 @@ describe('WebGPU engine in headless Chromium', () => {
   }, 180_000);
   afterAll(async () => { await browser?.close(); await server?.close(); });
 
-  it.for(cases.map((c) => [c.name, c] as const))('%s: logits within 1e-3, same experts, same greedy tokens', async ([name, c], ctx) => {
+  /** Whether the page's adapter has `subgroups`; without it the subgroup kernels cannot be checked. */
+  async function adapterHasSubgroups(): Promise<boolean> {
+    return page.evaluate(async () => !!(await navigator.gpu.requestAdapter())?.features.has('subgroups'));
+  }
+
+  // Every fixture on both kernel sets: the subgroup kernels (the engine's device asks for
+  // `subgroups`, which SwiftShader has) and the workgroup-reduction kernels of adapters without it.
+  const sets = [{ set: 'subgroup kernels', subgroups: true }, { set: 'workgroup-reduction kernels', subgroups: false }];
+  it.for(cases.flatMap((c) => sets.map((s) => [c.name, s.set, { ...c, ...s }] as const)))('%s (%s): logits within 1e-3, same experts, same greedy tokens', async ([name, set, c], ctx) => {
     const hasAdapter = await page.evaluate(async () => !!(await navigator.gpu?.requestAdapter()));
     if (!hasAdapter) return noAdapter('Chromium', 'navigator.gpu.requestAdapter() returned null', (m) => ctx.skip(m));
-    const r = await page.evaluate(async ({ name, ids, greedy }) => {
+    if (c.subgroups && !(await adapterHasSubgroups())) return noSubgroups(`Chromium (${set})`, (m) => ctx.skip(m));
+    const r = await page.evaluate(async ({ name, ids, greedy, subgroups }) => {
       const m = (window as any).mixscope;
       const ck = await m.loadCheckpoint(m.urlSource(`./golden/${name}/`));
       const adapter = await navigator.gpu.requestAdapter();
-      const device = await adapter!.requestDevice();
       const f16 = Object.keys(ck.dtypeBytes).every((t: string) => t === 'F16');
-      const gpu = await m.WebGpuEngine.create(device, ck.config, ck.weights, { weights: f16 ? 'f16' : 'f32' });
+      const device = await m.requestEngineDevice(adapter, ck.config, f16 ? 'f16' : 'f32');
+      const gpu = await m.WebGpuEngine.create(device, ck.config, ck.weights, { weights: f16 ? 'f16' : 'f32', subgroups });
+      if (!!gpu.kernels.subgroups !== subgroups) throw new Error(`the engine ${gpu.kernels.subgroups ? 'uses' : 'does not use'} the subgroup kernels`);
       const cpu = new m.CpuEngine(ck.config, ck.weights);
       const hooks = ['blocks.*.moe.hook_expert_choice'];
       const a = await gpu.forward(ids, { logits: 'all', hooks });
@@ -52,8 +62,8 @@ describe('WebGPU engine in headless Chromium', () => {
       gpu.dispose();
       device.destroy();
       return { diff, same, tokens };
-    }, { name, ids: c.expected.ids, greedy: c.expected.greedy });
-    console.log(`[webgpu:chromium] ${name}: max |logit diff| vs CPU ${r.diff.toExponential(2)}`);
+    }, { name, ids: c.expected.ids, greedy: c.expected.greedy, subgroups: c.subgroups });
+    console.log(`[webgpu:chromium] ${name} (${set}): max |logit diff| vs CPU ${r.diff.toExponential(2)}`);
     expect(r.diff).toBeLessThanOrEqual(1e-3);
     expect(r.same).toBe(true);
     expect(r.tokens).toEqual(c.expected.greedy.tokens);
@@ -64,12 +74,15 @@ describe('WebGPU engine in headless Chromium', () => {
   it('the default model: logits within 1e-3 of the CPU engine and the same 128-token greedy text', { timeout: 600_000 }, async (ctx) => {
     const hasAdapter = await page.evaluate(async () => !!(await navigator.gpu?.requestAdapter()));
     if (!hasAdapter) return noAdapter('Chromium', 'navigator.gpu.requestAdapter() returned null', (m) => ctx.skip(m));
+    if (!(await adapterHasSubgroups())) return noSubgroups('Chromium (default model)', (m) => ctx.skip(m));
     const r = await page.evaluate(async () => {
       const m = (window as any).mixscope;
       const ck = await m.loadCheckpoint(m.urlSource('./mixscope-tiny/'));
       const tokenizer = new m.MixscopeTokenizer(ck.tokenizerJson);
-      const device = await (await navigator.gpu.requestAdapter())!.requestDevice();
+      // The device the site asks for (engine-host.ts): with `subgroups`, so the subgroup kernels run.
+      const device = await m.requestEngineDevice(await navigator.gpu.requestAdapter(), ck.config, 'f16');
       const gpu = await m.WebGpuEngine.create(device, ck.config, ck.weights, { weights: 'f16' });
+      if (!gpu.kernels.subgroups) throw new Error('the engine does not use the subgroup kernels');
       const cpu = new m.CpuEngine(ck.config, ck.weights);
       const prompt = 'def fibonacci(n):';
       const ids = tokenizer.encode(prompt).ids;
