@@ -115,18 +115,24 @@ describe('WebGPU kernels match their CPU twins (Dawn)', () => {
     return result;
   }
 
-  it('rmsnorm matches within 1e-5', async (ctx) => {
-    kernels(ctx);
-    const T = 5, D = 200, eps = 1e-5;
-    const x = randn(T * D, 1, 3), w = randn(D, 2);
-    const cpu = new Float32Array(T * D);
-    rmsnorm(cpu, x, w, T, D, eps);
-    const out = empty('out', T * D);
-    const got = await run(() => [planRmsnorm(k, { x: upload('x', x), w: upload('w', w), out, T, D, eps })], out, T * D);
-    const err = parityError(got, cpu);
-    report('rmsnorm T=5 D=200', err);
-    expect(err).toBeLessThanOrEqual(1e-5);
-  });
+  for (const subgroups of [true, false]) {
+    it(`rmsnorm matches within 1e-5 (${subgroups ? 'subgroups' : 'workgroup reduction'})`, async (ctx) => {
+      const ks = kernelSet(ctx, subgroups);
+      const T = 37, D = 200, eps = 1e-5; // 37 rows: a partial block of rows on any subgroup size
+      const x = randn(T * D, 1, 3), w = randn(D, 2);
+      const cpu = new Float32Array(T * D);
+      rmsnorm(cpu, x, w, T, D, eps);
+      const out = empty('out', T * D);
+      const got = await run(() => {
+        const pass = planRmsnorm(ks, { x: upload('x', x), w: upload('w', w), out, T, D, eps });
+        expect(pass.pipeline).toBe(ks.pipelines[subgroups ? 'rmsnorm_subgroup' : 'rmsnorm']);
+        return [pass];
+      }, out, T * D);
+      const err = parityError(got, cpu);
+      report(`rmsnorm T=${T} D=${D} (${subgroups ? 'subgroups' : 'workgroup reduction'})`, err);
+      expect(err).toBeLessThanOrEqual(1e-5);
+    });
+  }
 
   /** The kernel set under test: the subgroup one must have its subgroup kernels (in CI, always). */
   function kernelSet(ctx: TestContext, subgroups: boolean): Kernels {

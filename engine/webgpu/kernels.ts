@@ -43,7 +43,7 @@ const WEIGHT_SHADERS: ReadonlySet<ShaderName> = new Set(['embed', 'moe_gate_up',
 /** Kernels whose workgroups are TILE x TILE tiles rather than WG invocations in a row. */
 const TILED_SHADERS: ReadonlySet<ShaderName> = new Set(['moe_gate_up_grouped', 'moe_down_grouped']);
 /** Kernels that reduce with subgroup operations: compiled only on devices with `subgroups`. */
-const SUBGROUP_SHADERS = ['matmul_subgroup', 'moe_gate_up_subgroup', 'moe_down_subgroup', 'moe_gate_up_grouped_subgroup', 'moe_down_grouped_subgroup'] as const;
+const SUBGROUP_SHADERS = ['matmul_subgroup', 'moe_gate_up_subgroup', 'moe_down_subgroup', 'moe_gate_up_grouped_subgroup', 'moe_down_grouped_subgroup', 'rmsnorm_subgroup', 'softmax_rows_subgroup'] as const;
 type SubgroupShader = (typeof SUBGROUP_SHADERS)[number];
 type PlainShader = Exclude<ShaderName, SubgroupShader>;
 
@@ -87,6 +87,8 @@ export async function createKernels(device: GPUDevice, { wg = 64, f16Weights = t
       ['moe_down_subgroup', 'moe_down_subgroup', { ...sg, F16: f16Weights ? 1 : 0 }],
       ['moe_gate_up_grouped_subgroup', 'moe_gate_up_grouped_subgroup', { ...sg, TB: layout.tokenBlock, F16: f16Weights ? 1 : 0 }],
       ['moe_down_grouped_subgroup', 'moe_down_grouped_subgroup', { ...sg, TB: layout.tokenBlock, F16: f16Weights ? 1 : 0 }],
+      ['rmsnorm_subgroup', 'rmsnorm_subgroup', sg],
+      ['softmax_rows_subgroup', 'softmax_rows_subgroup', sg],
     );
   }
   const built = await Promise.all(jobs.map(([name, shader, constants]) => createPipeline(device, name, WGSL[shader], constants)));
@@ -125,6 +127,10 @@ export function planRmsnorm(k: Kernels, a: { x: GPUBuffer; w: GPUBuffer; out: GP
   need(label, 'x', a.x, 4 * a.T * a.D);
   need(label, 'w', a.w, 4 * a.D);
   need(label, 'out', a.out, 4 * a.T * a.D);
+  if (k.subgroups) {
+    const rowBlocks = Math.ceil(a.T / k.subgroups.rowsPerWorkgroup);
+    return plan(k, 'rmsnorm_subgroup', label, [a.T, a.D, f32Bits(a.eps), rowBlocks], [a.x, a.w, a.out], grid(k.device, rowBlocks));
+  }
   return plan(k, 'rmsnorm', label, [a.T, a.D, f32Bits(a.eps)], [a.x, a.w, a.out], grid(k.device, a.T));
 }
 
@@ -231,6 +237,10 @@ export function planAttention(k: Kernels, a: AttentionShape & { q: GPUBuffer; kc
 export function planSoftmaxRows(k: Kernels, a: { x: GPUBuffer; rows: number; n: number }): Pass {
   const label = `softmax rows=${a.rows} n=${a.n}`;
   need(label, 'x', a.x, 4 * a.rows * a.n);
+  if (k.subgroups) {
+    const rowBlocks = Math.ceil(a.rows / k.subgroups.rowsPerWorkgroup);
+    return plan(k, 'softmax_rows_subgroup', label, [a.rows, a.n, rowBlocks], [a.x], grid(k.device, rowBlocks));
+  }
   return plan(k, 'softmax_rows', label, [a.rows, a.n], [a.x], grid(k.device, a.rows));
 }
 
