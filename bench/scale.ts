@@ -28,6 +28,34 @@ function randomHalves(device: GPUDevice, label: string, words: number, seed: num
   return buffer;
 }
 
+/**
+ * GPU time of `passes` from timestamp queries (milliseconds): all of them in one compute pass
+ * (`whole`), and each in a pass of its own (`each`, in order). Null without timestamp-query.
+ */
+async function gpuTimes(device: GPUDevice, passes: Pass[]): Promise<{ whole: number; each: number[] } | null> {
+  if (!device.features.has('timestamp-query')) return null;
+  const n = passes.length + 1;
+  const set = device.createQuerySet({ type: 'timestamp', count: 2 * n });
+  const resolve = device.createBuffer({ size: 16 * n, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+  const read = device.createBuffer({ size: 16 * n, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const enc = device.createCommandEncoder();
+  const record = (list: Pass[], q: number) => {
+    const pass = enc.beginComputePass({ timestampWrites: { querySet: set, beginningOfPassWriteIndex: 2 * q, endOfPassWriteIndex: 2 * q + 1 } });
+    for (const p of list) { pass.setPipeline(p.pipeline); pass.setBindGroup(0, p.bindGroup); pass.dispatchWorkgroups(...p.workgroups); }
+    pass.end();
+  };
+  record(passes, 0);
+  passes.forEach((p, i) => record([p], i + 1));
+  enc.resolveQuerySet(set, 0, 2 * n, resolve, 0);
+  enc.copyBufferToBuffer(resolve, 0, read, 0, 16 * n);
+  device.queue.submit([enc.finish()]);
+  await read.mapAsync(GPUMapMode.READ);
+  const t = new BigUint64Array(read.getMappedRange().slice(0));
+  read.destroy(); resolve.destroy(); set.destroy();
+  const ms = (i: number) => Number(t[2 * i + 1] - t[2 * i]) / 1e6;
+  return { whole: ms(0), each: passes.map((_, i) => ms(i + 1)) };
+}
+
 async function timeSubmit(device: GPUDevice, passes: Pass[]): Promise<number> {
   const t = performance.now();
   await submit(device, passes);
@@ -52,7 +80,7 @@ async function copyBandwidth(device: GPUDevice): Promise<number> {
   return (2 * bytes) / (best / 1000);
 }
 
-export async function scaleBench(device: GPUDevice, tokens = 3, context = 64): Promise<Record<string, number | string>> {
+export async function scaleBench(device: GPUDevice, tokens = 3, context = 64): Promise<Record<string, unknown>> {
   const { D, F, H, Hkv, Dh, E, K, window } = MIXTRAL_8X7B;
   const k = await createKernels(device, { f16Weights: true });
   const w = await validated(device, 'scale weights', () => ({
@@ -71,6 +99,8 @@ export async function scaleBench(device: GPUDevice, tokens = 3, context = 64): P
   const headScale = createStorage(device, 'scale', new Float32Array(H).fill(1));
   const bias = createStorage(device, 'bias', new Float32Array(E)), ablated = createStorage(device, 'ablated', new Uint32Array(E)), rules = createStorage(device, 'rules', routerRules(K, []));
   const times: number[] = [];
+  let gpu: Awaited<ReturnType<typeof gpuTimes>> = null;
+  let labels: string[] = [];
   for (let t = 0; t < tokens; t++) {
     const pos0 = context + t, S = pos0 + 1;
     const passes = await validated(device, 'plan', () => [
@@ -90,20 +120,38 @@ export async function scaleBench(device: GPUDevice, tokens = 3, context = 64): P
       planAdd(k, { out: x, x: mo, n: D }),
     ]);
     times.push(await timeSubmit(device, passes));
+    if (t === tokens - 1) { gpu = await gpuTimes(device, passes); labels = passes.map((p) => p.label); }
     releasePasses(passes);
   }
   const ms = Math.min(...times.slice(1).length ? times.slice(1) : times);
   const activeBytes = 2 * (H * Dh * D * 2 + Hkv * Dh * D * 2) + 4 * E * D + 2 * K * 3 * D * F;
   const achieved = activeBytes / (ms / 1000);
   const peak = await copyBandwidth(device);
+  // Bytes of weights each weight-reading kernel moves, to rate it against the copy bandwidth.
+  const weightBytes: Record<string, number> = {
+    [`matmul_f16 T=1 In=${D} N=${H * Dh}`]: 2 * H * Dh * D, [`matmul_f16 T=1 In=${D} N=${Hkv * Dh}`]: 2 * Hkv * Dh * D,
+    [`matmul_f16 T=1 In=${H * Dh} N=${D}`]: 2 * D * H * Dh, [`experts T=1 K=${K} D=${D} F=${F} gate/up`]: 2 * K * 2 * F * D,
+    [`experts T=1 K=${K} D=${D} F=${F} down`]: 2 * K * D * F,
+  };
+  const kernels = gpu ? labels.map((label, i) => {
+    const bytes = weightBytes[label];
+    return { kernel: label, ms: +gpu!.each[i].toFixed(4), ...(bytes ? { gb_per_s: +(bytes / (gpu!.each[i] / 1000) / 1e9).toFixed(1) } : {}) };
+  }) : 'this adapter has no timestamp-query';
   for (const b of [...Object.values(w), kc, vc, x, xn, q, kk, vv, att, z, ao, logits, probs, idx, wts, h, eo, mo, headScale, bias, ablated, rules]) b.destroy();
   return {
     dims: 'Mixtral-8x7B layer: hidden 4096, expert width 14336, 32/8 heads, 8 experts, top-2, F16 weights',
+    kernels: gpu ? `${(k.subgroups ? 'subgroup' : 'workgroup-reduction')} kernels` : 'unknown',
     decode_ms_per_layer: +ms.toFixed(2),
+    ...(gpu ? {
+      gpu_ms_per_layer: +gpu.whole.toFixed(3),
+      gpu_achieved_gb_per_s: +(activeBytes / (gpu.whole / 1000) / 1e9).toFixed(2),
+      gpu_fraction_of_copy_bandwidth: +(activeBytes / (gpu.whole / 1000) / peak).toFixed(3),
+    } : {}),
     decode_ms_per_token_32_layers: +(32 * ms).toFixed(1),
     active_bytes_per_token_per_layer: activeBytes,
     achieved_gb_per_s: +(achieved / 1e9).toFixed(2),
     device_copy_gb_per_s: +(peak / 1e9).toFixed(2),
     fraction_of_copy_bandwidth: +(achieved / peak).toFixed(3),
+    kernel_ms: kernels,
   };
 }
