@@ -99,8 +99,25 @@ export async function editCell(page: Page, cellText: string | RegExp, source: st
   await page.keyboard.press('Shift+Enter');
 }
 
-export function shot(page: Page, name: string): Promise<Buffer> {
+/**
+ * A full-page screenshot with every cell painted: outputs off-screen skip painting
+ * (content-visibility: auto), so without this a full-page shot shows blanks below the fold. Views
+ * out of sight draw their latest data when the page is idle (within a second); the shot waits for
+ * that, and the page is left as it was.
+ */
+export async function shot(page: Page, name: string): Promise<Buffer> {
   mkdirSync(SHOTS, { recursive: true });
-  return page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+  const style = await page.addStyleTag({ content: '.nb-output { content-visibility: visible !important; }' });
+  const y = await page.evaluate(() => { const y = window.scrollY; window.scrollTo(0, 0); return y; });
+  await page.evaluate(() => new Promise<void>((resolve) => {
+    const idle = (window as unknown as { requestIdleCallback?: (f: () => void, o: { timeout: number }) => void }).requestIdleCallback;
+    const after = () => requestAnimationFrame(() => requestAnimationFrame(() => resolve()));
+    if (idle) idle(after, { timeout: 1500 }); else setTimeout(after, 200);
+  }));
+  await page.waitForTimeout(300);
+  const png = await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true, timeout: 120_000 });
+  await style.evaluate((el) => (el as Element).remove());
+  await page.evaluate((y) => window.scrollTo(0, y), y);
+  return png;
 }
 
