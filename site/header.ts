@@ -35,6 +35,7 @@ export function createHeader(actions: HeaderActions): { node: HTMLElement; updat
       progressText.textContent = s.bytesTotal > 0 ? `loading ${s.file}: ${mb(s.bytesDone)} / ${mb(s.bytesTotal)} MB` : 'loading…';
     }
     error.textContent = s.phase === 'error' && s.error ? s.error : '';
+    error.title = error.textContent;
     error.hidden = !error.textContent;
     stop.disabled = s.running === 0;
   }

@@ -17,7 +17,10 @@ const DEFAULT_MODEL = new URL('mixscope-tiny/', location.href.replace(/#.*$/, ''
 
 const worker = new Worker(new URL('./api/worker.ts', import.meta.url), { type: 'module' });
 const client = new MixscopeClient(worker);
-const backend = currentRoute().params.get('backend') === 'cpu' ? 'cpu' : 'auto';
+// `backend=cpu` forces the CPU engine, in the notebook's address (`#/tour?backend=cpu`) or before
+// it (`.../?backend=cpu#/tour`). The engine is chosen once per page load.
+const asksForCpu = () => currentRoute().params.get('backend') === 'cpu' || new URLSearchParams(location.search).get('backend') === 'cpu';
+const backend = asksForCpu() ? 'cpu' : 'auto';
 
 const dialog = createOpenModelDialog((source) => client.load(source, backend), DEFAULT_MODEL);
 const header = createHeader({ onStop: () => client.stop(), onOpenModel: () => dialog.open() });
@@ -44,7 +47,12 @@ async function route(): Promise<void> {
   dispose = await renderNotebookPage(main, notebooks, path, host);
 }
 
-window.addEventListener('hashchange', () => void route());
+window.addEventListener('hashchange', () => {
+  // Typing `?backend=cpu` into the address of an open page changes only the hash: start again
+  // on the CPU engine rather than ignore it.
+  if (backend !== 'cpu' && asksForCpu()) { location.reload(); return; }
+  void route();
+});
 void route();
 client.load({ kind: 'url', base: DEFAULT_MODEL }, backend).catch(() => { /* shown in the header */ });
 

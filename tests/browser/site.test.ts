@@ -231,6 +231,27 @@ describe('the site in headless Chromium', () => {
     await page.close();
   }, GENERATE_TIMEOUT);
 
+  it('backend=cpu before the hash or in it forces the CPU engine, also when typed into an open page', async () => {
+    const { page, errors } = await open(gpu.browser, server, '?backend=cpu#/tour?tokens=1');
+    const header = page.locator('.site-backend');
+    await expect.poll(() => header.getAttribute('data-backend'), { timeout: 60_000 }).toBe('cpu');
+    expect(await header.textContent()).toBe('CPU (the CPU engine was asked for)');
+    await waitForDone(page);
+    await page.close();
+
+    // An open page on WebGPU: adding the parameter to the hash starts the page again on the CPU.
+    const second = await open(gpu.browser, server, '#/tour?tokens=1');
+    const header2 = second.page.locator('.site-backend');
+    await expect.poll(() => header2.getAttribute('data-backend'), { timeout: 60_000 }).toBe('webgpu');
+    await second.page.evaluate(() => { location.hash = '#/tour?tokens=1&backend=cpu'; });
+    await expect.poll(() => header2.getAttribute('data-backend'), { timeout: 60_000 }).toBe('cpu');
+    expect(await header2.textContent()).toBe('CPU (the CPU engine was asked for)');
+    await waitForDone(second.page);
+    expect(errors).toEqual([]);
+    expect(second.errors).toEqual([]);
+    await second.page.close();
+  }, GENERATE_TIMEOUT);
+
   it('keeps prompt, layer and head in the address, so a link opens the same view', async () => {
     const { page, errors } = await open(cpu.browser, server, '#/tour?tokens=2&prompt=Hello%20there&layer=3&head=5');
     await waitForDone(page);
