@@ -109,6 +109,11 @@ function subgroupLayout(device: GPUDevice): SubgroupLayout | null {
 
 /** Elements per 16-byte weight word: the subgroup kernels read weights 16 bytes at a time. */
 const perWord = (dtype: 'f16' | 'f32') => (dtype === 'f16' ? 8 : 4);
+/** Whether expert rows of widths D and F are whole 16-byte words of this engine's weights. */
+const wholeWords = (k: Kernels, D: number, F: number) => {
+  const word = perWord(k.f16Weights ? 'f16' : 'f32');
+  return D % word === 0 && F % word === 0;
+};
 
 function need(kernel: string, name: string, buffer: GPUBuffer, bytes: number): void {
   if (buffer.size < bytes) throw new GpuError(`${kernel}: ${name} holds ${buffer.size} bytes, needs ${bytes}`);
@@ -282,7 +287,7 @@ export function planExperts(k: Kernels, a: { T: number; K: number; D: number; F:
   need(label, 'expertOut', a.expertOut, 4 * a.T * a.K * a.D);
   need(label, 'out', a.out, 4 * a.T * a.D);
   const sg = k.subgroups;
-  if (sg && a.D % perWord(k.f16Weights ? 'f16' : 'f32') === 0 && a.F % perWord(k.f16Weights ? 'f16' : 'f32') === 0) {
+  if (sg && wholeWords(k, a.D, a.F)) {
     const fBlocks = Math.ceil(a.F / sg.rowsPerWorkgroup), dBlocks = Math.ceil(a.D / sg.rowsPerWorkgroup);
     return [
       plan(k, 'moe_gate_up_subgroup', `${label} gate/up`, [a.T * a.K, a.K, a.D, a.F, fBlocks], [a.x, a.idx, a.w1, a.w3, a.h], grid(k.device, a.T * a.K * fBlocks)),
@@ -326,8 +331,7 @@ export function planExpertsGrouped(k: Kernels, a: {
   const group = plan(k, 'moe_group', `${label} group`, [slots, a.E], [a.idx, a.offsets, a.order], [1, 1, 1]);
   const combine = plan(k, 'moe_combine', `${label} combine`, [a.T, a.K, a.D], [a.weights, a.expertOut, a.out], grid(k.device, Math.ceil((a.T * a.D) / k.wg)));
   const sg = k.subgroups;
-  const word = perWord(k.f16Weights ? 'f16' : 'f32');
-  if (sg && a.D % word === 0 && a.F % word === 0) {
+  if (sg && wholeWords(k, a.D, a.F)) {
     const tiles = Math.ceil(slots / sg.tokenBlock);
     const fBlocks = Math.ceil(a.F / sg.rowsPerWorkgroup), dBlocks = Math.ceil(a.D / sg.rowsPerWorkgroup);
     return [
