@@ -13,7 +13,7 @@ import { loadModelFromDirectory } from '../engine/node.ts';
 import { CpuEngine } from '../engine/cpu/engine.ts';
 import { createNodeWebGpuEngine } from '../engine/node-webgpu.ts';
 import type { Engine, EngineSession } from '../engine/engine.ts';
-import type { GpuSession, WebGpuEngine } from '../engine/webgpu/engine.ts';
+import type { GpuSession } from '../engine/webgpu/engine.ts';
 import { DEFAULT_MODEL_DIR } from '../engine/cli/commands.ts';
 import { registerWgslLoader, requestNodeGpuDevice } from '../engine/node-webgpu.ts';
 
@@ -74,10 +74,11 @@ async function main() {
   (result.webgpu as Record<string, unknown>).kernels = gpu.kernels.subgroups ? `subgroup kernels (${gpu.kernels.subgroups.wg}-invocation workgroups, ${gpu.kernels.subgroups.rowsPerWorkgroup} rows each)` : 'workgroup-reduction kernels (no subgroups on this adapter)';
   // The workgroup-reduction kernels (what adapters without `subgroups` run), on the same device
   // and in the same run, so the two kernel sets compare side by side. Once: they are the slow path.
-  let fallback: WebGpuEngine | null = null;
+  let withoutSubgroups: Awaited<ReturnType<typeof measure>> | null = null;
   if (gpu.kernels.subgroups) {
-    fallback = await createNodeWebGpuEngine(model.config, model.weights, model.dtypeBytes, { subgroups: false });
-    result.webgpu_without_subgroups = { no_hooks: await measure(fallback, [], false, 1) };
+    const fallback = await createNodeWebGpuEngine(model.config, model.weights, model.dtypeBytes, { subgroups: false });
+    withoutSubgroups = await measure(fallback, [], false, 1);
+    result.webgpu_without_subgroups = { no_hooks: withoutSubgroups };
     fallback.dispose();
   }
   // Kernel times from timestamp queries, in a separate profiled engine (profiling adds overhead).
@@ -101,9 +102,9 @@ async function main() {
     webgpu_greedy_argmax_over_logits_decode: +(r.webgpu.greedy_argmax_on_gpu.decode_tokens_per_s / r.webgpu.no_hooks.decode_tokens_per_s).toFixed(3),
     webgpu_hook_cost: +(1 - r.webgpu.every_hook.decode_tokens_per_s / r.webgpu.no_hooks.decode_tokens_per_s).toFixed(3),
     cpu_hook_cost: +(1 - r.cpu.every_hook.decode_tokens_per_s / r.cpu.no_hooks.decode_tokens_per_s).toFixed(3),
-    ...(fallback ? {
-      subgroup_over_workgroup_kernels_decode: +(r.webgpu.no_hooks.decode_tokens_per_s / (result.webgpu_without_subgroups as typeof r.webgpu).no_hooks.decode_tokens_per_s).toFixed(2),
-      subgroup_over_workgroup_kernels_prefill: +(r.webgpu.no_hooks.prefill_tokens_per_s / (result.webgpu_without_subgroups as typeof r.webgpu).no_hooks.prefill_tokens_per_s).toFixed(2),
+    ...(withoutSubgroups ? {
+      subgroup_over_workgroup_kernels_decode: +(r.webgpu.no_hooks.decode_tokens_per_s / withoutSubgroups.decode_tokens_per_s).toFixed(2),
+      subgroup_over_workgroup_kernels_prefill: +(r.webgpu.no_hooks.prefill_tokens_per_s / withoutSubgroups.prefill_tokens_per_s).toFixed(2),
     } : {}),
   };
   gpu.dispose();
