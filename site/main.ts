@@ -35,16 +35,23 @@ const host = { builtins: { viz, d3, urlState, heldout, mixtral }, definitions: {
 
 let dispose: (() => void) | null = null;
 let shownPath: string | null = null;
+/** Counts routes, so a notebook that finishes loading after a later route began knows it is stale. */
+let routed = 0;
 
 async function route(): Promise<void> {
   const { path } = currentRoute();
   if (path === shownPath) return;
   shownPath = path;
+  const thisRoute = ++routed;
   dispose?.();
   dispose = null;
   main.replaceChildren();
   if (!path) { renderIndex(main, notebooks); document.title = 'Mixscope'; return; }
-  dispose = await renderNotebookPage(main, notebooks, path, host);
+  const disposeThis = await renderNotebookPage(main, notebooks, path, host);
+  // A notebook still loading when the address moved on was taken off the page meanwhile: stop
+  // its cells rather than leave them running, unseen, measuring a detached page.
+  if (thisRoute !== routed) disposeThis();
+  else dispose = disposeThis;
 }
 
 window.addEventListener('hashchange', () => {

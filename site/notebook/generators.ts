@@ -52,14 +52,18 @@ export function input(element: HTMLElement): Generator<Promise<unknown>> {
   });
 }
 
-/** The content width of `element` (inside its padding) now and whenever it changes size. */
+/**
+ * The content width of `element` (inside its padding) now and whenever it changes size.
+ * A width of 0 is never reported: an element that is detached or not laid out measures 0, and a
+ * chart drawn at 0 has its margins overlap (negative bar widths). The cell waits for a real width.
+ */
 export function width(element: HTMLElement): Generator<Promise<number>> {
   return observe((change) => {
     let last = -1;
     const measure = () => {
       const style = getComputedStyle(element);
-      const w = Math.max(0, Math.floor(element.clientWidth - parseFloat(style.paddingLeft || '0') - parseFloat(style.paddingRight || '0')));
-      if (w !== last) change(last = w);
+      const w = Math.floor(element.clientWidth - parseFloat(style.paddingLeft || '0') - parseFloat(style.paddingRight || '0'));
+      if (w > 0 && w !== last) change(last = w);
     };
     const observer = new ResizeObserver(measure);
     observer.observe(element);

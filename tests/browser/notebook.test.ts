@@ -9,6 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { launchChromium, watchErrors } from './chromium.ts';
 import { serveDirectory, type StaticServer } from './static-server.ts';
 import { notebooksPlugin } from '../../site/notebook/vite-plugin.ts';
+import type { MountedNotebook } from '../../site/notebook/index.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const SCREENSHOTS = path.join(ROOT, 'test-results/notebook');
@@ -66,7 +67,7 @@ describe('notebook in headless Chromium', () => {
   });
 
   it('lists the fixture notebooks by order, then title', async () => {
-    expect(await page.evaluate(() => window.notebookList)).toEqual(['also-first', 'basics', 'later']);
+    expect(await page.evaluate(() => window.notebookList)).toEqual(['also-first', 'basics', 'later', 'width']);
   });
 
   it('renders prose, a slider, its dependents, the inline expression, an md cell and host builtins', async () => {
@@ -163,6 +164,41 @@ describe('notebook in headless Chromium', () => {
     await page.screenshot({ path: path.join(SCREENSHOTS, 'basics.png'), fullPage: true });
     expect(requests.filter((url) => !url.startsWith(server.url))).toEqual([]);
     expect(errors).toEqual([]);
+  });
+
+  it('gives `width` only once the notebook is laid out: never 0 while detached, then each new width', async () => {
+    // A chart drawn at width 0 has its margins overlap (negative bar widths): a notebook mounted
+    // into a detached container waits until it is on the page.
+    const widths = () => page.evaluate(() => window.widthsSeen ?? []);
+    // The box's width less the notebook's own padding.
+    const inside = (box: number) => page.evaluate((box) => {
+      const style = getComputedStyle(document.querySelector('#width-box .nb-notebook')!);
+      return box - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    }, box);
+    await page.evaluate(async () => {
+      const box = document.createElement('div');
+      box.id = 'width-box';
+      box.style.width = '320px';
+      (window as unknown as { widthNotebook: unknown }).widthNotebook = await window.mountFixture!('width', box);
+      (window as unknown as { widthBox: HTMLElement }).widthBox = box;
+    });
+    await page.waitForTimeout(500);
+    expect(await widths()).toEqual([]);
+    await page.evaluate(() => document.body.append((window as unknown as { widthBox: HTMLElement }).widthBox));
+    const narrow = await inside(320);
+    expect(narrow).toBeGreaterThan(0);
+    await expect.poll(widths).toEqual([narrow]);
+    // Taken off the page and put back wider: no 0 in between.
+    await page.evaluate(() => (window as unknown as { widthBox: HTMLElement }).widthBox.remove());
+    await page.waitForTimeout(300);
+    await page.evaluate(() => {
+      const box = (window as unknown as { widthBox: HTMLElement }).widthBox;
+      box.style.width = '400px';
+      document.body.append(box);
+    });
+    await expect.poll(widths).toEqual([narrow, await inside(400)]);
+    await page.evaluate(() => ((window as unknown as { widthNotebook: MountedNotebook }).widthNotebook).dispose());
+    expect(await page.locator('#width-box').innerHTML()).toBe('');
   });
 
   it('disposes: the notebook leaves the page', async () => {
