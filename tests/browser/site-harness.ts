@@ -73,15 +73,21 @@ export async function waitForDone(page: Page): Promise<{ step: number; text: str
   return { step: Number(await status(page).getAttribute('data-step')), text: (await status(page).textContent()) ?? '' };
 }
 
-/** Waits until no cell is running for a second (a notebook at rest). */
-export async function waitForRest(page: Page, timeout = GENERATE_TIMEOUT): Promise<void> {
-  await page.waitForFunction(() => {
+/**
+ * Waits until no cell is running for a second (a notebook at rest). A generator cell between two
+ * of its values is not running to the runtime; with `untilDone`, the wait also lasts while any
+ * output says it is not finished (`data-done="false"`, the notebooks' convention for a generator
+ * still producing: a generation, an analysis, the router's steps).
+ */
+export async function waitForRest(page: Page, timeout = GENERATE_TIMEOUT, { untilDone = false } = {}): Promise<void> {
+  await page.waitForFunction((untilDone) => {
     const w = window as unknown as { __restSince?: number };
-    const busy = document.querySelectorAll('.nb-output.nb-running').length > 0 || !document.querySelector('.nb-notebook');
+    const busy = document.querySelectorAll('.nb-output.nb-running').length > 0 || !document.querySelector('.nb-notebook')
+      || (untilDone && document.querySelector('.nb-notebook [data-done="false"]') !== null);
     if (busy) { w.__restSince = undefined; return false; }
     w.__restSince ??= performance.now();
     return performance.now() - w.__restSince > 1000;
-  }, undefined, { timeout, polling: 200 });
+  }, untilDone, { timeout, polling: 200 });
 }
 
 export async function promptTokens(page: Page, prompt: string): Promise<number> {

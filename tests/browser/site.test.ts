@@ -79,7 +79,8 @@ describe('the site in headless Chromium', () => {
       await page.goto(`${server.url}${SUBPATH}${href}`);
       await page.waitForSelector(`.nb-notebook .nb-title`);
       expect(await page.locator('.nb-title').textContent()).toBe(title);
-      await waitForRest(page);
+      // Finished, so the screenshot shows each notebook complete: its generations, analyses, steps.
+      await waitForRest(page, 2 * GENERATE_TIMEOUT, { untilDone: true });
       const cellErrors = await page.locator('.nb-notebook .nb-error').allTextContents();
       expect(cellErrors, `${href} shows errors in its cells`).toEqual([]);
       await shot(page, href.replace('#/', ''));
