@@ -257,9 +257,9 @@ describe('the site in headless Chromium', () => {
     const { page, errors } = await open(cpu.browser, server, '#/tour?tokens=2&prompt=Hello%20there&layer=3&head=5');
     await waitForDone(page);
     expect(await page.locator('textarea').first().inputValue()).toBe('Hello there');
-    const legend = await page.locator('.mx-token-strip .mx-legend').textContent();
-    expect(legend).toContain('layer 3');
-    expect(await page.locator('.mx-attention-map .mx-legend').textContent()).toContain('head 5');
+    // Polled: views out of sight draw their latest data when the page is next idle.
+    await expect.poll(() => page.locator('.mx-token-strip .mx-legend').textContent(), { timeout: 10_000 }).toContain('layer 3');
+    await expect.poll(() => page.locator('.mx-attention-map .mx-legend').textContent(), { timeout: 10_000 }).toContain('head 5');
     // Moving the layer slider writes the address.
     const layer = page.getByLabel('Layer', { exact: true });
     await layer.fill('4');
