@@ -14,6 +14,9 @@ export default defineConfig({
     env,
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    // The browser tests poll a page for what a cell re-run draws; with two busy cores (CI runs two
+    // files at a time) that can take longer than the 1 s default. Only a failing poll waits this long.
+    expect: { poll: { timeout: 15_000 } },
     // Two cores: at most two test files at a time, so browser and GPU tests are not starved.
     maxWorkers: 2,
   },
