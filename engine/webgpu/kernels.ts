@@ -77,16 +77,16 @@ export async function createKernels(device: GPUDevice, { wg = 64, f16Weights = t
     }]);
   }
   if (layout) {
-    const sg = { WG: layout.wg, RPW: layout.rowsPerWorkgroup };
+    const sg = { WG: layout.wg, RPW: layout.rowsPerWorkgroup }, F16 = f16Weights ? 1 : 0;
     jobs.push(
       ['matmul_subgroup_f16', 'matmul_subgroup', { ...sg, TB: 1, F16: 1 }],
       ['matmul_subgroup_f16_block', 'matmul_subgroup', { ...sg, TB: layout.tokenBlock, F16: 1 }],
       ['matmul_subgroup_f32', 'matmul_subgroup', { ...sg, TB: 1, F16: 0 }],
       ['matmul_subgroup_f32_block', 'matmul_subgroup', { ...sg, TB: layout.tokenBlock, F16: 0 }],
-      ['moe_gate_up_subgroup', 'moe_gate_up_subgroup', { ...sg, F16: f16Weights ? 1 : 0 }],
-      ['moe_down_subgroup', 'moe_down_subgroup', { ...sg, F16: f16Weights ? 1 : 0 }],
-      ['moe_gate_up_grouped_subgroup', 'moe_gate_up_grouped_subgroup', { ...sg, TB: layout.tokenBlock, F16: f16Weights ? 1 : 0 }],
-      ['moe_down_grouped_subgroup', 'moe_down_grouped_subgroup', { ...sg, TB: layout.tokenBlock, F16: f16Weights ? 1 : 0 }],
+      ['moe_gate_up_subgroup', 'moe_gate_up_subgroup', { ...sg, F16 }],
+      ['moe_down_subgroup', 'moe_down_subgroup', { ...sg, F16 }],
+      ['moe_gate_up_grouped_subgroup', 'moe_gate_up_grouped_subgroup', { ...sg, TB: layout.tokenBlock, F16 }],
+      ['moe_down_grouped_subgroup', 'moe_down_grouped_subgroup', { ...sg, TB: layout.tokenBlock, F16 }],
       ['rmsnorm_subgroup', 'rmsnorm_subgroup', sg],
       ['softmax_rows_subgroup', 'softmax_rows_subgroup', sg],
     );

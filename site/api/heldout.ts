@@ -11,7 +11,11 @@ export interface HeldOut {
   domains: string[];
   /** The whole held-out text of a domain. */
   text(domain: string): Promise<string>;
+  /** A domain's name for readers ("man pages" for manpages, "arithmetic" for math); unknown ones as given. */
+  label(domain: string): string;
 }
+
+const LABELS: Record<string, string> = { c: 'C', english: 'English', german: 'German', manpages: 'man pages', math: 'arithmetic', python: 'Python' };
 
 export const heldout: HeldOut = {
   domains: [...byDomain.keys()].sort(),
@@ -20,4 +24,5 @@ export const heldout: HeldOut = {
     if (!load) throw new Error(`no held-out text for "${domain}"; the domains are ${[...byDomain.keys()].sort().join(', ')}`);
     return load();
   },
+  label: (domain) => LABELS[domain] ?? domain,
 };

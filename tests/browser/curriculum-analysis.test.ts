@@ -5,12 +5,12 @@
 // engine in Node on the model files the page loaded.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crossEntropy } from '../../site/api/run-trace.ts';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, watchErrors } from './chromium.ts';
 import { serveDirectory, type StaticServer } from './static-server.ts';
-import { GENERATE_TIMEOUT, ROOT, SHOTS, SUBPATH, buildSite, waitForRest, type Backend } from './site-harness.ts';
+import { GENERATE_TIMEOUT, ROOT, SUBPATH, buildSite, shot, waitForRest, type Backend } from './site-harness.ts';
 import { loadModelDirectory } from '../../engine/node.ts';
 import { CpuEngine } from '../../engine/cpu/engine.ts';
 import { MixscopeTokenizer } from '../../engine/tokenizer.ts';
@@ -31,17 +31,6 @@ type Data = Record<string, string>;
 /** The dataset of every element matching `selector`. */
 const datasets = (page: Page, selector: string) => page.locator(selector).evaluateAll((els) => els.map((e) => ({ ...(e as HTMLElement).dataset }) as Data));
 const num = (d: Data, key: string) => Number(d[key]);
-
-/**
- * A full-page shot with every output painted (outputs off-screen skip painting), from the top so
- * the sticky header stays there; a tall page on SwiftShader may take longer than the default 30 s.
- */
-async function fullShot(page: Page, name: string): Promise<void> {
-  await page.addStyleTag({ content: '.nb-output { content-visibility: visible !important; }' });
-  await page.evaluate(() => window.scrollTo(0, 0));
-  mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true, timeout: 120_000 });
-}
 
 /**
  * As the harness's open(): offline (only the static host answers), console errors collected; with
@@ -194,7 +183,7 @@ describe('curriculum notebooks in headless Chromium: expert specialisation and l
         expect(await page.locator('.xs-table5-paper').textContent()).toContain('67.0%');
         expect(await page.locator('.xs-divergence tbody tr').count()).toBe(DOMAINS.length);
 
-        await fullShot(page, `expert-specialisation-${which}`);
+        await shot(page, `expert-specialisation-${which}`);
 
         if (which === 'cpu') {
           // First choices only: the chart redraws from the same analysis, shares still sum to 1.
@@ -285,7 +274,7 @@ describe('curriculum notebooks in headless Chromium: expert specialisation and l
         const total = (await datasets(page, '.lb-speed-table'))[0]!;
         expect(num(total, 'totalAfter')).toBeGreaterThanOrEqual(num(total, 'totalBefore'));
 
-        await fullShot(page, `load-balancing-${which}`);
+        await shot(page, `load-balancing-${which}`);
 
         if (which === 'cpu') {
           // The sweep: strength 0 reproduces the unbiased trace, and the strongest push beats it.
@@ -297,7 +286,7 @@ describe('curriculum notebooks in headless Chromium: expert specialisation and l
           expect(at('heldout', 0)).toBeCloseTo(num(held, 'before'), 9);
           expect(at('share', 8)).toBeGreaterThan(at('share', 0));
           expect(at('aux', 8)).toBeGreaterThan(at('aux', 0));
-          await fullShot(page, 'load-balancing-cpu-sweep');
+          await shot(page, 'load-balancing-cpu-sweep');
 
           // Push another expert: the collapse table follows after the slider's pause.
           await page.getByLabel('Expert to push').selectOption({ label: 'E5' });
@@ -307,7 +296,7 @@ describe('curriculum notebooks in headless Chromium: expert specialisation and l
           const before5 = (await loadOf('lb-load-baseline')).filter((r) => Number(r.expert) === 5);
           expect(mean(after5.map((r) => Number(r.firstShare)))).toBeGreaterThan(mean(before5.map((r) => Number(r.firstShare))));
           await expectNoCellErrors(page);
-          await fullShot(page, 'load-balancing-cpu-expert5');
+          await shot(page, 'load-balancing-cpu-expert5');
         }
         expect(errors).toEqual([]);
         expect(outside).toEqual([]);

@@ -31,13 +31,6 @@ const value = async (page: Page, selector: string) => Number(await page.locator(
 const engineParameters = (page: Page) => page.evaluate(() =>
   (window as unknown as { mixscopeClient: { info: { parameters: { total: number; activePerToken: number } } } }).mixscopeClient.info.parameters);
 
-/** Full-page screenshot with every cell painted (outputs use content-visibility: auto). */
-async function fullShot(page: Page, name: string): Promise<void> {
-  await page.addStyleTag({ content: '.nb-output { content-visibility: visible !important; }' });
-  await page.evaluate(() => window.scrollTo(0, 0));
-  await shot(page, name);
-}
-
 async function expectNoCellErrors(page: Page, errors: string[], outside: string[]): Promise<void> {
   expect(await page.locator('.nb-notebook .nb-error').allTextContents()).toEqual([]);
   expect(errors).toEqual([]);
@@ -125,12 +118,12 @@ describe('curriculum notebooks in headless Chromium', () => {
       // Both at once: each input re-runs the cell, so the total (E alone) can be new while the
       // active count still waits for K.
       const wanted = mixtralCount(64, 1);
-      await expect.poll(async () => [Number(await trade.getAttribute('data-total')), Number(await trade.getAttribute('data-active'))], { timeout: 10_000 })
+      await expect.poll(async () => [Number(await trade.getAttribute('data-total')), Number(await trade.getAttribute('data-active'))])
         .toEqual([wanted.total, wanted.active]);
       expect(page.url()).toContain('experts=64');
       expect(page.url()).toContain('topk=1');
       await waitForRest(page);
-      await fullShot(page, `curriculum-what-is-moe-${which}`);
+      await shot(page, `curriculum-what-is-moe-${which}`);
       await expectNoCellErrors(page, errors, outside);
       await page.close();
     }, GENERATE_TIMEOUT + 120_000);
@@ -180,7 +173,7 @@ describe('curriculum notebooks in headless Chromium', () => {
       expect(await row('sparse-table3', 'MT Bench (Instruct)')).toEqual(['MT Bench (Instruct)', '6.86', '8.32', '8.30']);
       expect(await page.locator('.sparse-table3 tbody tr').count()).toBe(7);
       expect(await page.locator('.sparse-score-chart .sparse-point').count()).toBe(6);
-      await fullShot(page, `curriculum-why-sparse-is-cheap-${which}`);
+      await shot(page, `curriculum-why-sparse-is-cheap-${which}`);
       await page.close();
     }, GENERATE_TIMEOUT + 120_000);
 
@@ -200,7 +193,7 @@ describe('curriculum notebooks in headless Chromium', () => {
 
       const linked = await page.locator('.ws-schedule a.ws-link').evaluateAll((as) => as.map((a) => a.getAttribute('href')!));
       expect(linked).toEqual(CURRICULUM.map((slug) => `#/${slug}`));
-      await fullShot(page, `curriculum-workshop-guide-${which}`);
+      await shot(page, `curriculum-workshop-guide-${which}`);
 
       // Every notebook the guide links is in the site's list of notebooks.
       await page.goto(`${server.url}${SUBPATH}#/`);

@@ -32,12 +32,6 @@ const value = async (page: Page, selector: string) => Number((await datasets(pag
 /** A view's rows() (see viz/README.md). */
 const viewRows = (page: Page, selector: string) => page.evaluate((s) => (document.querySelector(s) as unknown as { rows(): Data[] }).rows(), selector);
 
-/** Every output painted (outputs off-screen skip painting), then a full-page shot. */
-async function fullShot(page: Page, name: string): Promise<void> {
-  await page.addStyleTag({ content: '.nb-output { content-visibility: visible !important; }' });
-  await shot(page, name);
-}
-
 async function expectNoCellErrors(page: Page): Promise<void> {
   expect(await page.locator('.nb-notebook .nb-error').allTextContents()).toEqual([]);
 }
@@ -172,7 +166,7 @@ describe('curriculum notebooks in headless Chromium: the router, attention, inte
         expect(Number(bars[l]!.entropy)).toBeLessThanOrEqual(Math.log(E));
       }
       expect(Number((await datasets(page, '.router-entropy'))[0]!.max)).toBeCloseTo(Math.log(E), 12);
-      await fullShot(page, `router-step-by-step-${which}`);
+      await shot(page, `router-step-by-step-${which}`);
 
       if (which === 'cpu') {
         // Pick another token: the drawing replays for it, with its logits.
@@ -244,7 +238,7 @@ describe('curriculum notebooks in headless Chromium: the router, attention, inte
       for (const r of rows) worst = Math.max(worst, Math.abs(Number(r.prob) - pattern[(head * N + Number(r.query)) * N + Number(r.key)]!));
       expect(worst).toBeLessThanOrEqual(which === 'cpu' ? 1e-5 : 1e-2);
       for (let k = 0; k <= N - 1 - W; k++) expect(pattern[(head * N + N - 1) * N + k]).toBe(0);
-      await fullShot(page, `attention-${which}`);
+      await shot(page, `attention-${which}`);
 
       if (which === 'cpu') {
         // A click on a head in the grid shows it in the map and keeps it in the address.
@@ -344,7 +338,7 @@ describe('curriculum notebooks in headless Chromium: the router, attention, inte
       })[0];
       expect(Number(summary.code)).toBe(worstFor(['python', 'c'].filter((d) => rankDomains.includes(d))));
       expect(Number(summary.math)).toBe(worstFor(['math']));
-      await fullShot(page, `interventions-${which}`);
+      await shot(page, `interventions-${which}`);
 
       if (which === 'cpu') {
         // Force needs exactly two experts: with one ticked the page says so and runs nothing.
@@ -366,7 +360,7 @@ describe('curriculum notebooks in headless Chromium: the router, attention, inte
         expect(Math.abs(Number(math.modified) - await lossOf(samples.get('math')!, force))).toBeLessThanOrEqual(tol);
         const afterShares = await datasets(page, '.iv-expert');
         for (const e of pair) expect(Number(afterShares[e]!.after)).toBe(1);
-        await fullShot(page, 'interventions-cpu-force');
+        await shot(page, 'interventions-cpu-force');
 
         // A positive bias raises the biased experts' share of the routing.
         await page.getByLabel('bias', { exact: true }).check();

@@ -103,7 +103,7 @@ describe('the site in headless Chromium', () => {
       expect(done.text).toContain('reached the token limit');
       const T = (await promptTokens(page, 'def fibonacci(n):')) + 16;
       // Views out of sight draw when the page is idle: wait for the strip's chips, then read all.
-      await expect.poll(async () => (await tourViews(page)).chips, { timeout: 10_000 }).toBe(T);
+      await expect.poll(async () => (await tourViews(page)).chips).toBe(T);
       const v = await tourViews(page);
       expect(v.stripTokens).toBe(T);
       expect(v.heatRows).toBe(T);
@@ -161,7 +161,7 @@ describe('the site in headless Chromium', () => {
     await editCell(page, 'Tokens to generate', 'viewof maxTokens = Inputs.range([1, 64], {label: "Tokens to generate", step: 1, value: 5})');
     await expect.poll(() => status(page).textContent(), { timeout: GENERATE_TIMEOUT }).toMatch(/^5 of 5 tokens/);
     await waitForDone(page);
-    await expect.poll(async () => (await tourViews(page)).chips, { timeout: 10_000 }).toBe(promptT + 5);
+    await expect.poll(async () => (await tourViews(page)).chips).toBe(promptT + 5);
 
     // A cell that throws shows its error in place; the other views keep working.
     await editCell(page, 'Router probabilities', 'heatmap = { throw new Error("this cell is broken on purpose"); }');
@@ -174,7 +174,7 @@ describe('the site in headless Chromium', () => {
     const done = await waitForDone(page);
     expect(done.step).toBe(5);
     const onceT = (await promptTokens(page, 'Once upon a time')) + 5;
-    await expect.poll(() => page.locator('.mx-token-strip .mx-chip').count(), { timeout: 10_000 }).toBe(onceT);
+    await expect.poll(() => page.locator('.mx-token-strip .mx-chip').count()).toBe(onceT);
     const v = await page.evaluate(() => ({
       chips: document.querySelectorAll('.mx-token-strip .mx-chip').length,
       loadBars: (document.querySelector('.mx-expert-load') as unknown as { rows(): unknown[] }).rows().length,
@@ -196,7 +196,7 @@ describe('the site in headless Chromium', () => {
     expect(v.stripText).toContain('<img src=x onerror=alert(1)>');
     expect(await page.locator('.nb-notebook img, .mx-view img, .nb-notebook script').count()).toBe(0);
     // The strip may be out of sight: it draws when the page is idle.
-    await expect.poll(() => page.locator('.mx-token-strip').textContent(), { timeout: 10_000 }).toContain('<img');
+    await expect.poll(() => page.locator('.mx-token-strip').textContent()).toContain('<img');
     await page.locator('.mx-token-strip .mx-chip').nth(2).hover();
     await page.waitForTimeout(300);
     expect(dialogs).toEqual([]);
@@ -258,8 +258,8 @@ describe('the site in headless Chromium', () => {
     await waitForDone(page);
     expect(await page.locator('textarea').first().inputValue()).toBe('Hello there');
     // Polled: views out of sight draw their latest data when the page is next idle.
-    await expect.poll(() => page.locator('.mx-token-strip .mx-legend').textContent(), { timeout: 10_000 }).toContain('layer 3');
-    await expect.poll(() => page.locator('.mx-attention-map .mx-legend').textContent(), { timeout: 10_000 }).toContain('head 5');
+    await expect.poll(() => page.locator('.mx-token-strip .mx-legend').textContent()).toContain('layer 3');
+    await expect.poll(() => page.locator('.mx-attention-map .mx-legend').textContent()).toContain('head 5');
     // Moving the layer slider writes the address.
     const layer = page.getByLabel('Layer', { exact: true });
     await layer.fill('4');

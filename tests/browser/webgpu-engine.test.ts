@@ -36,18 +36,24 @@ describe('WebGPU engine in headless Chromium', () => {
   }, 180_000);
   afterAll(async () => { await browser?.close(); await server?.close(); });
 
-  /** Whether the page's adapter has `subgroups`; without it the subgroup kernels cannot be checked. */
-  async function adapterHasSubgroups(): Promise<boolean> {
-    return page.evaluate(async () => !!(await navigator.gpu.requestAdapter())?.features.has('subgroups'));
+  /**
+   * Fails in CI (skips elsewhere) where the page has no WebGPU adapter, or, for the subgroup
+   * kernels, one without `subgroups`.
+   */
+  async function adapterReady(ctx: TestContext, where: string, subgroups: boolean): Promise<void> {
+    const adapter = await page.evaluate(async () => {
+      const a = await navigator.gpu?.requestAdapter();
+      return a ? { subgroups: a.features.has('subgroups') } : null;
+    });
+    if (!adapter) return noAdapter('Chromium', 'navigator.gpu.requestAdapter() returned null', (m) => ctx.skip(m));
+    if (subgroups && !adapter.subgroups) return noSubgroups(`Chromium (${where})`, (m) => ctx.skip(m));
   }
 
   // Every fixture on both kernel sets: the subgroup kernels (the engine's device asks for
   // `subgroups`, which SwiftShader has) and the workgroup-reduction kernels of adapters without it.
   const sets = [{ set: 'subgroup kernels', subgroups: true }, { set: 'workgroup-reduction kernels', subgroups: false }];
   it.for(cases.flatMap((c) => sets.map((s) => [c.name, s.set, { ...c, ...s }] as const)))('%s (%s): logits and every hook within tolerance, interventions, same greedy tokens', async ([name, set, c], ctx) => {
-    const hasAdapter = await page.evaluate(async () => !!(await navigator.gpu?.requestAdapter()));
-    if (!hasAdapter) return noAdapter('Chromium', 'navigator.gpu.requestAdapter() returned null', (m) => ctx.skip(m));
-    if (c.subgroups && !(await adapterHasSubgroups())) return noSubgroups(`Chromium (${set})`, (m) => ctx.skip(m));
+    await adapterReady(ctx, set, c.subgroups);
     const r = await page.evaluate(async ({ name, ids, greedy, subgroups }) => {
       const m = (window as any).mixscope;
       const ck = await m.loadCheckpoint(m.urlSource(`./golden/${name}/`));
@@ -57,12 +63,7 @@ describe('WebGPU engine in headless Chromium', () => {
       const gpu = await m.WebGpuEngine.create(device, ck.config, ck.weights, { weights: f16 ? 'f16' : 'f32', subgroups });
       if (!!gpu.kernels.subgroups !== subgroups) throw new Error(`the engine ${gpu.kernels.subgroups ? 'uses' : 'does not use'} the subgroup kernels`);
       const cpu = new m.CpuEngine(ck.config, ck.weights);
-      const maxDiff = (x: ArrayLike<number>, y: ArrayLike<number>) => {
-        if (x.length !== y.length) return Infinity;
-        let d = 0;
-        for (let i = 0; i < x.length; i++) d = Math.max(d, Math.abs(x[i] - y[i]));
-        return d;
-      };
+      const maxDiff = m.maxAbsDiff;
       // Every hook: tensors within 1e-3, expert choices the same with weights within 1e-4.
       const compare = (a: any, b: any) => {
         const bad: string[] = [];
@@ -113,9 +114,7 @@ describe('WebGPU engine in headless Chromium', () => {
 
   /** The default model on the site's device (engine-host.ts asks for `subgroups`), kept in the page between tests. */
   async function defaultModelReady(ctx: TestContext): Promise<void> {
-    const hasAdapter = await page.evaluate(async () => !!(await navigator.gpu?.requestAdapter()));
-    if (!hasAdapter) return noAdapter('Chromium', 'navigator.gpu.requestAdapter() returned null', (m) => ctx.skip(m));
-    if (!(await adapterHasSubgroups())) return noSubgroups('Chromium (default model)', (m) => ctx.skip(m));
+    await adapterReady(ctx, 'default model', true);
     await page.evaluate(async () => {
       const w = window as any;
       if (w.defaultModel) return;
@@ -131,25 +130,12 @@ describe('WebGPU engine in headless Chromium', () => {
   it.for(parity.snippets.map((s) => [s.domain, s] as const))('the default model on %s held-out text: logits within 1e-3, same experts where the margin exceeds 1e-4', { timeout: 300_000 }, async ([domain, snippet], ctx) => {
     await defaultModelReady(ctx);
     const r = await page.evaluate(async (ids) => {
+      const m = (window as any).mixscope;
       const { gpu, cpu, config } = (window as any).defaultModel;
       const hooks = ['blocks.*.moe.hook_expert_choice', 'blocks.*.moe.hook_router_probs'];
       const a = await gpu.forward(ids, { logits: 'all', hooks }), b = await cpu.forward(ids, { logits: 'all', hooks });
-      let diff = 0;
-      for (let i = 0; i < a.logits.length; i++) diff = Math.max(diff, Math.abs(a.logits[i] - b.logits[i]));
-      const { num_hidden_layers: L, num_local_experts: E, num_experts_per_tok: K } = config;
-      let compared = 0;
-      const flips: string[] = [];
-      for (let l = 0; l < L; l++) {
-        const ca = a.hooks.get(`blocks.${l}.moe.hook_expert_choice`), cb = b.hooks.get(`blocks.${l}.moe.hook_expert_choice`);
-        const probs = b.hooks.get(`blocks.${l}.moe.hook_router_probs`).data;
-        for (let t = 0; t < ids.length; t++) {
-          const sorted = Array.from(probs.subarray(t * E, (t + 1) * E) as Float32Array).sort((x, y) => y - x);
-          if (sorted[K - 1] - sorted[K] <= 1e-4) continue; // a near-tie may legitimately flip
-          compared++;
-          const x = [...ca.indices.subarray(t * K, (t + 1) * K)].sort().join(), y = [...cb.indices.subarray(t * K, (t + 1) * K)].sort().join();
-          if (x !== y) flips.push(`layer ${l} token ${t}: ${x} vs ${y}`);
-        }
-      }
+      const diff = m.maxAbsDiff(a.logits, b.logits);
+      const { compared, flips } = m.expertChoiceFlips(a.hooks, b.hooks, config.num_hidden_layers, config.num_local_experts, config.num_experts_per_tok);
       return { diff, compared, flips };
     }, snippet.ids);
     console.log(`[webgpu:chromium] default model, ${domain}: max |logit diff| vs CPU ${r.diff.toExponential(2)}; ${r.compared} expert choices compared`);

@@ -1,22 +1,20 @@
-// When no WebGPU adapter can be had: in CI that is a failure, never a skip; on a developer's
-// machine the GPU tests skip with the reason printed.
+// When a GPU test cannot run (no WebGPU adapter, or one without a feature it tests): in CI that
+// is a failure, never a skip; on a developer's machine the test skips with the reason printed.
 
 export const IN_CI = ['1', 'true'].includes((process.env.CI ?? '').toLowerCase());
 
-export function noAdapter(where: string, reason: string, skip: (note: string) => void): never | void {
-  const message = `${where}: no WebGPU adapter (${reason})`;
-  if (IN_CI) throw new Error(`${message}. In CI a missing adapter is a failure: install Debian's chromium (SwiftShader) and check VK_ICD_FILENAMES.`);
+/** Throws in CI (with `inCi`, what to check there), else warns and skips with `message`. */
+function cannotRun(message: string, inCi: string, skip: (note: string) => void): never | void {
+  if (IN_CI) throw new Error(`${message}. ${inCi}`);
   console.warn(`${message}; skipping outside CI`);
   skip(message);
 }
 
-/**
- * When the adapter lacks the `subgroups` feature, the subgroup kernels cannot be tested: in CI
- * (SwiftShader has the feature) that is a failure, elsewhere a skip with the reason printed.
- */
+export function noAdapter(where: string, reason: string, skip: (note: string) => void): never | void {
+  cannotRun(`${where}: no WebGPU adapter (${reason})`, "In CI a missing adapter is a failure: install Debian's chromium (SwiftShader) and check VK_ICD_FILENAMES.", skip);
+}
+
+/** The adapter lacks the `subgroups` feature, so the subgroup kernels cannot be tested. */
 export function noSubgroups(where: string, skip: (note: string) => void): never | void {
-  const message = `${where}: this adapter has no "subgroups" feature`;
-  if (IN_CI) throw new Error(`${message}. In CI the subgroup kernels must be tested: SwiftShader (Debian's chromium) has the feature.`);
-  console.warn(`${message}; skipping outside CI`);
-  skip(message);
+  cannotRun(`${where}: this adapter has no "subgroups" feature`, "In CI the subgroup kernels must be tested: SwiftShader (Debian's chromium) has the feature.", skip);
 }
