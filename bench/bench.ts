@@ -12,20 +12,17 @@
 import { loadModelFromDirectory } from '../engine/node.ts';
 import { CpuEngine } from '../engine/cpu/engine.ts';
 import { createNodeWebGpuEngine } from '../engine/node-webgpu.ts';
-import type { Engine, EngineSession } from '../engine/engine.ts';
-import type { GpuSession } from '../engine/webgpu/engine.ts';
+import type { Engine } from '../engine/engine.ts';
 import { DEFAULT_MODEL_DIR } from '../engine/cli/commands.ts';
 import { registerWgslLoader, requestNodeGpuDevice } from '../engine/node-webgpu.ts';
 
 const PROMPT = 128, DECODE = 32, REPEAT = 2;
 
-const release = (s: EngineSession) => (s as Partial<GpuSession>).dispose?.();
-
 async function measure(engine: Engine, hooks: string[], greedyOnGpu = false, repeat = REPEAT) {
   const prompt = Array.from({ length: PROMPT }, (_, i) => 3 + ((i * 977) % (engine.config.vocab_size - 3)));
   let best = { prefill: Infinity, decode: Infinity };
   for (let r = 0; r < repeat; r++) {
-    const s = engine.createSession();
+    using s = engine.createSession();
     let t = performance.now();
     await s.forward(prompt, { hooks });
     const prefill = performance.now() - t;
@@ -33,14 +30,13 @@ async function measure(engine: Engine, hooks: string[], greedyOnGpu = false, rep
     let token = 5;
     for (let i = 0; i < DECODE; i++) {
       if (greedyOnGpu) {
-        token = (await (s as GpuSession).forwardArgmax([token], { hooks })).token;
+        token = (await s.forward([token], { hooks, output: 'argmax' })).token;
         continue;
       }
       const out = await s.forward([token], { hooks });
       token = 3 + (Math.round(Math.abs(out.logits[7]) * 1000) % (engine.config.vocab_size - 3));
     }
     const decode = performance.now() - t;
-    release(s);
     best = { prefill: Math.min(best.prefill, prefill), decode: Math.min(best.decode, decode) };
   }
   return {
@@ -90,7 +86,6 @@ async function main() {
     result.webgpu_prefill_kernel_ms = sorted();
     await s.forward([5]);
     result.webgpu_decode_kernel_ms = sorted();
-    release(s);
   } else {
     result.webgpu_decode_kernel_ms = 'this adapter has no timestamp-query';
   }

@@ -1,6 +1,6 @@
 // Generation as an async iterator: one step per token, each with its text piece and the hook
 // data that was asked for, so a caller (a chart, a notebook cell) can draw as tokens arrive.
-import type { Engine, EngineSession, ForwardRequest } from './engine.ts';
+import type { Engine, ForwardRequest } from './engine.ts';
 import type { HookValue } from './hooks/request.ts';
 import type { MixscopeTokenizer } from './tokenizer.ts';
 import { RequestError } from './errors.ts';
@@ -20,12 +20,6 @@ export interface GenerateOptions extends SamplingOptions {
    */
   logits?: boolean;
 }
-
-/** A session that can run the greedy choice itself and return only the token (the WebGPU engine's). */
-interface ArgmaxSession extends EngineSession {
-  forwardArgmax(ids: readonly number[], request: Omit<ForwardRequest, 'logits'>): Promise<{ token: number; hooks: Map<string, HookValue>; position: number }>;
-}
-const canArgmax = (s: EngineSession): s is ArgmaxSession => typeof (s as Partial<ArgmaxSession>).forwardArgmax === 'function';
 
 export interface GenerateStep {
   /** 0 for the first generated token. */
@@ -77,14 +71,10 @@ export async function* generate(input: GenerateInput, o: GenerateOptions = {}): 
   const request: ForwardRequest = { hooks: o.hooks, interventions: o.interventions };
   const eos = o.stopAtEos === false ? null : config.eos_token_id;
   const greedy = !o.temperature || o.temperature <= 0;
-  const onDevice = greedy && o.logits !== true && canArgmax(session);
+  const onDevice = greedy && o.logits !== true && engine.backend === 'webgpu';
   const step = async (ids: number[]) => {
-    if (onDevice) {
-      const r = await (session as ArgmaxSession).forwardArgmax(ids, request);
-      return { token: r.token, logits: new Float32Array(0), hooks: r.hooks, position: r.position };
-    }
-    const r = await session.forward(ids, request);
-    return { token: sample(r.logits), logits: r.logits, hooks: r.hooks, position: r.position };
+    const r = await session.forward(ids, { ...request, output: onDevice ? 'argmax' : 'last' });
+    return { token: onDevice ? r.token : sample(r.logits), logits: r.logits, hooks: r.hooks, position: r.position };
   };
 
   let inputIds = promptIds;
@@ -107,7 +97,6 @@ export async function* generate(input: GenerateInput, o: GenerateOptions = {}): 
       inputIds = [token];
     }
   } finally {
-    // A GPU session holds buffers until disposed; the CPU one has nothing to release.
-    (session as { dispose?: () => void }).dispose?.();
+    session.dispose();
   }
 }

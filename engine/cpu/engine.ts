@@ -7,6 +7,7 @@ import { HookRun } from '../hooks/request.ts';
 import { validateInterventions } from '../hooks/interventions.ts';
 import { KVCache } from './kv-cache.ts';
 import { cpuForward } from './forward.ts';
+import { argmax } from '../sampling.ts';
 
 export function checkIds(config: MixtralConfig, ids: readonly number[], position: number): void {
   if (ids.length === 0) throw new RequestError('no tokens to run: the input is empty');
@@ -21,40 +22,53 @@ export function checkIds(config: MixtralConfig, ids: readonly number[], position
 }
 
 class CpuSession implements EngineSession {
-  private readonly cache: KVCache;
+  private cache: KVCache | null;
 
   constructor(private readonly config: MixtralConfig, private readonly weights: MixtralWeights) {
     this.cache = new KVCache(config.num_hidden_layers, config.num_key_value_heads * config.head_dim, config.max_position_embeddings);
   }
 
+  private live(): KVCache {
+    if (!this.cache) throw new RequestError('this session was disposed: create a new one');
+    return this.cache;
+  }
+
   get position(): number {
-    return this.cache.length;
+    return this.cache?.length ?? 0;
   }
 
   async forward(ids: readonly number[], request: ForwardRequest = {}): Promise<ForwardResult> {
-    checkIds(this.config, ids, this.cache.length);
+    const cache = this.live();
+    checkIds(this.config, ids, cache.length);
     const interventions = request.interventions ?? [];
     validateInterventions(this.config, interventions);
-    const position = this.cache.length;
+    const position = cache.length;
     const hooks = new HookRun(this.config, normaliseHookRequest(request.hooks), position);
-    const all = request.logits === 'all';
+    const output = request.output ?? 'last';
+    const all = output === 'all';
+    const V = this.config.vocab_size;
     try {
-      const logits = cpuForward(this.config, this.weights, ids, { cache: this.cache, hooks, interventions, allLogits: all });
-      return {
-        logits,
-        logitsShape: all ? [ids.length, this.config.vocab_size] : [this.config.vocab_size],
-        hooks: hooks.cache,
-        position,
-      };
+      const logits = cpuForward(this.config, this.weights, ids, { cache, hooks, interventions, allLogits: all });
+      const token = argmax(logits.subarray(logits.length - V));
+      if (output === 'argmax') return { logits: new Float32Array(0), logitsShape: [0], token, hooks: hooks.cache, position };
+      return { logits, logitsShape: all ? [ids.length, V] : [V], token, hooks: hooks.cache, position };
     } catch (e) {
-      this.cache.truncate(position); // a failed call (e.g. a throwing function hook) leaves no trace
+      cache.truncate(position); // a failed call (e.g. a throwing function hook) leaves no trace
       throw e;
     }
   }
 
   truncate(length: number): void {
-    this.cache.truncate(length);
+    this.live().truncate(length);
   }
+
+  /** Drops the KV cache (the only thing a CPU session holds) so the collector can take it. */
+  dispose(): void {
+    this.cache = null;
+  }
+
+  [Symbol.dispose](): void { this.dispose(); }
+  async [Symbol.asyncDispose](): Promise<void> { this.dispose(); }
 }
 
 export class CpuEngine implements Engine {
@@ -67,9 +81,13 @@ export class CpuEngine implements Engine {
     return new CpuSession(this.config, this.weights);
   }
 
-  forward(ids: readonly number[], request?: ForwardRequest): Promise<ForwardResult> {
-    return this.createSession().forward(ids, request);
+  async forward(ids: readonly number[], request?: ForwardRequest): Promise<ForwardResult> {
+    using session = this.createSession();
+    return await session.forward(ids, request);
   }
 
+  /** Nothing to release: the weights belong to the caller, sessions to theirs. */
   dispose(): void {}
+
+  [Symbol.dispose](): void { this.dispose(); }
 }

@@ -48,7 +48,7 @@ describe('prefill experts grouped by expert on the GPU', () => {
       kind: 'force_experts', layer, experts: Array.from({ length: c.num_experts_per_tok }, (_, k) => k),
     }));
     for (const interventions of [[], forced]) {
-      const req = { logits: 'all' as const, interventions, hooks: ['blocks.*.moe.hook_expert_out', 'blocks.*.hook_mlp_out'] };
+      const req = { output: 'all' as const, interventions, hooks: ['blocks.*.moe.hook_expert_out', 'blocks.*.hook_mlp_out'] };
       const [a, b] = await Promise.all([g.forward(ids, req), cpu.forward(ids, req)]);
       const err = maxDiff(a.logits, b.logits);
       console.log(`[webgpu:grouped] ${name} T=64 ${interventions.length ? 'forced' : 'routed'}: max |logit diff| ${err.toExponential(2)}`);
@@ -72,7 +72,7 @@ describe('tensors larger than one binding', () => {
     expect(g.weights.lmHead.length).toBeGreaterThan(1);
     expect(g.weights.layers[0].w1.length).toBe(c.num_local_experts);
     const { expected } = fixture(name);
-    const [a, b] = await Promise.all([g.forward(expected.ids, { logits: 'all' }), cpu.forward(expected.ids, { logits: 'all' })]);
+    const [a, b] = await Promise.all([g.forward(expected.ids, { output: 'all' }), cpu.forward(expected.ids, { output: 'all' })]);
     const err = maxDiff(a.logits, b.logits);
     console.log(`[webgpu:split] ${name}: ${g.weights.embed.length} embedding parts, max |logit diff| ${err.toExponential(2)}`);
     expect(err).toBeLessThanOrEqual(LOGIT_TOL);
@@ -102,7 +102,7 @@ describe('greedy decoding on the GPU', () => {
     const gs = g.createSession(), cs = cpu.createSession();
     let ids = expected.greedy.prompt;
     for (let i = 0; i < 4; i++) {
-      const [a, b] = await Promise.all([gs.forwardArgmax(ids, { hooks: ['blocks.0.moe.hook_expert_choice'] }), cs.forward(ids, { hooks: ['blocks.0.moe.hook_expert_choice'] })]);
+      const [a, b] = await Promise.all([gs.forward(ids, { hooks: ['blocks.0.moe.hook_expert_choice'], output: 'argmax' }), cs.forward(ids, { hooks: ['blocks.0.moe.hook_expert_choice'] })]);
       expect(a.token).toBe(argmax(b.logits));
       expect(a.hooks.get('blocks.0.moe.hook_expert_choice')).toBeDefined();
       ids = [a.token];
@@ -136,10 +136,10 @@ describe('a steady-state decode step', () => {
         const s = g.createSession();
         await s.forward(fixture('f16-gqa2-e8-k2').expected.ids, { hooks });
         await s.forward([5], { hooks });
-        await s.forwardArgmax([6], { hooks });
+        await s.forward([6], { hooks, output: 'argmax' });
         created.buffers = 0; created.bindGroups = 0;
         for (let i = 0; i < 4; i++) await s.forward([7 + i], { hooks });
-        for (let i = 0; i < 4; i++) await s.forwardArgmax([11 + i], { hooks });
+        for (let i = 0; i < 4; i++) await s.forward([11 + i], { hooks, output: 'argmax' });
         expect(created, `hooks ${JSON.stringify(hooks)}`).toEqual({ buffers: 0, bindGroups: 0 });
         s.dispose();
       }

@@ -67,7 +67,7 @@ describe.each(goldenCases().flatMap((c) => kernelSets.map((k) => ({ ...c, ...k }
 
   it('logits of every position and every hook match', async (ctx) => {
     const g = await engine(ctx);
-    const [a, b] = await Promise.all([g.forward(ids, { logits: 'all', hooks: ['*'] }), cpu.forward(ids, { logits: 'all', hooks: ['*'] })]);
+    const [a, b] = await Promise.all([g.forward(ids, { output: 'all', hooks: ['*'] }), cpu.forward(ids, { output: 'all', hooks: ['*'] })]);
     const err = maxDiff(a.logits, b.logits);
     const key = subgroups ? name : `${name} (workgroup reduction)`;
     worst[key] = Math.max(worst[key] ?? 0, err);
@@ -78,7 +78,7 @@ describe.each(goldenCases().flatMap((c) => kernelSets.map((k) => ({ ...c, ...k }
 
   it('decoding with the GPU KV cache equals the full forward', async (ctx) => {
     const g = await engine(ctx);
-    const full = await cpu.forward(ids, { logits: 'all' });
+    const full = await cpu.forward(ids, { output: 'all' });
     const V = ckpt.config.vocab_size;
     const s = g.createSession();
     await s.forward(ids.slice(0, 3));
@@ -107,7 +107,7 @@ describe.each(goldenCases().flatMap((c) => kernelSets.map((k) => ({ ...c, ...k }
       [{ kind: 'force_experts', layer: L - 1, experts: Array.from({ length: c.num_experts_per_tok }, (_, i) => c.num_local_experts - 1 - i), positions: [1, 2] }],
     ];
     for (const interventions of list) {
-      const req = { logits: 'all' as const, interventions, hooks: ['blocks.*.moe.hook_expert_choice'] };
+      const req = { output: 'all' as const, interventions, hooks: ['blocks.*.moe.hook_expert_choice'] };
       const [a, b] = await Promise.all([g.forward(ids, req), cpu.forward(ids, req)]);
       expect(maxDiff(a.logits, b.logits), interventions[0].kind).toBeLessThanOrEqual(LOGIT_TOL);
       for (const [hook, v] of b.hooks) compareHook(hook, a.hooks.get(hook), v);
@@ -136,7 +136,7 @@ describe('a lost device', () => {
     await expect(engine.forward(c.expected.ids)).rejects.toThrow(/WebGPU device was lost .*create the engine again, or fall back to the CPU engine/);
     const second = await requestNodeGpuDevice();
     const again = await WebGpuEngine.create(second.device, ckpt.config, ckpt.weights);
-    const r = await again.forward(c.expected.ids, { logits: 'all' });
+    const r = await again.forward(c.expected.ids, { output: 'all' });
     expect(maxDiff(r.logits, c.expected.logits.flat())).toBeLessThanOrEqual(1e-3);
     again.dispose();
     second.device.destroy();

@@ -11,7 +11,8 @@
 import type { MixtralConfig } from '../config.ts';
 import type { MixtralWeights } from '../weights.ts';
 import { RequestError } from '../errors.ts';
-import { normaliseHookRequest, type Engine, type EngineSession, type ForwardRequest, type ForwardResult } from '../engine.ts';
+import { normaliseHookRequest, type Engine, type EngineSession, type ForwardOutput, type ForwardRequest, type ForwardResult } from '../engine.ts';
+import { argmax } from '../sampling.ts';
 import { resolveHookNames, type HookFn, type HookValue } from '../hooks/request.ts';
 import { interventionsForLayer, validateInterventions, type Intervention } from '../hooks/interventions.ts';
 import { checkIds } from '../cpu/engine.ts';
@@ -102,9 +103,6 @@ export interface WebGpuEngineOptions {
   subgroups?: boolean;
 }
 
-/** A forward that read back only the greedy token (and the hooks asked for), not the logits. */
-export interface ArgmaxResult { token: number; hooks: Map<string, HookValue>; position: number }
-
 /** GPU time per kernel (milliseconds, summed over its dispatches) of the last profiled call. */
 export type KernelTimes = Record<string, number>;
 
@@ -159,6 +157,8 @@ export class WebGpuEngine implements Engine {
     for (const s of this.sessions) s.dispose();
     for (const b of buffersOf(this.weights)) b.destroy();
   }
+
+  [Symbol.dispose](): void { this.dispose(); }
 }
 
 /**
@@ -177,7 +177,10 @@ export class GpuSession implements EngineSession {
   }
 
   /** Release this session's GPU buffers (the engine does it for sessions still open when it is disposed). */
+  private disposed = false;
+
   dispose(): void {
+    this.disposed = true;
     this.cache.dispose();
     for (const b of [...this.kcache, ...this.vcache]) b.destroy();
     this.kcache = []; this.vcache = []; this.capacity = 0; this.length = 0;
@@ -211,23 +214,24 @@ export class GpuSession implements EngineSession {
     this.cache.forgetPasses(); // their bind groups name the old cache
   }
 
+  /**
+   * Output 'argmax' runs the greedy choice on the GPU: only its token id (4 bytes) and the hooks
+   * asked for come back. Ties go to the lower id, as engine/sampling.ts's argmax does.
+   */
   async forward(ids: readonly number[], request: ForwardRequest = {}): Promise<ForwardResult> {
-    const r = await this.run(ids, request, request.logits === 'all' ? 'all' : 'last');
-    return { logits: r.logits, logitsShape: r.logitsShape, hooks: r.hooks, position: r.position };
+    const output = request.output ?? 'last';
+    const r = await this.run(ids, request, output);
+    const V = this.engine.config.vocab_size;
+    const token = output === 'argmax' ? r.token : argmax(r.logits.subarray(r.logits.length - V));
+    return { logits: r.logits, logitsShape: r.logitsShape, token, hooks: r.hooks, position: r.position };
   }
 
-  /**
-   * Greedy decoding without reading the logits back: the argmax of the last position's logits
-   * runs on the GPU and only its token id (4 bytes) and the hooks asked for come back. Ties go to
-   * the lower id, as engine/sampling.ts's argmax does.
-   */
-  async forwardArgmax(ids: readonly number[], request: Omit<ForwardRequest, 'logits'> = {}): Promise<ArgmaxResult> {
-    const r = await this.run(ids, request, 'argmax');
-    return { token: r.token, hooks: r.hooks, position: r.position };
-  }
+  [Symbol.dispose](): void { this.dispose(); }
+  async [Symbol.asyncDispose](): Promise<void> { this.dispose(); }
 
   private async run(ids: readonly number[], request: ForwardRequest, output: Output): Promise<CallResult> {
     const e = this.engine;
+    if (this.disposed) throw new RequestError('this session was disposed: create a new one');
     e.checkAlive();
     const c = e.config;
     checkIds(c, ids, this.length);
@@ -255,8 +259,8 @@ export class GpuSession implements EngineSession {
 }
 
 /** What a call reads back: the last row's logits, all rows', or only the greedy token. */
-type Output = 'last' | 'all' | 'argmax';
-interface CallResult extends ForwardResult { token: number }
+type Output = ForwardOutput;
+type CallResult = ForwardResult;
 
 /** One forward call: builds the steps in model order and runs them. */
 class GpuCall {

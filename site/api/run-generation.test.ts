@@ -86,7 +86,7 @@ describe('trace', () => {
     const ids = [1, 4, 8, 15, 16, 23, 42, 3];
     const p = await runTrace(engine, null, ids, {});
     const t = buildTrace(config, p);
-    const r = await engine.forward(ids, { logits: 'all' });
+    const r = await engine.forward(ids, { output: 'all' });
     const V = config.vocab_size;
     for (let i = 0; i + 1 < ids.length; i++) expect(t.loss[i]).toBeCloseTo(crossEntropy(r.logits, i * V, V, ids[i + 1]), 5);
     expect(Number.isNaN(t.loss[ids.length - 1])).toBe(true);

@@ -19,7 +19,7 @@ export async function runTrace(engine: Engine, tokenizer: MixscopeTokenizer | nu
   const max = engine.config.max_position_embeddings;
   if (ids.length > max) throw new RequestError(`the text is ${ids.length} tokens long; this model reads at most ${max} at once (split it)`);
   const attention = o.attention ?? true;
-  const r = await engine.forward(ids, { hooks: routingHooks(attention), interventions: o.interventions, logits: 'all' });
+  const r = await engine.forward(ids, { hooks: routingHooks(attention), interventions: o.interventions, output: 'all' });
   const V = engine.config.vocab_size;
   const loss = new Float32Array(ids.length).fill(NaN);
   for (let t = 0; t + 1 < ids.length; t++) loss[t] = crossEntropy(r.logits, t * V, V, ids[t + 1]);

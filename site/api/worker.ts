@@ -48,7 +48,7 @@ async function handle(msg: ToWorker): Promise<void> {
     } else if (msg.type === 'forward') {
       const ids = encodePrompt(engine, tokenizer, msg.input);
       const names = resolveHookNames(engine.config, msg.options.hooks ?? []);
-      const r = await engine.forward(ids, { hooks: [...names], interventions: msg.options.interventions, logits: msg.options.logits });
+      const r = await engine.forward(ids, { hooks: [...names], interventions: msg.options.interventions, output: msg.options.logits });
       const hooks = rawHooks(r.hooks, names);
       const logits = r.logits.slice();
       post({ type: 'forward-result', id: msg.id, logits, logitsShape: r.logitsShape, hooks, position: r.position }, logits, hooks);

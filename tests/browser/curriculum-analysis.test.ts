@@ -235,8 +235,8 @@ describe('curriculum notebooks in headless Chromium: expert specialisation and l
         expect(strength).toBe(which === 'webgpu' ? 4 : 3);
         const bias: Intervention[] = Array.from({ length: L }, (_, layer) => ({ kind: 'router_bias', layer, bias: Array.from({ length: E }, (_, e) => (e === expert ? strength : 0)) }));
         const hooks = ['blocks.*.moe.hook_expert_choice', 'blocks.*.moe.hook_router_probs'];
-        const base = await engine.forward(ids, { hooks, logits: 'all' });
-        const pushed = await engine.forward(ids, { hooks, logits: 'all', interventions: bias });
+        const base = await engine.forward(ids, { hooks, output: 'all' });
+        const pushed = await engine.forward(ids, { hooks, output: 'all', interventions: bias });
         const lossesOf = (res: typeof base) => Array.from({ length: L }, (_, l) => balance(
           (res.hooks.get(`blocks.${l}.moe.hook_expert_choice`) as ExpertChoice).indices, (res.hooks.get(`blocks.${l}.moe.hook_router_probs`) as HookTensor).data, E, K));
         const baseLosses = lossesOf(base), pushedLosses = lossesOf(pushed);

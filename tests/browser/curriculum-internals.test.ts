@@ -278,7 +278,7 @@ describe('curriculum notebooks in headless Chromium: the router, attention, inte
       await expectNoCellErrors(page);
       expect((await datasets(page, '.iv-plan'))[0]).toMatchObject({ ok: 'true', kind: 'ablate', layer: String(layer), experts: String(ablated) });
 
-      const lossOf = async (ids: number[], interventions: Intervention[] = []) => meanCrossEntropy((await engine.forward(ids, { logits: 'all', interventions })).logits, ids, V);
+      const lossOf = async (ids: number[], interventions: Intervention[] = []) => meanCrossEntropy((await engine.forward(ids, { output: 'all', interventions })).logits, ids, V);
       const ablate: Intervention[] = [{ kind: 'ablate_experts', layer, experts: [ablated] }];
 
       // Held-out loss per domain, left alone and ablated, as the engine gives it; ablation changes it.

@@ -77,8 +77,8 @@ describe('WebGPU engine in headless Chromium', () => {
         }
         return bad;
       };
-      const a = await gpu.forward(ids, { logits: 'all', hooks: ['*'] });
-      const b = await cpu.forward(ids, { logits: 'all', hooks: ['*'] });
+      const a = await gpu.forward(ids, { output: 'all', hooks: ['*'] });
+      const b = await cpu.forward(ids, { output: 'all', hooks: ['*'] });
       const diff = maxDiff(a.logits, b.logits);
       const hookErrors = compare(a, b);
       // The data interventions, on the GPU against the CPU engine.
@@ -91,7 +91,7 @@ describe('WebGPU engine in headless Chromium', () => {
       ];
       const interventionErrors: string[] = [];
       for (const interventions of list) {
-        const req = { logits: 'all', interventions, hooks: ['blocks.*.moe.hook_expert_choice'] };
+        const req = { output: 'all', interventions, hooks: ['blocks.*.moe.hook_expert_choice'] };
         const x = await gpu.forward(ids, req), y = await cpu.forward(ids, req);
         const d = maxDiff(x.logits, y.logits);
         if (d > 1e-3) interventionErrors.push(`${interventions[0].kind}: logits ${d}`);
@@ -133,7 +133,7 @@ describe('WebGPU engine in headless Chromium', () => {
       const m = (window as any).mixscope;
       const { gpu, cpu, config } = (window as any).defaultModel;
       const hooks = ['blocks.*.moe.hook_expert_choice', 'blocks.*.moe.hook_router_probs'];
-      const a = await gpu.forward(ids, { logits: 'all', hooks }), b = await cpu.forward(ids, { logits: 'all', hooks });
+      const a = await gpu.forward(ids, { output: 'all', hooks }), b = await cpu.forward(ids, { output: 'all', hooks });
       const diff = m.maxAbsDiff(a.logits, b.logits);
       const { compared, flips } = m.expertChoiceFlips(a.hooks, b.hooks, config.num_hidden_layers, config.num_local_experts, config.num_experts_per_tok);
       return { diff, compared, flips };

@@ -29,7 +29,7 @@ describe.each(cases)('CPU engine matches the PyTorch reference on $name', ({ nam
   const note = (err: number) => { worst[name] = Math.max(worst[name] ?? 0, err); return err; };
 
   it('logits of every position within 1e-4', async () => {
-    const r = await engine.forward(expected.ids, { logits: 'all' });
+    const r = await engine.forward(expected.ids, { output: 'all' });
     expect(r.logitsShape).toEqual([T, engine.config.vocab_size]);
     expect(note(maxAbsDiff(r.logits, expected.logits))).toBeLessThanOrEqual(LOGIT_TOL);
   });
@@ -54,11 +54,11 @@ describe.each(cases)('CPU engine matches the PyTorch reference on $name', ({ nam
   });
 
   it('incremental decoding with the KV cache equals the full forward', async () => {
-    const full = await engine.forward(expected.ids, { logits: 'all' });
+    const full = await engine.forward(expected.ids, { output: 'all' });
     const V = engine.config.vocab_size;
     const session = engine.createSession();
     const split = Math.floor(T / 2);
-    const first = await session.forward(expected.ids.slice(0, split), { logits: 'all' });
+    const first = await session.forward(expected.ids.slice(0, split), { output: 'all' });
     expect(maxAbsDiff(first.logits, Array.from(full.logits.subarray(0, split * V)))).toBeLessThanOrEqual(1e-5);
     for (let t = split; t < T; t++) {
       const step = await session.forward([expected.ids[t]]);
@@ -83,7 +83,7 @@ describe.each(cases)('CPU engine matches the PyTorch reference on $name', ({ nam
       if (g.kind === 'ablate') iv = { kind: 'ablate_experts', layer: g.layer, experts: g.experts! };
       else if (g.kind === 'router_bias') iv = { kind: 'router_bias', layer: g.layer, bias: g.bias! };
       else iv = { kind: 'zero_head', layer: g.layer, head: g.head! };
-      const r = await engine.forward(expected.ids, { logits: 'all', interventions: [iv], hooks: ['blocks.*.moe.hook_expert_choice'] });
+      const r = await engine.forward(expected.ids, { output: 'all', interventions: [iv], hooks: ['blocks.*.moe.hook_expert_choice'] });
       expect(note(maxAbsDiff(r.logits, g.logits)), `${g.kind} layer ${g.layer}`).toBeLessThanOrEqual(LOGIT_TOL);
       if (g.experts_chosen) {
         for (let l = 0; l < L; l++) {

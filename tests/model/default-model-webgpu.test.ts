@@ -39,7 +39,7 @@ describe('the default model on WebGPU (Dawn)', () => {
   it.for(parity.snippets.map((s) => [s.domain, s] as const))('%s held-out text: logits within 1e-3, same experts', async ([, s], ctx) => {
     ready(ctx);
     const hooks = ['blocks.*.moe.hook_expert_choice', 'blocks.*.moe.hook_router_probs'];
-    const [a, b] = await Promise.all([engine.forward(s.ids, { logits: 'all', hooks }), cpu.forward(s.ids, { logits: 'all', hooks })]);
+    const [a, b] = await Promise.all([engine.forward(s.ids, { output: 'all', hooks }), cpu.forward(s.ids, { output: 'all', hooks })]);
     const diff = maxAbsDiff(a.logits, b.logits);
     worst = Math.max(worst, diff);
     expect(diff).toBeLessThanOrEqual(1e-3);

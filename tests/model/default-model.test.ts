@@ -44,7 +44,7 @@ describe('the default model', () => {
   });
 
   it.each(parity.snippets.map((s) => [s.domain, s] as const))('logits on held-out %s text match PyTorch within 2e-3', async (_d, s) => {
-    const r = await engine.forward(s.ids, { logits: 'all', hooks: ['blocks.*.moe.hook_expert_choice'] });
+    const r = await engine.forward(s.ids, { output: 'all', hooks: ['blocks.*.moe.hook_expert_choice'] });
     const V = model.config.vocab_size;
     let worst = 0;
     for (let v = 0; v < V; v++) worst = Math.max(worst, Math.abs(r.logits[(s.ids.length - 1) * V + v] - s.last_logits[v]));
