@@ -9,6 +9,7 @@ import type { MixtralConfig } from './config.ts';
 import type { MixtralWeights } from './weights.ts';
 import { GpuError } from './webgpu/gpu.ts';
 import { engineFeatures } from './webgpu/limits.ts';
+import { weightStorageFor } from './checkpoint/dtype.ts';
 
 // The kernels import their WGSL as `shaders/x.wgsl?raw` (Vite's convention, which Vitest and the
 // site understand). Plain Node does not: this load hook gives such a module its file's text.
@@ -62,7 +63,7 @@ export async function createNodeWebGpuEngine(config: MixtralConfig, weights: Mix
   registerWgslLoader();
   const { WebGpuEngine } = await import('./webgpu/engine.ts');
   const { device, adapter } = await requestNodeGpuDevice();
-  const dtype = options.weights ?? (Object.keys(dtypeBytes).every((t) => t === 'F16') ? 'f16' : 'f32');
+  const dtype = options.weights ?? weightStorageFor(dtypeBytes);
   const info = adapter.info;
   return WebGpuEngine.create(device, config, weights, { ...options, weights: dtype }, `WebGPU (${[info.vendor, info.architecture, info.description].filter(Boolean).join(' ')})`);
 }

@@ -6,6 +6,14 @@ export type DType = 'F32' | 'F16' | 'BF16';
 export const DTYPE_BYTES: Record<DType, number> = { F32: 4, F16: 2, BF16: 2 };
 export const DTYPES: readonly DType[] = ['F32', 'F16', 'BF16'];
 
+/**
+ * How an engine keeps the big matrices of a checkpoint whose bytes per dtype are `dtypeBytes`:
+ * packed halves when every tensor is F16 (exact), else f32 (BF16 and F32 are not exact in halves).
+ */
+export function weightStorageFor(dtypeBytes: Readonly<Record<string, number>>): 'f16' | 'f32' {
+  return Object.keys(dtypeBytes).every((t) => t === 'F16') ? 'f16' : 'f32';
+}
+
 export function isDType(s: unknown): s is DType {
   return s === 'F32' || s === 'F16' || s === 'BF16';
 }

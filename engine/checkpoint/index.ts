@@ -6,7 +6,7 @@ export {
 } from './load.ts';
 export { urlSource, filesSource, type CheckpointSource, type NamedBlob } from './source.ts';
 export { mixtralTensorSpecs } from './tensor-specs.ts';
-export { toFloat32, decodeInto, halfToFloat, isDType, DTYPE_BYTES, DTYPES, type DType } from './dtype.ts';
+export { toFloat32, decodeInto, halfToFloat, isDType, weightStorageFor, DTYPE_BYTES, DTYPES, type DType } from './dtype.ts';
 export {
   parseSafetensorsHeader, parseHeader, readHeaderLength, MAX_HEADER_BYTES,
   type SafetensorsHeader, type TensorEntry,

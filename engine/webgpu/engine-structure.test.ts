@@ -12,6 +12,7 @@ import { requestNodeDevice, type NodeGpu } from '../../tests/gpu/node-webgpu.ts'
 import { noAdapter } from '../../tests/gpu/ci-policy.ts';
 import { goldenCases } from '../../tests/golden/fixtures.ts';
 import { WebGpuEngine } from './engine.ts';
+import { weightStorageFor } from '../checkpoint/dtype.ts';
 
 const LOGIT_TOL = 1e-3;
 
@@ -33,7 +34,7 @@ const device = (ctx: TestContext): GPUDevice => {
 const fixture = (name: string) => goldenCases().find((c) => c.name === name)!;
 const load = async (name: string) => {
   const ckpt = await loadModelDirectory(fixture(name).dir);
-  const dtype = Object.keys(ckpt.dtypeBytes).every((t) => t === 'F16') ? 'f16' as const : 'f32' as const;
+  const dtype = weightStorageFor(ckpt.dtypeBytes);
   return { ckpt, dtype, cpu: new CpuEngine(ckpt.config, ckpt.weights) };
 };
 

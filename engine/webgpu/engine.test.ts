@@ -10,6 +10,7 @@ import { requestNodeDevice, type NodeGpu } from '../../tests/gpu/node-webgpu.ts'
 import { noAdapter, noSubgroups } from '../../tests/gpu/ci-policy.ts';
 import { goldenCases } from '../../tests/golden/fixtures.ts';
 import { WebGpuEngine } from './engine.ts';
+import { weightStorageFor } from '../checkpoint/dtype.ts';
 
 const LOGIT_TOL = 1e-3;
 const worst: Record<string, number> = {};
@@ -55,7 +56,7 @@ describe.each(goldenCases().flatMap((c) => kernelSets.map((k) => ({ ...c, ...k }
     const d = device(ctx);
     if (!engines.has(d)) {
       // F16 checkpoints keep packed halves on the GPU (exact); others stay f32.
-      const dtype = Object.keys(ckpt.dtypeBytes).every((t) => t === 'F16') ? 'f16' : 'f32';
+      const dtype = weightStorageFor(ckpt.dtypeBytes);
       engines.set(d, await WebGpuEngine.create(d, ckpt.config, ckpt.weights, { weights: dtype, subgroups }));
     }
     const e = engines.get(d)!;

@@ -17,7 +17,18 @@ export interface Pass {
 
 /** A WebGPU validation or out-of-memory error, named after the call that caused it. */
 export class GpuError extends Error {
-  override readonly name = 'GpuError';
+  override readonly name: string = 'GpuError';
+}
+
+/**
+ * The device is gone (driver reset, GPU process crash, `device.destroy()`): every call on the
+ * engine now fails with this. The caller moves to the CPU engine or creates a new GPU engine.
+ */
+export class DeviceLostError extends GpuError {
+  override readonly name = 'DeviceLostError';
+  constructor(readonly reason: string, message: string) {
+    super(message);
+  }
 }
 
 // GPUBufferUsage and GPUMapMode as numbers: in Node they are globals only after Dawn is loaded.

@@ -7,6 +7,7 @@ import type { LoadProgress } from '../../engine/checkpoint/load.ts';
 import { CpuEngine } from '../../engine/cpu/engine.ts';
 import { hookNames } from '../../engine/hooks/names.ts';
 import { requestEngineDevice } from '../../engine/webgpu/limits.ts';
+import { weightStorageFor } from '../../engine/checkpoint/dtype.ts';
 import type { ModelSource } from './protocol.ts';
 import type { ModelInfo } from './types.ts';
 
@@ -26,7 +27,7 @@ export async function openEngine(model: Model, backend: 'auto' | 'cpu'): Promise
   try {
     const adapter = await gpu.requestAdapter();
     if (!adapter) return cpu('WebGPU gave no adapter');
-    const f16 = Object.keys(model.dtypeBytes).every((t) => t === 'F16');
+    const f16 = weightStorageFor(model.dtypeBytes) === 'f16';
     const device = await requestEngineDevice(adapter, model.config, f16 ? 'f16' : 'f32');
     const { WebGpuEngine } = await import('../../engine/webgpu/engine.ts');
     const info = adapter.info;
