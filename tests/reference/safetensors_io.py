@@ -1,5 +1,6 @@
 """A minimal safetensors writer and reader (the format is small; no package needed)."""
 import json
+import os
 import struct
 import torch
 
@@ -41,3 +42,35 @@ def write(path, tensors, dtype, order=None, metadata=None):
 def stored(t, dtype):
     """The values a reader sees after storing t as dtype, as float64."""
     return t.to(DTYPES[dtype]).to(torch.float64)
+
+
+def read(path):
+    """{name: float64 tensor} of a safetensors file (F32, F16 or BF16), and its {name: dtype}."""
+    raw = open(path, "rb").read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    header.pop("__metadata__", None)
+    data = raw[8 + n:]
+    out, dtypes = {}, {}
+    for name, h in header.items():
+        b, e = h["data_offsets"]
+        buf = bytearray(data[b:e])
+        if h["dtype"] == "BF16":
+            t = torch.frombuffer(buf, dtype=torch.int16).view(torch.bfloat16) if buf else torch.zeros(0, dtype=torch.bfloat16)
+        else:
+            t = torch.frombuffer(buf, dtype=DTYPES[h["dtype"]]) if buf else torch.zeros(0, dtype=DTYPES[h["dtype"]])
+        out[name] = t.to(torch.float64).reshape(h["shape"])
+        dtypes[name] = h["dtype"]
+    return out, dtypes
+
+
+def read_dir(d):
+    """All tensors of a checkpoint folder: model.safetensors, or the shards named in model.safetensors.index.json."""
+    index = os.path.join(d, "model.safetensors.index.json")
+    files = sorted(set(json.load(open(index))["weight_map"].values())) if os.path.exists(index) else ["model.safetensors"]
+    W, dtypes = {}, {}
+    for f in files:
+        w, dt = read(os.path.join(d, f))
+        W.update(w)
+        dtypes.update(dt)
+    return W, dtypes
