@@ -307,9 +307,13 @@ def moe(s, W, l, h, iv, rec):
                 if force.get("weights") is None and s.renormalise:
                     w = w / w.sum()
                 top_i[t], top_w[t] = chosen, w
+    # near-tie measures: K-th minus (K+1)-th router probability, and the same gap in logits (ablated: -inf)
     sorted_p = torch.sort(probs, dim=-1, descending=True).values
+    sorted_l = torch.sort(torch.log(probs), dim=-1, descending=True).values
+    ones = torch.ones(T, dtype=torch.float64)
     rec.update(router_logits=logits, router_probs=probs, experts=top_i, expert_weights=top_w,
-               topk_margin=(sorted_p[:, s.K - 1] - sorted_p[:, s.K]) if s.K < s.E else torch.ones(T, dtype=torch.float64))
+               topk_margin=(sorted_p[:, s.K - 1] - sorted_p[:, s.K]) if s.K < s.E else ones,
+               topk_logit_margin=(sorted_l[:, s.K - 1] - sorted_l[:, s.K]) if s.K < s.E else ones * math.inf)
     out = torch.zeros_like(h)
     expert_out = torch.zeros(T, s.K, s.D, dtype=torch.float64)
     for t in range(T):
