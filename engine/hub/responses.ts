@@ -1,0 +1,96 @@
+// Reading the Hub's answers: the headers a resolve URL carries (X-Repo-Commit, X-Linked-Etag,
+// X-Linked-Size, ETag), and a failed answer as a HubError with what to do about it
+// (X-Error-Code: RepoNotFound, RevisionNotFound, EntryNotFound, GatedRepo).
+// Browser- and worker-safe.
+import { HubError } from './errors.ts';
+import type { RepoRef } from './repo-ref.ts';
+import { repoPageUrl } from './urls.ts';
+
+/** What the Hub says about one file of one commit (huggingface_hub's HfFileMetadata). */
+export interface HubFileMetadata {
+  /** The commit the revision pointed at when asked (X-Repo-Commit). */
+  commit: string;
+  /** sha256 for LFS files, the git blob sha1 for others; the blob's name in the cache. */
+  etag: string;
+  /** Bytes of the file itself (X-Linked-Size on a redirect, else Content-Length). */
+  size: number;
+  /** Where its bytes are: a CDN URL for LFS files, else the resolve URL itself. */
+  location: string;
+}
+
+/** Request headers for the Hub: the token as `Authorization: Bearer`, when there is one. */
+export function authHeaders(token: string | undefined | null): Record<string, string> {
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
+/** `W/"abc"` or `"abc"` -> `abc`. */
+export function normalizeEtag(etag: string | null): string | undefined {
+  if (etag === null) return undefined;
+  return etag.replace(/^W\//, '').replace(/^"+|"+$/g, '') || undefined;
+}
+
+const intHeader = (v: string | null): number | undefined => (v !== null && /^\d+$/.test(v.trim()) ? Number(v) : undefined);
+
+/** The size of an LFS file the Hub states on its redirect (X-Linked-Size), when it does. */
+export const linkedSize = (r: Response): number | undefined => intHeader(r.headers.get('x-linked-size'));
+
+/**
+ * Metadata from the answer to HEAD on a resolve URL (`url`) with redirects not followed.
+ * Throws 'bad-response' when the commit, ETag or size is missing: the server is not the Hub
+ * (a proxy, a captive portal) and nothing it sends could be cached reliably.
+ */
+export function fileMetadata(r: Response, url: string): HubFileMetadata {
+  const redirect = r.status >= 300 && r.status < 400;
+  const commit = r.headers.get('x-repo-commit') ?? undefined;
+  const etag = normalizeEtag(r.headers.get('x-linked-etag') ?? r.headers.get('etag'));
+  const size = linkedSize(r) ?? (redirect ? undefined : intHeader(r.headers.get('content-length')));
+  const location = r.headers.get('location');
+  const missing = [!commit && 'X-Repo-Commit', !etag && 'ETag', size === undefined && 'a size'].filter(Boolean);
+  if (missing.length) {
+    throw new HubError('bad-response', `${url} answered without ${missing.join(', ')}: is it a Hugging Face Hub endpoint (HF_ENDPOINT)?`, { url, status: r.status });
+  }
+  return { commit: commit!, etag: etag!, size: size!, location: location ? new URL(location, url).href : url };
+}
+
+export interface FailureContext {
+  ref: RepoRef;
+  file: string;
+  url: string;
+  endpoint: string;
+  /** Whether the request carried a token: changes what the user should do. */
+  tokenSent: boolean;
+}
+
+const HOW_TO_PASS_TOKEN = 'set HF_TOKEN or pass --token T in the CLI (the site asks for it in its open dialog)';
+
+/** The HubError for a failed answer (status >= 400) to a request for `ctx.file`. */
+export function failure(r: Response, ctx: FailureContext): HubError {
+  const { ref, file, url, endpoint, tokenSent } = ctx;
+  const code = r.headers.get('x-error-code');
+  const serverSays = r.headers.get('x-error-message');
+  const details = { repo: ref.repo, revision: ref.revision, file, url, status: r.status };
+  const answered = `${url} answered ${r.status}${code ? ` ${code}` : ''}`;
+  switch (code) {
+    case 'RepoNotFound':
+      return new HubError('repo-not-found', `no model repository "${ref.repo}" on ${endpoint}, or it is private and ${tokenSent
+        ? 'the token given cannot read it' : `no token was given (${HOW_TO_PASS_TOKEN})`} (${answered})`, details);
+    case 'RevisionNotFound':
+      return new HubError('revision-not-found', `${ref.repo} has no revision "${ref.revision}" (a branch, tag or commit) (${answered})`, details);
+    case 'EntryNotFound':
+      return new HubError('entry-not-found', `${ref.repo}@${ref.revision} has no file "${file}" (${answered})`, details);
+    case 'GatedRepo':
+      return new HubError('gated', tokenSent
+        ? `${ref.repo} is a gated model and the token given has no access yet: accept its conditions at ${repoPageUrl(endpoint, ref.repo)} with the account the token belongs to (${answered})`
+        : `${ref.repo} is a gated model: accept its conditions at ${repoPageUrl(endpoint, ref.repo)}, then give an access token: ${HOW_TO_PASS_TOKEN} (${answered})`, details);
+  }
+  const why = serverSays ? `: ${serverSays}` : '';
+  if (r.status === 401) {
+    return new HubError('unauthorized', tokenSent
+      ? `the token was refused by ${endpoint}${why}; check it (${answered})`
+      : `${ref.repo} needs an access token${why}: ${HOW_TO_PASS_TOKEN} (${answered})`, details);
+  }
+  if (r.status === 403) {
+    return new HubError('forbidden', `access to ${ref.repo} is forbidden${why}${tokenSent ? '; check that the token has read access' : `; if it is private or gated, ${HOW_TO_PASS_TOKEN}`} (${answered})`, details);
+  }
+  return new HubError('http', `${answered} ${r.statusText}${why}`.trimEnd(), details);
+}
