@@ -1,0 +1,58 @@
+// Where the CLI's --model comes from: a directory on disk, or, when the value is no directory and
+// reads as "org/name[@revision]", the Hugging Face Hub through its cache on disk (HF_ENDPOINT,
+// HF_HUB_CACHE, HF_TOKEN or --token, HF_HUB_OFFLINE). Download progress goes to stderr, one line
+// per file (redrawn in place on a terminal): stdout stays one line of JSON.
+import { statSync } from 'node:fs';
+import { loadCheckpoint, type LoadedCheckpoint } from '../checkpoint/index.ts';
+import { directorySource } from '../node.ts';
+import { hubCacheSource } from '../hub/node-source.ts';
+import { looksLikeRepoRef, formatRepoRef, parseRepoRef } from '../hub/repo-ref.ts';
+import { HubError } from '../hub/errors.ts';
+import type { HubFileProgress } from '../hub/source.ts';
+
+const isDirectory = (p: string) => { try { return statSync(p).isDirectory(); } catch { return false; } };
+
+const MiB = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+
+/** Per-file progress on stderr: a line when a file is found cached or done, a redrawn line while it arrives on a terminal. */
+function progressPrinter(model: string, err: NodeJS.WriteStream = process.stderr) {
+  const tty = err.isTTY === true;
+  let lastDraw = 0;
+  return (p: HubFileProgress) => {
+    const total = p.bytesTotal ?? p.bytesDone;
+    if (p.state === 'cached') { err.write(`${model}: ${p.file} (${MiB(total)}) from the cache\n`); return; }
+    if (p.state === 'done') { err.write(`${tty ? '\r\x1b[K' : ''}${model}: ${p.file} (${MiB(total)}) downloaded\n`); return; }
+    if (p.bytesDone === (p.resumedFrom ?? 0)) {
+      // The first event of a download: say where it starts, once.
+      const from = p.resumedFrom ? `, resuming at ${MiB(p.resumedFrom)}` : '';
+      if (!tty) err.write(`${model}: downloading ${p.file} (${MiB(total)}${from})\n`);
+    }
+    const now = Date.now();
+    if (tty && now - lastDraw > 100) {
+      lastDraw = now;
+      const pct = total ? Math.floor((100 * p.bytesDone) / total) : 0;
+      err.write(`\r\x1b[K${model}: ${p.file} ${MiB(p.bytesDone)} / ${MiB(total)} (${pct}%)`);
+    }
+  };
+}
+
+/**
+ * Load the checkpoint `model` names: a directory, or a Hub model id. `token` (--token) overrides
+ * HF_TOKEN. A value that is neither an existing directory nor a model id is reported as a missing
+ * directory.
+ */
+export async function loadCliModel(model: string, token: string | undefined): Promise<LoadedCheckpoint> {
+  if (isDirectory(model) || !looksLikeRepoRef(model)) return loadCheckpoint(directorySource(model));
+  const ref = parseRepoRef(model);
+  const source = hubCacheSource(ref, { token, onFile: progressPrinter(formatRepoRef(ref)) });
+  try {
+    return await loadCheckpoint(source);
+  } catch (e) {
+    // "models/foo" may be a mistyped directory as much as a Hub id: say both.
+    if (e instanceof HubError && e.code === 'repo-not-found') {
+      const { repo, revision, file, url, status } = e;
+      throw new HubError(e.code, `"${model}" is not a directory here, and ${e.message}`, { repo, revision, file, url, status }, { cause: e });
+    }
+    throw e;
+  }
+}
