@@ -103,13 +103,20 @@ export function hubSource(model: RepoRef | string, options: HubSourceOptions = {
       if (!r.body) throw new CheckpointError('missing-file', file, `${urlOf(file)} answered without a body`);
       const total = contentLength(r);
       let done = 0;
+      let finished = false;
+      const finish = () => {
+        if (!finished) onFile({ file, state: 'done', bytesDone: done, bytesTotal: total ?? done });
+        finished = true;
+      };
       return r.body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, c) {
           done += chunk.length;
           onFile({ file, state: 'downloading', bytesDone: done, bytesTotal: total });
+          // A reader that stops at the last byte cancels before the stream's end is seen.
+          if (done === total) finish();
           c.enqueue(chunk);
         },
-        flush() { onFile({ file, state: 'done', bytesDone: done, bytesTotal: total ?? done }); },
+        flush: finish,
       }));
     },
   };
