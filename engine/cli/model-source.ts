@@ -12,7 +12,13 @@ import type { HubFileProgress } from '../hub/source.ts';
 
 const isDirectory = (p: string) => { try { return statSync(p).isDirectory(); } catch { return false; } };
 
-const MiB = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+/** 664 B, 110.0 KiB, 21.7 MiB, 86.9 GiB. */
+function bytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let u = 0;
+  while (n >= 1024 && u < units.length - 1) { n /= 1024; u++; }
+  return u === 0 ? `${n} B` : `${n.toFixed(1)} ${units[u]}`;
+}
 
 /** Per-file progress on stderr: a line when a file is found cached or done, a redrawn line while it arrives on a terminal. */
 function progressPrinter(model: string, err: NodeJS.WriteStream = process.stderr) {
@@ -20,18 +26,18 @@ function progressPrinter(model: string, err: NodeJS.WriteStream = process.stderr
   let lastDraw = 0;
   return (p: HubFileProgress) => {
     const total = p.bytesTotal ?? p.bytesDone;
-    if (p.state === 'cached') { err.write(`${model}: ${p.file} (${MiB(total)}) from the cache\n`); return; }
-    if (p.state === 'done') { err.write(`${tty ? '\r\x1b[K' : ''}${model}: ${p.file} (${MiB(total)}) downloaded\n`); return; }
+    if (p.state === 'cached') { err.write(`${model}: ${p.file} (${bytes(total)}) from the cache\n`); return; }
+    if (p.state === 'done') { err.write(`${tty ? '\r\x1b[K' : ''}${model}: ${p.file} (${bytes(total)}) downloaded\n`); return; }
     if (p.bytesDone === (p.resumedFrom ?? 0)) {
       // The first event of a download: say where it starts, once.
-      const from = p.resumedFrom ? `, resuming at ${MiB(p.resumedFrom)}` : '';
-      if (!tty) err.write(`${model}: downloading ${p.file} (${MiB(total)}${from})\n`);
+      const from = p.resumedFrom ? `, resuming at ${bytes(p.resumedFrom)}` : '';
+      if (!tty) err.write(`${model}: downloading ${p.file} (${bytes(total)}${from})\n`);
     }
     const now = Date.now();
     if (tty && now - lastDraw > 100) {
       lastDraw = now;
       const pct = total ? Math.floor((100 * p.bytesDone) / total) : 0;
-      err.write(`\r\x1b[K${model}: ${p.file} ${MiB(p.bytesDone)} / ${MiB(total)} (${pct}%)`);
+      err.write(`\r\x1b[K${model}: ${p.file} ${bytes(p.bytesDone)} / ${bytes(total)} (${pct}%)`);
     }
   };
 }

@@ -4,6 +4,8 @@
 
 export type HubErrorCode =
   | 'bad-repo-id'        // not "org/name[@revision]"
+  | 'bad-endpoint'       // HF_ENDPOINT (or the endpoint given) is not an http(s) URL
+  | 'bad-file-name'      // a file name that would leave the repository's folder ('..', an absolute path)
   | 'repo-not-found'     // no such repository, or a private one the token cannot read (X-Error-Code: RepoNotFound)
   | 'revision-not-found' // the repository has no such branch, tag or commit (RevisionNotFound)
   | 'entry-not-found'    // the revision has no such file (EntryNotFound)

@@ -34,7 +34,7 @@ const exists = (p: string) => access(p, constants.F_OK).then(() => true, () => f
 function relativeFile(file: string): string {
   const parts = file.split('/');
   if (file === '' || file.startsWith('/') || /\\|^[A-Za-z]:/.test(file) || parts.some((p) => p === '' || p === '.' || p === '..')) {
-    throw new HubError('bad-repo-id', `"${file}" is not a file name inside a repository`, { file });
+    throw new HubError('bad-file-name', `"${file}" is not a file name inside a repository`, { file });
   }
   return path.join(...parts);
 }

@@ -57,7 +57,7 @@ export function hubCacheSource(model: RepoRef | string, options: HubCacheSourceO
   const http: HubHttp = { ...settings, fetch: options.fetch ?? ((...a) => fetch(...a)), signal: options.signal };
   const cache = new RepoCache(settings.cacheDir, ref.repo);
   const onFile = options.onFile ?? (() => {});
-  const label = `${formatRepoRef(ref)} (${settings.endpoint})`;
+  const label = `${formatRepoRef(ref)} (${settings.offline ? `offline: the cache in ${cache.dir}` : settings.endpoint})`;
 
   let commit: string | undefined;
   let local: Promise<void> | undefined;

@@ -14,10 +14,10 @@ export function normalizeEndpoint(endpoint: string | undefined): string {
   if (e === '') return DEFAULT_ENDPOINT;
   let url: URL;
   try { url = new URL(e); } catch {
-    throw new HubError('bad-repo-id', `the Hub endpoint "${e}" is not a URL (HF_ENDPOINT should look like ${DEFAULT_ENDPOINT})`);
+    throw new HubError('bad-endpoint', `the Hub endpoint "${e}" is not a URL (HF_ENDPOINT should look like ${DEFAULT_ENDPOINT})`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new HubError('bad-repo-id', `the Hub endpoint "${e}" must be an http(s) URL`);
+    throw new HubError('bad-endpoint', `the Hub endpoint "${e}" must be an http(s) URL`);
   }
   return e;
 }

@@ -12,7 +12,7 @@ import type { HubFileProgress } from '../../engine/hub/source.ts';
 import { loadModelDirectory } from '../../engine/node.ts';
 import { GOLDEN_DIR } from '../golden/fixtures.ts';
 import { startFakeHub, type FakeHub } from './fake-hub.ts';
-import { freshEnv, GATED_TOKEN, logitsOf, projectRepos, TINY_DIR } from './hub-helpers.ts';
+import { freshEnv, GATED_TOKEN, logitsOf, projectRepos, TINY_DIR, writePythonCache } from './hub-helpers.ts';
 
 let hub: FakeHub;
 beforeAll(async () => { hub = await startFakeHub({ repos: projectRepos(), renamed: { 'old-name/f32-mha': 'golden/f32-mha-e8-k1' } }); });
@@ -115,7 +115,7 @@ describe('downloading into the cache', () => {
 });
 
 describe('the cache answers without the Hub', () => {
-  it('a second open makes no request at all: by branch, by tag-less commit, and offline', async () => {
+  it('a second open makes no request at all: by branch, by commit, and offline', async () => {
     const { env } = freshEnv(hub.url);
     const first = await loadCheckpoint(hubCacheSource('golden/f32-sharded', { env }));
     const commit = hub.commitOf('golden/f32-sharded');
@@ -137,6 +137,16 @@ describe('the cache answers without the Hub', () => {
     expect(e).toBeInstanceOf(HubError);
     expect((e as HubError).code).toBe('offline');
     expect(e.message).toMatch(/HF_HUB_OFFLINE.*mixscope\/tiny is not in the cache/);
+  });
+
+  it('offline with part of a model cached: the loader names the missing file and says it looked in the cache only', async () => {
+    const { env, cacheDir } = freshEnv(hub.url, { HF_HUB_OFFLINE: '1' });
+    const dir = path.join(GOLDEN_DIR, 'f32-mha-e8-k1');
+    writePythonCache(cacheDir, 'golden/f32-mha-e8-k1', hub.commitOf('golden/f32-mha-e8-k1'), dir, { files: ['config.json'], refs: ['main'] });
+    const { value: e, requests } = await counting(() => rejection(loadCheckpoint(hubCacheSource('golden/f32-mha-e8-k1', { env }))));
+    expect(requests).toEqual([]);
+    expect(e).toBeInstanceOf(CheckpointError);
+    expect(e.message).toMatch(/no model.safetensors or model.safetensors.index.json in golden\/f32-mha-e8-k1 \(offline: the cache in .*models--golden--f32-mha-e8-k1\)/);
   });
 
   it('a new tag of a cached commit asks once (HEAD), links the cached files and downloads nothing', async () => {

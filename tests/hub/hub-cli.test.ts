@@ -32,7 +32,7 @@ describe('cli --model org/name', () => {
     expect(model).toBe('mixscope/tiny');
     expect(info).toEqual(expected);
     for (const f of ['config.json', 'tokenizer.json', 'model.safetensors']) {
-      expect(r.stderr).toMatch(new RegExp(`^mixscope/tiny: ${f} \\([\\d.]+ MiB\\) downloaded$`, 'm'));
+      expect(r.stderr).toMatch(new RegExp(`^mixscope/tiny: ${f} \\([\\d.]+ (B|KiB|MiB)\\) downloaded$`, 'm'));
     }
     expect(r.stderr).toMatch(/^mixscope\/tiny: downloading model.safetensors \(21\.7 MiB\)$/m);
     expect(hub.requests.length).toBeGreaterThan(mark);
