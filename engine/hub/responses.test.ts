@@ -49,14 +49,14 @@ describe('failure', () => {
   it('a gated repository with a token not granted: says to accept the conditions', () => {
     const e = err(403, 'GatedRepo', true);
     expect(e.code).toBe('gated');
-    expect(e.message).toMatch(/no access yet: accept its conditions/);
+    expect(e.message).toMatch(/no access yet \(.*403 GatedRepo\): accept its conditions/);
   });
 
   it('tells a missing repository, revision and file apart', () => {
     expect(err(401, 'RepoNotFound').code).toBe('repo-not-found');
     expect(err(401, 'RepoNotFound').message).toMatch(/no model repository "org\/name".*private.*HF_TOKEN/);
     expect(err(404, 'RepoNotFound', true).message).toMatch(/token given cannot read it/);
-    expect(err(404, 'RevisionNotFound').message).toMatch(/has no revision "main"/);
+    expect(err(404, 'RevisionNotFound').message).toMatch(/has no revision "main", no such branch, tag or commit/);
     expect(err(404, 'EntryNotFound').message).toMatch(/has no file "config.json"/);
   });
 

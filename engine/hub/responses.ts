@@ -61,7 +61,8 @@ export interface FailureContext {
   tokenSent: boolean;
 }
 
-const HOW_TO_PASS_TOKEN = 'set HF_TOKEN or pass --token T in the CLI (the site asks for it in its open dialog)';
+// The CLI's words; the site says the same for the same codes in its own terms.
+const HOW_TO_PASS_TOKEN = 'set HF_TOKEN or pass --token T';
 
 /** The HubError for a failed answer (status >= 400) to a request for `ctx.file`. */
 export function failure(r: Response, ctx: FailureContext): HubError {
@@ -70,27 +71,29 @@ export function failure(r: Response, ctx: FailureContext): HubError {
   const serverSays = r.headers.get('x-error-message');
   const details = { repo: ref.repo, revision: ref.revision, file, url, status: r.status };
   const answered = `${url} answered ${r.status}${code ? ` ${code}` : ''}`;
+  const page = repoPageUrl(endpoint, ref.repo);
   switch (code) {
     case 'RepoNotFound':
-      return new HubError('repo-not-found', `no model repository "${ref.repo}" on ${endpoint}, or it is private and ${tokenSent
-        ? 'the token given cannot read it' : `no token was given (${HOW_TO_PASS_TOKEN})`} (${answered})`, details);
+      return new HubError('repo-not-found', `no model repository "${ref.repo}" on ${endpoint} (${answered}); if it is private, ${tokenSent
+        ? 'the token given cannot read it' : HOW_TO_PASS_TOKEN}`, details);
     case 'RevisionNotFound':
-      return new HubError('revision-not-found', `${ref.repo} has no revision "${ref.revision}" (a branch, tag or commit) (${answered})`, details);
+      return new HubError('revision-not-found', `${ref.repo} has no revision "${ref.revision}", no such branch, tag or commit (${answered})`, details);
     case 'EntryNotFound':
       return new HubError('entry-not-found', `${ref.repo}@${ref.revision} has no file "${file}" (${answered})`, details);
     case 'GatedRepo':
       return new HubError('gated', tokenSent
-        ? `${ref.repo} is a gated model and the token given has no access yet: accept its conditions at ${repoPageUrl(endpoint, ref.repo)} with the account the token belongs to (${answered})`
-        : `${ref.repo} is a gated model: accept its conditions at ${repoPageUrl(endpoint, ref.repo)}, then give an access token: ${HOW_TO_PASS_TOKEN} (${answered})`, details);
+        ? `${ref.repo} is a gated model and the token given has no access yet (${answered}): accept its conditions at ${page} with the account the token belongs to`
+        : `${ref.repo} is a gated model (${answered}): accept its conditions at ${page}, then ${HOW_TO_PASS_TOKEN}`, details);
   }
-  const why = serverSays ? `: ${serverSays}` : '';
+  const why = serverSays ? `, "${serverSays.slice(0, 200)}"` : '';
   if (r.status === 401) {
     return new HubError('unauthorized', tokenSent
-      ? `the token was refused by ${endpoint}${why}; check it (${answered})`
-      : `${ref.repo} needs an access token${why}: ${HOW_TO_PASS_TOKEN} (${answered})`, details);
+      ? `the token was refused (${answered}${why}): check it`
+      : `${ref.repo} needs an access token (${answered}${why}): ${HOW_TO_PASS_TOKEN}`, details);
   }
   if (r.status === 403) {
-    return new HubError('forbidden', `access to ${ref.repo} is forbidden${why}${tokenSent ? '; check that the token has read access' : `; if it is private or gated, ${HOW_TO_PASS_TOKEN}`} (${answered})`, details);
+    return new HubError('forbidden', `access to ${ref.repo} is forbidden (${answered}${why}): ${tokenSent
+      ? 'check that the token has read access' : `if it is private or gated, ${HOW_TO_PASS_TOKEN}`}`, details);
   }
   return new HubError('http', `${answered} ${r.statusText}${why}`.trimEnd(), details);
 }

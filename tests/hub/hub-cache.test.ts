@@ -218,7 +218,7 @@ describe('errors that say what to do', () => {
     const none = await rejection(loadCheckpoint(hubCacheSource('gated/f32-mha', { env })));
     expect(none).toBeInstanceOf(HubError);
     expect((none as HubError).code).toBe('gated');
-    expect(none.message).toMatch(/gated\/f32-mha is a gated model: accept its conditions at http:\/\/127\.0\.0\.1:\d+\/gated\/f32-mha.*HF_TOKEN.*--token/);
+    expect(none.message).toMatch(/gated\/f32-mha is a gated model \(.*401 GatedRepo\): accept its conditions at http:\/\/127\.0\.0\.1:\d+\/gated\/f32-mha, then set HF_TOKEN or pass --token T$/);
     const wrong = await rejection(loadCheckpoint(hubCacheSource('gated/f32-mha', { env, token: 'hf_wrong' })));
     expect((wrong as HubError).code).toBe('gated');
     expect(wrong.message).toMatch(/no access yet/);
@@ -230,7 +230,7 @@ describe('errors that say what to do', () => {
     const { env } = freshEnv(hub.url);
     const repo = await rejection(loadCheckpoint(hubCacheSource('nobody/nothing', { env })));
     expect((repo as HubError).code).toBe('repo-not-found');
-    expect(repo.message).toMatch(/no model repository "nobody\/nothing" on http:\/\/127\.0\.0\.1:\d+, or it is private/);
+    expect(repo.message).toMatch(/no model repository "nobody\/nothing" on http:\/\/127\.0\.0\.1:\d+ \(.*401 RepoNotFound\); if it is private, set HF_TOKEN or pass --token T$/);
     const rev = await rejection(loadCheckpoint(hubCacheSource('mixscope/tiny@no-such-branch', { env })));
     expect((rev as HubError).code).toBe('revision-not-found');
     expect(rev.message).toMatch(/mixscope\/tiny has no revision "no-such-branch"/);

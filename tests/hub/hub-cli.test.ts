@@ -56,7 +56,7 @@ describe('cli --model org/name', () => {
     expect(refused.code).toBe(1);
     expect(refused.stdout).toBe('');
     expect(refused.stderr.split('\n')).toHaveLength(1);
-    expect(refused.stderr).toMatch(/^mixscope info: HubError: gated\/f32-mha is a gated model: .*set HF_TOKEN or pass --token T/);
+    expect(refused.stderr).toMatch(/^mixscope info: HubError: gated\/f32-mha is a gated model \(.*\): accept its conditions at .*, then set HF_TOKEN or pass --token T$/);
     const withFlag = await cli(['info', '--model', 'gated/f32-mha', '--token', GATED_TOKEN], env);
     expect(withFlag.code).toBe(0);
     expect(JSON.parse(withFlag.stdout).config.num_local_experts).toBe(8);
