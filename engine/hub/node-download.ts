@@ -93,7 +93,11 @@ export interface DownloadRequest {
 export async function downloadBlob(req: DownloadRequest, http: HubHttp): Promise<void> {
   const { cache, ref, file, meta, onProgress } = req;
   const blob = cache.blobPath(meta.etag);
-  if (await fileSize(blob) === meta.size && (await stat(blob).catch(() => undefined))?.isFile()) return;
+  if (await fileSize(blob) === meta.size && (await stat(blob).catch(() => undefined))?.isFile()) {
+    // Another revision (or repository file) with the same contents brought it already.
+    onProgress({ file, state: 'cached', bytesDone: meta.size, bytesTotal: meta.size });
+    return;
+  }
   await mkdir(path.dirname(blob), { recursive: true });
   await cache.tag();
   const partial = cache.incompletePath(meta.etag);
@@ -106,6 +110,10 @@ export async function downloadBlob(req: DownloadRequest, http: HubHttp): Promise
   if (hash && have > 0) await hashFile(hash, partial);
   await (await open(partial, 'a')).close(); // even an empty file has its blob
   onProgress({ file, state: 'downloading', bytesDone: have, bytesTotal: meta.size, resumedFrom });
+
+  /** A cut connection: what arrived stays for the next run. */
+  const stopped = (cause: unknown) => new HubError('interrupted', `the download of ${file} from ${meta.location} stopped at byte ${have} of ${meta.size} `
+    + `(${cause ? networkReason(cause) : 'the connection closed early'}); the ${have} bytes are kept in ${partial}: run the same command again to resume`, details, { cause });
 
   const headers: Record<string, string> = { 'accept-encoding': 'identity' };
   // A CDN link is signed: the token is for the Hub only.
@@ -124,6 +132,7 @@ export async function downloadBlob(req: DownloadRequest, http: HubHttp): Promise
       r = await http.fetch(meta.location, { headers: have > 0 ? { ...headers, range: `bytes=${have}-` } : headers, signal });
     } catch (e) {
       clearTimeout(timer);
+      if (have > 0 && !http.signal?.aborted) throw stopped(e);
       throw unreachable(meta.location, e, details, http.signal);
     }
     const rangeStart = Number(/^bytes (\d+)-/.exec(r.headers.get('content-range') ?? '')?.[1]);
@@ -171,11 +180,7 @@ export async function downloadBlob(req: DownloadRequest, http: HubHttp): Promise
       await rm(partial, { force: true });
       throw new HubError('corrupt', `${file}: ${meta.location} sent ${have} bytes, the Hub says ${meta.size}; the partial download was removed: run again`, details);
     }
-    if (have < meta.size && (have === before || retries <= 0)) {
-      const why = cut ? networkReason(cut) : 'the connection closed early';
-      throw new HubError('interrupted', `the download of ${file} from ${meta.location} stopped at byte ${have} of ${meta.size} (${why}); `
-        + `the ${have} bytes are kept in ${partial}: run the same command again to resume`, details, { cause: cut });
-    }
+    if (have < meta.size && (have === before || retries <= 0)) throw stopped(cut);
   }
   if (hash) {
     const got = hash.digest('hex');

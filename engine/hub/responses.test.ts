@@ -67,6 +67,14 @@ describe('failure', () => {
     expect(err(403).code).toBe('forbidden');
   });
 
+  it('a refusal from the storage a file was redirected to is not blamed on the token', () => {
+    const r = answer(403, {});
+    Object.defineProperty(r, 'url', { value: 'https://cdn.example/blob?sig=old' });
+    const e = failure(r, ctx(false));
+    expect(e.code).toBe('http');
+    expect(e.message).toMatch(/^https:\/\/cdn.example\/blob\?sig=old \(where the Hub stores config.json\) answered 403.*run again for a fresh link$/);
+  });
+
   it('anything else names the URL and status', () => {
     const e = err(503);
     expect(e.code).toBe('http');

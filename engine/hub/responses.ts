@@ -4,7 +4,7 @@
 // Browser- and worker-safe.
 import { HubError } from './errors.ts';
 import type { RepoRef } from './repo-ref.ts';
-import { repoPageUrl } from './urls.ts';
+import { repoPageUrl, sameHost } from './urls.ts';
 
 /** What the Hub says about one file of one commit (huggingface_hub's HfFileMetadata). */
 export interface HubFileMetadata {
@@ -86,6 +86,12 @@ export function failure(r: Response, ctx: FailureContext): HubError {
         : `${ref.repo} is a gated model (${answered}): accept its conditions at ${page}, then ${HOW_TO_PASS_TOKEN}`, details);
   }
   const why = serverSays ? `, "${serverSays.slice(0, 200)}"` : '';
+  // A refusal from where an LFS file is stored (a CDN link, signed and short-lived) is not about the token.
+  const from = r.url || url;
+  if (!sameHost(from, endpoint)) {
+    return new HubError('http', `${from} (where the Hub stores ${file}) answered ${r.status} ${r.statusText}${why}`.trimEnd()
+      + '; run again for a fresh link', { ...details, url: from });
+  }
   if (r.status === 401) {
     return new HubError('unauthorized', tokenSent
       ? `the token was refused (${answered}${why}): check it`
