@@ -5,6 +5,7 @@ export { parseConfig, type MixtralConfig } from './config.ts';
 export { CheckpointError, RequestError, type CheckpointErrorCode } from './errors.ts';
 export type { MixtralWeights, LayerWeights, ExpertWeights, TensorSpec } from './weights.ts';
 export * from './checkpoint/index.ts';
+export * from './hub/index.ts';
 export { loadModel, type Model } from './model.ts';
 export { MixscopeTokenizer, StreamDecoder, type Encoded } from './tokenizer.ts';
 export { countParameters, type ParameterCounts } from './params.ts';

@@ -1,5 +1,6 @@
-// Node-only helpers: read a checkpoint from a directory on disk. The only engine module that
-// imports node:* (everything else runs in a browser or a Web Worker).
+// Node-only helpers: read a checkpoint from a directory on disk, or from the Hugging Face Hub
+// through its cache on disk. The Node entry: only it and the hub/node-*.ts modules it re-exports
+// import node:* (everything else runs in a browser or a Web Worker).
 import { createReadStream, readdirSync, statSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
@@ -7,6 +8,10 @@ import path from 'node:path';
 import { CheckpointError } from './errors.ts';
 import { loadCheckpoint, type CheckpointSource, type LoadedCheckpoint, type LoadOptions } from './checkpoint/index.ts';
 import { loadModel, type Model } from './model.ts';
+
+export { hubCacheSource, type HubCacheSource, type HubCacheSourceOptions } from './hub/node-source.ts';
+export { RepoCache, repoFolderName } from './hub/node-cache.ts';
+export { hubSettings, hubCacheDir, hubToken, hfHome, type HubSettings } from './hub/node-settings.ts';
 
 async function fileSize(p: string): Promise<number | undefined> {
   try {

@@ -61,9 +61,10 @@ async function planWeightFiles(source: CheckpointSource): Promise<WeightPlan> {
   if (await source.has(SINGLE_FILE)) return { files: [SINGLE_FILE], weightMap: new Map() };
   if (await source.has(INDEX_FILE)) {
     const bad = (message: string): never => { throw new CheckpointError('bad-index', INDEX_FILE, message); };
+    // Read outside the try: a failure to fetch the index (a network error) is not bad JSON.
+    const text = await source.text(INDEX_FILE);
     let index: unknown;
-    try { index = JSON.parse(await source.text(INDEX_FILE)); } catch (e) {
-      if (e instanceof CheckpointError) throw e;
+    try { index = JSON.parse(text); } catch (e) {
       bad(`not valid JSON (${(e as Error).message})`);
     }
     if (typeof index !== 'object' || index === null || Array.isArray(index)) bad('must be a JSON object');

@@ -20,7 +20,8 @@ export interface CheckpointSource {
 
 interface Probe { ok: boolean; size: number | undefined }
 
-function contentLength(r: Response): number | undefined {
+/** The size of the file a response carries (the whole file's, for a ranged answer), when its headers say. */
+export function contentLength(r: Response): number | undefined {
   // A compressed response's Content-Length counts compressed bytes, not the bytes the body yields.
   const enc = r.headers.get('content-encoding');
   if (enc && enc.toLowerCase() !== 'identity') return undefined;

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 
 export const OPTIONS = {
   model: { type: 'string' },
+  token: { type: 'string' },
   text: { type: 'string' },
   'text-file': { type: 'string' },
   ids: { type: 'string' },

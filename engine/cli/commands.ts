@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { loadModelDirectory } from '../node.ts';
+import { loadCliModel } from './model-source.ts';
 import { CpuEngine } from '../cpu/engine.ts';
 import { countParameters } from '../params.ts';
 import { MixscopeTokenizer } from '../tokenizer.ts';
@@ -24,6 +25,7 @@ export const USAGE = `usage: npm run -s cli -- <command> [--model DIR] [options]
   forward --ids 1,2,3 [--backend cpu|webgpu]  last-position logits, router logits, expert choices
   generate --prompt T [--max-tokens N] [--temperature X] [--top-p P] [--top-k K] [--seed S] [--backend cpu|webgpu] [--json]
   analyze --text-file F [--backend cpu|webgpu]  per layer: expert shares (first, top-2), consecutive-token repetition
+--model DIR, or org/name[@revision] from the Hugging Face Hub (cached in HF_HUB_CACHE; --token T or HF_TOKEN for gated models)
 --model defaults to ${path.relative(process.cwd(), DEFAULT_MODEL_DIR) || DEFAULT_MODEL_DIR}`;
 
 function modelDir(values: Values): string {
@@ -36,7 +38,7 @@ function modelDir(values: Values): string {
 
 async function load(values: Values, { needTokenizer }: { needTokenizer: boolean }) {
   const dir = modelDir(values);
-  const ckpt = await loadModelDirectory(dir);
+  const ckpt = await loadCliModel(dir, values.token);
   const tokenizer = ckpt.tokenizerJson ? new MixscopeTokenizer(ckpt.tokenizerJson) : undefined;
   if (needTokenizer && !tokenizer) throw new UsageError(`${path.join(dir, 'tokenizer.json')} is missing: this command needs a tokenizer`);
   return { dir, ckpt, tokenizer };
