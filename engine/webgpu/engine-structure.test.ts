@@ -69,13 +69,13 @@ describe('tensors larger than one binding', () => {
     // One expert's matrix fits, two do not; the (V, D) tables need several parts.
     const limit = c.intermediate_size * c.hidden_size * bytes + 100;
     const g = await WebGpuEngine.create(d, c, ckpt.weights, { weights: dtype, maxBindingBytes: limit });
-    expect(g.weights.embed.length).toBeGreaterThan(1);
-    expect(g.weights.lmHead.length).toBeGreaterThan(1);
+    expect(g.weights.embed_tokens.length).toBeGreaterThan(1);
+    expect(g.weights.lm_head.length).toBeGreaterThan(1);
     expect(g.weights.layers[0].w1.length).toBe(c.num_local_experts);
     const { expected } = fixture(name);
     const [a, b] = await Promise.all([g.forward(expected.ids, { output: 'all' }), cpu.forward(expected.ids, { output: 'all' })]);
     const err = maxDiff(a.logits, b.logits);
-    console.log(`[webgpu:split] ${name}: ${g.weights.embed.length} embedding parts, max |logit diff| ${err.toExponential(2)}`);
+    console.log(`[webgpu:split] ${name}: ${g.weights.embed_tokens.length} embedding parts, max |logit diff| ${err.toExponential(2)}`);
     expect(err).toBeLessThanOrEqual(LOGIT_TOL);
     const tokens: number[] = [];
     for await (const s of generate({ engine: g, prompt: expected.greedy.prompt }, { maxTokens: expected.greedy.tokens.length, temperature: 0, stopAtEos: false })) tokens.push(s.token);

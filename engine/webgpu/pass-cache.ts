@@ -1,5 +1,5 @@
-// What a session keeps between forward calls so that a steady-state decode step creates no GPU
-// objects: scratch buffers by name, small constant buffers by content, one readback buffer, and
+// What planned GPU work keeps between calls, so that a steady-state decode step creates no GPU
+// objects (a session has one; the kernels' own serves tests and the bench): scratch buffers by name, small constant buffers by content, one readback buffer, and
 // for every planned dispatch its params uniform and bind group. A dispatch is found again by its
 // kernel, the buffers it binds and how many times the same pair came before in this call; its
 // params (the sequence position, the cache length) are rewritten with queue.writeBuffer only when
@@ -54,7 +54,7 @@ export class PassCache {
       p.params.set(params);
       this.device.queue.writeBuffer(p.uniform, 0, p.params);
     }
-    return { label, pipeline, bindGroup: p.bindGroup, workgroups, scratch: [] };
+    return { label, pipeline, bindGroup: p.bindGroup, workgroups };
   }
 
   /**
