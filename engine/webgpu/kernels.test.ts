@@ -8,7 +8,7 @@ import { addInPlace, matmul, rmsnorm, rope, silu } from '../cpu/ops.ts';
 import { halfToFloat } from '../checkpoint/dtype.ts';
 import { requestNodeDevice, type NodeGpu } from '../../tests/gpu/node-webgpu.ts';
 import { noAdapter, noSubgroups } from '../../tests/gpu/ci-policy.ts';
-import { GpuError, createEmpty, createPipeline, createStorage, readF32, submit, validated, type Pass } from './gpu.ts';
+import { GpuError, copy, createEmpty, createPipeline, createStorage, readF32, submit, validated, type Pass } from './gpu.ts';
 import { floatToHalf, packF16, unpackF16 } from './f16.ts';
 import { createKernels, planAdd, planExperts, planMatmul, planRmsnorm, planRope, type Kernels, type PipelineName } from './kernels.ts';
 
@@ -264,6 +264,27 @@ describe('WebGPU kernels match their CPU twins (Dawn)', () => {
     const err = parityError(got, cpu);
     report('chained MLP block', err);
     expect(err).toBeLessThanOrEqual(1e-5);
+  });
+
+  it('one submission runs passes and copies in order, timed pass by pass or as a whole', async (ctx) => {
+    kernels(ctx);
+    if (!k.device.features.has('timestamp-query')) return ctx.skip('this adapter has no timestamp-query');
+    const n = 1000;
+    const a = randn(n, 17), b = randn(n, 18);
+    const ab = upload('a', a), bb = upload('b', b), held = empty('held', n);
+    // a += b; held = a; a += b; a += held: a + 2b + (a + b) = 2a + 3b
+    const steps = await validated(k.device, 'plan', () => [
+      planAdd(k, { out: ab, x: bb, n }), copy(ab, 0, held, 0, 4 * n), planAdd(k, { out: ab, x: bb, n }), planAdd(k, { out: ab, x: held, n }),
+    ]);
+    const each = await submit(k.device, steps, { timestamps: 'each' });
+    const whole = await submit(k.device, steps, { timestamps: 'all' });
+    expect(each?.length).toBe(3);
+    expect(whole?.length).toBe(1);
+    for (const t of [...each!, ...whole!]) expect(t).toBeGreaterThanOrEqual(0);
+    // Run twice: a -> 2a + 3b -> 2(2a + 3b) + 3b.
+    const got = await readF32(k.device, ab, n);
+    const cpu = Float32Array.from(a, (v, i) => 4 * v + 9 * b[i]);
+    expect(parityError(got, cpu)).toBeLessThanOrEqual(1e-6);
   });
 
   it('rejects bad shapes on the host and bad WGSL with a GpuError', async (ctx) => {
