@@ -8,7 +8,7 @@
 // = 84 MB, router 128 KB, two experts 2 x 3 x 4096 x 14336 x 2 bytes = 705 MB: ~789 MB read.
 import { parseConfig, type MixtralConfig } from '../engine/config.ts';
 import { interventionsForLayer } from '../engine/hooks/interventions.ts';
-import { createEmpty, createStorage, submit, validated, type Step } from '../engine/webgpu/gpu.ts';
+import { copy, createEmpty, createStorage, submit, validated, type Step } from '../engine/webgpu/gpu.ts';
 import { createKernels } from '../engine/webgpu/kernels.ts';
 import { planLayer, scratchFor } from '../engine/webgpu/forward.ts';
 import { layerBuffers, type GpuLayer } from '../engine/webgpu/upload.ts';
@@ -51,9 +51,7 @@ async function copyBandwidth(device: GPUDevice): Promise<number> {
   let best = Infinity;
   for (let r = 0; r < 3; r++) {
     const t = performance.now();
-    const enc = device.createCommandEncoder();
-    enc.copyBufferToBuffer(a, 0, b, 0, bytes);
-    device.queue.submit([enc.finish()]);
+    await submit(device, [copy(a, 0, b, 0, bytes)], { label: 'copy bandwidth' });
     await device.queue.onSubmittedWorkDone();
     best = Math.min(best, performance.now() - t);
   }
