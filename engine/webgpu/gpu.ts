@@ -64,17 +64,31 @@ const MAP_READ = 0x0001, COPY_SRC = 0x0004, COPY_DST = 0x0008, UNIFORM = 0x0040,
  * would let unrelated work land in it.
  */
 export async function validated<R>(device: GPUDevice, what: string, fn: () => R): Promise<R> {
+  const { result, error } = scoped(device, what, fn);
+  const caught = await error;
+  if (caught) throw caught;
+  return result;
+}
+
+/**
+ * `validated` without the wait: `fn`'s result now, and `error`, what the scopes caught (a
+ * GpuError, or null once they caught nothing). The caller goes on (submits the work it planned)
+ * and awaits `error` when it next waits anyway, so the check costs no round trip of its own.
+ */
+export function scoped<R>(device: GPUDevice, what: string, fn: () => R): { result: R; error: Promise<GpuError | null> } {
   device.pushErrorScope('out-of-memory');
   device.pushErrorScope('validation');
   let result: R | undefined, thrown: unknown = null;
   try { result = fn(); } catch (e) { thrown = e; }
   const invalid = device.popErrorScope();
   const oom = device.popErrorScope();
-  const [v, m] = await Promise.all([invalid, oom]);
+  const error = Promise.all([invalid, oom]).then(([v, m]) => {
+    if (v) return new GpuError(`${what}: WebGPU validation error: ${v.message}`);
+    if (m) return new GpuError(`${what}: out of GPU memory: ${m.message}`);
+    return null;
+  });
   if (thrown) throw thrown;
-  if (v) throw new GpuError(`${what}: WebGPU validation error: ${v.message}`);
-  if (m) throw new GpuError(`${what}: out of GPU memory: ${m.message}`);
-  return result as R;
+  return { result: result as R, error };
 }
 
 // Buffer sizes must be multiples of 4 (for copies) and, for bindings, non-zero.

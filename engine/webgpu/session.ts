@@ -7,7 +7,7 @@ import { normaliseHookRequest, type EngineSession, type ForwardRequest, type For
 import { validateInterventions } from '../hooks/interventions.ts';
 import { checkIds } from '../cpu/engine.ts';
 import { argmax } from '../sampling.ts';
-import { copy, createEmpty, mapRead, submit, validated, type Pass, type Step } from './gpu.ts';
+import { copy, createEmpty, mapRead, scoped, submit, type Pass, type Step } from './gpu.ts';
 import { withCache } from './kernels.ts';
 import { PassCache } from './pass-cache.ts';
 import { planForward, scratchFor } from './forward.ts';
@@ -78,17 +78,26 @@ export class GpuSession implements EngineSession {
     this.cache.beginCall();
     if (this.engine.profile) this.engine.lastKernelTimes = {};
 
-    const { plan, readback } = await validated(device, 'plan forward', () => {
+    // Planning's errors are checked with the result, not waited for before the work is submitted.
+    const planned = scoped(device, 'plan forward', () => {
       const call = { k: withCache(this.engine.kernels, this.cache), c, s: scratchFor(this.cache, c, T, rows, this.capacity), T, pos0, S };
       device.queue.writeBuffer(call.s.ids, 0, Uint32Array.from(ids));
       const readback = this.cache.readback(hooks.end);
       const plan = planForward(call, this.engine.weights, { k: this.kcache, v: this.vcache }, interventions, { rows, output, readback });
       return { plan, readback };
     });
-    const steps: Step[] = [];
-    await hooks.walk(plan, steps, () => this.submit(steps.splice(0)), readback);
-    await this.submit(steps);
-    const bytes = await mapRead(readback, hooks.end);
+    const { plan, readback } = planned.result;
+    let bytes: ArrayBuffer;
+    try {
+      const steps: Step[] = [];
+      await hooks.walk(plan, steps, () => this.submit(steps.splice(0)), readback);
+      await this.submit(steps);
+      bytes = await mapRead(readback, hooks.end);
+    } catch (e) {
+      throw (await planned.error) ?? e; // a mistake in planning explains what failed after it
+    }
+    const planError = await planned.error;
+    if (planError) throw planError;
     this.length = S;
 
     const logits = output === 'argmax' ? new Float32Array(0) : new Float32Array(bytes, 0, resultBytes / 4);
