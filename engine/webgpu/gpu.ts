@@ -196,8 +196,8 @@ export async function submit(device: GPUDevice, steps: readonly Step[], { label 
       }
       if (!pass || timestamps === 'each') {
         pass?.end();
-        const writes = querySet ? { timestampWrites: timestampWrites(querySet, steps, i, q, timestamps!) } : {};
-        pass = encoder.beginComputePass({ label: timestamps === 'each' ? s.label : label, ...writes });
+        const writes = querySet ? timestampWrites(querySet, steps, i, q, timestamps!) : undefined;
+        pass = encoder.beginComputePass({ label: timestamps === 'each' ? s.label : label, ...(writes ? { timestampWrites: writes } : {}) });
       }
       pass.setPipeline(s.pipeline);
       pass.setBindGroup(0, s.bindGroup);
@@ -228,16 +228,17 @@ export async function submit(device: GPUDevice, steps: readonly Step[], { label 
 }
 
 /**
- * Where the compute pass that starts at step `i` (the pass number `q`) writes its timestamps:
- * its own pair for 'each'; for 'all', the beginning of the first pass and the end of the pass
- * that holds the last dispatch.
+ * Where the compute pass that starts at step `i` (holding dispatch number `q` first) writes its
+ * timestamps: its own pair for 'each'; for 'all', the first pass its beginning, the pass with the
+ * last dispatch its end, and a pass between them nothing.
  */
-function timestampWrites(querySet: GPUQuerySet, steps: readonly Step[], i: number, q: number, timestamps: Timestamps): GPUComputePassTimestampWrites {
+function timestampWrites(querySet: GPUQuerySet, steps: readonly Step[], i: number, q: number, timestamps: Timestamps): GPUComputePassTimestampWrites | undefined {
   if (timestamps === 'each') return { querySet, beginningOfPassWriteIndex: 2 * q, endOfPassWriteIndex: 2 * q + 1 };
   let end = i; // the last step of this compute pass: dispatches up to the next copy
   while (end + 1 < steps.length && 'pipeline' in steps[end + 1]) end++;
-  const lastPass = steps.findLastIndex((s) => 'pipeline' in s);
-  return { querySet, ...(q === 0 ? { beginningOfPassWriteIndex: 0 } : {}), ...(end >= lastPass ? { endOfPassWriteIndex: 1 } : {}) };
+  const first = q === 0, last = end >= steps.findLastIndex((s) => 'pipeline' in s);
+  if (!first && !last) return undefined;
+  return { querySet, ...(first ? { beginningOfPassWriteIndex: 0 } : {}), ...(last ? { endOfPassWriteIndex: 1 } : {}) };
 }
 
 /**

@@ -272,18 +272,20 @@ describe('WebGPU kernels match their CPU twins (Dawn)', () => {
     const n = 1000;
     const a = randn(n, 17), b = randn(n, 18);
     const ab = upload('a', a), bb = upload('b', b), held = empty('held', n);
-    // a += b; held = a; a += b; a += held: a + 2b + (a + b) = 2a + 3b
+    // a += b; held = a; a += b; a += held; held = b; a += held: (a + b) + b + (a + b) + b = 2a + 4b,
+    // in three compute passes between the copies
     const steps = await validated(k.device, 'plan', () => [
       planAdd(k, { out: ab, x: bb, n }), copy(ab, 0, held, 0, 4 * n), planAdd(k, { out: ab, x: bb, n }), planAdd(k, { out: ab, x: held, n }),
+      copy(bb, 0, held, 0, 4 * n), planAdd(k, { out: ab, x: held, n }),
     ]);
     const each = await submit(k.device, steps, { timestamps: 'each' });
     const whole = await submit(k.device, steps, { timestamps: 'all' });
-    expect(each?.length).toBe(3);
+    expect(each?.length).toBe(4);
     expect(whole?.length).toBe(1);
     for (const t of [...each!, ...whole!]) expect(t).toBeGreaterThanOrEqual(0);
-    // Run twice: a -> 2a + 3b -> 2(2a + 3b) + 3b.
+    // Run twice: a -> 2a + 4b -> 2(2a + 4b) + 4b.
     const got = await readF32(k.device, ab, n);
-    const cpu = Float32Array.from(a, (v, i) => 4 * v + 9 * b[i]);
+    const cpu = Float32Array.from(a, (v, i) => 4 * v + 12 * b[i]);
     expect(parityError(got, cpu)).toBeLessThanOrEqual(1e-6);
   });
 
