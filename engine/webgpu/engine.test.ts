@@ -9,8 +9,8 @@ import type { Intervention } from '../hooks/interventions.ts';
 import { requestNodeDevice, type NodeGpu } from '../../tests/gpu/node-webgpu.ts';
 import { noAdapter, noSubgroups } from '../../tests/gpu/ci-policy.ts';
 import { goldenCases } from '../../tests/golden/fixtures.ts';
-import { WebGpuEngine } from './engine.ts';
-import { DeviceLostError, lossBehind } from './gpu.ts';
+import { WebGpuEngine, lossBehind } from './engine.ts';
+import { DeviceLostError } from './gpu.ts';
 import { weightStorageFor } from '../checkpoint/dtype.ts';
 
 const LOGIT_TOL = 1e-3;

@@ -6,7 +6,7 @@ import type { MixtralConfig } from '../config.ts';
 import type { MixtralWeights } from '../weights.ts';
 import { RequestError } from '../errors.ts';
 import type { Engine, ForwardRequest, ForwardResult } from '../engine.ts';
-import { DeviceLostError, GpuError, lossBehind, validated } from './gpu.ts';
+import { DeviceLostError, GpuError, validated } from './gpu.ts';
 import { createKernels, type Kernels } from './kernels.ts';
 import { bindingLimit } from './split.ts';
 import { uploadWeights, weightBuffers, type GpuWeights, type WeightDtype } from './upload.ts';
@@ -31,6 +31,19 @@ export interface WebGpuEngineOptions {
 
 /** GPU time per kernel (milliseconds, summed over its dispatches) of the last profiled call. */
 export type KernelTimes = Record<string, number>;
+
+/**
+ * The loss behind a failed GPU call, or null: `lost` (the device's `lost` promise) when it
+ * settles within `graceMs` of an aborted map. A browser rejects a pending mapAsync with an
+ * AbortError as the device goes, and may resolve `device.lost` only afterwards.
+ */
+export async function lossBehind(error: unknown, lost: Promise<GPUDeviceLostInfo>, graceMs = 1000): Promise<DeviceLostError | null> {
+  if (!(error instanceof Error) || (error.name !== 'AbortError' && error.name !== 'OperationError')) return null;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const info = await Promise.race([lost, new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), graceMs); })]);
+  clearTimeout(timer);
+  return info ? DeviceLostError.from(info) : null;
+}
 
 /** What an engine is made of, once its kernels are compiled and its weights uploaded. */
 interface EngineParts {

@@ -42,19 +42,6 @@ export class DeviceLostError extends GpuError {
   }
 }
 
-/**
- * The loss behind a failed GPU call, or null: `lost` (the device's `lost` promise) when it
- * settles within `graceMs` of an aborted map. A browser rejects a pending mapAsync with an
- * AbortError as the device goes, and may resolve `device.lost` only afterwards.
- */
-export async function lossBehind(error: unknown, lost: Promise<GPUDeviceLostInfo>, graceMs = 1000): Promise<DeviceLostError | null> {
-  if (!(error instanceof Error) || (error.name !== 'AbortError' && error.name !== 'OperationError')) return null;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const info = await Promise.race([lost, new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), graceMs); })]);
-  clearTimeout(timer);
-  return info ? DeviceLostError.from(info) : null;
-}
-
 // GPUBufferUsage and GPUMapMode as numbers: in Node they are globals only after Dawn is loaded.
 const MAP_READ = 0x0001, COPY_SRC = 0x0004, COPY_DST = 0x0008, UNIFORM = 0x0040, STORAGE = 0x0080, QUERY_RESOLVE = 0x0200;
 

@@ -1,6 +1,6 @@
 // The WebGPU engine's public face: the engine, the forward as a plan, the GPU verbs, the kernels
 // and the f16 packing they read.
-export { WebGpuEngine, type WebGpuEngineOptions, type KernelTimes } from './engine.ts';
+export { WebGpuEngine, lossBehind, type WebGpuEngineOptions, type KernelTimes } from './engine.ts';
 export { GpuSession } from './session.ts';
 export { planForward, planEmbedding, planLayer, planHead, scratchFor, type Call, type ForwardStep, type Head, type HookPoint, type Scratch } from './forward.ts';
 export { uploadWeights, layerBuffers, weightBuffers, type GpuLayer, type GpuWeights, type WeightDtype } from './upload.ts';
