@@ -50,8 +50,8 @@ async function main() {
   if (process.argv.includes('--scale')) {
     // Scale mode: one layer at Mixtral-8x7B's real dimensions (see scale.ts).
     registerWgslLoader(); // the kernels import WGSL with `?raw`
-    const { scaleBench } = await import('./scale.ts');
-    const { device, adapter } = await requestNodeGpuDevice();
+    const { scaleBench, MIXTRAL_8X7B } = await import('./scale.ts');
+    const { device, adapter } = await requestNodeGpuDevice(MIXTRAL_8X7B, 'f16');
     const out = await scaleBench(device);
     process.stdout.write(JSON.stringify({ scale: out, webgpu_adapter: `${adapter.info.vendor} ${adapter.info.architecture} ${adapter.info.description}`.trim() }) + '\n');
     device.destroy();

@@ -8,7 +8,7 @@ import type { WebGpuEngine, WebGpuEngineOptions } from './webgpu/engine.ts';
 import type { MixtralConfig } from './config.ts';
 import type { MixtralWeights } from './weights.ts';
 import { GpuError } from './webgpu/gpu.ts';
-import { engineFeatures } from './webgpu/limits.ts';
+import { requestEngineDevice } from './webgpu/limits.ts';
 import { weightStorageFor } from './checkpoint/dtype.ts';
 
 // The kernels import their WGSL as `shaders/x.wgsl?raw` (Vite's convention, which Vitest and the
@@ -35,7 +35,8 @@ const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 /** The Dawn instance must stay referenced while its devices are used. */
 const instances: unknown[] = [];
 
-export async function requestNodeGpuDevice(): Promise<{ device: GPUDevice; adapter: GPUAdapter }> {
+/** Dawn's adapter (SwiftShader's when the machine has no GPU); sets Dawn's globals (GPUBufferUsage, ...). */
+export async function requestNodeAdapter(): Promise<GPUAdapter> {
   if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
   // Vulkan's window-system probing complains on stderr without a runtime directory.
   process.env.XDG_RUNTIME_DIR ??= mkdtempSync(path.join(tmpdir(), 'mixscope-xdg-'));
@@ -48,22 +49,21 @@ export async function requestNodeGpuDevice(): Promise<{ device: GPUDevice; adapt
   instances.push(gpu);
   const adapter = await gpu.requestAdapter();
   if (!adapter) throw new GpuError(`no WebGPU adapter (install Debian's chromium for SwiftShader, or a Vulkan driver; VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES ?? 'unset'})`);
-  const device = await adapter.requestDevice({
-    requiredFeatures: engineFeatures(adapter),
-    requiredLimits: {
-      maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
-      maxBufferSize: adapter.limits.maxBufferSize,
-    },
-  });
-  return { device, adapter };
+  return adapter;
+}
+
+/** A device for an engine of `config` with weights stored as `dtype`, asked for as the browser asks (limits.ts). */
+export async function requestNodeGpuDevice(config: MixtralConfig, dtype: 'f16' | 'f32'): Promise<{ device: GPUDevice; adapter: GPUAdapter }> {
+  const adapter = await requestNodeAdapter();
+  return { device: await requestEngineDevice(adapter, config, dtype), adapter };
 }
 
 /** A WebGPU engine on Dawn; F16-only checkpoints keep packed halves on the GPU. */
 export async function createNodeWebGpuEngine(config: MixtralConfig, weights: MixtralWeights, dtypeBytes: Record<string, number>, options: WebGpuEngineOptions = {}): Promise<WebGpuEngine> {
   registerWgslLoader();
   const { WebGpuEngine } = await import('./webgpu/engine.ts');
-  const { device, adapter } = await requestNodeGpuDevice();
   const dtype = options.weights ?? weightStorageFor(dtypeBytes);
+  const { device, adapter } = await requestNodeGpuDevice(config, dtype);
   const info = adapter.info;
   return WebGpuEngine.create(device, config, weights, { ...options, weights: dtype }, `WebGPU (${[info.vendor, info.architecture, info.description].filter(Boolean).join(' ')})`);
 }

@@ -28,8 +28,16 @@ export interface MixtralWeights {
   lm_head: Float32Array;      // (V, D); the same array as embed_tokens when tied
 }
 
-/** The Hugging Face name and expected shape of every tensor a Mixtral checkpoint must hold. */
-export interface TensorSpec {
-  name: string;
-  shape: number[];
-}
+/** The fields that hold one tensor each: of the model, of a layer, of an expert. */
+export type ModelTensor = 'embed_tokens' | 'norm' | 'lm_head';
+export type LayerTensor = Exclude<keyof LayerWeights, 'experts'>;
+export type ExpertTensor = keyof ExpertWeights;
+
+/**
+ * One tensor of a checkpoint: its Hugging Face name, the shape config.json gives it, and the
+ * field of MixtralWeights it fills (checkpoint/tensor-specs.ts lists them all).
+ */
+export type TensorSpec = { name: string; shape: number[] } & (
+  | { scope: 'model'; field: ModelTensor }
+  | { scope: 'layer'; field: LayerTensor; layer: number }
+  | { scope: 'expert'; field: ExpertTensor; layer: number; expert: number });

@@ -3,12 +3,12 @@
 // Browser-, worker- and Node-safe: all I/O goes through a CheckpointSource.
 import { parseConfig, type MixtralConfig } from '../config.ts';
 import { CheckpointError } from '../errors.ts';
-import type { LayerWeights, MixtralWeights, TensorSpec } from '../weights.ts';
+import type { MixtralWeights, TensorSpec } from '../weights.ts';
 import { decodeInto, isDType, type DType } from './dtype.ts';
 import { parseHeader, readHeaderLength, type TensorEntry } from './safetensors-header.ts';
 import type { CheckpointSource } from './source.ts';
 import { ExactReader, StreamReadFailure } from './stream-reader.ts';
-import { mixtralTensorSpecs } from './tensor-specs.ts';
+import { assembleWeights, mixtralTensorSpecs } from './tensor-specs.ts';
 
 export interface LoadProgress {
   /** Bytes of weight files consumed so far (read or skipped), over all files. */
@@ -123,10 +123,9 @@ export async function loadCheckpoint(source: CheckpointSource, options: LoadOpti
   signal?.throwIfAborted();
 
   const { files, weightMap } = await planWeightFiles(source);
-  const specs = new Map<string, TensorSpec>(mixtralTensorSpecs(config).map((s) => [s.name, s]));
-  // With tied embeddings the spec list has no lm_head; a checkpoint may still store one.
-  if (config.tie_word_embeddings) specs.set('lm_head.weight', { name: 'lm_head.weight', shape: [config.vocab_size, config.hidden_size] });
-  const optional = new Set(config.tie_word_embeddings ? ['lm_head.weight'] : []);
+  // What the model reads, and what a checkpoint may store besides (lm_head under tied embeddings).
+  const specs = new Map<string, TensorSpec>(mixtralTensorSpecs(config, { optional: true }).map((s) => [s.name, s]));
+  const required = new Set(mixtralTensorSpecs(config).map((s) => s.name));
 
   const sizes = (await Promise.all(files.map((f) => source.size(f))))
     .map((s) => (typeof s === 'number' && Number.isSafeInteger(s) && s >= 0 ? s : undefined));
@@ -222,7 +221,7 @@ export async function loadCheckpoint(source: CheckpointSource, options: LoadOpti
   onProgress?.({ bytesDone: bytesTotal, bytesTotal, file: files[files.length - 1] });
 
   for (const name of specs.keys()) {
-    if (tensors.has(name) || optional.has(name)) continue;
+    if (tensors.has(name) || !required.has(name)) continue;
     const indexed = weightMap.get(name);
     const hint = indexed !== undefined ? `; the index places it in "${indexed}"` : weightMap.size ? '; the index does not list it' : '';
     throw new CheckpointError('missing-tensor', files.join(', '), `tensor is in none of the files searched (${files.join(', ')})${hint}`, name);
@@ -230,33 +229,10 @@ export async function loadCheckpoint(source: CheckpointSource, options: LoadOpti
   return {
     label: source.label,
     config,
-    weights: assemble(config, tensors),
+    weights: assembleWeights(config, tensors),
     tokenizerJson,
     files: [CONFIG_FILE, ...files, ...(tokenizerJson !== null ? [TOKENIZER_FILE] : [])],
     dtypeBytes,
     unusedTensors,
   };
-}
-
-function assemble(c: MixtralConfig, t: Map<string, Float32Array>): MixtralWeights {
-  const get = (name: string) => t.get(name)!;
-  const layers: LayerWeights[] = [];
-  for (let l = 0; l < c.num_hidden_layers; l++) {
-    const p = `model.layers.${l}`;
-    layers.push({
-      input_layernorm: get(`${p}.input_layernorm.weight`),
-      q_proj: get(`${p}.self_attn.q_proj.weight`),
-      k_proj: get(`${p}.self_attn.k_proj.weight`),
-      v_proj: get(`${p}.self_attn.v_proj.weight`),
-      o_proj: get(`${p}.self_attn.o_proj.weight`),
-      post_attention_layernorm: get(`${p}.post_attention_layernorm.weight`),
-      gate: get(`${p}.block_sparse_moe.gate.weight`),
-      experts: Array.from({ length: c.num_local_experts }, (_, e) => {
-        const x = `${p}.block_sparse_moe.experts.${e}`;
-        return { w1: get(`${x}.w1.weight`), w2: get(`${x}.w2.weight`), w3: get(`${x}.w3.weight`) };
-      }),
-    });
-  }
-  const embed = get('model.embed_tokens.weight');
-  return { embed_tokens: embed, layers, norm: get('model.norm.weight'), lm_head: t.get('lm_head.weight') ?? embed };
 }

@@ -1,27 +1,111 @@
-// Every tensor a Mixtral checkpoint holds, by its Hugging Face name, with the shape config.json implies.
+// Every tensor of a Mixtral checkpoint, in one table: its Hugging Face name, the field of
+// MixtralWeights it fills and its shape in letters that config.json sizes. The loader checks the
+// files against it and assembles MixtralWeights from it; the WebGPU engine uploads by it.
+//
+// Dimension letters: V vocab, D hidden, F expert width, E experts, H query heads,
+// Hkv key/value heads, Dh head_dim.
 import type { MixtralConfig } from '../config.ts';
-import type { TensorSpec } from '../weights.ts';
+import type { ExpertTensor, ExpertWeights, LayerTensor, LayerWeights, MixtralWeights, ModelTensor, TensorSpec } from '../weights.ts';
 
-export function mixtralTensorSpecs(c: MixtralConfig): TensorSpec[] {
-  const D = c.hidden_size, F = c.intermediate_size, q = c.num_attention_heads * c.head_dim, kv = c.num_key_value_heads * c.head_dim;
-  const specs: TensorSpec[] = [{ name: 'model.embed_tokens.weight', shape: [c.vocab_size, D] }];
+export type TensorDim = 'V' | 'D' | 'F' | 'E' | 'H*Dh' | 'Hkv*Dh';
+
+/** A row of the table: `{l}` and `{e}` in the name stand for the layer and the expert. */
+export type TensorTemplate = {
+  name: string;
+  dims: readonly TensorDim[];
+  /**
+   * Kept in float32 by an engine that stores the other weights in halves: the norms, and the
+   * router, whose logits decide which experts run.
+   */
+  f32?: true;
+} & ({ scope: 'model'; field: ModelTensor } | { scope: 'layer'; field: LayerTensor } | { scope: 'expert'; field: ExpertTensor });
+
+/** In checkpoint order: embeddings, each layer (attention, router, each expert), final norm, lm_head. */
+export const MIXTRAL_TENSORS: readonly TensorTemplate[] = [
+  { scope: 'model', field: 'embed_tokens', name: 'model.embed_tokens.weight', dims: ['V', 'D'] },
+  { scope: 'layer', field: 'input_layernorm', name: 'model.layers.{l}.input_layernorm.weight', dims: ['D'], f32: true },
+  { scope: 'layer', field: 'q_proj', name: 'model.layers.{l}.self_attn.q_proj.weight', dims: ['H*Dh', 'D'] },
+  { scope: 'layer', field: 'k_proj', name: 'model.layers.{l}.self_attn.k_proj.weight', dims: ['Hkv*Dh', 'D'] },
+  { scope: 'layer', field: 'v_proj', name: 'model.layers.{l}.self_attn.v_proj.weight', dims: ['Hkv*Dh', 'D'] },
+  { scope: 'layer', field: 'o_proj', name: 'model.layers.{l}.self_attn.o_proj.weight', dims: ['D', 'H*Dh'] },
+  { scope: 'layer', field: 'post_attention_layernorm', name: 'model.layers.{l}.post_attention_layernorm.weight', dims: ['D'], f32: true },
+  { scope: 'layer', field: 'gate', name: 'model.layers.{l}.block_sparse_moe.gate.weight', dims: ['E', 'D'], f32: true },
+  { scope: 'expert', field: 'w1', name: 'model.layers.{l}.block_sparse_moe.experts.{e}.w1.weight', dims: ['F', 'D'] },
+  { scope: 'expert', field: 'w2', name: 'model.layers.{l}.block_sparse_moe.experts.{e}.w2.weight', dims: ['D', 'F'] },
+  { scope: 'expert', field: 'w3', name: 'model.layers.{l}.block_sparse_moe.experts.{e}.w3.weight', dims: ['F', 'D'] },
+  { scope: 'model', field: 'norm', name: 'model.norm.weight', dims: ['D'], f32: true },
+  // Absent when tie_word_embeddings is set: the model then reads embed_tokens.
+  { scope: 'model', field: 'lm_head', name: 'lm_head.weight', dims: ['V', 'D'] },
+];
+
+/** The row of the table for `field`. */
+export function tensorTemplate(field: TensorTemplate['field']): TensorTemplate {
+  return MIXTRAL_TENSORS.find((t) => t.field === field)!;
+}
+
+/** The size of each letter for this config. */
+export function tensorShape(c: MixtralConfig, dims: readonly TensorDim[]): number[] {
+  const size: Record<TensorDim, number> = {
+    V: c.vocab_size, D: c.hidden_size, F: c.intermediate_size, E: c.num_local_experts,
+    'H*Dh': c.num_attention_heads * c.head_dim, 'Hkv*Dh': c.num_key_value_heads * c.head_dim,
+  };
+  return dims.map((d) => size[d]);
+}
+
+/** The concrete name of a row of the table, for layer `l` and expert `e`. */
+export function tensorName(t: Pick<TensorTemplate, 'name'>, l = 0, e = 0): string {
+  return t.name.replace('{l}', String(l)).replace('{e}', String(e));
+}
+
+/**
+ * Every tensor a checkpoint for `c` must hold, in checkpoint order: embed_tokens, each layer's
+ * tensors followed by its experts', then norm and lm_head. With `optional`, also those it may
+ * hold but need not (lm_head under tied embeddings).
+ */
+export function mixtralTensorSpecs(c: MixtralConfig, { optional = false } = {}): TensorSpec[] {
+  const specs: TensorSpec[] = [];
+  const model = (field: ModelTensor) => {
+    const t = tensorTemplate(field);
+    specs.push({ name: t.name, shape: tensorShape(c, t.dims), scope: 'model', field });
+  };
+  model('embed_tokens');
   for (let l = 0; l < c.num_hidden_layers; l++) {
-    const p = `model.layers.${l}`;
-    specs.push(
-      { name: `${p}.input_layernorm.weight`, shape: [D] },
-      { name: `${p}.self_attn.q_proj.weight`, shape: [q, D] },
-      { name: `${p}.self_attn.k_proj.weight`, shape: [kv, D] },
-      { name: `${p}.self_attn.v_proj.weight`, shape: [kv, D] },
-      { name: `${p}.self_attn.o_proj.weight`, shape: [D, q] },
-      { name: `${p}.post_attention_layernorm.weight`, shape: [D] },
-      { name: `${p}.block_sparse_moe.gate.weight`, shape: [c.num_local_experts, D] },
-    );
+    for (const t of MIXTRAL_TENSORS) {
+      if (t.scope === 'layer') specs.push({ name: tensorName(t, l), shape: tensorShape(c, t.dims), scope: 'layer', field: t.field, layer: l });
+    }
     for (let e = 0; e < c.num_local_experts; e++) {
-      const x = `${p}.block_sparse_moe.experts.${e}`;
-      specs.push({ name: `${x}.w1.weight`, shape: [F, D] }, { name: `${x}.w2.weight`, shape: [D, F] }, { name: `${x}.w3.weight`, shape: [F, D] });
+      for (const t of MIXTRAL_TENSORS) {
+        if (t.scope === 'expert') specs.push({ name: tensorName(t, l, e), shape: tensorShape(c, t.dims), scope: 'expert', field: t.field, layer: l, expert: e });
+      }
     }
   }
-  specs.push({ name: 'model.norm.weight', shape: [D] });
-  if (!c.tie_word_embeddings) specs.push({ name: 'lm_head.weight', shape: [c.vocab_size, D] });
+  model('norm');
+  if (!c.tie_word_embeddings || optional) model('lm_head');
   return specs;
+}
+
+/** The array of `w` that holds the tensor `s`. */
+export function tensorOf(w: MixtralWeights, s: TensorSpec): Float32Array {
+  if (s.scope === 'model') return w[s.field];
+  if (s.scope === 'layer') return w.layers[s.layer][s.field];
+  return w.layers[s.layer].experts[s.expert][s.field];
+}
+
+/**
+ * MixtralWeights from the tensors by name, as the table places them. Every required tensor must
+ * be there (the loader checks first); lm_head falls back to embed_tokens under tied embeddings.
+ */
+export function assembleWeights(c: MixtralConfig, tensors: ReadonlyMap<string, Float32Array>): MixtralWeights {
+  const layers = Array.from({ length: c.num_hidden_layers }, () => ({ experts: Array.from({ length: c.num_local_experts }, () => ({})) }));
+  const model: Partial<Record<ModelTensor, Float32Array>> = {};
+  for (const s of mixtralTensorSpecs(c, { optional: true })) {
+    const a = tensors.get(s.name);
+    if (!a) continue;
+    if (s.scope === 'model') model[s.field] = a;
+    else if (s.scope === 'layer') (layers[s.layer] as Partial<LayerWeights>)[s.field] = a;
+    else (layers[s.layer].experts[s.expert] as Partial<ExpertWeights>)[s.field] = a;
+  }
+  const missing = mixtralTensorSpecs(c).find((s) => !tensors.has(s.name));
+  if (missing) throw new Error(`assembleWeights: tensor ${missing.name} is missing`);
+  return { embed_tokens: model.embed_tokens!, layers: layers as LayerWeights[], norm: model.norm!, lm_head: model.lm_head ?? model.embed_tokens! };
 }

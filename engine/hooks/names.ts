@@ -2,11 +2,12 @@
 // One table, so that documentation, pattern matching and tests all read the same source.
 //
 // Dimension letters: T tokens in this call, S positions the call attends to (cache + T),
-// D hidden, Dh head_dim, H query heads, E experts, K experts per token, V vocab.
+// D hidden, Dh head_dim, H query heads, Hkv key/value heads, E experts, K experts per token,
+// V vocab.
 // Names follow TransformerLens: the layer second, leaves prefixed `hook_`.
 import type { MixtralConfig } from '../config.ts';
 
-export type Dim = 'T' | 'S' | 'D' | 'Dh' | 'H' | 'E' | 'K' | 'V';
+export type Dim = 'T' | 'S' | 'D' | 'Dh' | 'H' | 'Hkv' | 'E' | 'K' | 'V';
 
 export interface HookPointSpec {
   /** Name with `{l}` standing for the layer index. */
@@ -19,8 +20,8 @@ export const HOOK_POINTS: readonly HookPointSpec[] = [
   { template: 'hook_embed', dims: ['T', 'D'], description: 'token embeddings, the residual stream entering layer 0' },
   { template: 'blocks.{l}.hook_resid_pre', dims: ['T', 'D'], description: 'residual stream entering the layer' },
   { template: 'blocks.{l}.attn.hook_q', dims: ['T', 'H', 'Dh'], description: 'queries after rotary embedding' },
-  { template: 'blocks.{l}.attn.hook_k', dims: ['T', 'H', 'Dh'], description: 'keys of this call after rotary embedding, one per key/value head (H here is num_key_value_heads)' },
-  { template: 'blocks.{l}.attn.hook_v', dims: ['T', 'H', 'Dh'], description: 'values of this call, one per key/value head (H here is num_key_value_heads)' },
+  { template: 'blocks.{l}.attn.hook_k', dims: ['T', 'Hkv', 'Dh'], description: 'keys of this call after rotary embedding, one per key/value head' },
+  { template: 'blocks.{l}.attn.hook_v', dims: ['T', 'Hkv', 'Dh'], description: 'values of this call, one per key/value head' },
   { template: 'blocks.{l}.attn.hook_pattern', dims: ['H', 'T', 'S'], description: 'attention probabilities after softmax, per query head; masked keys are 0' },
   { template: 'blocks.{l}.attn.hook_z', dims: ['T', 'H', 'Dh'], description: 'per-head attention output before o_proj (zero_head acts here)' },
   { template: 'blocks.{l}.hook_attn_out', dims: ['T', 'D'], description: 'attention block output (after o_proj)' },
@@ -57,12 +58,12 @@ export function hookSpec(name: string): HookPointSpec | undefined {
 export function hookShape(name: string, config: MixtralConfig, T: number, S: number): number[] {
   const spec = hookSpec(name);
   if (!spec) throw new Error(`unknown hook point "${name}"`);
-  const kvHeads = name.endsWith('attn.hook_k') || name.endsWith('attn.hook_v');
   const size: Record<Dim, number> = {
     T, S,
     D: config.hidden_size,
     Dh: config.head_dim,
-    H: kvHeads ? config.num_key_value_heads : config.num_attention_heads,
+    H: config.num_attention_heads,
+    Hkv: config.num_key_value_heads,
     E: config.num_local_experts,
     K: config.num_experts_per_tok,
     V: config.vocab_size,

@@ -6,7 +6,7 @@ import { loadModelDirectory } from '../node.ts';
 import { CpuEngine } from '../cpu/engine.ts';
 import { generate } from '../generate.ts';
 import { argmax } from '../sampling.ts';
-import type { HookTensor } from '../hooks/request.ts';
+import type { HookTensor, HookValue } from '../hooks/request.ts';
 import type { Intervention } from '../hooks/interventions.ts';
 import { requestNodeDevice, type NodeGpu } from '../../tests/gpu/node-webgpu.ts';
 import { noAdapter } from '../../tests/gpu/ci-policy.ts';
@@ -69,13 +69,13 @@ describe('tensors larger than one binding', () => {
     // One expert's matrix fits, two do not; the (V, D) tables need several parts.
     const limit = c.intermediate_size * c.hidden_size * bytes + 100;
     const g = await WebGpuEngine.create(d, c, ckpt.weights, { weights: dtype, maxBindingBytes: limit });
-    expect(g.weights.embed.length).toBeGreaterThan(1);
-    expect(g.weights.lmHead.length).toBeGreaterThan(1);
+    expect(g.weights.embed_tokens.length).toBeGreaterThan(1);
+    expect(g.weights.lm_head.length).toBeGreaterThan(1);
     expect(g.weights.layers[0].w1.length).toBe(c.num_local_experts);
     const { expected } = fixture(name);
     const [a, b] = await Promise.all([g.forward(expected.ids, { output: 'all' }), cpu.forward(expected.ids, { output: 'all' })]);
     const err = maxDiff(a.logits, b.logits);
-    console.log(`[webgpu:split] ${name}: ${g.weights.embed.length} embedding parts, max |logit diff| ${err.toExponential(2)}`);
+    console.log(`[webgpu:split] ${name}: ${g.weights.embed_tokens.length} embedding parts, max |logit diff| ${err.toExponential(2)}`);
     expect(err).toBeLessThanOrEqual(LOGIT_TOL);
     const tokens: number[] = [];
     for await (const s of generate({ engine: g, prompt: expected.greedy.prompt }, { maxTokens: expected.greedy.tokens.length, temperature: 0, stopAtEos: false })) tokens.push(s.token);
@@ -148,6 +148,43 @@ describe('a steady-state decode step', () => {
       d.createBuffer = createBuffer;
       d.createBindGroup = createBindGroup;
       g.dispose();
+    }
+  });
+});
+
+describe('sessions that end', () => {
+  it('leave no GPU buffer behind, whatever they ran; the engine leaves none once disposed', async (ctx) => {
+    const d = device(ctx);
+    const { ckpt, dtype } = await load('f16-gqa2-e8-k2');
+    // Live buffers: every one created, until destroyed.
+    const live = new Map<GPUBuffer, number>();
+    const createBuffer = d.createBuffer;
+    d.createBuffer = (desc) => {
+      const b = createBuffer.call(d, desc);
+      const destroy = b.destroy.bind(b);
+      live.set(b, desc.size);
+      b.destroy = () => { live.delete(b); destroy(); };
+      return b;
+    };
+    const bytes = () => [...live.values()].reduce((a, b) => a + b, 0);
+    try {
+      const g = await WebGpuEngine.create(d, ckpt.config, ckpt.weights, { weights: dtype });
+      const weights = bytes();
+      const ids = fixture('f16-gqa2-e8-k2').expected.ids;
+      const half = (v: HookValue) => ({ shape: v.shape, data: (v as HookTensor).data.map((x) => x * 0.5) });
+      for (let i = 0; i < 6; i++) {
+        const s = g.createSession();
+        await s.forward(ids, { hooks: { observe: ['*'], fns: { 'blocks.0.hook_resid_mid': half } } });
+        await s.forward([5], { output: 'argmax', interventions: [{ kind: 'zero_head', layer: 0, head: i % 2 }] });
+        if (i % 2) await expect(s.forward([99999])).rejects.toThrow(/outside the vocabulary/);
+        s.dispose();
+        expect(bytes(), `after session ${i}`).toBe(weights);
+      }
+      g.createSession(); // left open: the engine releases it
+      g.dispose();
+      expect(bytes()).toBe(0);
+    } finally {
+      d.createBuffer = createBuffer;
     }
   });
 });

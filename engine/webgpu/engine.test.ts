@@ -9,7 +9,8 @@ import type { Intervention } from '../hooks/interventions.ts';
 import { requestNodeDevice, type NodeGpu } from '../../tests/gpu/node-webgpu.ts';
 import { noAdapter, noSubgroups } from '../../tests/gpu/ci-policy.ts';
 import { goldenCases } from '../../tests/golden/fixtures.ts';
-import { WebGpuEngine } from './engine.ts';
+import { WebGpuEngine, lossBehind } from './engine.ts';
+import { DeviceLostError } from './gpu.ts';
 import { weightStorageFor } from '../checkpoint/dtype.ts';
 
 const LOGIT_TOL = 1e-3;
@@ -129,13 +130,14 @@ describe('a lost device', () => {
     const { requestNodeGpuDevice } = await import('../node-webgpu.ts');
     const c = goldenCases()[0];
     const ckpt = await loadModelDirectory(c.dir);
-    const first = await requestNodeGpuDevice();
+    const first = await requestNodeGpuDevice(ckpt.config, 'f32');
     const engine = await WebGpuEngine.create(first.device, ckpt.config, ckpt.weights);
     await engine.forward(c.expected.ids);
     first.device.destroy();
     await first.device.lost;
     await expect(engine.forward(c.expected.ids)).rejects.toThrow(/WebGPU device was lost .*create the engine again, or fall back to the CPU engine/);
-    const second = await requestNodeGpuDevice();
+    await expect(engine.forward(c.expected.ids)).rejects.toBeInstanceOf(DeviceLostError);
+    const second = await requestNodeGpuDevice(ckpt.config, 'f32');
     const again = await WebGpuEngine.create(second.device, ckpt.config, ckpt.weights);
     const r = await again.forward(c.expected.ids, { output: 'all' });
     expect(maxDiff(r.logits, c.expected.logits.flat())).toBeLessThanOrEqual(1e-3);
@@ -144,13 +146,44 @@ describe('a lost device', () => {
   });
 });
 
+describe('a device lost during a call', () => {
+  it('ends the call in flight, and every later one, with DeviceLostError', async (ctx) => {
+    device(ctx);
+    const { requestNodeGpuDevice } = await import('../node-webgpu.ts');
+    const c = goldenCases().find((g) => g.name === 'f16-gqa2-e8-k2')!;
+    const ckpt = await loadModelDirectory(c.dir);
+    const { device: d } = await requestNodeGpuDevice(ckpt.config, 'f16');
+    const engine = await WebGpuEngine.create(d, ckpt.config, ckpt.weights, { weights: 'f16' });
+    const opened = engine.createSession();
+    await opened.forward(c.expected.ids.slice(0, 2));
+    const ids = Array.from({ length: 64 }, (_, i) => 3 + i);
+    const inFlight = engine.forward(ids, { hooks: ['*'] });
+    d.destroy();
+    await expect(inFlight).rejects.toBeInstanceOf(DeviceLostError);
+    await expect(opened.forward([5])).rejects.toBeInstanceOf(DeviceLostError);
+    expect(() => engine.createSession()).toThrow(DeviceLostError);
+    opened.dispose();
+    engine.dispose();
+  });
+
+  it('a map aborted before the loss is reported still counts as the loss, within a grace period', async () => {
+    const abort = new DOMException('mapAsync aborted', 'AbortError');
+    const later = new Promise<GPUDeviceLostInfo>((resolve) => setTimeout(() => resolve({ reason: 'unknown', message: 'GPU process gone' } as GPUDeviceLostInfo), 50));
+    const lost = await lossBehind(abort, later);
+    expect(lost).toBeInstanceOf(DeviceLostError);
+    expect(lost?.message).toMatch(/WebGPU device was lost \(unknown: GPU process gone\)/);
+    expect(await lossBehind(new Error('validation'), later)).toBeNull();
+    expect(await lossBehind(abort, new Promise<GPUDeviceLostInfo>(() => {}), 20)).toBeNull();
+  });
+});
+
 describe('profiling', () => {
   it('times every kernel with timestamp queries where the adapter has them', async (ctx) => {
     device(ctx);
     const { requestNodeGpuDevice } = await import('../node-webgpu.ts');
-    const { device: d } = await requestNodeGpuDevice();
     const c = goldenCases()[0];
     const ckpt = await loadModelDirectory(c.dir);
+    const { device: d } = await requestNodeGpuDevice(ckpt.config, 'f32');
     const engine = await WebGpuEngine.create(d, ckpt.config, ckpt.weights, { profile: true });
     if (!engine.profile) return ctx.skip('this adapter has no timestamp-query');
     await engine.forward(c.expected.ids);

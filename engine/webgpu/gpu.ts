@@ -1,6 +1,7 @@
 // The GPU layer: a handful of verbs over a GPUDevice and plain values.
 // Buffers are created from typed arrays or sizes, kernels are pipelines built from WGSL text,
-// work is a list of plain-data passes, one loop encodes them, and results are read back.
+// work is a list of plain-data steps (passes and copies), one loop encodes and submits them
+// (with timestamps when asked), and one function maps what comes back.
 // Everything that WebGPU validates runs inside an error scope and throws on failure, so a
 // mistake surfaces at the call that made it rather than as a console warning.
 
@@ -11,9 +12,15 @@ export interface Pass {
   /** Bound at group 0: params, inputs, outputs, in that order. */
   bindGroup: GPUBindGroup;
   workgroups: [x: number, y: number, z: number];
-  /** Buffers made for this pass alone (its params); `releasePasses` destroys them. */
-  scratch: GPUBuffer[];
 }
+
+/** A copy of `size` bytes between buffers, in order with the passes around it. */
+export interface Copy { src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number }
+
+/** GPU work as a list: dispatches and copies, run in order. */
+export type Step = Pass | Copy;
+
+export const copy = (src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): Copy => ({ src, srcOffset, dst, dstOffset, size });
 
 /** A WebGPU validation or out-of-memory error, named after the call that caused it. */
 export class GpuError extends Error {
@@ -29,10 +36,14 @@ export class DeviceLostError extends GpuError {
   constructor(readonly reason: string, message: string) {
     super(message);
   }
+
+  static from(info: GPUDeviceLostInfo): DeviceLostError {
+    return new DeviceLostError(info.reason, `the WebGPU device was lost (${info.reason}: ${info.message}); create the engine again, or fall back to the CPU engine`);
+  }
 }
 
 // GPUBufferUsage and GPUMapMode as numbers: in Node they are globals only after Dawn is loaded.
-const MAP_READ = 0x0001, COPY_SRC = 0x0004, COPY_DST = 0x0008, UNIFORM = 0x0040, STORAGE = 0x0080;
+const MAP_READ = 0x0001, COPY_SRC = 0x0004, COPY_DST = 0x0008, UNIFORM = 0x0040, STORAGE = 0x0080, QUERY_RESOLVE = 0x0200;
 
 /**
  * Run `fn` inside validation and out-of-memory error scopes and throw what they caught.
@@ -40,17 +51,31 @@ const MAP_READ = 0x0001, COPY_SRC = 0x0004, COPY_DST = 0x0008, UNIFORM = 0x0040,
  * would let unrelated work land in it.
  */
 export async function validated<R>(device: GPUDevice, what: string, fn: () => R): Promise<R> {
+  const { result, error } = scoped(device, what, fn);
+  const caught = await error;
+  if (caught) throw caught;
+  return result;
+}
+
+/**
+ * `validated` without the wait: `fn`'s result now, and `error`, what the scopes caught (a
+ * GpuError, or null once they caught nothing). The caller goes on (submits the work it planned)
+ * and awaits `error` when it next waits anyway, so the check costs no round trip of its own.
+ */
+export function scoped<R>(device: GPUDevice, what: string, fn: () => R): { result: R; error: Promise<GpuError | null> } {
   device.pushErrorScope('out-of-memory');
   device.pushErrorScope('validation');
   let result: R | undefined, thrown: unknown = null;
   try { result = fn(); } catch (e) { thrown = e; }
   const invalid = device.popErrorScope();
   const oom = device.popErrorScope();
-  const [v, m] = await Promise.all([invalid, oom]);
+  const error = Promise.all([invalid, oom]).then(([v, m]) => {
+    if (v) return new GpuError(`${what}: WebGPU validation error: ${v.message}`);
+    if (m) return new GpuError(`${what}: out of GPU memory: ${m.message}`);
+    return null;
+  });
   if (thrown) throw thrown;
-  if (v) throw new GpuError(`${what}: WebGPU validation error: ${v.message}`);
-  if (m) throw new GpuError(`${what}: out of GPU memory: ${m.message}`);
-  return result as R;
+  return { result: result as R, error };
 }
 
 // Buffer sizes must be multiples of 4 (for copies) and, for bindings, non-zero.
@@ -128,42 +153,100 @@ export function grid(device: GPUDevice, count: number): [number, number, number]
   return [max, y, 1];
 }
 
-/** Encode `passes` into one command buffer, as dispatches of one compute pass (run in order). */
-export function encode(device: GPUDevice, passes: readonly Pass[], label = 'passes'): GPUCommandBuffer {
-  const encoder = device.createCommandEncoder({ label });
-  const pass = encoder.beginComputePass({ label });
-  for (const p of passes) {
-    pass.setPipeline(p.pipeline);
-    pass.setBindGroup(0, p.bindGroup);
-    pass.dispatchWorkgroups(...p.workgroups);
-  }
-  pass.end();
-  return encoder.finish();
-}
+/**
+ * Timestamps around the passes of a submission: 'each' times every pass on its own (each in a
+ * compute pass of its own), 'all' times the whole list at once, from the first pass to the last.
+ */
+export type Timestamps = 'each' | 'all';
 
-/** Encode and submit `passes`; throws on any validation error in them. */
-export async function submit(device: GPUDevice, passes: readonly Pass[], label = 'passes'): Promise<void> {
-  await validated(device, label, () => device.queue.submit([encode(device, passes, label)]));
-}
-
-/** Destroy the per-pass buffers of `passes` (once the GPU work using them is submitted). */
-export function releasePasses(passes: readonly Pass[]): void {
-  for (const p of passes) for (const b of p.scratch) b.destroy();
-}
-
-/** Copy `byteLength` bytes of `buffer` (all of it by default) back to the CPU. */
-export async function readBuffer(device: GPUDevice, buffer: GPUBuffer, byteLength = buffer.size): Promise<ArrayBuffer> {
-  const size = padded(byteLength);
-  const staging = await validated(device, `read ${buffer.label}`, () => {
-    const s = device.createBuffer({ label: `${buffer.label} (readback)`, size, usage: MAP_READ | COPY_DST });
-    const encoder = device.createCommandEncoder();
-    encoder.copyBufferToBuffer(buffer, 0, s, 0, size);
+/**
+ * Encode `steps` into one command buffer and submit it, inside error scopes. Dispatches between
+ * two copies share one compute pass (WebGPU orders them and makes each one's writes visible to
+ * the next). With `timestamps`, returns GPU milliseconds: one per pass ('each') or one ('all').
+ */
+export async function submit(device: GPUDevice, steps: readonly Step[], { label = 'steps', timestamps }: { label?: string; timestamps?: Timestamps } = {}): Promise<number[] | null> {
+  const passes = steps.filter((s): s is Pass => 'pipeline' in s).length;
+  const timed = timestamps && passes ? (timestamps === 'each' ? passes : 1) : 0;
+  if (timed && !device.features.has('timestamp-query')) throw new GpuError(`${label}: timestamps need the device's 'timestamp-query' feature`);
+  const timing = await validated(device, label, () => {
+    const querySet = timed ? device.createQuerySet({ label: `${label} timestamps`, type: 'timestamp', count: 2 * timed }) : null;
+    const encoder = device.createCommandEncoder({ label });
+    let pass: GPUComputePassEncoder | null = null;
+    let q = 0; // dispatches encoded so far
+    for (let i = 0; i < steps.length; i++) {
+      const s = steps[i];
+      if (!('pipeline' in s)) {
+        pass?.end();
+        pass = null;
+        encoder.copyBufferToBuffer(s.src, s.srcOffset, s.dst, s.dstOffset, s.size);
+        continue;
+      }
+      if (!pass || timestamps === 'each') {
+        pass?.end();
+        const writes = querySet ? timestampWrites(querySet, steps, i, q, timestamps!) : undefined;
+        pass = encoder.beginComputePass({ label: timestamps === 'each' ? s.label : label, ...(writes ? { timestampWrites: writes } : {}) });
+      }
+      pass.setPipeline(s.pipeline);
+      pass.setBindGroup(0, s.bindGroup);
+      pass.dispatchWorkgroups(...s.workgroups);
+      q++;
+    }
+    pass?.end();
+    if (!querySet) {
+      device.queue.submit([encoder.finish()]);
+      return null;
+    }
+    const resolved = device.createBuffer({ label: `${label} timestamps`, size: 16 * timed, usage: QUERY_RESOLVE | COPY_SRC });
+    const readback = createReadback(device, `${label} timestamps`, 16 * timed);
+    encoder.resolveQuerySet(querySet, 0, 2 * timed, resolved, 0);
+    encoder.copyBufferToBuffer(resolved, 0, readback, 0, 16 * timed);
     device.queue.submit([encoder.finish()]);
-    return s;
+    return { querySet, resolved, readback };
   });
+  if (!timing) return null;
   try {
-    await staging.mapAsync(MAP_READ);
-    return staging.getMappedRange(0, size).slice(0, byteLength);
+    const t = new BigUint64Array(await mapRead(timing.readback, 16 * timed));
+    return Array.from({ length: timed }, (_, i) => Number(t[2 * i + 1] - t[2 * i]) / 1e6);
+  } finally {
+    timing.querySet.destroy();
+    timing.resolved.destroy();
+    timing.readback.destroy();
+  }
+}
+
+/**
+ * Where the compute pass that starts at step `i` (holding dispatch number `q` first) writes its
+ * timestamps: its own pair for 'each'; for 'all', the first pass its beginning, the pass with the
+ * last dispatch its end, and a pass between them nothing.
+ */
+function timestampWrites(querySet: GPUQuerySet, steps: readonly Step[], i: number, q: number, timestamps: Timestamps): GPUComputePassTimestampWrites | undefined {
+  if (timestamps === 'each') return { querySet, beginningOfPassWriteIndex: 2 * q, endOfPassWriteIndex: 2 * q + 1 };
+  let end = i; // the last step of this compute pass: dispatches up to the next copy
+  while (end + 1 < steps.length && 'pipeline' in steps[end + 1]) end++;
+  const first = q === 0, last = end >= steps.findLastIndex((s) => 'pipeline' in s);
+  if (!first && !last) return undefined;
+  return { querySet, ...(first ? { beginningOfPassWriteIndex: 0 } : {}), ...(last ? { endOfPassWriteIndex: 1 } : {}) };
+}
+
+/**
+ * The first `byteLength` bytes of a readback buffer that the GPU work already submitted copies
+ * into: the one place the engine maps memory. The buffer is unmapped again before this returns.
+ */
+export async function mapRead(buffer: GPUBuffer, byteLength: number): Promise<ArrayBuffer> {
+  await buffer.mapAsync(MAP_READ, 0, padded(byteLength));
+  try {
+    return buffer.getMappedRange(0, padded(byteLength)).slice(0, byteLength);
+  } finally {
+    buffer.unmap();
+  }
+}
+
+/** Copy `byteLength` bytes of `buffer` (all of it by default) back to the CPU, in a submission of its own. */
+export async function readBuffer(device: GPUDevice, buffer: GPUBuffer, byteLength = buffer.size): Promise<ArrayBuffer> {
+  const staging = await validated(device, `read ${buffer.label}`, () => createReadback(device, `${buffer.label} (readback)`, byteLength));
+  try {
+    await submit(device, [copy(buffer, 0, staging, 0, padded(byteLength))], { label: `read ${buffer.label}` });
+    return await mapRead(staging, byteLength);
   } finally {
     staging.destroy();
   }

@@ -1,8 +1,13 @@
-// The WebGPU engine's public face: the GPU verbs, the kernels and the f16 packing they read.
+// The WebGPU engine's public face: the engine, the forward as a plan, the GPU verbs, the kernels
+// and the f16 packing they read.
+export { WebGpuEngine, lossBehind, type WebGpuEngineOptions, type KernelTimes } from './engine.ts';
+export { GpuSession } from './session.ts';
+export { planForward, planEmbedding, planLayer, planHead, scratchFor, type Call, type ForwardStep, type Head, type HookPoint, type Scratch } from './forward.ts';
+export { uploadWeights, layerBuffers, weightBuffers, type GpuLayer, type GpuWeights, type WeightDtype } from './upload.ts';
 export * from './gpu.ts';
 export * from './kernels.ts';
 export { floatToHalf, packF16, unpackF16 } from './f16.ts';
 export { WGSL, type ShaderName } from './shaders.ts';
-export { requestEngineDevice, requiredLimitsFor, largestTensorBytes } from './limits.ts';
+export { requestEngineDevice, requiredLimitsFor, largestTensorBytes, engineFeatures } from './limits.ts';
 export { bindingLimit, splitRows, type Part } from './split.ts';
 export { PassCache } from './pass-cache.ts';

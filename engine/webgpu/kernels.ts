@@ -1,10 +1,11 @@
 // Host side of the kernels: compile each shader once, then plan a dispatch as a Pass from
 // buffers and sizes. Planning checks shapes against buffer sizes here, where the message can
-// name the kernel, and writes the sizes into a small uniform buffer owned by the pass.
+// name the kernel, and writes the sizes into a small params uniform that the kernels' cache
+// (pass-cache.ts) keeps with the pass's bind group.
 // Shapes: T tokens, D hidden, In/N a linear layer's input/output width, Dh head width.
-import { GpuError, bindBuffers, createPipeline, createStorage, createUniform, f32Bits, grid, type Pass } from './gpu.ts';
+import { GpuError, createPipeline, f32Bits, grid, type Pass } from './gpu.ts';
 import { WGSL, type ShaderName } from './shaders.ts';
-import type { PassCache } from './pass-cache.ts';
+import { PassCache } from './pass-cache.ts';
 import type { Part } from './split.ts';
 
 /**
@@ -22,8 +23,11 @@ export interface Kernels {
   /** Weights of embed/expert kernels are packed halves (true) or f32 (false). */
   f16Weights: boolean;
   pipelines: Record<PipelineName, GPUComputePipeline>;
-  /** Where planned dispatches keep their params and bind groups between calls (see pass-cache.ts). */
-  cache?: PassCache;
+  /**
+   * Where planned dispatches keep their params and bind groups (see pass-cache.ts): the kernels'
+   * own, or a session's (`withCache`). Disposing it frees what was planned through it.
+   */
+  cache: PassCache;
   /** Token rows per tile of the grouped expert kernels without subgroups (TILE x TILE invocations). */
   tile: number;
   /**
@@ -93,7 +97,7 @@ export async function createKernels(device: GPUDevice, { wg = 64, f16Weights = t
   }
   const built = await Promise.all(jobs.map(([name, shader, constants]) => createPipeline(device, name, WGSL[shader], constants)));
   return {
-    device, wg, f16Weights, tile, subgroups: layout,
+    device, wg, f16Weights, tile, subgroups: layout, cache: new PassCache(device),
     pipelines: Object.fromEntries(jobs.map(([name], i) => [name, built[i]])) as Record<PipelineName, GPUComputePipeline>,
   };
 }
@@ -119,11 +123,8 @@ function need(kernel: string, name: string, buffer: GPUBuffer, bytes: number): v
   if (buffer.size < bytes) throw new GpuError(`${kernel}: ${name} holds ${buffer.size} bytes, needs ${bytes}`);
 }
 
-function plan(k: Kernels, name: PipelineName, label: string, params: number[], buffers: GPUBuffer[], workgroups: Pass['workgroups'], scratch: GPUBuffer[] = []): Pass {
-  if (k.cache) return k.cache.pass(name, k.pipelines[name], label, params, buffers, workgroups);
-  const uniform = createUniform(k.device, `${label} params`, params);
-  const pipeline = k.pipelines[name];
-  return { label, pipeline, bindGroup: bindBuffers(k.device, label, pipeline, [uniform, ...buffers]), workgroups, scratch: [uniform, ...scratch] };
+function plan(k: Kernels, name: PipelineName, label: string, params: number[], buffers: GPUBuffer[], workgroups: Pass['workgroups']): Pass {
+  return k.cache.pass(name, k.pipelines[name], label, params, buffers, workgroups);
 }
 
 /** out (T, D) = rmsnorm(x (T, D)) * w (D). */
@@ -179,18 +180,9 @@ export function planRope(k: Kernels, a: { x: GPUBuffer; T: number; heads: number
   if (a.Dh % 2 !== 0) throw new GpuError(`${label}: Dh must be even`);
   if (a.pos0 + a.T > 2 ** 24) throw new GpuError(`${label}: positions past 2^24 are not exact in f32`);
   need(label, 'x', a.x, 4 * a.T * a.heads * a.Dh);
-  const freqs = ropeInvFreq(a.Dh, a.theta);
-  const invFreq = k.cache ? k.cache.constant('rope invFreq', freqs) : createStorage(k.device, `${label} invFreq`, freqs);
+  const invFreq = k.cache.constant('rope invFreq', ropeInvFreq(a.Dh, a.theta));
   const jobs = Math.ceil((a.T * a.heads * a.Dh) / 2 / k.wg);
-  return plan(k, 'rope', label, [a.T, a.heads, a.Dh, a.pos0], [invFreq, a.x], grid(k.device, jobs), k.cache ? [] : [invFreq]);
-}
-
-/** g (n) = silu(g) * u (n), in place. */
-export function planSiluMul(k: Kernels, a: { g: GPUBuffer; u: GPUBuffer; n: number }): Pass {
-  const label = `silu_mul n=${a.n}`;
-  need(label, 'g', a.g, 4 * a.n);
-  need(label, 'u', a.u, 4 * a.n);
-  return plan(k, 'silu_mul', label, [a.n], [a.u, a.g], grid(k.device, Math.ceil(a.n / k.wg)));
+  return plan(k, 'rope', label, [a.T, a.heads, a.Dh, a.pos0], [invFreq, a.x], grid(k.device, jobs));
 }
 
 /** out (n) += x (n), in place. */

@@ -9,7 +9,7 @@ import type { Intervention } from '../hooks/interventions.ts';
 import { requestNodeDevice, type NodeGpu } from '../../tests/gpu/node-webgpu.ts';
 import { noAdapter, noSubgroups } from '../../tests/gpu/ci-policy.ts';
 import { randomWeights, tinyConfig } from '../../tests/helpers/random-model.ts';
-import { createEmpty, createStorage, readBuffer, readF32, releasePasses, submit, validated, type Pass } from './gpu.ts';
+import { createEmpty, createStorage, readBuffer, readF32, submit, validated, type Pass } from './gpu.ts';
 import { packF16, unpackF16 } from './f16.ts';
 import { createKernels, planArgmax, planAttention, planEmbed, planExperts, planExpertsGrouped, planMatmul, planRouter, routerRules, type Kernels, type PipelineName } from './kernels.ts';
 import type { MixtralWeights } from '../weights.ts';
@@ -62,7 +62,6 @@ describe.each([{ set: 'subgroup kernels', subgroups: true }, { set: 'workgroup-r
   async function run(planner: () => Pass[]): Promise<void> {
     const passes = await validated(k.device, 'plan', planner);
     await submit(k.device, passes);
-    releasePasses(passes);
   }
 
   it('embedding lookup from packed halves is exact', async (ctx) => {

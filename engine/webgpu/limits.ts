@@ -4,16 +4,17 @@
 // is still too large is split into parts when the engine uploads it (split.ts), or refused there
 // with an error naming the tensor.
 import type { MixtralConfig } from '../config.ts';
+import { MIXTRAL_TENSORS, tensorShape } from '../checkpoint/tensor-specs.ts';
 
-/** Bytes of the largest weight buffers the engine would make if nothing were split. */
+/**
+ * Bytes of the largest weight buffer the engine would make if nothing were split: the largest
+ * tensor of the table as upload.ts stores it, a layer's experts stacked in one buffer.
+ */
 export function largestTensorBytes(c: MixtralConfig, dtype: 'f16' | 'f32'): number {
-  const b = dtype === 'f16' ? 2 : 4;
-  const D = c.hidden_size, F = c.intermediate_size, E = c.num_local_experts;
-  return Math.max(
-    c.vocab_size * D * b,                                   // embed_tokens, lm_head (V, D)
-    E * F * D * b,                                          // a layer's w1, w3 or w2, all experts
-    c.num_attention_heads * c.head_dim * D * b,             // q_proj, o_proj
-  );
+  return Math.max(...MIXTRAL_TENSORS.map((t) => {
+    const elements = tensorShape(c, t.dims).reduce((a, b) => a * b, 1) * (t.scope === 'expert' ? c.num_local_experts : 1);
+    return elements * (t.f32 || dtype === 'f32' ? 4 : 2);
+  }));
 }
 
 /** requiredLimits for `adapter.requestDevice` sized to the model, never above the adapter's. */

@@ -1,13 +1,13 @@
-// What a session keeps between forward calls so that a steady-state decode step creates no GPU
-// objects: scratch buffers by name, small constant buffers by content, one readback buffer, and
-// for every planned dispatch its params uniform and bind group. A dispatch is found again by its
+// What planned GPU work keeps between calls, so that a steady-state decode step creates no GPU
+// objects (each session has one; the kernels' own serves tests and the bench): scratch buffers
+// by name, small constant buffers by content, one readback buffer, and for every planned
+// dispatch its params uniform and bind group. A dispatch is found again by its
 // kernel, the buffers it binds and how many times the same pair came before in this call; its
 // params (the sequence position, the cache length) are rewritten with queue.writeBuffer only when
 // they changed. Creating a bind group or a buffer per dispatch costs more than a small decode
 // step's kernels on a real GPU, which is why this exists.
-import { bindBuffers, createEmpty, createStorage, createUniform, type Pass } from './gpu.ts';
+import { bindBuffers, createEmpty, createReadback, createStorage, createUniform, type Pass } from './gpu.ts';
 
-const MAP_READ = 0x0001, COPY_DST = 0x0008;
 /** Constants (interventions' small tables) kept before the cache starts over. */
 const MAX_CONSTANTS = 256;
 
@@ -54,7 +54,7 @@ export class PassCache {
       p.params.set(params);
       this.device.queue.writeBuffer(p.uniform, 0, p.params);
     }
-    return { label, pipeline, bindGroup: p.bindGroup, workgroups, scratch: [] };
+    return { label, pipeline, bindGroup: p.bindGroup, workgroups };
   }
 
   /**
@@ -90,7 +90,7 @@ export class PassCache {
   readback(bytes: number): GPUBuffer {
     if (this.staging && this.staging.size >= bytes) return this.staging;
     if (this.staging) this.retired.push(this.staging);
-    this.staging = this.device.createBuffer({ label: 'forward readback', size: Math.max(16, Math.ceil(bytes / 4) * 4), usage: MAP_READ | COPY_DST });
+    this.staging = createReadback(this.device, 'forward readback', Math.max(16, bytes));
     return this.staging;
   }
 

@@ -24,12 +24,11 @@ import moe_gate_up_grouped_subgroup from '../../shaders/moe_gate_up_grouped_subg
 import rmsnorm from '../../shaders/rmsnorm.wgsl?raw';
 import rmsnorm_subgroup from '../../shaders/rmsnorm_subgroup.wgsl?raw';
 import rope from '../../shaders/rope.wgsl?raw';
-import silu_mul from '../../shaders/silu_mul.wgsl?raw';
 
 export const WGSL = {
   add, argmax, attention_apply, attention_scores, embed, matmul_f16, matmul_f32, matmul_subgroup, moe_combine, moe_down, moe_down_grouped,
   moe_down_subgroup, moe_down_grouped_subgroup, moe_gate_up, moe_gate_up_grouped, moe_gate_up_subgroup, moe_gate_up_grouped_subgroup, moe_group,
-  rmsnorm, rmsnorm_subgroup, rope, router, silu_mul, softmax_rows, softmax_rows_subgroup,
+  rmsnorm, rmsnorm_subgroup, rope, router, softmax_rows, softmax_rows_subgroup,
 } as const;
 
 export type ShaderName = keyof typeof WGSL;

@@ -1,0 +1,104 @@
+// Hooks on the GPU. An observed hook is a copy, at its hook point, into the call's readback
+// buffer, at a place laid out before the call from the hook table's shapes; it comes back with
+// the result in one map. A function hook splits the call where it runs: the work planned so far
+// is submitted, the value read, the functions run (hooks/request.ts: HookRun, as on the CPU) and
+// what they return written back: a sync, which is its cost. No hook, no copy and no readback.
+import type { MixtralConfig } from '../config.ts';
+import { RequestError } from '../errors.ts';
+import { hookShape, hookSpec } from '../hooks/names.ts';
+import { HookRun, resolveHookNames, type ExpertChoice, type HookRequest, type HookTensor, type HookValue } from '../hooks/request.ts';
+import { copy, readBuffer, type Step } from './gpu.ts';
+import type { ForwardStep, HookPoint } from './forward.ts';
+
+/** Where an observed hook lies in the readback buffer; an expert choice is its indices, then its weights. */
+interface Slot { shape: number[]; offset: number; elements: number; choice: boolean }
+
+const count = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** The hooks of one call of T tokens attending to S positions. */
+export class HookCapture {
+  /** The byte just past the last observed hook in the readback buffer. */
+  readonly end: number;
+  private readonly run: HookRun;
+  /** Hooks with function hooks: read and written back where they run. */
+  private readonly synced: Set<string>;
+  /** Observed hooks without function hooks, copied into the readback buffer. */
+  private readonly slots = new Map<string, Slot>();
+
+  /** Observed hooks are laid out from byte `from` of the readback buffer on. */
+  constructor(private readonly device: GPUDevice, private readonly config: MixtralConfig, request: HookRequest, private readonly call: { T: number; S: number; pos0: number }, from: number) {
+    this.run = new HookRun(config, request, call.pos0);
+    this.synced = resolveHookNames(config, Object.keys(request.fns ?? {}));
+    for (const name of this.synced) {
+      if (hookSpec(name)?.template === 'blocks.{l}.moe.hook_expert_out') {
+        throw new RequestError(`function hooks on "${name}" are not supported by the WebGPU engine; use the CPU engine or hook_mlp_out`);
+      }
+    }
+    let at = from;
+    for (const name of resolveHookNames(config, request.observe ?? [])) {
+      if (this.synced.has(name)) continue; // HookRun keeps what the functions returned
+      const shape = hookShape(name, config, call.T, call.S);
+      const choice = hookSpec(name)?.template === 'blocks.{l}.moe.hook_expert_choice';
+      this.slots.set(name, { shape, offset: at, elements: count(shape), choice });
+      at += 4 * count(shape) * (choice ? 2 : 1);
+    }
+    this.end = at;
+  }
+
+  /** Whether the forward must compute this hook's value at all. */
+  wants(name: string): boolean {
+    return this.run.wants(name);
+  }
+
+  /**
+   * Append the GPU work of `plan` to `steps`, and at each hook point its hooks: a copy into
+   * `readback` where it is observed; a sync where a function hook runs (`flush` submits the
+   * steps so far).
+   */
+  async walk(plan: readonly ForwardStep[], steps: Step[], flush: () => Promise<void>, readback: GPUBuffer): Promise<void> {
+    for (const p of plan) {
+      if (!('hook' in p)) { steps.push(p); continue; }
+      if (this.synced.has(p.hook)) {
+        await flush();
+        await this.callFunctions(p);
+        if ('tensor' in p && p.rerun) steps.push(...p.rerun);
+      }
+      const slot = this.slots.get(p.hook);
+      if (!slot) continue;
+      const bytes = 4 * slot.elements;
+      if ('tensor' in p) steps.push(copy(p.tensor, 0, readback, slot.offset, bytes));
+      else steps.push(copy(p.indices, 0, readback, slot.offset, bytes), copy(p.weights, 0, readback, slot.offset + bytes, bytes));
+    }
+  }
+
+  /** Read the hook's value, pass it through its functions and write back what they return. */
+  private async callFunctions(p: HookPoint): Promise<void> {
+    const shape = hookShape(p.hook, this.config, this.call.T, this.call.S);
+    const n = count(shape);
+    const read = async (b: GPUBuffer) => readBuffer(this.device, b, 4 * n);
+    if ('tensor' in p) {
+      const value: HookTensor = { shape, data: new Float32Array(await read(p.tensor)) };
+      const out = this.run.apply(p.hook, value, p.layer);
+      if (out !== value) this.device.queue.writeBuffer(p.tensor, 0, out.data as Float32Array<ArrayBuffer>);
+      return;
+    }
+    const value: ExpertChoice = { shape, indices: new Int32Array(await read(p.indices)), weights: new Float32Array(await read(p.weights)) };
+    const out = this.run.apply(p.hook, value, p.layer);
+    for (const e of out.indices) {
+      if (!Number.isInteger(e) || e < 0 || e >= this.config.num_local_experts) throw new RequestError(`function hook on "${p.hook}" returned expert ${e}, out of range`);
+    }
+    this.device.queue.writeBuffer(p.indices, 0, Uint32Array.from(out.indices));
+    this.device.queue.writeBuffer(p.weights, 0, Float32Array.from(out.weights));
+  }
+
+  /** Every hook's value: those copied into `bytes` (the readback buffer's contents) and those read where their functions ran. */
+  values(bytes: ArrayBuffer): Map<string, HookValue> {
+    const out = new Map<string, HookValue>(this.run.cache);
+    for (const [name, { shape, offset, elements, choice }] of this.slots) {
+      out.set(name, choice
+        ? { shape, indices: new Int32Array(bytes, offset, elements), weights: new Float32Array(bytes, offset + 4 * elements, elements) }
+        : { shape, data: new Float32Array(bytes, offset, elements) });
+    }
+    return out;
+  }
+}
