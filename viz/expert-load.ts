@@ -8,7 +8,10 @@ import { mountView, BASE_DEFAULTS, type BaseOptions, type View, type ViewState }
 import type { RoutingData } from './types.ts';
 
 export interface ExpertLoadOptions extends BaseOptions {
-  /** 'first': share of first choices (uniform 1/E); 'topk': share of tokens routed anywhere in top-k (uniform K/E). */
+  /**
+   * 'first': share of first choices; 'topk': share of all top-k choices (each token counts once
+   * per chosen expert). Both sum to 1 over experts; uniform is 1/E.
+   */
   count: 'first' | 'topk';
   /** Layers to draw (null: all). */
   layers: number[] | null;
@@ -42,7 +45,7 @@ function draw(s: State): void {
   const rowsN = Math.ceil(panels.length / cols);
   const share = (d: ExpertLoad) => (options.count === 'first' ? d.firstShare : d.topkShare);
   const n = (d: ExpertLoad) => (options.count === 'first' ? d.first : d.topk);
-  const uniform = (options.count === 'first' ? 1 : data.topK) / E;
+  const uniform = 1 / E;
   const x = scaleBand<number>().domain(Array.from({ length: E }, (_, e) => e)).range([M.left, pw - M.right]).padding(0.18);
   // One y scale for all panels so bar heights compare across layers.
   const y = scaleLinear().domain([0, Math.max(uniform * 1.6, max(panels, (p) => max(p.bars, share)) ?? 0)]).nice(4).range([ph - M.bottom, M.top]);
@@ -74,7 +77,7 @@ function draw(s: State): void {
           .on('mouseenter mousemove', (event: MouseEvent, d) => s.tooltip.show([
             `layer ${d.layer} · E${d.expert}`,
             `1st choice: ${d.first} of ${s.data.tokens.length} (${(d.firstShare * 100).toFixed(1)}%)`,
-            `in top-${s.data.topK}: ${d.topk} (${(d.topkShare * 100).toFixed(1)}%)`,
+            `in top-${s.data.topK}: ${d.topk} tokens (${(d.topkShare * 100).toFixed(1)}% of ${s.data.tokens.length * s.data.topK} choices)`,
           ], event)))
         .attr('x', (d) => x(d.expert)!).attr('width', x.bandwidth())
         .attr('y', (d) => y(share(d))).attr('height', (d) => y(0) - y(share(d)))
@@ -108,7 +111,7 @@ export function createExpertLoad(data: RoutingData, options: Partial<ExpertLoadO
     isEmpty: (d) => d.tokens.length === 0 || d.layers.length === 0,
     legend: (d, opt) => ({
       experts: d.experts,
-      note: `${opt.count === 'first' ? 'share of 1st choices' : `share of tokens in top-${d.topK}`} · dashed: uniform ${opt.count === 'first' ? `1/${d.experts}` : `${d.topK}/${d.experts}`} · ${d.tokens.length} tokens`,
+      note: `${opt.count === 'first' ? 'share of 1st choices' : `share of top-${d.topK} choices`} · dashed: uniform 1/${d.experts} · ${d.tokens.length} tokens`,
     }),
     draw, highlight,
     rows: (d, opt) => (d.tokens.length === 0 ? [] : expertLoad(d).filter((r) => !opt.layers || opt.layers.includes(r.layer)).map((r) => ({ ...r }))),

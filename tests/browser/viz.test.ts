@@ -145,7 +145,7 @@ describe('viz views in headless Chromium', () => {
     expect(r.rows).toBe(40 * 8);
   });
 
-  it('expert load: bars per layer and expert match the first-choice counts, with a dashed uniform line at 1/E (K/E in top-k mode)', async () => {
+  it('expert load: bars per layer and expert match the first-choice counts, with a dashed uniform line at 1/E (in top-k mode too: shares of all choices)', async () => {
     await fresh();
     const r = await page.evaluate(() => {
       const v = window.viz, data = v.fixtures.makeRouting(40);
@@ -169,7 +169,7 @@ describe('viz views in headless Chromium', () => {
         firstOk: [0, 1, 2, 3, 4, 5].every((l) => bars(first, l).join() === counts(l).join()),
         dashed: first.querySelector('line.mx-uniform')!.getAttribute('stroke-dasharray'),
         uniformFirst: Math.abs(uniformY(first) - axisY(first, 1 / 8)),
-        uniformTopk: Math.abs(uniformY(topk) - axisY(topk, 2 / 8)),
+        uniformTopk: Math.abs(uniformY(topk) - axisY(topk, 1 / 8)),
         topkPanels: topk.querySelectorAll('g.mx-panel').length,
         topkSum: bars(topk, 1).reduce((a, b) => a + b, 0),
         titles: [...topk.querySelectorAll('.mx-panel-title')].map((t) => t.textContent),
