@@ -27,6 +27,17 @@ function draw(s: State): void {
   const T = tokenCount(data);
   const size = thumbSize(options.width, data.heads, data.kvHeads);
   const grid = select(s.body).selectAll<HTMLDivElement, null>('div.mx-grid').data([null]).join('div').attr('class', 'mx-grid');
+  const paint = (cell: HTMLDivElement, h: number) => paintPattern(select(cell).select<HTMLCanvasElement>('canvas').node()!, (q) => attentionRow(data, h, q), T, size, ATTENTION_COLOR, data.slidingWindow, { sequence: data.sequence, head: h });
+  // The groups, cells and captions change with the heads and the size only: while tokens stream
+  // in, only the thumbnails are painted (each adds its new rows).
+  const node = grid.node() as HTMLDivElement & { mxFrame?: string };
+  const frame = `${data.heads}|${data.kvHeads}|${size}|${data.layer}`;
+  if (node.mxFrame === frame) {
+    grid.selectAll<HTMLDivElement, number>('div.mx-head-cell').each(function (h) { paint(this, h); });
+    markSelected(s);
+    return;
+  }
+  node.mxFrame = frame;
   grid.selectAll<HTMLDivElement, Group>('div.mx-kv-group').data(kvGroups(data.heads, data.kvHeads), (g) => String(g.kv))
     .join((enter) => {
       const g = enter.append('div').attr('class', 'mx-kv-group');
@@ -51,7 +62,7 @@ function draw(s: State): void {
         })
         .attr('data-head', (h) => h)
         .call((cell) => cell.select('.mx-head-caption').text((h) => `h${h}`))
-        .each(function (h) { paintPattern(select(this).select<HTMLCanvasElement>('canvas').node()!, (q) => attentionRow(data, h, q), T, size, ATTENTION_COLOR, data.slidingWindow, { sequence: data.sequence, head: h }); });
+        .each(function (h) { paint(this, h); });
     });
   markSelected(s);
 }

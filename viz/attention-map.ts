@@ -73,9 +73,9 @@ function draw(s: State): void {
     yAxis.call(axisLeft(pos).tickValues(pos.ticks(Math.min(T, 8)).filter(Number.isInteger)).tickFormat((d) => fmt(+d)).tickSizeOuter(0)).call((a) => a.select('.domain').remove());
     xAxis.call(axisBottom(pos).tickValues(pos.ticks(Math.min(T, 8)).filter(Number.isInteger)).tickFormat((d) => fmt(+d)).tickSizeOuter(0)).call((a) => a.select('.domain').remove());
   }
-  plot.selectAll('text.mx-axis-title').data(['query ↓', 'key →']).join('text').attr('class', 'mx-axis-title')
+  plot.selectAll('text.mx-axis-title').data(['query ↓', 'key →']).join((enter) => enter.append('text').attr('class', 'mx-axis-title').text((d) => d))
     .attr('x', (_d, i) => (i === 0 ? -M.left + 2 : size)).attr('y', -6)
-    .attr('text-anchor', (_d, i) => (i === 0 ? 'start' : 'end')).attr('fill', '#6b7280').text((d) => d);
+    .attr('text-anchor', (_d, i) => (i === 0 ? 'start' : 'end')).attr('fill', '#6b7280');
 
   const edge = windowEdgePath(T, data.slidingWindow, cell);
   plot.selectAll('path.mx-window-edge').data(edge ? [edge] : []).join('path').attr('class', 'mx-window-edge')

@@ -53,11 +53,14 @@ interface Painted {
   px: number;
   window: number | null;
   color: (p: number) => string;
-  /** Rows painted one cell per pixel so far (-1: the last paint pooled). */
+  /** Tokens the bins are laid out for (see paintPattern). */
+  capacity: number;
+  /** Query rows pooled so far. */
   rows: number;
-  /** Cells at one per pixel, px x px: only the top-left T x T is shown. */
-  cells: HTMLCanvasElement;
+  /** (px, px) pooled maxima; -1 marks pixels whose cells are all masked. */
   pooled: Float32Array;
+  /** The pooled pixels as colours: only the top-left m x m is shown. */
+  cells: HTMLCanvasElement;
 }
 
 const painted = new WeakMap<HTMLCanvasElement, Painted>();
@@ -79,9 +82,12 @@ function lutOf(color: (p: number) => string): Uint8Array {
  * a function giving query q's row (keys 0..q). Up to one cell per device pixel each cell is a
  * crisp square; beyond that cells are max-pooled, so a thin band or a lone strong key still shows
  * in a thumbnail instead of falling between sampled pixels. A pixel is masked grey only when
- * every cell under it is masked. With `stream` (the data's `sequence` and the head), a canvas
- * painted before from fewer rows of the same data paints only the new rows while they fit one
- * cell per pixel; the canvas and its buffers are kept between paints.
+ * every cell under it is masked.
+ *
+ * With `stream` (the data's `sequence` and the head), a canvas painted before from fewer rows of
+ * the same data pools only the new rows and repaints only the pixel rows they touch (a query's
+ * row never changes once seen). For that the bins are laid out for a capacity of tokens, a
+ * multiple of the pixel size, rather than for T, and the part holding T tokens is shown.
  */
 export function paintPattern(
   canvas: HTMLCanvasElement, pattern: Float32Array | ((q: number) => ArrayLike<number>), T: number, size: number,
@@ -91,71 +97,56 @@ export function paintPattern(
   const dpr = Math.min(2, globalThis.devicePixelRatio || 1);
   const px = Math.max(1, Math.round(size * dpr));
   if (canvas.width !== px) { canvas.width = px; canvas.height = px; }
-  canvas.style.width = canvas.style.height = `${size}px`;
+  if (canvas.style.width !== `${size}px`) canvas.style.width = canvas.style.height = `${size}px`;
   const sequence = stream?.sequence ?? null;
+  // Static data: bins for exactly T tokens. Growing data: for the next multiple of px, so bins stay put.
+  const capacity = sequence === null && T > px ? T : px * Math.max(1, Math.ceil(T / px));
   let st = painted.get(canvas);
   if (!st || st.px !== px) {
     const cells = document.createElement('canvas');
     cells.width = cells.height = px;
-    st = { sequence: null, head: -1, px, window, color, rows: 0, cells, pooled: new Float32Array(px * px) };
+    st = { sequence: null, head: -1, px, window, color, capacity: 0, rows: 0, pooled: new Float32Array(px * px), cells };
     painted.set(canvas, st);
   }
-  const lut = lutOf(color);
+  const same = sequence !== null && st.sequence === sequence && st.head === stream!.head && st.window === window
+    && st.color === color && st.capacity === capacity && st.rows <= T;
+  const from = same ? st.rows : 0;
+  const pooled = st.pooled;
+  if (from === 0) pooled.fill(-1);
+  const bins = Int32Array.from({ length: T }, (_, i) => Math.floor((i * px) / capacity));
+  const bin = (i: number) => bins[i];
+  for (let q = from; q < T; q++) {
+    const r = row(q), lo = window === null ? 0 : Math.max(0, q - window + 1), base = bins[q] * px;
+    for (let k = lo; k <= q; k++) {
+      const o = base + bins[k], v = r[k];
+      if (v > pooled[o]) pooled[o] = v;
+    }
+  }
+  // The pixel rows the new queries fell into, coloured.
+  const m = Math.max(1, Math.ceil((T * px) / capacity));
+  const r0 = from === 0 ? 0 : bin(from), r1 = T > 0 ? bin(T - 1) + 1 : 1;
   const cctx = st.cells.getContext('2d')!;
-  const n = Math.max(1, Math.min(T, px));
-  const same = sequence !== null && st.sequence === sequence && st.head === stream!.head && st.window === window && st.color === color;
-  if (T <= px) {
-    // One cell per pixel: rows of a query never change once it is seen, so paint only new ones.
-    const from = same && st.rows >= 0 && st.rows <= T ? st.rows : 0;
-    if (from === 0) { cctx.fillStyle = MASKED_CSS; cctx.fillRect(0, 0, px, px); }
-    if (T > from) {
-      const img = cctx.createImageData(T, T - from);
-      const d = img.data;
-      for (let q = from; q < T; q++) {
-        const r = row(q), lo = window === null ? 0 : Math.max(0, q - window + 1), base = (q - from) * T * 4;
-        for (let k = 0; k < T; k++) {
-          const o = base + k * 4;
-          d[o + 3] = 255;
-          if (k > q || k < lo) { d[o] = MASKED[0]; d[o + 1] = MASKED[1]; d[o + 2] = MASKED[2]; continue; }
-          const key = Math.round(Math.min(1, r[k]) * 255) * 3;
-          d[o] = lut[key]; d[o + 1] = lut[key + 1]; d[o + 2] = lut[key + 2];
-        }
-      }
-      cctx.putImageData(img, 0, from);
-    }
-    st.rows = T;
-  } else {
-    // More tokens than pixels: max-pool into n x n (the bins move as T grows, so all of it).
-    const pooled = st.pooled.subarray(0, n * n).fill(-1);
-    const bin = Int32Array.from({ length: T }, (_, i) => Math.floor((i * n) / T));
-    for (let q = 0; q < T; q++) {
-      const r = row(q), lo = window === null ? 0 : Math.max(0, q - window + 1), base = bin[q] * n;
-      for (let k = lo; k <= q; k++) {
-        const o = base + bin[k], v = r[k];
-        if (v > pooled[o]) pooled[o] = v;
-      }
-    }
-    const img = cctx.createImageData(n, n);
+  if (r1 > r0) {
+    const lut = lutOf(color);
+    const img = cctx.createImageData(px, r1 - r0);
     const d = img.data;
-    for (let i = 0; i < n * n; i++) {
-      const v = pooled[i], o = i * 4;
+    for (let i = 0, j = r0 * px; i < (r1 - r0) * px; i++, j++) {
+      const v = pooled[j], o = i * 4;
       d[o + 3] = 255;
       if (v < 0) { d[o] = MASKED[0]; d[o + 1] = MASKED[1]; d[o + 2] = MASKED[2]; continue; }
       const key = Math.round(Math.min(1, v) * 255) * 3;
       d[o] = lut[key]; d[o + 1] = lut[key + 1]; d[o + 2] = lut[key + 2];
     }
-    cctx.putImageData(img, 0, 0);
-    st.rows = -1;
+    cctx.putImageData(img, 0, r0);
   }
-  Object.assign(st, { sequence, head: stream?.head ?? -1, window, color });
+  Object.assign(st, { sequence, head: stream?.head ?? -1, window, color, capacity, rows: T });
   const ctx = canvas.getContext('2d')!;
   ctx.imageSmoothingEnabled = false;
   ctx.clearRect(0, 0, px, px);
-  ctx.drawImage(st.cells, 0, 0, n, n, 0, 0, px, px);
+  ctx.drawImage(st.cells, 0, 0, m, m, 0, 0, px, px);
 }
 
 const MASKED = [243, 244, 246, 255];
-const MASKED_CSS = 'rgb(243, 244, 246)';
 
 function parseRgb(css: string): [number, number, number] {
   const m = css.match(/\d+(\.\d+)?/g) ?? ['0', '0', '0'];

@@ -66,12 +66,23 @@ function draw(s: State): void {
     .attr('transform', (_p, i) => `translate(${(i % cols) * (pw + GAP)},${Math.floor(i / cols) * (ph + GAP)})`)
     .each(function (p) {
       const g = select(this);
-      g.select<SVGGElement>('g.mx-y-axis').attr('transform', `translate(${M.left},0)`)
-        .call(axisLeft(y).ticks(3, '~%').tickSize(-(pw - M.left - M.right)))
-        .call((a) => a.select('.domain').remove())
-        .call((a) => a.selectAll('.tick line').attr('stroke', '#e5e7eb'))
-        .call((a) => a.selectAll('.tick text').attr('fill', '#555').attr('font-size', 9));
-      g.select('text.mx-panel-title').attr('x', M.left).attr('y', 9).text(`layer ${p.layer}`);
+      // Axis, title, uniform line and labels change with the layout and the scale, not with every
+      // token: redrawn only when those change.
+      const frame = `${p.layer}|${pw}|${ph}|${E}|${y.domain()}`;
+      const node = this as SVGGElement & { mxFrame?: string };
+      if (node.mxFrame !== frame) {
+        node.mxFrame = frame;
+        g.select<SVGGElement>('g.mx-y-axis').attr('transform', `translate(${M.left},0)`)
+          .call(axisLeft(y).ticks(3, '~%').tickSize(-(pw - M.left - M.right)))
+          .call((a) => a.select('.domain').remove())
+          .call((a) => a.selectAll('.tick line').attr('stroke', '#e5e7eb'))
+          .call((a) => a.selectAll('.tick text').attr('fill', '#555').attr('font-size', 9));
+        g.select('text.mx-panel-title').attr('x', M.left).attr('y', 9).text(`layer ${p.layer}`);
+        g.select('line.mx-uniform').attr('x1', M.left).attr('x2', pw - M.right).attr('y1', y(uniform)).attr('y2', y(uniform));
+        g.select('g.mx-x-labels').selectAll<SVGTextElement, number>('text').data(x.domain(), (e) => String(e))
+          .join('text').attr('x', (e) => x(e)! + x.bandwidth() / 2).attr('y', ph - 4).attr('text-anchor', 'middle')
+          .attr('fill', '#555').attr('font-size', x.bandwidth() < 12 ? 7 : 9).text((e) => `E${e}`);
+      }
       g.select('g.mx-bars').selectAll<SVGRectElement, ExpertLoad>('rect.mx-bar').data(p.bars, (d) => String(d.expert))
         .join((enter) => enter.append('rect').attr('class', 'mx-bar')
           .on('mouseenter mousemove', (event: MouseEvent, d) => s.tooltip.show([
@@ -82,10 +93,6 @@ function draw(s: State): void {
         .attr('x', (d) => x(d.expert)!).attr('width', x.bandwidth())
         .attr('y', (d) => y(share(d))).attr('height', (d) => y(0) - y(share(d)))
         .attr('fill', (d) => expertColor(d.expert, E)).attr('data-expert', (d) => d.expert).attr('data-count', n);
-      g.select('line.mx-uniform').attr('x1', M.left).attr('x2', pw - M.right).attr('y1', y(uniform)).attr('y2', y(uniform));
-      g.select('g.mx-x-labels').selectAll<SVGTextElement, number>('text').data(x.domain(), (e) => String(e))
-        .join('text').attr('x', (e) => x(e)! + x.bandwidth() / 2).attr('y', ph - 4).attr('text-anchor', 'middle')
-        .attr('fill', '#555').attr('font-size', x.bandwidth() < 12 ? 7 : 9).text((e) => `E${e}`);
     });
   svg.attr('data-tokens', T);
 }
