@@ -7,10 +7,9 @@ import path from 'node:path';
 import { CheckpointError } from './errors.ts';
 import { parseConfig, type MixtralConfig } from './config.ts';
 import {
-  CONFIG_FILE, INDEX_FILE, SINGLE_FILE, TOKENIZER_FILE, mixtralTensorSpecs, parseHeader, readHeaderLength,
-  type CheckpointSource, type LoadOptions,
+  CONFIG_FILE, INDEX_FILE, SINGLE_FILE, TOKENIZER_FILE, loadCheckpoint, mixtralTensorSpecs, parseHeader, readHeaderLength,
+  type CheckpointSource, type LoadedCheckpoint, type LoadOptions,
 } from './checkpoint/index.ts';
-import { loadModel, type Model } from './model.ts';
 
 async function fileSize(p: string): Promise<number | undefined> {
   try {
@@ -52,11 +51,12 @@ export function directorySource(dir: string): CheckpointSource {
 }
 
 /**
- * Load the model in `dir`: config.json, the safetensors weights (single file or sharded) and
- * tokenizer.json when present; the tokenizer built and the parameters counted.
+ * The one way to read a checkpoint folder in Node: config.json, the safetensors weights (single
+ * file or sharded) and tokenizer.json when present, as the browser's loadCheckpoint reads a URL
+ * or files. For a Model (tokenizer built, parameters counted): loadModel(directorySource(dir)).
  */
-export async function loadModelDirectory(dir: string, options?: LoadOptions): Promise<Model> {
-  return loadModel(directorySource(dir), options);
+export async function loadModelDirectory(dir: string, options?: LoadOptions): Promise<LoadedCheckpoint> {
+  return loadCheckpoint(directorySource(dir), options);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { binomial, layerRoutingStats, randomRepeatRates } from './routing-stats.ts';
 import { routeLongText } from './long-text-routing.ts';
+import { layerRouting, routingHooks } from '../routing/routing.ts';
 import { seededRandom } from '../sampling.ts';
 import { CpuEngine } from '../cpu/engine.ts';
 import type { ExpertChoice } from '../hooks/request.ts';
@@ -67,5 +68,9 @@ describe('routing a text longer than the model reads', () => {
     const w2 = await engine.forward(ids.slice(12, 28), { hooks: ['blocks.*.moe.hook_expert_choice'] });
     const c2 = (w2.hooks.get('blocks.0.moe.hook_expert_choice') as ExpertChoice).indices;
     expect([...long.layers[0].indices.subarray(20 * 2, 22 * 2)]).toEqual([...c2.subarray(8 * 2, 10 * 2)]);
+    // Its weights and router probabilities come from the same window.
+    const routed = layerRouting(c, (await engine.forward(ids.slice(12, 28), { hooks: routingHooks() })).hooks);
+    expect([...long.layers[1].weights.subarray(20 * 2, 22 * 2)]).toEqual([...routed[1].weights.subarray(8 * 2, 10 * 2)]);
+    expect([...long.layers[1].probs.subarray(20 * 4, 22 * 4)]).toEqual([...routed[1].probs.subarray(8 * 4, 10 * 4)]);
   });
 });

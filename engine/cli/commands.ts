@@ -3,8 +3,8 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { loadModelDirectory, readCheckpointSummary } from '../node.ts';
-import type { Model } from '../model.ts';
+import { directorySource, readCheckpointSummary } from '../node.ts';
+import { loadModel, type Model } from '../model.ts';
 import { CpuEngine } from '../cpu/engine.ts';
 import { countParameters } from '../params.ts';
 import { MixscopeTokenizer } from '../tokenizer.ts';
@@ -38,15 +38,15 @@ function modelDir(values: Values): string {
   return DEFAULT_MODEL_DIR;
 }
 
-function requireTokenizer(dir: string, tokenizerJson: unknown | null): MixscopeTokenizer {
-  if (!tokenizerJson) throw new UsageError(`${path.join(dir, 'tokenizer.json')} is missing: this command needs a tokenizer`);
-  return new MixscopeTokenizer(tokenizerJson);
+function requireTokenizer(dir: string, tokenizer: MixscopeTokenizer | null): MixscopeTokenizer {
+  if (!tokenizer) throw new UsageError(`${path.join(dir, 'tokenizer.json')} is missing: this command needs a tokenizer`);
+  return tokenizer;
 }
 
 async function load(values: Values, { needTokenizer }: { needTokenizer: boolean }): Promise<{ dir: string; model: Model }> {
   const dir = modelDir(values);
-  const model = await loadModelDirectory(dir);
-  if (needTokenizer) requireTokenizer(dir, model.tokenizerJson);
+  const model = await loadModel(directorySource(dir));
+  if (needTokenizer) requireTokenizer(dir, model.tokenizer);
   return { dir, model };
 }
 
@@ -89,7 +89,8 @@ async function tokenize(values: Values, out: Out) {
   if (values['text-file']) text = await readFile(values['text-file'], 'utf8');
   if (text === undefined) throw new UsageError('tokenize needs --text T (or --text-file F)');
   const dir = modelDir(values);
-  const { ids, tokens } = requireTokenizer(dir, (await readCheckpointSummary(dir)).tokenizerJson).encode(text);
+  const { tokenizerJson } = await readCheckpointSummary(dir);
+  const { ids, tokens } = requireTokenizer(dir, tokenizerJson ? new MixscopeTokenizer(tokenizerJson) : null).encode(text);
   out(JSON.stringify({ ids, tokens }) + '\n');
 }
 
@@ -116,7 +117,7 @@ async function forward(values: Values, out: Out) {
 async function generateCommand(values: Values, out: Out, note: Note) {
   if (values.prompt === undefined) throw new UsageError('generate needs --prompt T');
   const { dir, model } = await load(values, { needTokenizer: true });
-  const tokenizer = requireTokenizer(dir, model.tokenizerJson);
+  const tokenizer = requireTokenizer(dir, model.tokenizer);
   const engine = await createEngine(values, model);
   const K = model.config.num_experts_per_tok;
   const json = values.json === true;
@@ -174,7 +175,7 @@ async function analyze(values: Values, out: Out) {
   if (!values['text-file'] && values.text === undefined) throw new UsageError('analyze needs --text-file F (or --text T)');
   const text = values['text-file'] ? await readFile(values['text-file'], 'utf8') : values.text!;
   const { dir, model } = await load(values, { needTokenizer: true });
-  const ids = promptIds(model.config, requireTokenizer(dir, model.tokenizerJson), text, 'any-length');
+  const ids = promptIds(model.config, requireTokenizer(dir, model.tokenizer), text, 'any-length');
   if (ids.length < 2) throw new UsageError('analyze needs a text of at least two tokens');
   const engine = await createEngine(values, model);
   try {

@@ -4,7 +4,8 @@
 import { describe, expect, it, beforeAll } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadModelDirectory } from '../../engine/node.ts';
+import { directorySource } from '../../engine/node.ts';
+import { loadModel } from '../../engine/model.ts';
 import { CpuEngine } from '../../engine/cpu/engine.ts';
 import { generate } from '../../engine/generate.ts';
 import { countParameters } from '../../engine/params.ts';
@@ -24,7 +25,7 @@ describe('the default model', () => {
   let loadMs = 0;
   beforeAll(async () => {
     const t = performance.now();
-    model = await loadModelDirectory(`${root}models/mixscope-tiny`);
+    model = await loadModel(directorySource(`${root}models/mixscope-tiny`));
     loadMs = performance.now() - t;
     engine = new CpuEngine(model.config, model.weights);
   });
