@@ -86,8 +86,8 @@ function lutOf(color: (p: number) => string): Uint8Array {
  *
  * With `stream` (the data's `sequence` and the head), a canvas painted before from fewer rows of
  * the same data pools only the new rows and repaints only the pixel rows they touch (a query's
- * row never changes once seen). For that the bins are laid out for a capacity of tokens, a
- * multiple of the pixel size, rather than for T, and the part holding T tokens is shown.
+ * row never changes once seen). For that the bins are laid out for a capacity of tokens a little
+ * above T rather than for T, and the part holding T tokens is shown.
  */
 export function paintPattern(
   canvas: HTMLCanvasElement, pattern: Float32Array | ((q: number) => ArrayLike<number>), T: number, size: number,
@@ -99,8 +99,11 @@ export function paintPattern(
   if (canvas.width !== px) { canvas.width = px; canvas.height = px; }
   if (canvas.style.width !== `${size}px`) canvas.style.width = canvas.style.height = `${size}px`;
   const sequence = stream?.sequence ?? null;
-  // Static data: bins for exactly T tokens. Growing data: for the next multiple of px, so bins stay put.
-  const capacity = sequence === null && T > px ? T : px * Math.max(1, Math.ceil(T / px));
+  // One cell per pixel up to px tokens. Beyond, static data bins exactly T tokens; growing data
+  // bins a capacity a little above T (in steps of px/8), so the bins stay put for the next tokens
+  // and the part shown is at least 7/8 of the pixels.
+  const step = Math.ceil(px / 8);
+  const capacity = T <= px ? px : sequence === null ? T : px + step * Math.ceil((T - px) / step);
   let st = painted.get(canvas);
   if (!st || st.px !== px) {
     const cells = document.createElement('canvas');
