@@ -12,9 +12,9 @@ import { launchChromium, watchErrors } from './chromium.ts';
 import { serveDirectory, type StaticServer } from './static-server.ts';
 import { GENERATE_TIMEOUT, ROOT, SUBPATH, buildSite, shot, waitForRest, type Backend } from './site-harness.ts';
 import { loadModelDirectory } from '../../engine/node.ts';
+import { layerRouting, routingHooks } from '../../engine/routing/routing.ts';
 import { CpuEngine } from '../../engine/cpu/engine.ts';
 import { MixscopeTokenizer } from '../../engine/tokenizer.ts';
-import type { ExpertChoice, HookTensor } from '../../engine/hooks/request.ts';
 import type { Intervention } from '../../engine/hooks/interventions.ts';
 
 const DOMAINS = ['c', 'english', 'german', 'manpages', 'math', 'python'];
@@ -167,11 +167,11 @@ describe('curriculum notebooks in headless Chromium: expert specialisation and l
 
         // The same statistic from the CPU engine in Node on the first `sample` tokens of arithmetic.
         const ids = tokenizer.encode(heldout('math')).ids.slice(0, sample);
-        const r = await engine.forward(ids, { hooks: ['blocks.*.moe.hook_expert_choice'] });
+        const routed = layerRouting(engine.config, (await engine.forward(ids, { hooks: routingHooks() })).hooks);
         // The CPU page runs this very engine; WebGPU may flip a near-tie: allow one pair of difference.
         const tol = which === 'cpu' ? 1e-9 : 1 / (sample - 1) + 1e-9;
         for (let l = 0; l < L; l++) {
-          const mine = repetition((r.hooks.get(`blocks.${l}.moe.hook_expert_choice`) as ExpertChoice).indices, K);
+          const mine = repetition(routed[l].indices, K);
           const shown = rows.find((row) => row.domain === 'math' && row.layer === String(l))!;
           expect(Math.abs(num(shown, 'repeatFirst') - mine.first), `layer ${l} first`).toBeLessThanOrEqual(tol);
           expect(Math.abs(num(shown, 'repeatTopk') - mine.topk), `layer ${l} topk`).toBeLessThanOrEqual(tol);
@@ -234,11 +234,10 @@ describe('curriculum notebooks in headless Chromium: expert specialisation and l
         const strength = num(held, 'strength'), expert = num(held, 'expert');
         expect(strength).toBe(which === 'webgpu' ? 4 : 3);
         const bias: Intervention[] = Array.from({ length: L }, (_, layer) => ({ kind: 'router_bias', layer, bias: Array.from({ length: E }, (_, e) => (e === expert ? strength : 0)) }));
-        const hooks = ['blocks.*.moe.hook_expert_choice', 'blocks.*.moe.hook_router_probs'];
+        const hooks = routingHooks();
         const base = await engine.forward(ids, { hooks, output: 'all' });
         const pushed = await engine.forward(ids, { hooks, output: 'all', interventions: bias });
-        const lossesOf = (res: typeof base) => Array.from({ length: L }, (_, l) => balance(
-          (res.hooks.get(`blocks.${l}.moe.hook_expert_choice`) as ExpertChoice).indices, (res.hooks.get(`blocks.${l}.moe.hook_router_probs`) as HookTensor).data, E, K));
+        const lossesOf = (res: typeof base) => layerRouting(engine.config, res.hooks).map((r) => balance(r.indices, r.probs, E, K));
         const baseLosses = lossesOf(base), pushedLosses = lossesOf(pushed);
         const tol = which === 'cpu' ? 1e-4 : 2e-3;
         for (let l = 0; l < L; l++) {

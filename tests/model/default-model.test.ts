@@ -8,6 +8,7 @@ import { directorySource } from '../../engine/node.ts';
 import { loadModel } from '../../engine/model.ts';
 import { CpuEngine } from '../../engine/cpu/engine.ts';
 import { generate } from '../../engine/generate.ts';
+import { layerRouting, routingHooks } from '../../engine/routing/routing.ts';
 import { countParameters } from '../../engine/params.ts';
 import type { ExpertChoice } from '../../engine/hooks/request.ts';
 import type { Model } from '../../engine/model.ts';
@@ -76,11 +77,10 @@ describe('the default model', () => {
     for (const d of ['c', 'english', 'german', 'manpages', 'math', 'python']) {
       const text = readFileSync(`${root}training/data/heldout/${d}.txt`, 'utf8');
       const ids = model.tokenizer!.encode(text).ids.slice(0, 256);
-      const r = await engine.forward(ids, { hooks: ['blocks.*.moe.hook_expert_choice'] });
-      for (let l = 0; l < L; l++) {
-        const c = r.hooks.get(`blocks.${l}.moe.hook_expert_choice`) as ExpertChoice;
+      const r = await engine.forward(ids, { hooks: routingHooks() });
+      layerRouting(model.config, r.hooks).forEach((c, l) => {
         for (let t = 0; t < ids.length; t++) counts[l][c.indices[2 * t]]++;
-      }
+      });
     }
     for (let l = 0; l < L; l++) {
       const total = counts[l].reduce((a, b) => a + b, 0);
