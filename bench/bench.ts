@@ -9,7 +9,8 @@
 // Napkin maths for decode: each token reads every active weight once. For the default model
 // (F16) that is about 2 bytes x 5.2 M active parameters = 10 MB per token; at 1 TB/s of memory
 // bandwidth the ceiling would be ~100k tokens/s, so real-GPU decode is bound by dispatch overhead.
-import { loadModelFromDirectory } from '../engine/node.ts';
+import { loadModelDirectory } from '../engine/node.ts';
+import { generate } from '../engine/generate.ts';
 import { CpuEngine } from '../engine/cpu/engine.ts';
 import { createNodeWebGpuEngine } from '../engine/node-webgpu.ts';
 import type { Engine } from '../engine/engine.ts';
@@ -18,25 +19,19 @@ import { registerWgslLoader, requestNodeGpuDevice } from '../engine/node-webgpu.
 
 const PROMPT = 128, DECODE = 32, REPEAT = 2;
 
+/**
+ * Prefill of PROMPT tokens and greedy decode of DECODE more, through the one generation loop
+ * (engine/generate.ts) that the CLI and the site use. With `greedyOnGpu` nothing needs the
+ * logits, so the loop asks the engine for the argmax alone; otherwise every step reads them back.
+ */
 async function measure(engine: Engine, hooks: string[], greedyOnGpu = false, repeat = REPEAT) {
   const prompt = Array.from({ length: PROMPT }, (_, i) => 3 + ((i * 977) % (engine.config.vocab_size - 3)));
   let best = { prefill: Infinity, decode: Infinity };
   for (let r = 0; r < repeat; r++) {
-    using s = engine.createSession();
-    let t = performance.now();
-    await s.forward(prompt, { hooks });
-    const prefill = performance.now() - t;
-    t = performance.now();
-    let token = 5;
-    for (let i = 0; i < DECODE; i++) {
-      if (greedyOnGpu) {
-        token = (await s.forward([token], { hooks, output: 'argmax' })).token;
-        continue;
-      }
-      const out = await s.forward([token], { hooks });
-      token = 3 + (Math.round(Math.abs(out.logits[7]) * 1000) % (engine.config.vocab_size - 3));
+    let prefill = 0, decode = 0;
+    for await (const step of generate({ engine, prompt }, { maxTokens: DECODE + 1, temperature: 0, stopAtEos: false, hooks, logits: !greedyOnGpu })) {
+      if (step.index === 0) prefill = step.ms; else decode += step.ms;
     }
-    const decode = performance.now() - t;
     best = { prefill: Math.min(best.prefill, prefill), decode: Math.min(best.decode, decode) };
   }
   return {
@@ -59,7 +54,7 @@ async function main() {
   }
   const at = process.argv.indexOf('--model');
   const dir = at > 0 ? process.argv[at + 1] : DEFAULT_MODEL_DIR;
-  const model = await loadModelFromDirectory(dir);
+  const model = await loadModelDirectory(dir);
   const cpu = new CpuEngine(model.config, model.weights);
   const gpu = await createNodeWebGpuEngine(model.config, model.weights, model.dtypeBytes);
   const result: Record<string, unknown> = { model: at > 0 ? dir : 'models/mixscope-tiny', prompt_tokens: PROMPT, decode_tokens: DECODE, webgpu_adapter: gpu.description };

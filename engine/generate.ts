@@ -1,102 +1,171 @@
-// Generation as an async iterator: one step per token, each with its text piece and the hook
-// data that was asked for, so a caller (a chart, a notebook cell) can draw as tokens arrive.
-import type { Engine, ForwardRequest } from './engine.ts';
-import type { HookValue } from './hooks/request.ts';
+// The generation loop, the one every caller uses (the CLI's `generate`, the site's worker, the
+// bench): an async iterator with one step per token, each with its text, the hook data and
+// routing asked for, the next-token candidates and the speed so far, so a caller can draw as
+// tokens arrive.
+//
+// 1. Check the prompt (engine/generation/prompt.ts) and the budget: at most `maxTokens`, and
+//    never past the model's window (P positions: a prompt of n tokens leaves room for P - n).
+// 2. Open a session; feed the prompt, then each chosen token. Ask the engine for the argmax
+//    alone ('argmax' output: 4 bytes read back on the GPU) when nothing needs the logits.
+// 3. Each step says why it ended the generation, if it did: 'eos', 'length', 'context',
+//    'stopped' (the signal was aborted; it is looked at between tokens).
+// 4. With `routeLast`, one more forward feeds the last token so it has its routing and hooks too.
+// 5. The session is disposed on every path: done, error, abort, a consumer that stops iterating.
+import type { Engine, ForwardOutput, ForwardRequest, ForwardResult } from './engine.ts';
+import { normaliseHookRequest } from './engine.ts';
+import type { HookRequest, HookValue } from './hooks/request.ts';
 import type { MixscopeTokenizer } from './tokenizer.ts';
 import { RequestError } from './errors.ts';
 import { createSampler, type SamplingOptions } from './sampling.ts';
+import { promptIds } from './generation/prompt.ts';
+import { TokenTexts, specialIds, type TokenInfo } from './generation/token-texts.ts';
+import { nextTokenCandidates, type Candidate } from './generation/candidates.ts';
+import { layerRouting, routingHooks, type LayerRouting } from './routing/routing.ts';
+
+/**
+ * Why a generation ended: 'length' (maxTokens reached), 'eos' (the model's end-of-sequence
+ * token), 'context' (the model's window is full), 'stopped' (the caller's signal).
+ */
+export type Finish = 'length' | 'eos' | 'context' | 'stopped';
 
 export interface GenerateOptions extends SamplingOptions {
+  /** Tokens to generate at most (default 64). */
   maxTokens?: number;
   hooks?: ForwardRequest['hooks'];
   interventions?: ForwardRequest['interventions'];
   /** Stop at the end-of-sequence token (default true). */
   stopAtEos?: boolean;
+  /** Looked at between tokens: once aborted, the next step is the last, with finish 'stopped'. */
   signal?: AbortSignal;
   /**
-   * Give every step its logits. By default a greedy run (temperature 0 or unset) on an engine that
-   * can pick the token itself (WebGPU: argmax on the GPU) reads back only the token id, and its
-   * steps carry empty logits; sampling, and the CPU engine, always fill them.
+   * Give every step its logits. By default a greedy run (temperature 0 or unset) that asks for no
+   * candidates lets the engine pick the token itself (on WebGPU the argmax runs on the GPU and 4
+   * bytes come back), and its steps carry empty logits.
    */
   logits?: boolean;
+  /** Give every step the routing of the tokens it fed (`{ logits: true }`: with the gate logits). */
+  routing?: boolean | { logits: boolean };
+  /** Give every step this many next-token candidates (default 0: none). */
+  candidates?: number;
+  /** After the last token, one more forward that feeds it, so it has its routing and hooks (default false). */
+  routeLast?: boolean;
 }
 
-export interface GenerateStep {
+/** One forward of the loop: the tokens fed and what was observed. */
+export interface FedForward {
+  /** The tokens fed, as views show them: the prompt for step 0, then the previous token. */
+  fed: TokenInfo[];
+  /** Absolute position of fed[0]. */
+  position: number;
+  hooks: Map<string, HookValue>;
+  /** Per layer, the routing of the tokens fed (null unless `routing` was asked for). */
+  routing: LayerRouting[] | null;
+  /** Milliseconds the forward took. */
+  ms: number;
+}
+
+export interface GenerateStep extends FedForward {
   /** 0 for the first generated token. */
   index: number;
   token: number;
   /** The token's piece as the vocabulary spells it (e.g. "▁the", "<0xE2>"). */
   piece: string;
-  /** Whole characters completed by this token (may be empty while a character is incomplete). */
+  /**
+   * Whole characters completed by this token, for the reader's text: may be empty while a
+   * character is incomplete; empty for special tokens and without a tokenizer.
+   */
   text: string;
-  /** Tokens fed to the model in this step: the prompt for step 0, the previous token after. */
+  /** The chosen token as views show it (special tokens by their piece). */
+  sampled: TokenInfo;
+  /** Token ids fed to the model in this step (the ids of `fed`). */
   inputIds: number[];
-  /** Absolute position of inputIds[0]. */
-  position: number;
-  /** Logits (V) the token was chosen from; empty (length 0) for a greedy run on the GPU unless `logits: true` was asked. */
+  /** Logits (V) the token was chosen from; empty (length 0) when the engine picked it alone. */
   logits: Float32Array;
-  hooks: Map<string, HookValue>;
-  /** Set on the last step: why generation stopped. */
-  finish?: 'length' | 'eos' | 'aborted';
+  /** The most likely next tokens after `fed` (empty unless `candidates` was asked for). */
+  candidates: Candidate[];
+  /** Decode tokens per second so far (every forward after the prompt's). */
+  tokensPerSecond: number;
+  /** Set on the last step: why generation ended. */
+  finish?: Finish;
+  /** On the last step with `routeLast`: the forward that fed this step's token. */
+  last?: FedForward;
 }
 
 export interface GenerateInput {
   engine: Engine;
-  tokenizer?: MixscopeTokenizer;
+  tokenizer?: MixscopeTokenizer | null;
   /** Text prompt (needs a tokenizer) or token ids. */
   prompt: string | readonly number[];
 }
 
 export async function* generate(input: GenerateInput, o: GenerateOptions = {}): AsyncGenerator<GenerateStep, void, void> {
-  const { engine, tokenizer } = input;
+  const { engine } = input;
+  const tokenizer = input.tokenizer ?? null;
   const config = engine.config;
-  let promptIds: number[];
-  if (typeof input.prompt === 'string') {
-    if (!tokenizer) throw new RequestError('a text prompt needs a tokenizer (this checkpoint has no tokenizer.json); pass token ids instead');
-    if (input.prompt.length === 0) throw new RequestError('the prompt is empty: type some text to continue');
-    promptIds = tokenizer.encode(input.prompt).ids;
-  } else {
-    promptIds = [...input.prompt];
-    if (promptIds.length === 0) throw new RequestError('the prompt is empty: give at least one token id');
-  }
+  const ids = promptIds(config, tokenizer, input.prompt, 'generate');
   const maxTokens = o.maxTokens ?? 64;
   if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new RequestError(`maxTokens must be a positive integer, got ${maxTokens}`);
-  if (promptIds.length >= config.max_position_embeddings) {
-    throw new RequestError(`the prompt is ${promptIds.length} tokens long; this model reads at most ${config.max_position_embeddings - 1} before generating`);
-  }
-  const budget = Math.min(maxTokens, config.max_position_embeddings - promptIds.length);
+  const candidates = o.candidates ?? 0;
+  if (!Number.isInteger(candidates) || candidates < 0) throw new RequestError(`candidates must be a non-negative integer, got ${candidates}`);
+  // Every generated token gets a position in the model's window.
+  const room = config.max_position_embeddings - ids.length;
+  const budget = Math.min(maxTokens, room);
   const sample = createSampler(o);
-  const decoder = tokenizer?.streamDecoder(promptIds);
-  const session = engine.createSession();
-  const request: ForwardRequest = { hooks: o.hooks, interventions: o.interventions };
-  const eos = o.stopAtEos === false ? null : config.eos_token_id;
   const greedy = !o.temperature || o.temperature <= 0;
-  const onDevice = greedy && o.logits !== true && engine.backend === 'webgpu';
-  const step = async (ids: number[]) => {
-    const r = await session.forward(ids, { ...request, output: onDevice ? 'argmax' : 'last' });
-    return { token: onDevice ? r.token : sample(r.logits), logits: r.logits, hooks: r.hooks, position: r.position };
-  };
+  const output: ForwardOutput = greedy && o.logits !== true && candidates === 0 ? 'argmax' : 'last';
+  const routing = o.routing ? { logits: o.routing !== true && o.routing.logits } : null;
+  const request = { hooks: withRouting(o.hooks, routing), interventions: o.interventions };
+  const eos = o.stopAtEos === false ? null : config.eos_token_id;
+  const texts = new TokenTexts(tokenizer, specialIds(config));
+  if (o.signal?.aborted) return;
 
-  let inputIds = promptIds;
+  const session = engine.createSession();
+  const run = async (fed: TokenInfo[], out: ForwardOutput): Promise<FedForward & { result: ForwardResult }> => {
+    const t0 = performance.now();
+    const result = await session.forward(fed.map((t) => t.id), { ...request, output: out });
+    const ms = performance.now() - t0;
+    return { fed, position: result.position, hooks: result.hooks, routing: routing ? layerRouting(config, result.hooks, routing) : null, ms, result };
+  };
   try {
+    let fed = ids.map((id, i) => texts.push(id, i, false));
+    let decodeMs = 0;
     for (let index = 0; index < budget; index++) {
-      if (o.signal?.aborted) return;
-      const result = await step(inputIds);
-      const token = result.token;
-      const isEos = token === eos;
-      let text = isEos || !decoder ? '' : decoder.push(token);
-      let finish: GenerateStep['finish'];
-      if (isEos) finish = 'eos';
-      else if (index === budget - 1) finish = 'length';
-      if (finish && decoder) text += decoder.flush();
-      yield {
-        index, token, piece: tokenizer?.idToToken(token) ?? String(token), text,
-        inputIds, position: result.position, logits: result.logits, hooks: result.hooks, finish,
+      const { result, ...forward } = await run(fed, output);
+      if (index > 0) decodeMs += forward.ms;
+      const token = greedy ? result.token : sample(result.logits);
+      const position = forward.position + fed.length;
+      const sampled = texts.push(token, position, true);
+      let text = texts.shownAsPiece(token) ? '' : sampled.text;
+      const finish: Finish | undefined = token === eos ? 'eos'
+        : index === maxTokens - 1 ? 'length'
+        : index === room - 1 ? 'context'
+        : o.signal?.aborted ? 'stopped' : undefined;
+      if (finish) {
+        const rest = texts.flush();
+        sampled.text += rest;
+        text += rest;
+      }
+      const step: GenerateStep = {
+        ...forward, index, token, piece: sampled.piece, text, sampled, inputIds: fed.map((t) => t.id),
+        logits: result.logits, candidates: candidates ? nextTokenCandidates(result.logits, candidates, tokenizer) : [],
+        tokensPerSecond: decodeMs > 0 ? (1000 * index) / decodeMs : 0, finish,
       };
+      if (finish && o.routeLast) {
+        const { result: _, ...last } = await run([sampled], 'argmax');
+        step.last = last;
+      }
+      yield step;
       if (finish) return;
-      inputIds = [token];
+      fed = [sampled];
     }
   } finally {
     session.dispose();
   }
+}
+
+/** The caller's hooks plus the routing hooks, when routing is asked for. */
+function withRouting(hooks: ForwardRequest['hooks'], routing: { logits: boolean } | null): ForwardRequest['hooks'] {
+  if (!routing) return hooks;
+  const h: HookRequest = normaliseHookRequest(hooks);
+  return { ...h, observe: [...(h.observe ?? []), ...routingHooks(routing)] };
 }

@@ -2,12 +2,15 @@
 // through its cache on disk. The Node entry: only it and the hub/node-*.ts modules it re-exports
 // import node:* (everything else runs in a browser or a Web Worker).
 import { createReadStream, readdirSync, statSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import path from 'node:path';
 import { CheckpointError } from './errors.ts';
-import { loadCheckpoint, type CheckpointSource, type LoadedCheckpoint, type LoadOptions } from './checkpoint/index.ts';
-import { loadModel, type Model } from './model.ts';
+import { parseConfig, type MixtralConfig } from './config.ts';
+import {
+  CONFIG_FILE, INDEX_FILE, SINGLE_FILE, TOKENIZER_FILE, loadCheckpoint, mixtralTensorSpecs, parseHeader, readHeaderLength,
+  type CheckpointSource, type LoadedCheckpoint, type LoadOptions,
+} from './checkpoint/index.ts';
 
 export { hubCacheSource, type HubCacheSource, type HubCacheSourceOptions } from './hub/node-source.ts';
 export { RepoCache, repoFolderName } from './hub/node-cache.ts';
@@ -52,12 +55,84 @@ export function directorySource(dir: string): CheckpointSource {
   };
 }
 
-/** Load the checkpoint in `dir` (config.json, safetensors weights, optional tokenizer.json). */
+/**
+ * The one way to read a checkpoint folder in Node: config.json, the safetensors weights (single
+ * file or sharded) and tokenizer.json when present, as the browser's loadCheckpoint reads a URL
+ * or files. For a Model (tokenizer built, parameters counted): loadModel(directorySource(dir)).
+ */
 export async function loadModelDirectory(dir: string, options?: LoadOptions): Promise<LoadedCheckpoint> {
   return loadCheckpoint(directorySource(dir), options);
 }
 
-/** Load the checkpoint in `dir` as a Model (tokenizer built, parameters counted). */
-export async function loadModelFromDirectory(dir: string, options?: LoadOptions): Promise<Model> {
-  return loadModel(directorySource(dir), options);
+/** What a checkpoint folder says about itself without its weights being read. */
+export interface CheckpointSummary {
+  config: MixtralConfig;
+  /** Parsed tokenizer.json, or null when there is none. */
+  tokenizerJson: unknown | null;
+  /** The checkpoint's files present: config.json, the weight files, tokenizer.json. */
+  files: string[];
+  /** Bytes stored per dtype over the tensors the model uses, from the safetensors headers; {} without weights. */
+  dtypeBytes: Record<string, number>;
+}
+
+/**
+ * config.json, tokenizer.json and the safetensors headers of `dir`, never a tensor's bytes: enough
+ * for parameter counts and tokenization of a model whose weights are absent or too large to load.
+ */
+export async function readCheckpointSummary(dir: string): Promise<CheckpointSummary> {
+  const source = directorySource(dir);
+  if (!(await source.has(CONFIG_FILE))) throw new CheckpointError('missing-file', CONFIG_FILE, `no ${CONFIG_FILE} in ${dir}`);
+  const config = parseConfig(await source.text(CONFIG_FILE));
+  let tokenizerJson: unknown | null = null;
+  if (await source.has(TOKENIZER_FILE)) {
+    try { tokenizerJson = JSON.parse(await source.text(TOKENIZER_FILE)); } catch (e) {
+      if (e instanceof CheckpointError) throw e;
+      throw new CheckpointError('bad-tokenizer', TOKENIZER_FILE, `not valid JSON (${(e as Error).message})`);
+    }
+  }
+  const weights = await weightFiles(source, dir);
+  const used = new Set(mixtralTensorSpecs(config).map((t) => t.name));
+  if (config.tie_word_embeddings) used.add('lm_head.weight');
+  const dtypeBytes: Record<string, number> = {};
+  for (const file of weights) {
+    for (const t of (await readHeader(path.join(dir, file), file)).tensors.values()) {
+      if (used.has(t.name)) dtypeBytes[t.dtype] = (dtypeBytes[t.dtype] ?? 0) + (t.end - t.begin);
+    }
+  }
+  const files = [CONFIG_FILE, ...weights, ...(tokenizerJson !== null ? [TOKENIZER_FILE] : [])];
+  return { config, tokenizerJson, files, dtypeBytes };
+}
+
+/** The safetensors files of a folder: the single file, or the shards its index names; none is fine here. */
+async function weightFiles(source: CheckpointSource, dir: string): Promise<string[]> {
+  if (await source.has(SINGLE_FILE)) return [SINGLE_FILE];
+  if (!(await source.has(INDEX_FILE))) return [];
+  let map: unknown;
+  try { map = (JSON.parse(await source.text(INDEX_FILE)) as { weight_map?: unknown }).weight_map; } catch (e) {
+    throw new CheckpointError('bad-index', INDEX_FILE, `not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof map !== 'object' || map === null || Array.isArray(map)) throw new CheckpointError('bad-index', INDEX_FILE, 'missing "weight_map" object');
+  const shards = [...new Set(Object.values(map as Record<string, unknown>))].sort();
+  for (const s of shards) {
+    if (typeof s !== 'string' || s !== path.basename(s) || !(await source.has(s))) {
+      throw new CheckpointError('bad-index', INDEX_FILE, `names shard ${JSON.stringify(s)}, which is not a file in ${dir}`);
+    }
+  }
+  return shards as string[];
+}
+
+/** The header of one safetensors file: its first 8 + N bytes only. */
+async function readHeader(file: string, name: string) {
+  const handle = await open(file, 'r');
+  try {
+    const size = (await handle.stat()).size;
+    const first = new Uint8Array(8);
+    const { bytesRead } = await handle.read(first, 0, 8, 0);
+    const n = readHeaderLength(first.subarray(0, bytesRead), name, size);
+    const json = new Uint8Array(n);
+    await handle.read(json, 0, n, 8);
+    return parseHeader(json, name, size);
+  } finally {
+    await handle.close();
+  }
 }

@@ -40,6 +40,21 @@ export function softmax(logits: ArrayLike<number>, temperature = 1): Float64Arra
   return p;
 }
 
+/** The n most likely tokens of softmax(logits), best first (ties to the lower id), with their probabilities. */
+export function topTokens(logits: ArrayLike<number>, n: number): { ids: number[]; probs: number[] } {
+  const p = softmax(logits);
+  const k = Math.max(0, Math.min(n, p.length));
+  // One pass with a sorted list of k: O(V k), no sort of the whole vocabulary.
+  const best: number[] = [];
+  for (let i = 0; i < p.length && k > 0; i++) {
+    if (best.length === k && p[i] <= p[best[k - 1]]) continue;
+    let j = best.length < k ? best.length : k - 1;
+    best[j] = i;
+    while (j > 0 && p[best[j - 1]] < p[best[j]]) { [best[j - 1], best[j]] = [best[j], best[j - 1]]; j--; }
+  }
+  return { ids: best, probs: best.map((i) => p[i]) };
+}
+
 /** The candidate set after temperature, top-k and top-p: token ids with renormalised probabilities. */
 export function candidates(logits: ArrayLike<number>, o: SamplingOptions): { ids: number[]; probs: number[] } {
   const t = o.temperature ?? 1;

@@ -1,9 +1,8 @@
 // Attention grid: every head of a layer as a thumbnail, grouped by the key/value head it shares
 // (GQA), so heads that read the same keys sit together. Clicking a head selects it.
 import { select } from 'd3';
-import { probabilityScale } from './palette.ts';
-import { headPattern, kvGroups, paintPattern, tokenCount } from './attention.ts';
-import { attentionRows } from './attention-map.ts';
+import { attentionRow, kvGroups, paintPattern, tokenCount } from './attention.ts';
+import { ATTENTION_COLOR, attentionRows } from './attention-map.ts';
 import { mountView, BASE_DEFAULTS, type BaseOptions, type View, type ViewState } from './view.ts';
 import type { AttentionData } from './types.ts';
 
@@ -27,8 +26,18 @@ function draw(s: State): void {
   const { data, options } = s;
   const T = tokenCount(data);
   const size = thumbSize(options.width, data.heads, data.kvHeads);
-  const color = probabilityScale(1);
   const grid = select(s.body).selectAll<HTMLDivElement, null>('div.mx-grid').data([null]).join('div').attr('class', 'mx-grid');
+  const paint = (cell: HTMLDivElement, h: number) => paintPattern(select(cell).select<HTMLCanvasElement>('canvas').node()!, (q) => attentionRow(data, h, q), T, size, ATTENTION_COLOR, data.slidingWindow, { sequence: data.sequence, head: h });
+  // The groups, cells and captions change with the heads and the size only: while tokens stream
+  // in, only the thumbnails are painted (each adds its new rows).
+  const node = grid.node() as HTMLDivElement & { mxFrame?: string };
+  const frame = `${data.heads}|${data.kvHeads}|${size}|${data.layer}`;
+  if (node.mxFrame === frame) {
+    grid.selectAll<HTMLDivElement, number>('div.mx-head-cell').each(function (h) { paint(this, h); });
+    markSelected(s);
+    return;
+  }
+  node.mxFrame = frame;
   grid.selectAll<HTMLDivElement, Group>('div.mx-kv-group').data(kvGroups(data.heads, data.kvHeads), (g) => String(g.kv))
     .join((enter) => {
       const g = enter.append('div').attr('class', 'mx-kv-group');
@@ -53,7 +62,7 @@ function draw(s: State): void {
         })
         .attr('data-head', (h) => h)
         .call((cell) => cell.select('.mx-head-caption').text((h) => `h${h}`))
-        .each(function (h) { paintPattern(select(this).select<HTMLCanvasElement>('canvas').node()!, headPattern(data, h), T, size, color, data.slidingWindow); });
+        .each(function (h) { paint(this, h); });
     });
   markSelected(s);
 }

@@ -3,7 +3,7 @@
 import { axisBottom, axisLeft, scaleLinear, select } from 'd3';
 import { probabilityScale } from './palette.ts';
 import { tokenLabel } from './token-text.ts';
-import { headPattern, kvHeadOf, paintPattern, tokenCount, windowEdgePath } from './attention.ts';
+import { attentionRow, kvHeadOf, paintPattern, tokenCount, windowEdgePath } from './attention.ts';
 import { mountView, BASE_DEFAULTS, type BaseOptions, type View, type ViewState } from './view.ts';
 import type { AttentionData } from './types.ts';
 
@@ -15,6 +15,9 @@ export interface AttentionMapOptions extends BaseOptions {
 }
 
 type State = ViewState<AttentionData, AttentionMapOptions>;
+
+/** One scale for every paint, so a canvas painted before can be extended rather than repainted. */
+export const ATTENTION_COLOR = probabilityScale(1);
 
 /** Cells wide enough for a token label get one; narrower ones get numeric ticks. */
 const LABEL_CELL = 10;
@@ -39,7 +42,7 @@ function draw(s: State): void {
     .style('width', `${M.left + size + M.right}px`).style('height', `${M.top + size + M.bottom}px`);
   const canvas = wrap.selectAll<HTMLCanvasElement, null>('canvas').data([null]).join('canvas')
     .style('left', `${M.left}px`).style('top', `${M.top}px`).node()!;
-  paintPattern(canvas, headPattern(data, h), T, size, probabilityScale(1), data.slidingWindow);
+  paintPattern(canvas, (q) => attentionRow(data, h, q), T, size, ATTENTION_COLOR, data.slidingWindow, { sequence: data.sequence, head: h });
 
   const svg = wrap.selectAll<SVGSVGElement, null>('svg').data([null]).join('svg')
     .attr('width', M.left + size + M.right).attr('height', M.top + size + M.bottom)
@@ -70,9 +73,9 @@ function draw(s: State): void {
     yAxis.call(axisLeft(pos).tickValues(pos.ticks(Math.min(T, 8)).filter(Number.isInteger)).tickFormat((d) => fmt(+d)).tickSizeOuter(0)).call((a) => a.select('.domain').remove());
     xAxis.call(axisBottom(pos).tickValues(pos.ticks(Math.min(T, 8)).filter(Number.isInteger)).tickFormat((d) => fmt(+d)).tickSizeOuter(0)).call((a) => a.select('.domain').remove());
   }
-  plot.selectAll('text.mx-axis-title').data(['query ↓', 'key →']).join('text').attr('class', 'mx-axis-title')
+  plot.selectAll('text.mx-axis-title').data(['query ↓', 'key →']).join((enter) => enter.append('text').attr('class', 'mx-axis-title').text((d) => d))
     .attr('x', (_d, i) => (i === 0 ? -M.left + 2 : size)).attr('y', -6)
-    .attr('text-anchor', (_d, i) => (i === 0 ? 'start' : 'end')).attr('fill', '#6b7280').text((d) => d);
+    .attr('text-anchor', (_d, i) => (i === 0 ? 'start' : 'end')).attr('fill', '#6b7280');
 
   const edge = windowEdgePath(T, data.slidingWindow, cell);
   plot.selectAll('path.mx-window-edge').data(edge ? [edge] : []).join('path').attr('class', 'mx-window-edge')
@@ -93,7 +96,7 @@ function pointer(s: State, event: MouseEvent): void {
   const k = Math.min(T - 1, Math.floor(((event.clientX - r.left) / size) * T));
   if (q < 0 || k < 0) return;
   const h = clampHead(s.data, s.options.head);
-  const p = headPattern(s.data, h)[q * T + k];
+  const p = k <= q ? attentionRow(s.data, h, q)[k] : 0;
   const tq = s.data.tokens[q], tk = s.data.tokens[k];
   s.hover(tq.position);
   s.tooltip.show([
@@ -130,10 +133,12 @@ function toSvg(s: State): SVGSVGElement | null {
 export function attentionRows(data: AttentionData, heads: number[]): Record<string, string | number>[] {
   const T = tokenCount(data), rows: Record<string, string | number>[] = [];
   for (const h of heads) {
-    const p = headPattern(data, h);
-    for (let q = 0; q < T; q++) for (let k = 0; k <= q; k++) {
-      if (data.slidingWindow !== null && k < q - data.slidingWindow + 1) continue;
-      rows.push({ layer: data.layer, head: h, kv: kvHeadOf(h, data.heads, data.kvHeads), query: data.tokens[q].position, key: data.tokens[k].position, prob: p[q * T + k] });
+    for (let q = 0; q < T; q++) {
+      const p = attentionRow(data, h, q);
+      for (let k = 0; k <= q; k++) {
+        if (data.slidingWindow !== null && k < q - data.slidingWindow + 1) continue;
+        rows.push({ layer: data.layer, head: h, kv: kvHeadOf(h, data.heads, data.kvHeads), query: data.tokens[q].position, key: data.tokens[k].position, prob: p[k] });
+      }
     }
   }
   return rows;

@@ -8,7 +8,10 @@ import { mountView, BASE_DEFAULTS, type BaseOptions, type View, type ViewState }
 import type { RoutingData } from './types.ts';
 
 export interface ExpertLoadOptions extends BaseOptions {
-  /** 'first': share of first choices (uniform 1/E); 'topk': share of tokens routed anywhere in top-k (uniform K/E). */
+  /**
+   * 'first': share of first choices; 'topk': share of all top-k choices (each token counts once
+   * per chosen expert). Both sum to 1 over experts; uniform is 1/E.
+   */
   count: 'first' | 'topk';
   /** Layers to draw (null: all). */
   layers: number[] | null;
@@ -42,7 +45,7 @@ function draw(s: State): void {
   const rowsN = Math.ceil(panels.length / cols);
   const share = (d: ExpertLoad) => (options.count === 'first' ? d.firstShare : d.topkShare);
   const n = (d: ExpertLoad) => (options.count === 'first' ? d.first : d.topk);
-  const uniform = (options.count === 'first' ? 1 : data.topK) / E;
+  const uniform = 1 / E;
   const x = scaleBand<number>().domain(Array.from({ length: E }, (_, e) => e)).range([M.left, pw - M.right]).padding(0.18);
   // One y scale for all panels so bar heights compare across layers.
   const y = scaleLinear().domain([0, Math.max(uniform * 1.6, max(panels, (p) => max(p.bars, share)) ?? 0)]).nice(4).range([ph - M.bottom, M.top]);
@@ -63,26 +66,33 @@ function draw(s: State): void {
     .attr('transform', (_p, i) => `translate(${(i % cols) * (pw + GAP)},${Math.floor(i / cols) * (ph + GAP)})`)
     .each(function (p) {
       const g = select(this);
-      g.select<SVGGElement>('g.mx-y-axis').attr('transform', `translate(${M.left},0)`)
-        .call(axisLeft(y).ticks(3, '~%').tickSize(-(pw - M.left - M.right)))
-        .call((a) => a.select('.domain').remove())
-        .call((a) => a.selectAll('.tick line').attr('stroke', '#e5e7eb'))
-        .call((a) => a.selectAll('.tick text').attr('fill', '#555').attr('font-size', 9));
-      g.select('text.mx-panel-title').attr('x', M.left).attr('y', 9).text(`layer ${p.layer}`);
+      // Axis, title, uniform line and labels change with the layout and the scale, not with every
+      // token: redrawn only when those change.
+      const frame = `${p.layer}|${pw}|${ph}|${E}|${y.domain()}`;
+      const node = this as SVGGElement & { mxFrame?: string };
+      if (node.mxFrame !== frame) {
+        node.mxFrame = frame;
+        g.select<SVGGElement>('g.mx-y-axis').attr('transform', `translate(${M.left},0)`)
+          .call(axisLeft(y).ticks(3, '~%').tickSize(-(pw - M.left - M.right)))
+          .call((a) => a.select('.domain').remove())
+          .call((a) => a.selectAll('.tick line').attr('stroke', '#e5e7eb'))
+          .call((a) => a.selectAll('.tick text').attr('fill', '#555').attr('font-size', 9));
+        g.select('text.mx-panel-title').attr('x', M.left).attr('y', 9).text(`layer ${p.layer}`);
+        g.select('line.mx-uniform').attr('x1', M.left).attr('x2', pw - M.right).attr('y1', y(uniform)).attr('y2', y(uniform));
+        g.select('g.mx-x-labels').selectAll<SVGTextElement, number>('text').data(x.domain(), (e) => String(e))
+          .join('text').attr('x', (e) => x(e)! + x.bandwidth() / 2).attr('y', ph - 4).attr('text-anchor', 'middle')
+          .attr('fill', '#555').attr('font-size', x.bandwidth() < 12 ? 7 : 9).text((e) => `E${e}`);
+      }
       g.select('g.mx-bars').selectAll<SVGRectElement, ExpertLoad>('rect.mx-bar').data(p.bars, (d) => String(d.expert))
         .join((enter) => enter.append('rect').attr('class', 'mx-bar')
           .on('mouseenter mousemove', (event: MouseEvent, d) => s.tooltip.show([
             `layer ${d.layer} · E${d.expert}`,
             `1st choice: ${d.first} of ${s.data.tokens.length} (${(d.firstShare * 100).toFixed(1)}%)`,
-            `in top-${s.data.topK}: ${d.topk} (${(d.topkShare * 100).toFixed(1)}%)`,
+            `in top-${s.data.topK}: ${d.topk} tokens (${(d.topkShare * 100).toFixed(1)}% of ${s.data.tokens.length * s.data.topK} choices)`,
           ], event)))
         .attr('x', (d) => x(d.expert)!).attr('width', x.bandwidth())
         .attr('y', (d) => y(share(d))).attr('height', (d) => y(0) - y(share(d)))
         .attr('fill', (d) => expertColor(d.expert, E)).attr('data-expert', (d) => d.expert).attr('data-count', n);
-      g.select('line.mx-uniform').attr('x1', M.left).attr('x2', pw - M.right).attr('y1', y(uniform)).attr('y2', y(uniform));
-      g.select('g.mx-x-labels').selectAll<SVGTextElement, number>('text').data(x.domain(), (e) => String(e))
-        .join('text').attr('x', (e) => x(e)! + x.bandwidth() / 2).attr('y', ph - 4).attr('text-anchor', 'middle')
-        .attr('fill', '#555').attr('font-size', x.bandwidth() < 12 ? 7 : 9).text((e) => `E${e}`);
     });
   svg.attr('data-tokens', T);
 }
@@ -108,7 +118,7 @@ export function createExpertLoad(data: RoutingData, options: Partial<ExpertLoadO
     isEmpty: (d) => d.tokens.length === 0 || d.layers.length === 0,
     legend: (d, opt) => ({
       experts: d.experts,
-      note: `${opt.count === 'first' ? 'share of 1st choices' : `share of tokens in top-${d.topK}`} · dashed: uniform ${opt.count === 'first' ? `1/${d.experts}` : `${d.topK}/${d.experts}`} · ${d.tokens.length} tokens`,
+      note: `${opt.count === 'first' ? 'share of 1st choices' : `share of top-${d.topK} choices`} · dashed: uniform 1/${d.experts} · ${d.tokens.length} tokens`,
     }),
     draw, highlight,
     rows: (d, opt) => (d.tokens.length === 0 ? [] : expertLoad(d).filter((r) => !opt.layers || opt.layers.includes(r.layer)).map((r) => ({ ...r }))),

@@ -9,7 +9,7 @@ import { thumbSize } from './attention-grid.ts';
 import { makeRouting } from '../tests/browser/viz-fixtures.ts';
 
 describe('expertLoad', () => {
-  it('counts first choices (shares sum to 1) and top-k membership (shares sum to K) per layer', () => {
+  it('counts first choices and top-k membership per layer; both kinds of share sum to 1 over experts', () => {
     const data = makeRouting(30, { layers: 3, experts: 8, topK: 2 });
     const load = expertLoad(data);
     expect(load).toHaveLength(3 * 8);
@@ -18,7 +18,8 @@ describe('expertLoad', () => {
       expect(rows.reduce((s, r) => s + r.first, 0)).toBe(30);
       expect(rows.reduce((s, r) => s + r.topk, 0)).toBe(60);
       expect(rows.reduce((s, r) => s + r.firstShare, 0)).toBeCloseTo(1, 9);
-      expect(rows.reduce((s, r) => s + r.topkShare, 0)).toBeCloseTo(2, 9);
+      expect(rows.reduce((s, r) => s + r.topkShare, 0)).toBeCloseTo(1, 9);
+      rows.forEach((r) => expect(r.topkShare).toBeCloseTo(r.topk / (30 * 2), 12));
       const e = data.layers[l].indices[0];
       expect(rows[e].first).toBeGreaterThanOrEqual(1);
     }

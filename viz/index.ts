@@ -1,4 +1,5 @@
-// The public face of viz/: six views, their shared pieces, and the data contract.
+// The public face of viz/: seven views (token strip, router heatmap, expert load, routing paths,
+// attention map, attention grid, next token), their shared pieces, and the data contract.
 export type * from './types.ts';
 export { createTokenStrip, type TokenStripOptions } from './token-strip.ts';
 export { createRouterHeatmap, heatmapLayout, type RouterHeatmapOptions } from './router-heatmap.ts';
@@ -16,7 +17,7 @@ export { createToolbar, type ExportSource } from './toolbar.ts';
 export { ensureStyles } from './style.ts';
 export { expertLoad, type ExpertLoad } from './load.ts';
 export { firstChoiceCounts, firstChoiceFlows, sankeyLayout, ribbonPath, type FlowNode, type Ribbon } from './flows.ts';
-export { headPattern, kvHeadOf, kvGroups, windowEdgePath, paintPattern } from './attention.ts';
+export { headPattern, attentionRow, kvHeadOf, kvGroups, windowEdgePath, paintPattern } from './attention.ts';
 export { displayToken, tokenLabel, newlineCount } from './token-text.ts';
 export { BASE_DEFAULTS, type BaseOptions, type View } from './view.ts';
 export { emptyRouting, emptyAttention, emptyNextToken } from './empty.ts';

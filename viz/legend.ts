@@ -2,18 +2,23 @@
 import { select } from 'd3';
 import { expertColor } from './palette.ts';
 
-/** Fill `container` with one swatch per expert (keyed, so repeated calls reuse the nodes). */
+/** Fill `container` with one swatch per expert (keyed, so repeated calls reuse the nodes); only what changed is rewritten. */
 export function renderExpertLegend(container: HTMLElement, E: number, note?: string): void {
   const root = select(container).classed('mx-legend', true);
-  root.selectAll<HTMLSpanElement, number>('span.mx-legend-item')
-    .data(Array.from({ length: E }, (_, e) => e), (e) => String(e))
-    .join((enter) => {
-      const item = enter.append('span').attr('class', 'mx-legend-item');
-      item.append('span').attr('class', 'mx-swatch');
-      item.append('span').attr('class', 'mx-legend-label');
-      return item;
-    })
-    .call((item) => item.select<HTMLSpanElement>('.mx-swatch').style('background', (e) => expertColor(e, E)))
-    .call((item) => item.select<HTMLSpanElement>('.mx-legend-label').text((e) => `E${e}`));
-  root.selectAll('span.mx-legend-note').data(note ? [note] : []).join('span').attr('class', 'mx-legend-note').style('color', '#6b7280').text((d) => d);
+  if (container.dataset.experts !== String(E)) {
+    container.dataset.experts = String(E);
+    root.selectAll<HTMLSpanElement, number>('span.mx-legend-item')
+      .data(Array.from({ length: E }, (_, e) => e), (e) => String(e))
+      .join((enter) => {
+        const item = enter.append('span').attr('class', 'mx-legend-item');
+        item.append('span').attr('class', 'mx-swatch');
+        item.append('span').attr('class', 'mx-legend-label');
+        return item;
+      })
+      .call((item) => item.select<HTMLSpanElement>('.mx-swatch').style('background', (e) => expertColor(e, E)))
+      .call((item) => item.select<HTMLSpanElement>('.mx-legend-label').text((e) => `E${e}`));
+  }
+  const notes = root.selectAll<HTMLSpanElement, string>('span.mx-legend-note').data(note ? [note] : [])
+    .join((enter) => enter.append('span').attr('class', 'mx-legend-note').style('color', '#6b7280'));
+  notes.each(function (d) { if (this.textContent !== d) this.textContent = d; });
 }

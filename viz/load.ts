@@ -1,4 +1,6 @@
-// Expert load: how many tokens each expert receives in each layer.
+// Expert load: how many tokens each expert receives in each layer. Shares follow the engine's
+// one convention (engine/analysis/routing-stats.ts): a share is a fraction of all choices, so
+// the experts' shares sum to 1, for first choices and for top-k choices alike.
 import type { RoutingData } from './types.ts';
 
 export interface ExpertLoad {
@@ -10,7 +12,7 @@ export interface ExpertLoad {
   topk: number;
   /** first / T: sums to 1 over experts. */
   firstShare: number;
-  /** topk / T: sums to K over experts. */
+  /** topk / (T * K), each token counted once per chosen expert: sums to 1 over experts. */
   topkShare: number;
 }
 
@@ -25,6 +27,6 @@ export function expertLoad(data: RoutingData): ExpertLoad[] {
       first[L.indices[t * K]]++;
       for (let k = 0; k < K; k++) topk[L.indices[t * K + k]]++;
     }
-    return first.map((f, expert) => ({ layer, expert, first: f, topk: topk[expert], firstShare: T ? f / T : 0, topkShare: T ? topk[expert] / T : 0 }));
+    return first.map((f, expert) => ({ layer, expert, first: f, topk: topk[expert], firstShare: T ? f / T : 0, topkShare: T ? topk[expert] / (T * K) : 0 }));
   });
 }

@@ -33,11 +33,18 @@ function draw(s: State): void {
   const x = scaleLinear().domain([0, Math.max(0.05, ...cands.map((c) => c.prob))]).nice(4).range([M.left, options.width - M.right]);
   const svg = select(s.body).selectAll<SVGSVGElement, null>('svg').data([null]).join('svg')
     .attr('width', options.width).attr('height', height).attr('font-family', 'system-ui, sans-serif').attr('font-size', 10);
-  svg.selectAll<SVGGElement, null>('g.mx-x-axis').data([null]).join('g').attr('class', 'mx-x-axis').attr('transform', `translate(0,${M.top})`)
-    .call(axisTop(x).ticks(Math.max(2, Math.floor((options.width - M.left - M.right) / 80)), '~%').tickSize(-(height - M.top - M.bottom)))
-    .call((a) => a.select('.domain').remove())
-    .call((a) => a.selectAll('.tick line').attr('stroke', '#e5e7eb'))
-    .call((a) => a.selectAll('.tick text').attr('fill', '#555'));
+  // The axis changes with the scale (rounded, so rarely), not with every token: redrawn only then.
+  const axis = svg.selectAll<SVGGElement, null>('g.mx-x-axis').data([null]).join('g').attr('class', 'mx-x-axis');
+  const frame = `${x.domain()}|${x.range()}|${height}`;
+  const axisNode = axis.node() as SVGGElement & { mxFrame?: string };
+  if (axisNode.mxFrame !== frame) {
+    axisNode.mxFrame = frame;
+    axis.attr('transform', `translate(0,${M.top})`)
+      .call(axisTop(x).ticks(Math.max(2, Math.floor((options.width - M.left - M.right) / 80)), '~%').tickSize(-(height - M.top - M.bottom)))
+      .call((a) => a.select('.domain').remove())
+      .call((a) => a.selectAll('.tick line').attr('stroke', '#e5e7eb'))
+      .call((a) => a.selectAll('.tick text').attr('fill', '#555'));
+  }
   svg.selectAll<SVGGElement, Candidate>('g.mx-candidate').data(cands, (c) => String(c.id))
     .join((enter) => {
       const g = enter.append('g').attr('class', 'mx-candidate');

@@ -3,7 +3,7 @@
 import { select, type Selection } from 'd3';
 import { expertColor, probabilityScale, textColorOn } from './palette.ts';
 import { tokenLabel } from './token-text.ts';
-import { choices, clampLayer, probsOf } from './routing.ts';
+import { choices, clampLayer, probsOf, unchangedPrefix, type DrawnPrefix } from './routing.ts';
 import { mountView, BASE_DEFAULTS, type BaseOptions, type View, type ViewState } from './view.ts';
 import type { RoutingData, TokenInfo } from './types.ts';
 
@@ -30,43 +30,75 @@ function rowsOf(data: RoutingData, layer: number): RowDatum[] {
   return data.tokens.map((token, t) => ({ token, t, probs: probsOf(L, data.experts, t), chosen: choices(L, data.topK, t) }));
 }
 
+/** The heatmap's svg, with its row elements by token index and what they were drawn from. */
+type Root = SVGSVGElement & { mxRows?: Row[]; mxDrawn?: DrawnPrefix };
+type Row = SVGGElement & { __data__?: RowDatum };
+
 function draw(s: State): void {
   const { data, options } = s;
-  const E = data.experts, rh = options.rowHeight;
-  const rows = rowsOf(data, options.layer);
-  const { cell, width, height } = heatmapLayout(options.width, E, rows.length, rh);
+  const E = data.experts, K = data.topK, rh = options.rowHeight, layer = clampLayer(data, options.layer);
+  const T = data.tokens.length;
+  const { cell, width, height } = heatmapLayout(options.width, E, T, rh);
   const color = probabilityScale(1);
   const svg = select(s.body).selectAll<SVGSVGElement, null>('svg').data([null]).join('svg')
     .attr('width', width).attr('height', height).attr('font-family', 'system-ui, sans-serif').attr('font-size', 10);
+  const root = svg.node() as Root;
+  const key = `${E}:${K}:${cell}:${rh}:${width}:${layer}`;
+  if (!root.mxRows) {
+    // One listener for every cell: rows stream in by the hundred, and each cell would cost one.
+    svg.on('mouseover mousemove', (event: MouseEvent) => {
+      const target = event.target as SVGElement & { __data__?: CellDatum };
+      if (target.classList.contains('mx-cell') && target.__data__) s.tooltip.show(cellTooltip(target.__data__, s.options.layer), event);
+    });
+  }
 
   const axis = svg.selectAll<SVGGElement, null>('g.mx-x-axis').data([null]).join('g').attr('class', 'mx-x-axis');
-  const ticks = axis.selectAll<SVGGElement, number>('g.mx-tick').data(Array.from({ length: E }, (_, e) => e), (e) => String(e))
-    .join((enter) => { const g = enter.append('g').attr('class', 'mx-tick'); g.append('rect'); g.append('text'); return g; })
-    .attr('transform', (e) => `translate(${M.left + e * cell},0)`);
-  ticks.select('rect').attr('x', 1).attr('y', 4).attr('width', cell - 2).attr('height', 14).attr('rx', 2).attr('fill', (e) => expertColor(e, E));
-  ticks.select('text').attr('x', cell / 2).attr('y', 11).attr('dy', '0.35em').attr('text-anchor', 'middle')
-    .attr('fill', (e) => textColorOn(expertColor(e, E))).attr('font-weight', 600).text((e) => `E${e}`);
-  axis.selectAll('text.mx-axis-title').data([null]).join('text').attr('class', 'mx-axis-title')
-    .attr('x', M.left - 6).attr('y', 11).attr('dy', '0.35em').attr('text-anchor', 'end').attr('fill', '#555')
-    .text(`layer ${clampLayer(data, options.layer)}`);
+  if (root.mxDrawn?.key !== key) {
+    const ticks = axis.selectAll<SVGGElement, number>('g.mx-tick').data(Array.from({ length: E }, (_, e) => e), (e) => String(e))
+      .join((enter) => { const g = enter.append('g').attr('class', 'mx-tick'); g.append('rect'); g.append('text'); return g; })
+      .attr('transform', (e) => `translate(${M.left + e * cell},0)`);
+    ticks.select('rect').attr('x', 1).attr('y', 4).attr('width', cell - 2).attr('height', 14).attr('rx', 2).attr('fill', (e) => expertColor(e, E));
+    ticks.select('text').attr('x', cell / 2).attr('y', 11).attr('dy', '0.35em').attr('text-anchor', 'middle')
+      .attr('fill', (e) => textColorOn(expertColor(e, E))).attr('font-weight', 600).text((e) => `E${e}`);
+    axis.selectAll('text.mx-axis-title').data([null]).join('text').attr('class', 'mx-axis-title')
+      .attr('x', M.left - 6).attr('y', 11).attr('dy', '0.35em').attr('text-anchor', 'end').attr('fill', '#555')
+      .text(`layer ${layer}`);
+  }
 
-  svg.selectAll<SVGGElement, RowDatum>('g.mx-row').data(rows, (d) => String(d.token.position))
-    .join((enter) => {
-      const g = enter.append('g').attr('class', 'mx-row');
-      g.append('rect').attr('class', 'mx-row-bg').attr('fill', 'transparent');
-      g.append('text').attr('class', 'mx-row-label').attr('text-anchor', 'end').attr('dy', '0.35em');
-      g.on('mouseenter', (_e, d) => s.hover(d.token.position));
-      return g;
-    })
-    .attr('transform', (d) => `translate(0,${M.top + d.t * rh})`)
-    .call((g) => g.select('rect.mx-row-bg').attr('x', 0).attr('width', width - M.right).attr('height', rh))
-    .call((g) => g.select<SVGTextElement>('text.mx-row-label').attr('x', M.left - 6).attr('y', rh / 2)
-      .attr('fill', (d) => (d.token.generated ? '#1d4ed8' : '#1b1e23')).text((d) => `${d.token.position}  ${tokenLabel(d.token, 11)}`))
-    .each(function (d) { drawCells(s, select(this), d, cell, rh, color); });
+  // Rows of tokens drawn before from the same data are left alone: a step draws its new rows only.
+  const L = data.layers[layer];
+  const rows = (root.mxRows ??= []);
+  const keep = unchangedPrefix(root.mxDrawn, data.tokens, [L.indices, L.weights, L.probs], key);
+  for (let t = keep; t < T; t++) {
+    let g = rows[t];
+    if (!g) {
+      const row = svg.append('g').attr('class', 'mx-row');
+      row.append('rect').attr('class', 'mx-row-bg').attr('fill', 'transparent');
+      row.append('text').attr('class', 'mx-row-label').attr('text-anchor', 'end').attr('dy', '0.35em');
+      row.on('mouseenter', function (this: Row) { s.hover(this.__data__!.token.position); });
+      g = rows[t] = row.node() as Row;
+    }
+    const token = data.tokens[t];
+    const d: RowDatum = { token, t, probs: probsOf(L, E, t), chosen: choices(L, K, t) };
+    g.__data__ = d;
+    const node = g as Drawn;
+    const place = `${t}:${rh}:${width}:${token.id}:${token.text}:${token.generated}:${token.position}`;
+    if (node.mxPlace !== place) {
+      node.mxPlace = place;
+      const sel = select(g).attr('transform', `translate(0,${M.top + t * rh})`).attr('data-position', token.position);
+      sel.select('rect.mx-row-bg').attr('x', 0).attr('width', width - M.right).attr('height', rh);
+      sel.select<SVGTextElement>('text.mx-row-label').attr('x', M.left - 6).attr('y', rh / 2)
+        .attr('fill', token.generated ? '#1d4ed8' : '#1b1e23').text(`${token.position}  ${tokenLabel(token, 11)}`);
+    }
+    drawCells(s, select(g) as Selection<SVGGElement, RowDatum, null, undefined>, d, cell, rh, color);
+  }
+  for (let t = T; t < rows.length; t++) rows[t].remove();
+  rows.length = T;
+  root.mxDrawn = { tokens: data.tokens, arrays: [L.indices, L.weights, L.probs], key };
 }
 
-/** What a row's cells depend on; rows whose inputs are unchanged are skipped while tokens stream in. */
-type Drawn = SVGGElement & { mxDrawn?: { layout: string; probs: Float32Array; chosen: string } };
+/** What a row's cells depend on; rows whose inputs are unchanged are skipped. */
+type Drawn = SVGGElement & { mxDrawn?: { layout: string; probs: Float32Array; chosen: string }; mxPlace?: string };
 
 function drawCells(s: State, g: Selection<SVGGElement, RowDatum, null, undefined>, row: RowDatum, cell: number, rh: number, color: (p: number) => string): void {
   const E = s.data.experts;
@@ -77,8 +109,7 @@ function drawCells(s: State, g: Selection<SVGGElement, RowDatum, null, undefined
   node.mxDrawn = { layout, probs: row.probs.slice(), chosen };
   const cells: CellDatum[] = Array.from(row.probs, (p, e) => ({ row, e, p, rank: row.chosen.findIndex((c) => c.expert === e) }));
   g.selectAll<SVGRectElement, CellDatum>('rect.mx-cell').data(cells, (d) => String(d.e))
-    .join((enter) => enter.append('rect').attr('class', 'mx-cell')
-      .on('mouseenter mousemove', (event: MouseEvent, d) => s.tooltip.show(cellTooltip(d, s.options.layer), event)))
+    .join('rect').attr('class', 'mx-cell')
     .attr('x', (d) => M.left + d.e * cell).attr('y', 0).attr('width', cell).attr('height', rh)
     .attr('fill', (d) => color(d.p)).attr('stroke', '#fff').attr('stroke-width', 1)
     .attr('data-expert', (d) => d.e).attr('data-prob', (d) => d.p.toFixed(4));
@@ -96,9 +127,14 @@ function cellTooltip(d: CellDatum, layer: number): string[] {
   return lines;
 }
 
+/** Only the rows whose state changes are touched: the one hovered before and the one hovered now. */
 function highlight(s: State, position: number | null): void {
-  select(s.body).selectAll<SVGGElement, RowDatum>('g.mx-row').classed('mx-hover', (d) => d.token.position === position)
-    .select('rect.mx-row-bg').attr('fill', (d) => (d.token.position === position ? '#fde68a' : 'transparent'));
+  const body = select(s.body);
+  body.selectAll<SVGGElement, RowDatum>('g.mx-row.mx-hover').filter((d) => d.token.position !== position)
+    .classed('mx-hover', false).select('rect.mx-row-bg').attr('fill', 'transparent');
+  if (position === null) return;
+  body.selectAll<SVGGElement, RowDatum>(`g.mx-row[data-position="${position}"]:not(.mx-hover)`)
+    .classed('mx-hover', true).select('rect.mx-row-bg').attr('fill', '#fde68a');
 }
 
 export function createRouterHeatmap(data: RoutingData, options: Partial<RouterHeatmapOptions> = {}): View<RoutingData, RouterHeatmapOptions> {

@@ -57,6 +57,11 @@ function draw(s: State): void {
     .attr('d', (r) => ribbonPath(x(r.layer)! + NODE_W, x(r.layer + 1)!, r))
     .attr('fill', (r) => expertColor(r.source, E)).attr('fill-opacity', 0.35).attr('stroke', 'none');
 
+  // In token mode the nodes and labels depend on the layout only: drawn again when it changes.
+  const frame = options.mode === 'aggregate' ? null : `${options.width}|${options.height}|${E}|${s.data.layers.length}`;
+  const plotNode = plot.node() as SVGGElement & { mxFrame?: string | null };
+  if (frame !== null && plotNode.mxFrame === frame) return;
+  plotNode.mxFrame = frame;
   gNodes.selectAll<SVGRectElement, FlowNode>('rect.mx-node').data(nodes, (n) => `${n.layer}:${n.expert}`)
     .join((enter) => enter.append('rect').attr('class', 'mx-node')
       .on('mouseenter mousemove', (event: MouseEvent, n) => s.tooltip.show(nodeTooltip(s, n), event)))

@@ -1,5 +1,5 @@
 // Reading LayerRouting's flat arrays: the choices and probabilities of one token.
-import type { LayerRouting, RoutingData } from './types.ts';
+import type { LayerRouting, RoutingData, TokenInfo } from './types.ts';
 
 /** Token t's chosen experts in `layer`, best first, with their renormalised weights. */
 export function choices(layer: LayerRouting, K: number, t: number): { expert: number; weight: number }[] {
@@ -16,4 +16,25 @@ export function probsOf(layer: LayerRouting, E: number, t: number): Float32Array
 /** The layer index clamped into range, so a stale `layer` option never throws. */
 export function clampLayer(data: RoutingData, layer: number): number {
   return Math.max(0, Math.min(data.layers.length - 1, Math.floor(layer)));
+}
+
+/** What a view drew last: enough to tell which leading tokens it need not draw again. */
+export interface DrawnPrefix { tokens: readonly TokenInfo[]; arrays: ArrayBufferView[]; key: string }
+
+/**
+ * How many leading tokens of `tokens` are as they were when `prev` was drawn: the same token
+ * objects, values read from the same buffers at the same offsets, and the same layout `key`.
+ * Views treat data arrays as immutable (a producer that grows a sequence, as the site's
+ * generation does, appends to buffers and never rewrites what it handed over), so those tokens
+ * look exactly as drawn and a view can skip them.
+ */
+export function unchangedPrefix(prev: DrawnPrefix | undefined, tokens: readonly TokenInfo[], arrays: ArrayBufferView[], key: string): number {
+  if (!prev || prev.key !== key || prev.arrays.length !== arrays.length) return 0;
+  for (let i = 0; i < arrays.length; i++) {
+    if (arrays[i].buffer !== prev.arrays[i].buffer || arrays[i].byteOffset !== prev.arrays[i].byteOffset) return 0;
+  }
+  const n = Math.min(prev.tokens.length, tokens.length);
+  let t = 0;
+  while (t < n && tokens[t] === prev.tokens[t]) t++;
+  return t;
 }

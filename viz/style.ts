@@ -15,7 +15,7 @@ const CSS = `
 .mx-legend{display:flex;flex-wrap:wrap;gap:3px 10px;margin:0 0 6px;font-size:10px;color:#333}
 .mx-legend-item{display:inline-flex;align-items:center;gap:4px}
 .mx-swatch{display:inline-block;width:10px;height:10px;border-radius:2px}
-.mx-body{overflow:auto;max-height:var(--mx-max-height,360px);position:relative}
+.mx-body{overflow:auto;max-height:var(--mx-max-height,360px);position:relative;contain:content}
 .mx-hint{color:#6b7280;font-style:italic;padding:14px 2px}
 .mx-hidden{display:none!important}
 .mx-tooltip{position:absolute;left:0;top:0;pointer-events:none;background:rgba(255,255,255,.97);border:1px solid #c9ced6;border-radius:4px;padding:4px 7px;box-shadow:0 2px 6px rgba(0,0,0,.12);white-space:pre;z-index:20;font-size:11px;line-height:1.4;max-width:420px;overflow:hidden;text-overflow:ellipsis}

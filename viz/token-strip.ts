@@ -3,9 +3,9 @@
 import { select } from 'd3';
 import { expertColor, textColorOn } from './palette.ts';
 import { displayToken, newlineCount } from './token-text.ts';
-import { choices, clampLayer } from './routing.ts';
+import { choices, clampLayer, unchangedPrefix, type DrawnPrefix } from './routing.ts';
 import { mountView, BASE_DEFAULTS, type BaseOptions, type View, type ViewState } from './view.ts';
-import type { RoutingData, TokenInfo } from './types.ts';
+import type { LayerRouting, RoutingData, TokenInfo } from './types.ts';
 
 export interface TokenStripOptions extends BaseOptions {
   /** Layer whose routing colours the chips. */
@@ -15,45 +15,61 @@ export interface TokenStripOptions extends BaseOptions {
 type State = ViewState<RoutingData, TokenStripOptions>;
 interface Chip { token: TokenInfo; t: number; first: number; second: number | null; weights: { expert: number; weight: number }[] }
 
+function chipOf(data: RoutingData, L: LayerRouting, t: number): Chip {
+  const c = choices(L, data.topK, t);
+  return { token: data.tokens[t], t, first: c[0].expert, second: c.length > 1 ? c[1].expert : null, weights: c };
+}
+
 function chipsOf(data: RoutingData, layer: number): Chip[] {
   const L = data.layers[clampLayer(data, layer)];
-  return data.tokens.map((token, t) => {
-    const c = choices(L, data.topK, t);
-    return { token, t, first: c[0].expert, second: c.length > 1 ? c[1].expert : null, weights: c };
-  });
+  return data.tokens.map((_, t) => chipOf(data, L, t));
 }
+
+/** The strip, with its token elements by index and what they were drawn from. */
+type Strip = HTMLDivElement & { mxTokens?: TokenEl[]; mxDrawn?: DrawnPrefix };
+type TokenEl = HTMLSpanElement & { __data__?: Chip };
 
 function draw(s: State): void {
   const { data, options } = s;
-  const E = data.experts;
+  const E = data.experts, K = data.topK, layer = clampLayer(data, options.layer);
   const strip = select(s.body).selectAll<HTMLDivElement, null>('div.mx-strip').data([null]).join('div').attr('class', 'mx-strip');
-  strip.selectAll<HTMLSpanElement, Chip>('span.mx-token')
-    .data(chipsOf(data, options.layer), (d) => String(d.token.position))
-    .join((enter) => {
-      const token = enter.append('span').attr('class', 'mx-token');
+  const root = strip.node() as Strip;
+  const els = (root.mxTokens ??= []);
+  const L = data.layers[layer];
+  // Tokens drawn before from the same data are left alone: a step draws its new tokens only.
+  const key = `${E}:${K}:${layer}`;
+  const keep = unchangedPrefix(root.mxDrawn, data.tokens, [L.indices, L.weights], key);
+  for (let t = keep; t < data.tokens.length; t++) {
+    let el = els[t];
+    if (!el) {
+      const token = strip.append('span').attr('class', 'mx-token');
       token.append('span').attr('class', 'mx-chip')
-        .on('mouseenter', (event: MouseEvent, d) => { s.hover(d.token.position); s.tooltip.show(tooltipLines(d, s.options.layer), event); })
-        .on('mousemove', (event: MouseEvent, d) => s.tooltip.show(tooltipLines(d, s.options.layer), event));
-      return token;
-    })
-    .each(function (d) {
-      // Chips of earlier tokens rarely change as tokens stream in; skip those whose inputs did not.
-      const chip = select(this).select<HTMLSpanElement>('span.mx-chip'); // also hands the new datum to the chip
-      const sig = `${E}:${d.first}:${d.second}:${d.token.generated}:${d.token.id}:${d.token.text}:${d.token.piece}`;
-      if (this.dataset.sig === sig) return;
-      this.dataset.sig = sig;
-      const bg = expertColor(d.first, E);
-      chip.attr('data-position', d.token.position)
-        .attr('data-expert', d.first)
-        .classed('mx-generated', d.token.generated)
-        .classed('mx-partial', d.token.text === '')
-        .style('background-color', bg)
-        .style('color', textColorOn(bg))
-        .style('border-bottom-color', d.second === null ? bg : expertColor(d.second, E))
-        .text(displayToken(d.token, 'keep'));
-      // Line breaks sit beside the chip (inside the keyed token span) so prose wraps like the text.
-      select(this).selectAll('br').data(Array.from({ length: newlineCount(d.token.text) })).join('br');
-    });
+        .on('mouseenter', function (event: MouseEvent) { const d = (this.parentNode as TokenEl).__data__!; s.hover(d.token.position); s.tooltip.show(tooltipLines(d, s.options.layer), event); })
+        .on('mousemove', function (event: MouseEvent) { s.tooltip.show(tooltipLines((this.parentNode as TokenEl).__data__!, s.options.layer), event); });
+      el = els[t] = token.node() as TokenEl;
+    }
+    const d = chipOf(data, L, t);
+    el.__data__ = d;
+    // Chips of earlier tokens rarely change; skip those whose inputs did not.
+    const sig = `${E}:${d.first}:${d.second}:${d.token.generated}:${d.token.id}:${d.token.text}:${d.token.piece}:${d.token.position}`;
+    if (el.dataset.sig === sig) continue;
+    el.dataset.sig = sig;
+    const bg = expertColor(d.first, E);
+    select(el).select<HTMLSpanElement>('span.mx-chip')
+      .attr('data-position', d.token.position)
+      .attr('data-expert', d.first)
+      .classed('mx-generated', d.token.generated)
+      .classed('mx-partial', d.token.text === '')
+      .style('background-color', bg)
+      .style('color', textColorOn(bg))
+      .style('border-bottom-color', d.second === null ? bg : expertColor(d.second, E))
+      .text(displayToken(d.token, 'keep'));
+    // Line breaks sit beside the chip (inside the token span) so prose wraps like the text.
+    select(el).selectAll('br').data(Array.from({ length: newlineCount(d.token.text) })).join('br');
+  }
+  for (let t = data.tokens.length; t < els.length; t++) els[t].remove();
+  els.length = data.tokens.length;
+  root.mxDrawn = { tokens: data.tokens, arrays: [L.indices, L.weights], key };
 }
 
 function tooltipLines(d: Chip, layer: number): string[] {
@@ -65,10 +81,11 @@ function tooltipLines(d: Chip, layer: number): string[] {
   ];
 }
 
+/** Only the chips whose state changes are touched: the one hovered before and the one hovered now. */
 function highlight(s: State, position: number | null): void {
-  select(s.body).selectAll<HTMLSpanElement, Chip>('span.mx-chip').classed('mx-hover', function () {
-    return position !== null && this.dataset.position === String(position);
-  });
+  const body = select(s.body);
+  body.selectAll<HTMLSpanElement, unknown>('span.mx-chip.mx-hover').filter(function () { return this.dataset.position !== String(position); }).classed('mx-hover', false);
+  if (position !== null) body.selectAll(`span.mx-chip[data-position="${position}"]`).classed('mx-hover', true);
 }
 
 /** An SVG copy of the strip as laid out now: one rect, band and text per chip at its place. */

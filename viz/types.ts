@@ -2,40 +2,12 @@
 // WebGPU engine, in a worker or not). Producers (site/api) build these from hook values; views
 // only read them. Shapes are row-major.
 
-/** One token of the text being analysed or generated. */
-export interface TokenInfo {
-  /** Token id in the model's vocabulary. */
-  id: number;
-  /** The token's text as the reader should see it (decoded, may be "" for a partial character). */
-  text: string;
-  /** The vocabulary piece (e.g. "▁the", "<0x0A>"), for tooltips. */
-  piece: string;
-  /** Absolute position in the sequence (0-based). */
-  position: number;
-  /** True for tokens the model generated, false for the prompt. */
-  generated: boolean;
-}
-
-/** Routing of every token through one MoE layer. */
-export interface LayerRouting {
-  /** (T, K) chosen experts per token, best first. */
-  indices: Int32Array;
-  /** (T, K) renormalised weights of the chosen experts. */
-  weights: Float32Array;
-  /** (T, E) softmax of the router logits over all experts. */
-  probs: Float32Array;
-}
-
-/** Routing of a token sequence through every layer: the input of token strip, router, load and paths views. */
-export interface RoutingData {
-  tokens: TokenInfo[];
-  /** num_local_experts */
-  experts: number;
-  /** num_experts_per_tok */
-  topK: number;
-  /** One entry per layer, each covering all `tokens`. */
-  layers: LayerRouting[];
-}
+// Tokens and routing are the engine's own types (engine/generation/token-texts.ts,
+// engine/routing/routing.ts): one shape from the hooks to the views.
+export type { TokenInfo } from '../engine/generation/token-texts.ts';
+export type { LayerRouting, RoutingData } from '../engine/routing/routing.ts';
+import type { TokenInfo } from '../engine/generation/token-texts.ts';
+import type { Candidate } from '../engine/generation/candidates.ts';
 
 /** Attention probabilities of one layer: the input of the attention map view. */
 export interface AttentionData {
@@ -49,6 +21,17 @@ export interface AttentionData {
   pattern: Float32Array;
   /** The model's sliding window (null: none): keys older than q - window + 1 are masked. */
   slidingWindow: number | null;
+  /**
+   * Optional, for data that grows (a generation): head h's row for query q, the probabilities of
+   * keys 0..q (a view, length q + 1). Views read rows through `attentionRow`, so a producer that
+   * gives `row` need not build `pattern` unless someone reads it.
+   */
+  row?(h: number, q: number): Float32Array;
+  /**
+   * Optional: an identity shared by successive data of one growing sequence and layer, whose
+   * earlier rows never change. Views then draw only the rows that are new.
+   */
+  sequence?: object;
 }
 
 /** The next-token distribution at one step: the input of the next-token view. */
@@ -56,7 +39,7 @@ export interface NextTokenData {
   /** The context position the prediction follows (the last token seen). */
   position: number;
   /** Best first. */
-  candidates: { id: number; text: string; piece: string; prob: number }[];
+  candidates: Candidate[];
   /** The token actually chosen, if any. */
   chosen?: number;
 }

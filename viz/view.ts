@@ -79,17 +79,29 @@ export function mountView<D, O extends BaseOptions>(spec: ViewSpec<D, O>, data: 
     unsubscribe = subscribed ? subscribed.subscribe((p) => spec.highlight(state, p)) : null;
   };
 
+  // What the shell last wrote: while tokens stream in, a frame rewrites only what changed (an
+  // unchanged write still invalidates style and layout).
+  let shell = '';
+  let legendKey = '';
   const render = () => {
     const { data: d, options: o } = state;
-    root.style.width = `${o.width}px`;
-    body.style.setProperty('--mx-max-height', `${o.maxHeight}px`);
-    title.textContent = o.title;
     const empty = spec.isEmpty(d, o);
-    hint.classList.toggle('mx-hidden', !empty);
-    body.classList.toggle('mx-hidden', empty);
+    const key = `${o.width}|${o.maxHeight}|${o.title}|${empty}`;
+    if (key !== shell) {
+      shell = key;
+      root.style.width = `${o.width}px`;
+      body.style.setProperty('--mx-max-height', `${o.maxHeight}px`);
+      title.textContent = o.title;
+      hint.classList.toggle('mx-hidden', !empty);
+      body.classList.toggle('mx-hidden', empty);
+    }
     const l = empty ? null : spec.legend(d, o);
-    legend.classList.toggle('mx-hidden', !l);
-    if (l) renderExpertLegend(legend, l.experts, l.note);
+    const lk = l ? `${l.experts}|${l.note ?? ''}` : '';
+    if (lk !== legendKey) {
+      legendKey = lk;
+      legend.classList.toggle('mx-hidden', !l);
+      if (l) renderExpertLegend(legend, l.experts, l.note);
+    }
     follow();
     if (!empty) {
       spec.draw(state);

@@ -11,23 +11,24 @@ export interface RoutingAnalysis {
   /** Forward windows the text was cut into (it may be longer than the model reads at once). */
   windows: number;
   /** What uniformly random routing gives for the two repetition rates. */
-  random: { repeat_first: number; repeat_top2: number };
-  layers: { first_share: number[]; top2_share: number[]; repeat_first: number; repeat_top2: number }[];
+  random: { repeat_first: number; repeat_topk: number };
+  /** Shares and rates as layerRoutingStats defines them (shares sum to 1 over experts). */
+  layers: { first_share: number[]; topk_share: number[]; repeat_first: number; repeat_topk: number }[];
 }
 
 export async function analyzeRouting(engine: Engine, ids: readonly number[], onWindow?: (done: number, total: number) => void): Promise<RoutingAnalysis> {
   if (ids.length < 2) throw new RangeError('the routing analysis needs a text of at least two tokens');
   const c = engine.config;
-  const { indices, windows } = await routeLongText(engine, ids, { onWindow });
+  const { layers, windows } = await routeLongText(engine, ids, { onWindow });
   return {
     tokens: ids.length,
     experts: c.num_local_experts,
     top_k: c.num_experts_per_tok,
     windows,
     random: randomRepeatRates(c.num_local_experts, c.num_experts_per_tok),
-    layers: indices.map((ix) => {
-      const { first_share, top2_share, repeat_first, repeat_top2 } = layerRoutingStats(ix, c.num_experts_per_tok, c.num_local_experts);
-      return { first_share, top2_share, repeat_first, repeat_top2 };
+    layers: layers.map((L) => {
+      const { first_share, topk_share, repeat_first, repeat_topk } = layerRoutingStats(L.indices, c.num_experts_per_tok, c.num_local_experts);
+      return { first_share, topk_share, repeat_first, repeat_topk };
     }),
   };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { binomial, layerRoutingStats, randomRepeatRates } from './routing-stats.ts';
 import { routeLongText } from './long-text-routing.ts';
+import { layerRouting, routingHooks } from '../routing/routing.ts';
 import { seededRandom } from '../sampling.ts';
 import { CpuEngine } from '../cpu/engine.ts';
 import type { ExpertChoice } from '../hooks/request.ts';
@@ -12,11 +13,11 @@ describe('routing statistics (Mixtral paper, section 5)', () => {
     const s = layerRoutingStats([0, 1, 0, 2, 3, 1, 2, 3], 2, 4);
     expect(s.first_share).toEqual([0.5, 0, 0.25, 0.25]);
     // Assignments: expert 0 twice, 1 twice, 2 twice, 3 twice, of 8.
-    expect(s.top2_share).toEqual([0.25, 0.25, 0.25, 0.25]);
+    expect(s.topk_share).toEqual([0.25, 0.25, 0.25, 0.25]);
     // Pairs: (0,1)->(0,2) same first, overlap; (0,2)->(3,1) neither; (3,1)->(2,3) overlap only.
     expect(s.pairs).toBe(3);
     expect(s.repeat_first).toBeCloseTo(1 / 3, 12);
-    expect(s.repeat_top2).toBeCloseTo(2 / 3, 12);
+    expect(s.repeat_topk).toBeCloseTo(2 / 3, 12);
   });
 
   it('does not pair tokens across a break', () => {
@@ -28,7 +29,7 @@ describe('routing statistics (Mixtral paper, section 5)', () => {
   it('gives the random-routing rates the paper quotes for 8 experts, top-2', () => {
     const r = randomRepeatRates(8, 2);
     expect(r.repeat_first).toBe(0.125);
-    expect(r.repeat_top2).toBeCloseTo(1 - 15 / 28, 12); // 46.4%
+    expect(r.repeat_topk).toBeCloseTo(1 - 15 / 28, 12); // 46.4%
     expect(binomial(8, 2)).toBe(28);
     expect(binomial(6, 2)).toBe(15);
   });
@@ -44,7 +45,7 @@ describe('routing statistics (Mixtral paper, section 5)', () => {
     }
     const s = layerRoutingStats(ix, 2, 8);
     expect(s.repeat_first).toBeCloseTo(0.125, 2);
-    expect(s.repeat_top2).toBeCloseTo(0.464, 2);
+    expect(s.repeat_topk).toBeCloseTo(0.464, 2);
     expect(s.first_share.reduce((x, y) => x + y)).toBeCloseTo(1, 12);
   });
 
@@ -60,12 +61,16 @@ describe('routing a text longer than the model reads', () => {
     const ids = Array.from({ length: 40 }, (_, i) => (i * 7 + 3) % c.vocab_size);
     const whole = await routeLongText(engine, ids.slice(0, 16));
     const direct = await engine.forward(ids.slice(0, 16), { hooks: ['blocks.*.moe.hook_expert_choice'] });
-    expect([...whole.indices[1]]).toEqual([...(direct.hooks.get('blocks.1.moe.hook_expert_choice') as ExpertChoice).indices]);
+    expect([...whole.layers[1].indices]).toEqual([...(direct.hooks.get('blocks.1.moe.hook_expert_choice') as ExpertChoice).indices]);
     const long = await routeLongText(engine, ids);
     expect(long.windows).toBe(3); // windows [0,16) [12,28) [24,40): 4 tokens of context each
     // A token in the second window is routed as that window's forward routes it.
     const w2 = await engine.forward(ids.slice(12, 28), { hooks: ['blocks.*.moe.hook_expert_choice'] });
     const c2 = (w2.hooks.get('blocks.0.moe.hook_expert_choice') as ExpertChoice).indices;
-    expect([...long.indices[0].subarray(20 * 2, 22 * 2)]).toEqual([...c2.subarray(8 * 2, 10 * 2)]);
+    expect([...long.layers[0].indices.subarray(20 * 2, 22 * 2)]).toEqual([...c2.subarray(8 * 2, 10 * 2)]);
+    // Its weights and router probabilities come from the same window.
+    const routed = layerRouting(c, (await engine.forward(ids.slice(12, 28), { hooks: routingHooks() })).hooks);
+    expect([...long.layers[1].weights.subarray(20 * 2, 22 * 2)]).toEqual([...routed[1].weights.subarray(8 * 2, 10 * 2)]);
+    expect([...long.layers[1].probs.subarray(20 * 4, 22 * 4)]).toEqual([...routed[1].probs.subarray(8 * 4, 10 * 4)]);
   });
 });

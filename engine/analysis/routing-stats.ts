@@ -1,16 +1,22 @@
 // Routing statistics of the Mixtral paper's section 5, from the chosen experts of each token:
 // how the load spreads over experts, and how often consecutive tokens go to the same expert
-// ("first choice": same first-choice expert; "first or second choice": top-k sets overlap).
+// ("first choice": same first-choice expert; "top-k": the top-k sets overlap, the paper's
+// "first or second choice" for K = 2).
+//
+// The convention for shares, everywhere in Mixscope (the CLI, the site, viz/load.ts, notebooks):
+// a share is a fraction of all choices, so the shares of the E experts sum to 1. `first_share`
+// counts each token once, for its first choice (divided by T); `topk_share` counts each token once
+// per chosen expert (divided by T * K).
 
 export interface LayerRoutingStats {
   /** Share of tokens whose first choice is each expert (sums to 1). */
   first_share: number[];
-  /** Share of assignments over all K choices: each token counts once per chosen expert (sums to 1). */
-  top2_share: number[];
+  /** Share of all T * K choices: each token counts once per chosen expert (sums to 1). */
+  topk_share: number[];
   /** Share of consecutive pairs (i, i+1) with the same first-choice expert. */
   repeat_first: number;
   /** Share of consecutive pairs whose top-k sets share at least one expert. */
-  repeat_top2: number;
+  repeat_topk: number;
   /** Number of consecutive pairs counted. */
   pairs: number;
 }
@@ -40,9 +46,9 @@ export function layerRoutingStats(indices: ArrayLike<number>, K: number, E: numb
   }
   return {
     first_share: first.map((c) => (T ? c / T : 0)),
-    top2_share: any.map((c) => (T ? c / (T * K) : 0)),
+    topk_share: any.map((c) => (T ? c / (T * K) : 0)),
     repeat_first: pairs ? same / pairs : 0,
-    repeat_top2: pairs ? overlap / pairs : 0,
+    repeat_topk: pairs ? overlap / pairs : 0,
     pairs,
   };
 }
@@ -53,8 +59,8 @@ function sharesExpert(ix: ArrayLike<number>, a: number, b: number, K: number): b
 }
 
 /** What uniformly random top-k routing gives: 1/E, and 1 - C(E-K, K) / C(E, K). */
-export function randomRepeatRates(E: number, K: number): { repeat_first: number; repeat_top2: number } {
-  return { repeat_first: 1 / E, repeat_top2: 1 - binomial(E - K, K) / binomial(E, K) };
+export function randomRepeatRates(E: number, K: number): { repeat_first: number; repeat_topk: number } {
+  return { repeat_first: 1 / E, repeat_topk: 1 - binomial(E - K, K) / binomial(E, K) };
 }
 
 export function binomial(n: number, k: number): number {

@@ -1,30 +1,34 @@
 // The CLI's commands. Each writes exactly one line of JSON (generate without --json: the text).
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { loadModelDirectory } from '../node.ts';
-import { loadCliModel } from './model-source.ts';
+import { readCheckpointSummary } from '../node.ts';
+import { loadModel, type Model } from '../model.ts';
+import { loadCliModel, isModelDirectory } from './model-source.ts';
 import { CpuEngine } from '../cpu/engine.ts';
 import { countParameters } from '../params.ts';
 import { MixscopeTokenizer } from '../tokenizer.ts';
-import { generate } from '../generate.ts';
+import { generate, type Finish } from '../generate.ts';
 import type { Engine } from '../engine.ts';
-import type { ExpertChoice, HookTensor } from '../hooks/request.ts';
+import { layerRouting, routingHooks, type LayerRouting } from '../routing/routing.ts';
 import { numberFlag, parseIds, UsageError, type CliArgs } from './args.ts';
-import { readFile } from 'node:fs/promises';
 import { analyzeRouting } from '../analysis/analyze-routing.ts';
+import { promptIds } from '../generation/prompt.ts';
 
 type Values = CliArgs['values'];
 type Out = (line: string) => void;
+/** Where a command says what is not its result (e.g. why a generation ended): stderr. */
+type Note = (line: string) => void;
 
 export const DEFAULT_MODEL_DIR = fileURLToPath(new URL('../../models/mixscope-tiny/', import.meta.url));
 
 export const USAGE = `usage: npm run -s cli -- <command> [--model DIR] [options]
-  info                                   config, parameter counts, bytes per dtype
-  tokenize --text T                      {"ids":[...],"tokens":[...]}
+  info                                   config, parameter counts, bytes per dtype (weights not needed)
+  tokenize --text T                      {"ids":[...],"tokens":[...]} (needs config.json and tokenizer.json only)
   forward --ids 1,2,3 [--backend cpu|webgpu]  last-position logits, router logits, expert choices
   generate --prompt T [--max-tokens N] [--temperature X] [--top-p P] [--top-k K] [--seed S] [--backend cpu|webgpu] [--json]
-  analyze --text-file F [--backend cpu|webgpu]  per layer: expert shares (first, top-2), consecutive-token repetition
+  analyze --text-file F [--backend cpu|webgpu]  per layer: expert shares (first, top-k), consecutive-token repetition
 --model DIR, or org/name[@revision] from the Hugging Face Hub (cached in HF_HUB_CACHE; --token T or HF_TOKEN for gated models)
 --model defaults to ${path.relative(process.cwd(), DEFAULT_MODEL_DIR) || DEFAULT_MODEL_DIR}`;
 
@@ -36,115 +40,136 @@ function modelDir(values: Values): string {
   return DEFAULT_MODEL_DIR;
 }
 
-async function load(values: Values, { needTokenizer }: { needTokenizer: boolean }) {
-  const dir = modelDir(values);
-  const ckpt = await loadCliModel(dir, values.token);
-  const tokenizer = ckpt.tokenizerJson ? new MixscopeTokenizer(ckpt.tokenizerJson) : undefined;
-  if (needTokenizer && !tokenizer) throw new UsageError(`${path.join(dir, 'tokenizer.json')} is missing: this command needs a tokenizer`);
-  return { dir, ckpt, tokenizer };
+function requireTokenizer(dir: string, tokenizer: MixscopeTokenizer | null): MixscopeTokenizer {
+  if (!tokenizer) throw new UsageError(`${path.join(dir, 'tokenizer.json')} is missing: this command needs a tokenizer`);
+  return tokenizer;
 }
 
-async function createEngine(values: Values, ckpt: Awaited<ReturnType<typeof loadModelDirectory>>): Promise<Engine> {
+/** A directory on disk, or a Hugging Face Hub model through its cache (see model-source.ts). */
+async function load(values: Values, { needTokenizer }: { needTokenizer: boolean }): Promise<{ dir: string; model: Model }> {
+  const dir = modelDir(values);
+  const model = await loadCliModel(dir, values.token, loadModel);
+  if (needTokenizer) requireTokenizer(dir, model.tokenizer);
+  return { dir, model };
+}
+
+/**
+ * What `info` and `tokenize` read: config.json, tokenizer.json and the safetensors headers of a
+ * directory, without its weights. A Hub model is fetched through the cache first.
+ */
+async function summary(values: Values) {
+  const dir = modelDir(values);
+  if (isModelDirectory(dir)) return { dir, ...(await readCheckpointSummary(dir)) };
+  const { model } = await load(values, { needTokenizer: false });
+  return { dir, config: model.config, tokenizerJson: model.tokenizerJson, files: model.files, dtypeBytes: model.dtypeBytes };
+}
+
+async function createEngine(values: Values, model: Model): Promise<Engine> {
   const backend = values.backend ?? 'cpu';
-  if (backend === 'cpu') return new CpuEngine(ckpt.config, ckpt.weights);
+  if (backend === 'cpu') return new CpuEngine(model.config, model.weights);
   if (backend === 'webgpu') {
     const { createNodeWebGpuEngine } = await import('../node-webgpu.ts');
-    return createNodeWebGpuEngine(ckpt.config, ckpt.weights, ckpt.dtypeBytes);
+    return createNodeWebGpuEngine(model.config, model.weights, model.dtypeBytes);
   }
   throw new UsageError(`--backend must be cpu or webgpu, got "${backend}"`);
 }
 
-const rows = (t: HookTensor): number[][] => {
-  const [T, N] = t.shape;
-  return Array.from({ length: T }, (_, i) => Array.from(t.data.subarray(i * N, (i + 1) * N)));
-};
-const choiceRows = (c: ExpertChoice, which: 'indices' | 'weights'): number[][] => {
-  const [T, K] = c.shape;
-  return Array.from({ length: T }, (_, i) => Array.from(c[which].subarray(i * K, (i + 1) * K)));
-};
+/** (T, N) row-major -> T rows of N. */
+const rows = (data: Float32Array | Int32Array, N: number): number[][] =>
+  Array.from({ length: data.length / N }, (_, i) => Array.from(data.subarray(i * N, (i + 1) * N)));
 
+/** Reads config.json, tokenizer.json and the safetensors headers only: works without the weights. */
 async function info(values: Values, out: Out) {
-  const { dir, ckpt, tokenizer } = await load(values, { needTokenizer: false });
-  const p = countParameters(ckpt.config);
+  const { dir, ...s } = await summary(values);
+  const p = countParameters(s.config);
+  const tokenizer = s.tokenizerJson ? new MixscopeTokenizer(s.tokenizerJson) : null;
   out(JSON.stringify({
     model: dir,
-    config: ckpt.config,
+    config: s.config,
     parameters: {
       total: p.total, active_per_token: p.activePerToken, embedding: p.embedding, lm_head: p.lmHead,
       attention_per_layer: p.attentionPerLayer, router_per_layer: p.routerPerLayer, expert_each: p.expertEach,
     },
-    bytes_per_dtype: ckpt.dtypeBytes,
-    files: ckpt.files,
+    bytes_per_dtype: s.dtypeBytes,
+    files: s.files,
     tokenizer: tokenizer ? { vocab_size: tokenizer.vocabSize } : null,
   }) + '\n');
 }
 
+/** Needs config.json and tokenizer.json only. */
 async function tokenize(values: Values, out: Out) {
   let text = values.text;
   if (values['text-file']) text = await readFile(values['text-file'], 'utf8');
   if (text === undefined) throw new UsageError('tokenize needs --text T (or --text-file F)');
-  const { tokenizer } = await load(values, { needTokenizer: true });
-  const { ids, tokens } = tokenizer!.encode(text);
+  const { dir, tokenizerJson } = await summary(values);
+  const { ids, tokens } = requireTokenizer(dir, tokenizerJson ? new MixscopeTokenizer(tokenizerJson) : null).encode(text);
   out(JSON.stringify({ ids, tokens }) + '\n');
 }
 
 async function forward(values: Values, out: Out) {
   if (!values.ids) throw new UsageError('forward needs --ids, e.g. --ids 1,2,3');
   const ids = parseIds(values.ids);
-  const { ckpt } = await load(values, { needTokenizer: false });
-  const engine = await createEngine(values, ckpt);
+  const { model } = await load(values, { needTokenizer: false });
+  const engine = await createEngine(values, model);
   try {
-    const r = await engine.forward(ids, { hooks: ['blocks.*.moe.hook_router_logits', 'blocks.*.moe.hook_expert_choice'] });
-    const L = ckpt.config.num_hidden_layers;
-    const layers = Array.from({ length: L }, (_, l) => l);
+    const r = await engine.forward(ids, { hooks: routingHooks({ logits: true }) });
+    const E = model.config.num_local_experts, K = model.config.num_experts_per_tok;
+    const layers = layerRouting(model.config, r.hooks, { logits: true });
     out(JSON.stringify({
       logits: Array.from(r.logits),
-      router_logits: layers.map((l) => rows(r.hooks.get(`blocks.${l}.moe.hook_router_logits`) as HookTensor)),
-      experts: layers.map((l) => choiceRows(r.hooks.get(`blocks.${l}.moe.hook_expert_choice`) as ExpertChoice, 'indices')),
-      expert_weights: layers.map((l) => choiceRows(r.hooks.get(`blocks.${l}.moe.hook_expert_choice`) as ExpertChoice, 'weights')),
+      router_logits: layers.map((L) => rows(L.logits!, E)),
+      experts: layers.map((L) => rows(L.indices, K)),
+      expert_weights: layers.map((L) => rows(L.weights, K)),
     }) + '\n');
   } finally {
     engine.dispose();
   }
 }
 
-async function generateCommand(values: Values, out: Out) {
+async function generateCommand(values: Values, out: Out, note: Note) {
   if (values.prompt === undefined) throw new UsageError('generate needs --prompt T');
-  const { ckpt, tokenizer } = await load(values, { needTokenizer: true });
-  const engine = await createEngine(values, ckpt);
-  const L = ckpt.config.num_hidden_layers;
+  const { dir, model } = await load(values, { needTokenizer: true });
+  const tokenizer = requireTokenizer(dir, model.tokenizer);
+  const engine = await createEngine(values, model);
+  const K = model.config.num_experts_per_tok;
   const json = values.json === true;
   const steps: { id: number; token: string; text: string; experts: number[][]; weights: number[][] }[] = [];
+  let promptIds: number[] = [];
   let promptExperts: number[][][] = [];
   let text = '';
+  let finish: Finish | undefined;
+  // The last row of a layer: the routing of the token that was fed last in the step.
+  const lastRow = (L: LayerRouting, which: 'indices' | 'weights') => Array.from(L[which].subarray(L[which].length - K));
   try {
-    const hooks = json ? ['blocks.*.moe.hook_expert_choice'] : [];
     for await (const step of generate({ engine, tokenizer, prompt: values.prompt }, {
       maxTokens: numberFlag(values, 'max-tokens', 64),
       temperature: numberFlag(values, 'temperature', 0),
       topP: numberFlag(values, 'top-p'),
       topK: numberFlag(values, 'top-k'),
       seed: numberFlag(values, 'seed', 0),
-      hooks,
+      routing: json,
     })) {
       text += step.text;
+      finish = step.finish ?? finish;
       if (!json) { out(step.text); continue; }
-      const choice = (l: number) => step.hooks.get(`blocks.${l}.moe.hook_expert_choice`) as ExpertChoice;
-      const layers = Array.from({ length: L }, (_, l) => l);
+      const routing = step.routing!;
       // Step 0 runs the whole prompt: its last row belongs to the prompt's final token.
-      if (step.index === 0) promptExperts = layers.map((l) => choiceRows(choice(l), 'indices'));
-      const lastRow = (l: number, which: 'indices' | 'weights') => choiceRows(choice(l), which).at(-1)!;
+      if (step.index === 0) {
+        promptIds = step.inputIds;
+        promptExperts = routing.map((L) => rows(L.indices, K));
+      }
       steps.push({
         id: step.token, token: step.piece, text: step.text,
-        experts: layers.map((l) => lastRow(l, 'indices')),
-        weights: layers.map((l) => lastRow(l, 'weights')),
+        experts: routing.map((L) => lastRow(L, 'indices')),
+        weights: routing.map((L) => lastRow(L, 'weights')),
       });
     }
   } finally {
     engine.dispose();
   }
+  // Not part of the result, but a reader should know the text was cut by the model's window.
+  if (finish === 'context') note(`mixscope generate: stopped because the model's context window (${model.config.max_position_embeddings} positions) is full\n`);
   if (!json) { out('\n'); return; }
-  const promptIds = tokenizer!.encode(values.prompt).ids;
   out(JSON.stringify({
     prompt: values.prompt,
     prompt_ids: promptIds,
@@ -152,6 +177,7 @@ async function generateCommand(values: Values, out: Out) {
     text,
     ids: steps.map((s) => s.id),
     tokens: steps.map((s) => s.token),
+    finish,
     steps,
   }) + '\n');
 }
@@ -160,10 +186,10 @@ async function generateCommand(values: Values, out: Out) {
 async function analyze(values: Values, out: Out) {
   if (!values['text-file'] && values.text === undefined) throw new UsageError('analyze needs --text-file F (or --text T)');
   const text = values['text-file'] ? await readFile(values['text-file'], 'utf8') : values.text!;
-  const { ckpt, tokenizer } = await load(values, { needTokenizer: true });
-  const { ids } = tokenizer!.encode(text);
+  const { dir, model } = await load(values, { needTokenizer: true });
+  const ids = promptIds(model.config, requireTokenizer(dir, model.tokenizer), text, 'any-length');
   if (ids.length < 2) throw new UsageError('analyze needs a text of at least two tokens');
-  const engine = await createEngine(values, ckpt);
+  const engine = await createEngine(values, model);
   try {
     out(JSON.stringify(await analyzeRouting(engine, ids)) + '\n');
   } finally {
@@ -171,7 +197,7 @@ async function analyze(values: Values, out: Out) {
   }
 }
 
-export const COMMANDS: Record<string, (values: Values, out: Out) => Promise<void>> = {
+export const COMMANDS: Record<string, (values: Values, out: Out, note: Note) => Promise<void>> = {
   info,
   tokenize,
   forward,

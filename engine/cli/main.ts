@@ -21,7 +21,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    await run(args.values, (line) => process.stdout.write(line));
+    await run(args.values, (line) => process.stdout.write(line), (line) => process.stderr.write(line));
     return 0;
   } catch (e) {
     const err = e as Error;

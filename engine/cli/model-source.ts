@@ -3,7 +3,7 @@
 // HF_HUB_CACHE, HF_TOKEN or --token, HF_HUB_OFFLINE). Download progress goes to stderr, one line
 // per file (redrawn in place on a terminal): stdout stays one line of JSON.
 import { statSync } from 'node:fs';
-import { loadCheckpoint, type LoadedCheckpoint } from '../checkpoint/index.ts';
+import type { CheckpointSource } from '../checkpoint/index.ts';
 import { directorySource } from '../node.ts';
 import { hubCacheSource } from '../hub/node-source.ts';
 import { looksLikeRepoRef, formatRepoRef, parseRepoRef } from '../hub/repo-ref.ts';
@@ -11,6 +11,9 @@ import { HubError } from '../hub/errors.ts';
 import type { HubFileProgress } from '../hub/source.ts';
 
 const isDirectory = (p: string) => { try { return statSync(p).isDirectory(); } catch { return false; } };
+
+/** True when `model` is read from disk rather than from the Hub. */
+export const isModelDirectory = (model: string): boolean => isDirectory(model) || !looksLikeRepoRef(model);
 
 /** 664 B, 110.0 KiB, 21.7 MiB, 86.9 GiB. */
 function bytes(n: number): string {
@@ -43,16 +46,16 @@ function progressPrinter(model: string, err: NodeJS.WriteStream = process.stderr
 }
 
 /**
- * Load the checkpoint `model` names: a directory, or a Hub model id. `token` (--token) overrides
+ * Load (with `load`) the checkpoint `model` names: a directory, or a Hub model id. `token` (--token) overrides
  * HF_TOKEN. A value that is neither an existing directory nor a model id is reported as a missing
  * directory.
  */
-export async function loadCliModel(model: string, token: string | undefined): Promise<LoadedCheckpoint> {
-  if (isDirectory(model) || !looksLikeRepoRef(model)) return loadCheckpoint(directorySource(model));
+export async function loadCliModel<R>(model: string, token: string | undefined, load: (source: CheckpointSource) => Promise<R>): Promise<R> {
+  if (isModelDirectory(model)) return load(directorySource(model));
   const ref = parseRepoRef(model);
   const source = hubCacheSource(ref, { token, onFile: progressPrinter(formatRepoRef(ref)) });
   try {
-    return await loadCheckpoint(source);
+    return await load(source);
   } catch (e) {
     // "models/foo" may be a mistyped directory as much as a Hub id: say both.
     if (e instanceof HubError && e.code === 'repo-not-found') {

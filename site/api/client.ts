@@ -2,7 +2,8 @@
 // coalesced to one per animation frame, and stops at once when asked.
 import { MixscopeTokenizer } from '../../engine/tokenizer.ts';
 import type { RoutingAnalysis } from '../../engine/analysis/analyze-routing.ts';
-import type { AnalyzeRequestOptions, FromWorker, ForwardRequestOptions, GenerateRequestOptions, ModelSource, RawHook, ToWorker, TraceRequestOptions } from './protocol.ts';
+import type { HookValue } from '../../engine/hooks/request.ts';
+import type { AnalyzeRequestOptions, FromWorker, ForwardRequestOptions, GenerateRequestOptions, ModelSource, ToWorker, TraceRequestOptions, WorkerStats } from './protocol.ts';
 import type { GenerationState, ModelInfo, Trace } from './types.ts';
 import { GenerationAccumulator, buildTrace } from './accumulator.ts';
 
@@ -18,7 +19,7 @@ export interface LoadState {
   running: number;
 }
 
-export interface ForwardOutput { logits: Float32Array; logitsShape: number[]; hooks: Record<string, RawHook>; position: number }
+export interface ForwardOutput { logits: Float32Array; logitsShape: number[]; hooks: Record<string, HookValue>; position: number }
 
 type Handler = (msg: FromWorker) => void;
 
@@ -137,6 +138,11 @@ export class MixscopeClient {
       onProgress?.(msg.done, msg.total);
       return true;
     });
+  }
+
+  /** What the engine holds now (live GPU buffers and bytes on WebGPU), measured in the worker. */
+  stats(): Promise<WorkerStats> {
+    return this.request<WorkerStats>({ type: 'stats', id: 0 }, (msg) => (msg.type === 'stats-result' ? msg.stats : undefined));
   }
 
   dispose(): void {

@@ -8,10 +8,17 @@ import { CpuEngine } from '../../engine/cpu/engine.ts';
 import { hookNames } from '../../engine/hooks/names.ts';
 import { requestEngineDevice } from '../../engine/webgpu/limits.ts';
 import { weightStorageFor } from '../../engine/checkpoint/dtype.ts';
+import { meterBuffers, type BufferMeter } from '../../engine/webgpu/buffer-meter.ts';
 import type { ModelSource } from './protocol.ts';
 import type { ModelInfo } from './types.ts';
 
-export interface OpenedEngine { engine: Engine; reason: string | null }
+export interface OpenedEngine {
+  engine: Engine;
+  /** Why the CPU engine is used (null on WebGPU). */
+  reason: string | null;
+  /** Live GPU buffers of the engine's device (null on the CPU), for the worker's `stats`. */
+  meter: BufferMeter | null;
+}
 
 export function openModel(source: ModelSource, onProgress: (p: LoadProgress) => void, signal?: AbortSignal): Promise<Model> {
   const src = source.kind === 'url' ? urlSource(source.base) : filesSource(source.files);
@@ -20,7 +27,7 @@ export function openModel(source: ModelSource, onProgress: (p: LoadProgress) => 
 
 /** WebGPU if it can be had, else the CPU engine and why. Never throws for a missing GPU. */
 export async function openEngine(model: Model, backend: 'auto' | 'cpu'): Promise<OpenedEngine> {
-  const cpu = (reason: string): OpenedEngine => ({ engine: new CpuEngine(model.config, model.weights), reason });
+  const cpu = (reason: string): OpenedEngine => ({ engine: new CpuEngine(model.config, model.weights), reason, meter: null });
   if (backend === 'cpu') return cpu('the CPU engine was asked for');
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
   if (!gpu) return cpu('this browser has no WebGPU');
@@ -29,11 +36,12 @@ export async function openEngine(model: Model, backend: 'auto' | 'cpu'): Promise
     if (!adapter) return cpu('WebGPU gave no adapter');
     const f16 = weightStorageFor(model.dtypeBytes) === 'f16';
     const device = await requestEngineDevice(adapter, model.config, f16 ? 'f16' : 'f32');
+    const meter = meterBuffers(device);
     const { WebGpuEngine } = await import('../../engine/webgpu/engine.ts');
     const info = adapter.info;
     const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'adapter';
     const engine = await WebGpuEngine.create(device, model.config, model.weights, { weights: f16 ? 'f16' : 'f32' }, `WebGPU (${name})`);
-    return { engine, reason: null };
+    return { engine, reason: null, meter };
   } catch (e) {
     return cpu(`WebGPU failed: ${(e as Error).message}`);
   }

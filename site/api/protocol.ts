@@ -1,6 +1,9 @@
 // Messages between the page and the engine worker. Everything here is structured-cloneable;
 // typed arrays travel as transferables, so a step costs no copy.
 import type { Intervention } from '../../engine/hooks/interventions.ts';
+import type { HookValue } from '../../engine/hooks/request.ts';
+import type { Finish } from '../../engine/generate.ts';
+import type { LayerRouting } from '../../engine/routing/routing.ts';
 import type { NextTokenData, TokenInfo } from '../../viz/types.ts';
 import type { ModelInfo } from './types.ts';
 import type { RoutingAnalysis } from '../../engine/analysis/analyze-routing.ts';
@@ -10,36 +13,36 @@ export type ModelSource =
   | { kind: 'url'; base: string }
   | { kind: 'files'; files: File[] };
 
-export interface RawHook { shape: number[]; data: Float32Array | Int32Array; weights?: Float32Array }
-
-/** Routing (and optionally attention) of the tokens fed in one forward call, per layer. */
-export interface LayerStep {
-  /** (T, K) */ indices: Int32Array;
-  /** (T, K) */ weights: Float32Array;
-  /** (T, E) */ probs: Float32Array;
-  /** (H, T, S): S = position + T keys; absent when attention was not asked for. */
-  pattern?: Float32Array;
-}
-
 /** What one forward of a generation produced. */
 export interface StepPayload {
   /** Tokens fed in this call (the prompt first, then one sampled token per step), with their text. */
   fed: TokenInfo[];
-  layers: LayerStep[];
+  /** Per layer, the routing of the tokens fed. */
+  routing: LayerRouting[];
+  /** Per layer, (H, T, S) attention of the tokens fed, S = position + T keys; absent when not asked for. */
+  attention?: Float32Array[];
   /** The token sampled after this call; absent for the closing call that only routes the last token. */
   sampled?: TokenInfo;
   next?: NextTokenData;
-  hooks: Record<string, RawHook>;
+  /** The extra hooks asked for by name, as the engine gives them. */
+  hooks: Record<string, HookValue>;
   /** Set on the last payload of a generation. */
-  finish?: 'length' | 'eos' | 'stopped';
+  finish?: Finish;
   /** Decode tokens per second so far. */
   tokensPerSecond: number;
 }
 
 export interface TracePayload {
   tokens: TokenInfo[];
-  layers: LayerStep[];
+  routing: LayerRouting[];
+  attention?: Float32Array[];
   loss: Float32Array;
+}
+
+/** The engine's resources, as the worker measures them. */
+export interface WorkerStats {
+  /** Live GPU buffers of the engine's device and their bytes; null on the CPU engine. */
+  gpu: { liveBuffers: number; liveBytes: number; created: number } | null;
 }
 
 export interface GenerateRequestOptions {
@@ -78,6 +81,7 @@ export type ToWorker =
   | { type: 'forward'; id: number; input: string | number[]; options: ForwardRequestOptions }
   | { type: 'trace'; id: number; text: string | number[]; options: TraceRequestOptions }
   | { type: 'analyze'; id: number; text: string | number[]; options: AnalyzeRequestOptions }
+  | { type: 'stats'; id: number }
   | { type: 'stop'; id: number };
 
 export type FromWorker =
@@ -86,7 +90,8 @@ export type FromWorker =
   | { type: 'load-error'; name: string; message: string }
   | { type: 'backend'; backend: 'webgpu' | 'cpu'; description: string }
   | { type: 'step'; id: number; payload: StepPayload }
-  | { type: 'forward-result'; id: number; logits: Float32Array; logitsShape: number[]; hooks: Record<string, RawHook>; position: number }
+  | { type: 'forward-result'; id: number; logits: Float32Array; logitsShape: number[]; hooks: Record<string, HookValue>; position: number }
+  | { type: 'stats-result'; id: number; stats: WorkerStats }
   | { type: 'trace-result'; id: number; payload: TracePayload }
   | { type: 'analyze-progress'; id: number; done: number; total: number }
   | { type: 'analyze-result'; id: number; result: RoutingAnalysis }

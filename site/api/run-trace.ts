@@ -2,31 +2,24 @@
 // next-token prediction, computed where the logits are so that (T, V) logits never travel.
 import type { Engine } from '../../engine/engine.ts';
 import type { MixscopeTokenizer } from '../../engine/tokenizer.ts';
-import { RequestError } from '../../engine/errors.ts';
+import { promptIds } from '../../engine/generation/prompt.ts';
+import { TokenTexts, specialIds } from '../../engine/generation/token-texts.ts';
+import { layerRouting, routingHooks } from '../../engine/routing/routing.ts';
 import type { TraceRequestOptions, TracePayload } from './protocol.ts';
-import { layerSteps, routingHooks } from './layer-steps.ts';
-import { TokenTexts } from './token-info.ts';
-import { specialIds } from './run-generation.ts';
+import { ATTENTION_HOOKS, attentionPatterns } from './generation-payloads.ts';
 
 export async function runTrace(engine: Engine, tokenizer: MixscopeTokenizer | null, text: string | readonly number[], o: TraceRequestOptions): Promise<TracePayload> {
-  let ids: number[];
-  if (typeof text === 'string') {
-    if (!text) throw new RequestError('the text is empty');
-    if (!tokenizer) throw new RequestError('this checkpoint has no tokenizer.json: give token ids instead of text');
-    ids = tokenizer.encode(text).ids;
-  } else ids = [...text];
-  if (ids.length === 0) throw new RequestError('the text is empty');
-  const max = engine.config.max_position_embeddings;
-  if (ids.length > max) throw new RequestError(`the text is ${ids.length} tokens long; this model reads at most ${max} at once (split it)`);
+  const config = engine.config;
+  const ids = promptIds(config, tokenizer, text, 'forward');
   const attention = o.attention ?? true;
-  const r = await engine.forward(ids, { hooks: routingHooks(attention), interventions: o.interventions, output: 'all' });
-  const V = engine.config.vocab_size;
+  const r = await engine.forward(ids, { hooks: [...routingHooks(), ...(attention ? ATTENTION_HOOKS : [])], interventions: o.interventions, output: 'all' });
+  const V = config.vocab_size;
   const loss = new Float32Array(ids.length).fill(NaN);
   for (let t = 0; t + 1 < ids.length; t++) loss[t] = crossEntropy(r.logits, t * V, V, ids[t + 1]);
-  const texts = new TokenTexts(tokenizer, specialIds(engine));
+  const texts = new TokenTexts(tokenizer, specialIds(config));
   const tokens = ids.map((id, i) => texts.push(id, i, false));
   if (tokens.length) tokens[tokens.length - 1].text += texts.flush();
-  return { tokens, layers: layerSteps(engine.config, r.hooks, attention), loss };
+  return { tokens, routing: layerRouting(config, r.hooks), attention: attention ? attentionPatterns(config, r.hooks) : undefined, loss };
 }
 
 /** -log softmax(logits)[target], in float64 with the max subtracted. */

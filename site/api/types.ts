@@ -3,6 +3,8 @@
 // arrays, objects), shaped for viz/ views.
 import type { MixtralConfig } from '../../engine/config.ts';
 import type { Intervention } from '../../engine/hooks/interventions.ts';
+import type { HookValue } from '../../engine/hooks/request.ts';
+import type { Finish } from '../../engine/generate.ts';
 import type { AttentionData, NextTokenData, RoutingData, TokenInfo } from '../../viz/types.ts';
 
 export interface ModelInfo {
@@ -39,13 +41,14 @@ export interface GenerationState {
   /** Number of tokens generated so far. */
   step: number;
   done: boolean;
-  finish?: 'length' | 'eos' | 'stopped';
+  /** Why it ended: 'length', 'eos', 'context' (the model's window is full) or 'stopped'. */
+  finish?: Finish;
   routing: RoutingData;
   /** Attention of a layer over all tokens so far (built on demand). */
   attention(layer: number): AttentionData;
   next: NextTokenData;
-  /** Raw values of the extra `hooks` asked for, from the last step. */
-  hooks: Record<string, { shape: number[]; data: Float32Array | Int32Array }>;
+  /** Values of the extra `hooks` asked for, from the last step, as the engine gives them (`hook_expert_choice`: `indices` and `weights`). */
+  hooks: Record<string, HookValue>;
   /** Tokens per second of this generation so far (decode only). */
   tokensPerSecond: number;
 }

@@ -12,9 +12,9 @@ import { launchChromium, watchErrors } from './chromium.ts';
 import { serveDirectory, type StaticServer } from './static-server.ts';
 import { GENERATE_TIMEOUT, ROOT, SUBPATH, buildSite, shot, waitForRest, type Backend } from './site-harness.ts';
 import { loadModelDirectory } from '../../engine/node.ts';
+import { layerRouting, routingHooks } from '../../engine/routing/routing.ts';
 import { CpuEngine } from '../../engine/cpu/engine.ts';
 import { MixscopeTokenizer } from '../../engine/tokenizer.ts';
-import type { ExpertChoice, HookTensor } from '../../engine/hooks/request.ts';
 import type { Intervention } from '../../engine/hooks/interventions.ts';
 
 const DOMAINS = ['c', 'english', 'german', 'manpages', 'math', 'python'];
@@ -61,15 +61,15 @@ async function expectNoCellErrors(page: Page): Promise<void> {
 }
 
 /** Consecutive-pair statistics of one layer's (T, K) choices, written out afresh for the test. */
-function repetition(indices: Int32Array, K: number): { first: number; top2: number } {
+function repetition(indices: Int32Array, K: number): { first: number; topk: number } {
   const T = indices.length / K;
-  let first = 0, top2 = 0;
+  let first = 0, topk = 0;
   for (let t = 1; t < T; t++) {
     const prev = new Set(indices.subarray((t - 1) * K, t * K));
     if (indices[(t - 1) * K] === indices[t * K]) first++;
-    if ([...indices.subarray(t * K, (t + 1) * K)].some((e) => prev.has(e))) top2++;
+    if ([...indices.subarray(t * K, (t + 1) * K)].some((e) => prev.has(e))) topk++;
   }
-  return { first: first / (T - 1), top2: top2 / (T - 1) };
+  return { first: first / (T - 1), topk: topk / (T - 1) };
 }
 
 /** The Switch/HF balancing loss of one layer, from counts: E * sum_e (count_e / (T K)) * K * meanP_e. */
@@ -136,7 +136,7 @@ describe('curriculum notebooks in headless Chromium: expert specialisation and l
         // Random routing, from the model's E and K.
         const random = (await datasets(page, '.xs-random-rates'))[0]!;
         expect(num(random, 'first')).toBeCloseTo(0.125, 12);
-        expect(num(random, 'top2')).toBeCloseTo(1 - 15 / 28, 12);
+        expect(num(random, 'topk')).toBeCloseTo(1 - 15 / 28, 12);
         const randomText = await page.locator('.xs-random-rates').textContent();
         expect(randomText).toContain('12.5%');
         expect(randomText).toContain('46.4%');
@@ -159,7 +159,7 @@ describe('curriculum notebooks in headless Chromium: expert specialisation and l
         const rows = await datasets(page, '.xs-repetition-table tbody tr');
         expect(rows.length).toBe(DOMAINS.length * L);
         expect(new Set(rows.map((r) => `${r.domain}:${r.layer}`)).size).toBe(DOMAINS.length * L);
-        for (const r of rows) for (const key of ['repeatFirst', 'repeatTop2']) {
+        for (const r of rows) for (const key of ['repeatFirst', 'repeatTopk']) {
           expect(num(r, key)).toBeGreaterThanOrEqual(0);
           expect(num(r, key)).toBeLessThanOrEqual(1);
         }
@@ -167,14 +167,14 @@ describe('curriculum notebooks in headless Chromium: expert specialisation and l
 
         // The same statistic from the CPU engine in Node on the first `sample` tokens of arithmetic.
         const ids = tokenizer.encode(heldout('math')).ids.slice(0, sample);
-        const r = await engine.forward(ids, { hooks: ['blocks.*.moe.hook_expert_choice'] });
+        const routed = layerRouting(engine.config, (await engine.forward(ids, { hooks: routingHooks() })).hooks);
         // The CPU page runs this very engine; WebGPU may flip a near-tie: allow one pair of difference.
         const tol = which === 'cpu' ? 1e-9 : 1 / (sample - 1) + 1e-9;
         for (let l = 0; l < L; l++) {
-          const mine = repetition((r.hooks.get(`blocks.${l}.moe.hook_expert_choice`) as ExpertChoice).indices, K);
+          const mine = repetition(routed[l].indices, K);
           const shown = rows.find((row) => row.domain === 'math' && row.layer === String(l))!;
           expect(Math.abs(num(shown, 'repeatFirst') - mine.first), `layer ${l} first`).toBeLessThanOrEqual(tol);
-          expect(Math.abs(num(shown, 'repeatTop2') - mine.top2), `layer ${l} top2`).toBeLessThanOrEqual(tol);
+          expect(Math.abs(num(shown, 'repeatTopk') - mine.topk), `layer ${l} topk`).toBeLessThanOrEqual(tol);
         }
 
         // Ours beside the paper's Table 5: six domains and eight Pile subsets, each with a random row.
@@ -234,11 +234,10 @@ describe('curriculum notebooks in headless Chromium: expert specialisation and l
         const strength = num(held, 'strength'), expert = num(held, 'expert');
         expect(strength).toBe(which === 'webgpu' ? 4 : 3);
         const bias: Intervention[] = Array.from({ length: L }, (_, layer) => ({ kind: 'router_bias', layer, bias: Array.from({ length: E }, (_, e) => (e === expert ? strength : 0)) }));
-        const hooks = ['blocks.*.moe.hook_expert_choice', 'blocks.*.moe.hook_router_probs'];
+        const hooks = routingHooks();
         const base = await engine.forward(ids, { hooks, output: 'all' });
         const pushed = await engine.forward(ids, { hooks, output: 'all', interventions: bias });
-        const lossesOf = (res: typeof base) => Array.from({ length: L }, (_, l) => balance(
-          (res.hooks.get(`blocks.${l}.moe.hook_expert_choice`) as ExpertChoice).indices, (res.hooks.get(`blocks.${l}.moe.hook_router_probs`) as HookTensor).data, E, K));
+        const lossesOf = (res: typeof base) => layerRouting(engine.config, res.hooks).map((r) => balance(r.indices, r.probs, E, K));
         const baseLosses = lossesOf(base), pushedLosses = lossesOf(pushed);
         const tol = which === 'cpu' ? 1e-4 : 2e-3;
         for (let l = 0; l < L; l++) {

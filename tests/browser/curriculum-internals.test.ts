@@ -13,10 +13,11 @@ import { launchChromium } from './chromium.ts';
 import { serveDirectory, type StaticServer } from './static-server.ts';
 import { GENERATE_TIMEOUT, ROOT, SUBPATH, buildSite, open, shot, waitForRest, type OpenedPage } from './site-harness.ts';
 import { loadModelDirectory } from '../../engine/node.ts';
+import { layerRouting, routingHooks } from '../../engine/routing/routing.ts';
 import { CpuEngine } from '../../engine/cpu/engine.ts';
 import { MixscopeTokenizer } from '../../engine/tokenizer.ts';
 import { generate } from '../../engine/generate.ts';
-import type { ExpertChoice, HookTensor } from '../../engine/hooks/request.ts';
+import type { HookTensor } from '../../engine/hooks/request.ts';
 import type { Intervention } from '../../engine/hooks/interventions.ts';
 import type { MixtralConfig } from '../../engine/config.ts';
 
@@ -263,7 +264,7 @@ describe('curriculum notebooks in headless Chromium: the router, attention, inte
       // is certain to touch them; force it together with the next expert.
       const firsts = new Array<number>(E).fill(0);
       for (const ids of samples.values()) {
-        const choice = (await engine.forward(ids, { hooks: [`blocks.${layer}.moe.hook_expert_choice`] })).hooks.get(`blocks.${layer}.moe.hook_expert_choice`) as ExpertChoice;
+        const choice = layerRouting(config, (await engine.forward(ids, { hooks: routingHooks() })).hooks)[layer];
         for (let t = 0; t < ids.length; t++) firsts[choice.indices[t * config.num_experts_per_tok]!]!++;
       }
       const ablated = firsts.indexOf(Math.max(...firsts)), partner = (ablated + 1) % E;
@@ -301,7 +302,8 @@ describe('curriculum notebooks in headless Chromium: the router, attention, inte
       expect(await value(page, '.iv-ablated-picks')).toBe(0);
       const shares = await datasets(page, '.iv-expert');
       expect(Number(shares[ablated]!.after)).toBe(0);
-      expect(shares.reduce((s, e) => s + Number(e.after), 0)).toBeCloseTo(config.num_experts_per_tok, 9);
+      // Shares of all top-k choices: they sum to 1 over the experts.
+      expect(shares.reduce((s, e) => s + Number(e.after), 0)).toBeCloseTo(1, 9);
 
       // Generations: greedy, the asked number of tokens; on the CPU exactly the engine's text.
       const gens = await datasets(page, '.iv-generation');
@@ -359,7 +361,8 @@ describe('curriculum notebooks in headless Chromium: the router, attention, inte
         const math = forced.find((r) => r.domain === 'math')!;
         expect(Math.abs(Number(math.modified) - await lossOf(samples.get('math')!, force))).toBeLessThanOrEqual(tol);
         const afterShares = await datasets(page, '.iv-expert');
-        for (const e of pair) expect(Number(afterShares[e]!.after)).toBe(1);
+        // Every token's K choices are the pair: each gets 1/K of them.
+        for (const e of pair) expect(Number(afterShares[e]!.after)).toBe(1 / config.num_experts_per_tok);
         await shot(page, 'interventions-cpu-force');
 
         // A positive bias raises the biased experts' share of the routing.

@@ -46,8 +46,9 @@ const RECORDER = `
 
 export interface OpenedPage { page: Page; errors: string[]; outside: string[]; dialogs: string[] }
 
-export async function open(browser: Browser, server: StaticServer, hash: string): Promise<OpenedPage> {
-  const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+/** `height`: a viewport tall enough to hold every view of the tour keeps them all in sight, so each draws every frame. */
+export async function open(browser: Browser, server: StaticServer, hash: string, { height = 900 } = {}): Promise<OpenedPage> {
+  const page = await browser.newPage({ viewport: { width: 1100, height } });
   const errors = watchErrors(page);
   const outside: string[] = [];
   const dialogs: string[] = [];
@@ -66,11 +67,11 @@ export async function open(browser: Browser, server: StaticServer, hash: string)
 
 export const status = (page: Page) => page.locator('.tour-status');
 
-export async function waitForDone(page: Page): Promise<{ step: number; text: string }> {
+export async function waitForDone(page: Page): Promise<{ step: number; text: string; finish: string | null }> {
   // Polled without a visibility check: Playwright's visibility polling forces a layout every
   // frame, which would be counted against the page's own main-thread tasks.
   await page.waitForFunction(() => document.querySelector('.tour-status[data-done="true"]'), undefined, { timeout: GENERATE_TIMEOUT, polling: 250 });
-  return { step: Number(await status(page).getAttribute('data-step')), text: (await status(page).textContent()) ?? '' };
+  return { step: Number(await status(page).getAttribute('data-step')), text: (await status(page).textContent()) ?? '', finish: await status(page).getAttribute('data-finish') };
 }
 
 /**

@@ -45,6 +45,22 @@ async function tourViews(page: Page) {
 
 const longTasks: Record<string, unknown> = {};
 
+/** Main-thread tasks over 50 ms while the tour generated (from its first status line to its done one). */
+async function longTasksDuringGeneration(page: Page) {
+  return page.evaluate(() => {
+    const w = window as unknown as { __longTasks: { start: number; duration: number }[]; __generation: { start: number; end: number } };
+    const g = w.__generation;
+    const during = w.__longTasks.filter((t) => t.start + t.duration >= g.start && t.start <= g.end);
+    return { generationMs: g.end - g.start, longest: Math.max(0, ...during.map((t) => t.duration)), count: during.length, all: w.__longTasks.length };
+  });
+}
+
+/** Every view of the page lies wholly inside the viewport (so each draws every frame). */
+const everyViewInSight = (page: Page) => page.evaluate(() => {
+  const views = [...document.querySelectorAll('.mx-view')];
+  return { views: views.length, inSight: views.filter((v) => { const r = v.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }).length, pageHeight: document.documentElement.scrollHeight };
+});
+
 describe('the site in headless Chromium', () => {
   let server: StaticServer;
   let gpu: Backend;
@@ -117,12 +133,7 @@ describe('the site in headless Chromium', () => {
       expect(v.nextChosen).toEqual([v.lastId]);
       expect(v.stripText.startsWith('<s>def fibonacci(n):')).toBe(true);
 
-      const spans = await page.evaluate(() => {
-        const w = window as unknown as { __longTasks: { start: number; duration: number }[]; __generation: { start: number; end: number } };
-        const g = w.__generation;
-        const during = w.__longTasks.filter((t) => t.start + t.duration >= g.start && t.start <= g.end);
-        return { generationMs: g.end - g.start, longest: Math.max(0, ...during.map((t) => t.duration)), count: during.length, all: w.__longTasks.length };
-      });
+      const spans = await longTasksDuringGeneration(page);
       longTasks[which] = { tokens: 16, ...spans };
       console.log(`[site] ${which}: 16 tokens in ${spans.generationMs.toFixed(0)} ms; main-thread tasks over 50 ms during generation: ${spans.count} (longest ${spans.longest.toFixed(0)} ms)`);
       expect(spans.count, `long tasks during generation (longest ${spans.longest} ms)`).toBe(0);
@@ -132,6 +143,98 @@ describe('the site in headless Chromium', () => {
       await page.close();
     }, GENERATE_TIMEOUT + 120_000);
   }
+
+  for (const which of ['webgpu', 'cpu'] as const) {
+    it(`tour on ${which}: 256 tokens with every view on screen, attention included, and no main-thread task over 50 ms`, async () => {
+      const backend = which === 'webgpu' ? gpu : cpu;
+      // Tall enough for the whole tour: no view waits for idle time, each redraws every frame.
+      const { page, errors, outside } = await open(backend.browser, server, '#/tour?tokens=256', { height: 5200 });
+      await expect.poll(() => page.locator('.site-backend').getAttribute('data-backend'), { timeout: 60_000 }).toBe(which);
+      await page.waitForFunction(() => Number(document.querySelector('.tour-status')?.getAttribute('data-step') ?? 0) >= 1, undefined, { timeout: GENERATE_TIMEOUT, polling: 250 });
+      const sight = await everyViewInSight(page);
+      expect(sight.views).toBe(7);
+      expect(sight.inSight, `views in sight of a ${sight.pageHeight}px page`).toBe(7);
+      const done = await waitForDone(page);
+      expect(['length', 'eos']).toContain(done.finish);
+      expect(done.step === 256).toBe(done.finish === 'length');
+      const T = (await promptTokens(page, 'def fibonacci(n):')) + done.step;
+      const v = await tourViews(page);
+      expect(v.chips).toBe(T);
+      expect(v.heatRows).toBe(T);
+      expect(v.mapQueries).toBe(T);
+      expect(v.gridQueries).toBe(8 * T);
+      expect(v.loadTotals).toEqual(new Array(6).fill(T));
+      const spans = await longTasksDuringGeneration(page);
+      longTasks[`${which}-256`] = { tokens: done.step, ...spans };
+      console.log(`[site] ${which}: ${done.step} tokens, every view in sight, in ${spans.generationMs.toFixed(0)} ms; main-thread tasks over 50 ms during generation: ${spans.count} (longest ${spans.longest.toFixed(0)} ms)`);
+      expect(spans.count, `long tasks during generation (longest ${spans.longest} ms)`).toBe(0);
+      await page.setViewportSize({ width: 1100, height: 900 });
+      await shot(page, `tour-256-${which}`);
+      expect(errors).toEqual([]);
+      expect(outside).toEqual([]);
+      await page.close();
+    }, 2 * GENERATE_TIMEOUT);
+  }
+
+  it('a generation that fills the model\'s context ends there, and the tour says why', async () => {
+    // A prompt of about 300 tokens leaves about 210 of the model's 512 positions: fewer than asked.
+    const prompt = 'def add(a, b):\n    return a + b\n\n'.repeat(24);
+    const { page, errors } = await open(cpu.browser, server, `#/tour?tokens=256&prompt=${encodeURIComponent(prompt)}`);
+    const done = await waitForDone(page);
+    const P = await page.evaluate(() => (window as unknown as { mixscopeClient: { info: { config: { max_position_embeddings: number } } } }).mixscopeClient.info.config.max_position_embeddings);
+    const n = await promptTokens(page, prompt);
+    expect(n + 256).toBeGreaterThan(P);
+    expect(done.finish).toBe('context');
+    expect(done.step).toBe(P - n);
+    expect(done.text).toContain(`the model's context is full (it reads at most ${P} tokens)`);
+    // Every token, the last one included, has its routing.
+    await expect.poll(async () => (await tourViews(page)).chips).toBe(P);
+    expect((await tourViews(page)).loadTotals).toEqual(new Array(6).fill(P));
+    await shot(page, 'tour-context');
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 2 * GENERATE_TIMEOUT);
+
+  it('30 generations on the tour (some stopped) leave the engine\'s live GPU bytes where the first left them', async () => {
+    const { page, errors } = await open(gpu.browser, server, '#/tour?tokens=16');
+    const header = page.locator('.site-backend');
+    await expect.poll(() => header.getAttribute('data-backend'), { timeout: 60_000 }).toBe('webgpu');
+    await waitForDone(page);
+    type Stats = { gpu: { liveBuffers: number; liveBytes: number; created: number } };
+    const stats = () => page.evaluate(() => (window as unknown as { mixscopeClient: { stats(): Promise<Stats> } }).mixscopeClient.stats());
+    const loaded = await stats();
+    const after: Stats['gpu'][] = [];
+    for (let g = 0; g < 30; g++) {
+      // The status line is a new element for every state: mark the old one, wait for a new done one.
+      await page.evaluate(() => { (document.querySelector('.tour-status') as HTMLElement & { old?: boolean }).old = true; });
+      await page.getByRole('button', { name: 'Generate again' }).click();
+      if (g % 5 === 4) {
+        // Every fifth is stopped after its second token (unless it is already done by then).
+        await page.waitForFunction(() => {
+          const s = document.querySelector('.tour-status') as (HTMLElement & { old?: boolean }) | null;
+          return s !== null && !s.old && (s.dataset.done === 'true' || Number(s.dataset.step) >= 2);
+        }, undefined, { timeout: GENERATE_TIMEOUT, polling: 50 });
+        const stop = page.locator('.site-stop');
+        if (await stop.isEnabled()) await stop.click({ timeout: 5_000 }).catch(() => {});
+      }
+      await page.waitForFunction(() => {
+        const s = document.querySelector('.tour-status') as (HTMLElement & { old?: boolean }) | null;
+        return s !== null && !s.old && s.dataset.done === 'true';
+      }, undefined, { timeout: GENERATE_TIMEOUT, polling: 100 });
+      // A stopped generation's last forward may still be running in the worker: stats queue behind it.
+      after.push((await stats()).gpu);
+    }
+    const bytes = after.map((s) => s.liveBytes);
+    const finishes = await status(page).getAttribute('data-finish');
+    console.log(`[site] 30 generations on WebGPU: live GPU bytes after load ${loaded.gpu.liveBytes}, after the first generation ${bytes[0]}, max after ${Math.max(...bytes)}, last ${bytes[29]}; live buffers ${after[0].liveBuffers} -> ${after[29].liveBuffers}; buffers created ${after[29].created}`);
+    longTasks['gpu-bytes-30-generations'] = { loaded: loaded.gpu, after };
+    expect(Math.max(...bytes.slice(1))).toBeLessThanOrEqual(bytes[0]);
+    expect(Math.max(...after.slice(1).map((s) => s.liveBuffers))).toBeLessThanOrEqual(after[0].liveBuffers);
+    expect(after[29].created).toBeGreaterThan(after[0].created);
+    expect(['length', 'eos', 'stopped']).toContain(finishes);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 4 * GENERATE_TIMEOUT);
 
   it('Stop interrupts a long generation at once and the page carries on', async () => {
     const { page, errors } = await open(gpu.browser, server, '#/tour?tokens=256');

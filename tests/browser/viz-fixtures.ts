@@ -96,3 +96,13 @@ export function makeNextToken(position: number, n = 12, seed = 3): NextTokenData
   const candidates = p.map((prob, i) => ({ id: 500 + i, text: texts[i % texts.length], piece: texts[i % texts.length].replace(/ /g, '▁'), prob })).sort((a, b) => b.prob - a.prob);
   return { position, candidates, chosen: candidates[1].id };
 }
+
+/**
+ * The first T tokens of `data` as a growing producer gives them (the site's generation): rows
+ * read in place through `row`, and `sequence`, the identity shared by every size of the same data.
+ */
+export function streamAttention(data: AttentionData, T: number, sequence: object): AttentionData {
+  const N = data.tokens.length;
+  const row = (h: number, q: number) => data.pattern.subarray((h * N + q) * N, (h * N + q) * N + q + 1);
+  return { ...sliceAttention(data, T), row, sequence };
+}

@@ -145,7 +145,7 @@ describe('viz views in headless Chromium', () => {
     expect(r.rows).toBe(40 * 8);
   });
 
-  it('expert load: bars per layer and expert match the first-choice counts, with a dashed uniform line at 1/E (K/E in top-k mode)', async () => {
+  it('expert load: bars per layer and expert match the first-choice counts, with a dashed uniform line at 1/E (in top-k mode too: shares of all choices)', async () => {
     await fresh();
     const r = await page.evaluate(() => {
       const v = window.viz, data = v.fixtures.makeRouting(40);
@@ -169,7 +169,7 @@ describe('viz views in headless Chromium', () => {
         firstOk: [0, 1, 2, 3, 4, 5].every((l) => bars(first, l).join() === counts(l).join()),
         dashed: first.querySelector('line.mx-uniform')!.getAttribute('stroke-dasharray'),
         uniformFirst: Math.abs(uniformY(first) - axisY(first, 1 / 8)),
-        uniformTopk: Math.abs(uniformY(topk) - axisY(topk, 2 / 8)),
+        uniformTopk: Math.abs(uniformY(topk) - axisY(topk, 1 / 8)),
         topkPanels: topk.querySelectorAll('g.mx-panel').length,
         topkSum: bars(topk, 1).reduce((a, b) => a + b, 0),
         titles: [...topk.querySelectorAll('.mx-panel-title')].map((t) => t.textContent),
@@ -210,6 +210,48 @@ describe('viz views in headless Chromium', () => {
     expect(r.outside).toEqual([243, 244, 246]);
     expect(r.inside).not.toEqual([243, 244, 246]);
     expect(r.note).toContain('head 3 (kv 0)');
+  });
+
+  it('attention views fed a growing sequence paint only its new rows, and end as a whole paint of it does, pooled or not', async () => {
+    await fresh();
+    const r = await page.evaluate(() => {
+      const v = window.viz, f = v.fixtures;
+      const big = f.makeAttention(300, { heads: 4, kvHeads: 2, window: 64 });
+      const seq = {};
+      // A 200 px map: one cell per pixel up to 200 tokens, pooled beyond.
+      const grid = v.createAttentionGrid(f.streamAttention(big, 1, seq), { width: 640 });
+      const map = v.createAttentionMap(f.streamAttention(big, 1, seq), { maxSize: 200, width: 400 });
+      document.getElementById('root')!.append(grid, map);
+      const pixels = (el: HTMLElement) => [...el.querySelectorAll('canvas')].map((c) => Array.from(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data));
+      const at: Record<number, { grid: number[][]; map: number[][] }> = {};
+      for (let T = 2; T <= 300; T += 7) {
+        const d = f.streamAttention(big, T, seq);
+        grid.update(d); map.update(d);
+        if (T === 156) at[T] = { grid: pixels(grid), map: pixels(map) };
+      }
+      const last = f.streamAttention(big, 300, seq);
+      grid.update(last); map.update(last);
+      // The same data painted whole, on new views (a new sequence: nothing to extend).
+      const whole = (T: number) => {
+        const d = f.streamAttention(big, T, {});
+        const g = v.createAttentionGrid(d, { width: 640 }), m = v.createAttentionMap(d, { maxSize: 200, width: 400 });
+        document.getElementById('root')!.append(g, m);
+        return { grid: pixels(g), map: pixels(m) };
+      };
+      const same = (a: number[][], b: number[][]) => a.length === b.length && a.every((x, i) => x.length === b[i].length && x.every((y, j) => y === b[i][j]));
+      const w156 = whole(156), w300 = whole(300);
+      const gridPx = grid.querySelector('canvas')!.width, mapPx = map.querySelector('canvas')!.width;
+      return {
+        gridPx, mapPx,
+        grid156: same(at[156].grid, w156.grid), map156: same(at[156].map, w156.map),
+        grid300: same(pixels(grid), w300.grid), map300: same(pixels(map), w300.map),
+        painted: pixels(map)[0].some((x, i) => i % 4 === 2 && x > 0 && x < 240),
+      };
+    });
+    // The map pools at 300 tokens, one cell per pixel at 156; both ways give the same pixels.
+    expect(r.mapPx).toBe(200);
+    expect(r.gridPx).toBeLessThan(156);
+    expect(r).toMatchObject({ grid156: true, map156: true, grid300: true, map300: true, painted: true });
   });
 
   it('attention grid: heads grouped by key/value head with "kv g" labels; clicking a head selects it through onSelectHead', async () => {

@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadModelFromDirectory } from '../../engine/node.ts';
+import { directorySource } from '../../engine/node.ts';
+import { loadModel } from '../../engine/model.ts';
 import { CpuEngine } from '../../engine/cpu/engine.ts';
 import { WebGpuEngine } from '../../engine/webgpu/engine.ts';
 import { generate } from '../../engine/generate.ts';
@@ -24,7 +25,7 @@ describe('the default model on WebGPU (Dawn)', () => {
   let model: Model, cpu: CpuEngine, engine: WebGpuEngine;
   let worst = 0;
   beforeAll(async () => {
-    model = await loadModelFromDirectory(`${root}models/mixscope-tiny`);
+    model = await loadModel(directorySource(`${root}models/mixscope-tiny`));
     cpu = new CpuEngine(model.config, model.weights);
     gpu = await requestNodeDevice();
     if (!('reason' in gpu)) engine = await WebGpuEngine.create(gpu.device, model.config, model.weights, { weights: 'f16' });

@@ -4,9 +4,11 @@
 import { describe, expect, it, beforeAll } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadModelFromDirectory } from '../../engine/node.ts';
+import { directorySource } from '../../engine/node.ts';
+import { loadModel } from '../../engine/model.ts';
 import { CpuEngine } from '../../engine/cpu/engine.ts';
 import { generate } from '../../engine/generate.ts';
+import { layerRouting, routingHooks } from '../../engine/routing/routing.ts';
 import { countParameters } from '../../engine/params.ts';
 import type { ExpertChoice } from '../../engine/hooks/request.ts';
 import type { Model } from '../../engine/model.ts';
@@ -24,7 +26,7 @@ describe('the default model', () => {
   let loadMs = 0;
   beforeAll(async () => {
     const t = performance.now();
-    model = await loadModelFromDirectory(`${root}models/mixscope-tiny`);
+    model = await loadModel(directorySource(`${root}models/mixscope-tiny`));
     loadMs = performance.now() - t;
     engine = new CpuEngine(model.config, model.weights);
   });
@@ -75,11 +77,10 @@ describe('the default model', () => {
     for (const d of ['c', 'english', 'german', 'manpages', 'math', 'python']) {
       const text = readFileSync(`${root}training/data/heldout/${d}.txt`, 'utf8');
       const ids = model.tokenizer!.encode(text).ids.slice(0, 256);
-      const r = await engine.forward(ids, { hooks: ['blocks.*.moe.hook_expert_choice'] });
-      for (let l = 0; l < L; l++) {
-        const c = r.hooks.get(`blocks.${l}.moe.hook_expert_choice`) as ExpertChoice;
+      const r = await engine.forward(ids, { hooks: routingHooks() });
+      layerRouting(model.config, r.hooks).forEach((c, l) => {
         for (let t = 0; t < ids.length; t++) counts[l][c.indices[2 * t]]++;
-      }
+      });
     }
     for (let l = 0; l < L; l++) {
       const total = counts[l].reduce((a, b) => a + b, 0);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CpuEngine } from '../../engine/cpu/engine.ts';
 import type { ExpertChoice, HookTensor } from '../../engine/hooks/request.ts';
 import { tinyConfig, randomWeights } from '../../tests/helpers/random-model.ts';
-import { runGeneration, type GenerationControl } from './run-generation.ts';
+import { generationPayloads } from './generation-payloads.ts';
 import { runTrace, crossEntropy } from './run-trace.ts';
 import { GenerationAccumulator, buildTrace } from './accumulator.ts';
 import type { GenerateRequestOptions } from './protocol.ts';
@@ -10,12 +10,16 @@ import type { GenerationState } from './types.ts';
 
 const config = tinyConfig({ max_position_embeddings: 40 });
 const engine = new CpuEngine(config, randomWeights(config, 7));
-const free: GenerationControl = { stopped: () => false, yieldToEvents: async () => {} };
-
-async function generateAll(prompt: number[], o: GenerateRequestOptions, control = free): Promise<GenerationState[]> {
+/** The worker's path: payloads from the engine's loop, accumulated as the page does. `stopAfter` aborts after that many payloads. */
+async function generateAll(prompt: number[], o: GenerateRequestOptions, stopAfter = Infinity): Promise<GenerationState[]> {
   const acc = new GenerationAccumulator(config);
   const states: GenerationState[] = [];
-  for await (const p of runGeneration(engine, null, prompt, o, control)) { acc.apply(p); states.push(acc.snapshot()); }
+  const stop = new AbortController();
+  for await (const p of generationPayloads(engine, null, prompt, o, stop.signal)) {
+    acc.apply(p);
+    states.push(acc.snapshot());
+    if (states.length >= stopAfter) stop.abort();
+  }
   return states;
 }
 
@@ -60,17 +64,33 @@ describe('generation payloads and their accumulation', () => {
   });
 
   it('stops between tokens when asked', async () => {
-    let n = 0;
-    const control: GenerationControl = { stopped: () => ++n >= 3, yieldToEvents: async () => {} };
-    const states = await generateAll(prompt, { maxTokens: 20, temperature: 0 }, control);
+    // Aborted while the page handles the second step: the next step is the last.
+    const states = await generateAll(prompt, { maxTokens: 20, temperature: 0 }, 2);
     const last = states[states.length - 1];
     expect(last.finish).toBe('stopped');
     expect(last.step).toBe(3);
+    expect(last.routing.tokens.length).toBe(prompt.length + 3);
+  });
+
+  it('ends with finish "context" when the model\'s window is full, every token routed', async () => {
+    // 40 positions: a 30-token prompt leaves room for 10 tokens, fewer than asked.
+    const long = Array.from({ length: 30 }, (_, i) => 3 + ((i * 7) % 40));
+    const states = await generateAll(long, { maxTokens: 20, temperature: 0 });
+    const last = states[states.length - 1];
+    expect(last.finish).toBe('context');
+    expect(last.step).toBe(10);
+    expect(last.tokens.length).toBe(40);
+    expect(last.routing.tokens.length).toBe(40);
   });
 
   it('returns extra hooks by name and applies interventions', async () => {
     const states = await generateAll(prompt, { maxTokens: 2, temperature: 0, hooks: ['blocks.1.hook_resid_post'], interventions: [{ kind: 'ablate_experts', layer: 0, experts: [0, 1] }] });
     expect(states[0].hooks['blocks.1.hook_resid_post'].shape).toEqual([prompt.length, config.hidden_size]);
+    // Hooks come as the engine gives them: an expert choice keeps `indices` and `weights`.
+    const withChoice = await generateAll(prompt, { maxTokens: 1, temperature: 0, hooks: ['blocks.0.moe.hook_expert_choice'] });
+    const choice = withChoice[0].hooks['blocks.0.moe.hook_expert_choice'] as ExpertChoice;
+    expect(choice.indices).toBeInstanceOf(Int32Array);
+    expect(choice.weights.length).toBe(prompt.length * config.num_experts_per_tok);
     for (const x of states[states.length - 1].routing.layers[0].indices) expect(x).toBeGreaterThanOrEqual(2);
   });
 
