@@ -10,8 +10,9 @@ import type { Intervention } from './hooks/interventions.ts';
  * What a forward returns besides its hooks:
  * - 'last': the logits of the last position, (V);
  * - 'all': the logits of every position of the call, (T, V);
- * - 'argmax': only the greedy token of the last position (an engine that can pick it on the
- *   device, WebGPU, reads back 4 bytes instead of V floats); `logits` is then empty.
+ * - 'argmax': the greedy token of the last position is all the caller needs: an engine that can
+ *   pick it on the device (WebGPU) reads back 4 bytes instead of V floats and returns empty
+ *   logits; the CPU engine, which has them in hand anyway, still returns the last row's (V).
  */
 export type ForwardOutput = 'last' | 'all' | 'argmax';
 
@@ -24,7 +25,7 @@ export interface ForwardRequest {
 }
 
 export interface ForwardResult {
-  /** (V) for 'last', (T, V) row-major for 'all', length 0 for 'argmax'. */
+  /** (V) for 'last', (T, V) row-major for 'all'; for 'argmax', length 0 on WebGPU and (V) on the CPU. */
   logits: Float32Array;
   logitsShape: number[];
   /** The argmax of the last position's logits (ties go to the lower id), whatever the output. */

@@ -40,7 +40,7 @@ export interface GenerateOptions extends SamplingOptions {
   /**
    * Give every step its logits. By default a greedy run (temperature 0 or unset) that asks for no
    * candidates lets the engine pick the token itself (on WebGPU the argmax runs on the GPU and 4
-   * bytes come back), and its steps carry empty logits.
+   * bytes come back), and its steps carry empty logits (the CPU engine's keep theirs).
    */
   logits?: boolean;
   /** Give every step the routing of the tokens it fed (`{ logits: true }`: with the gate logits). */

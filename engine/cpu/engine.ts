@@ -50,7 +50,7 @@ class CpuSession implements EngineSession {
     try {
       const logits = cpuForward(this.config, this.weights, ids, { cache, hooks, interventions, allLogits: all });
       const token = argmax(logits.subarray(logits.length - V));
-      if (output === 'argmax') return { logits: new Float32Array(0), logitsShape: [0], token, hooks: hooks.cache, position };
+      // 'argmax' saves a readback on a GPU; here the last row's logits are already in hand, so they come too.
       return { logits, logitsShape: all ? [ids.length, V] : [V], token, hooks: hooks.cache, position };
     } catch (e) {
       cache.truncate(position); // a failed call (e.g. a throwing function hook) leaves no trace
