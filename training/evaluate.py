@@ -86,7 +86,7 @@ def main():
         with open(os.path.join(HERE, "data", "heldout", f"{d}.txt"), encoding="utf-8") as f:
             ids = sp.encode(f.read())
         loss, first, second, n = heldout_stats(model, ids, E)
-        train = np.load(os.path.join(HERE, "work", f"tokens-{d}.npy")).astype(np.int64)
+        train = np.fromfile(os.path.join(HERE, "work", "tokens", f"{d}.bin"), dtype=np.uint16).astype(np.int64)
         counts = np.bincount(train, minlength=V) + 1  # add-one smoothing
         logp = np.log(counts / counts.sum())
         unigram = float(-logp[np.array(ids)].mean())
@@ -105,7 +105,7 @@ def main():
                       "t0": sp.decode(greedy(model, ids, 48)[len(ids):]),
                       "t08": sp.decode(sample(model, ids, 48, 0.8, seed=42)[len(ids):])}
     result["samples"] = samples
-    with open(os.path.join(HERE, "work", "log.jsonl")) as f:
+    with open(os.path.join(HERE, "work", "run", "log.jsonl")) as f:
         log = [json.loads(l) for l in f]
     result["log_tail"] = log[-1]
     svg_curve(log, os.path.join(MODEL_DIR, "training-curve.svg"))

@@ -32,7 +32,7 @@ PROMPTS = {
 
 def load_f16_model():
     """The trained model with every weight rounded to F16 and back: exactly what the file holds."""
-    ck = torch.load(os.path.join(HERE, "work", "ckpt.pt"))
+    ck = torch.load(os.path.join(HERE, "work", "run", "ckpt.pt"))  # the run's last checkpoint (train.py)
     model = Mixtral(ck["config"])
     model.load_state_dict(ck["model"])
     with torch.no_grad():
