@@ -6,7 +6,7 @@ Run: /usr/bin/python3 training/bench_train.py [--rev 5d3e2e3] [--batch 14] [--co
 "before" is the trainer of git revision --rev as it ran: its training/mixtral.py, torch.optim.AdamW's
 defaults, torch.set_num_threads(2), the process environment as it is. "after" is this trainer:
 train.py's environment (tcmalloc, OpenBLAS's AVX-512 kernels, sleeping worker threads; see
-train.fast_environment), training/mixtral.py and train.train_step. Each run is a fresh process
+fastenv.py), training/mixtral.py and train.train_step. Each run is a fresh process
 of --steps steps; runs alternate (before, after, before, ...) so that both meet the same load from
 other processes on the machine. The first step of each process is a warm-up and is not counted.
 Prints every step's wall and CPU seconds, the medians and their ratio, and checks that both
@@ -39,7 +39,9 @@ def module_at(rev, path, name):
 def worker(which, rev, B, T, steps):
     """One process: `steps` training steps of one trainer; prints a JSON line per step."""
     if which == "after":
-        import train  # re-executes this process in train's environment
+        import fastenv
+        import train
+        fastenv.reexec()  # the environment train.py runs in
     import torch
     if which == "before":
         mod = module_at(rev, "training/mixtral.py", "mixtral_before")

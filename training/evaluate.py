@@ -13,6 +13,7 @@ import numpy as np
 import sentencepiece as spm
 import torch
 
+import fastenv
 from export import load_f16_model, greedy, PROMPTS, MODEL_DIR, HERE
 
 CONTEXT = 256
@@ -73,13 +74,15 @@ def svg_curve(log, path):
 
 
 def main():
+    fastenv.reexec()
     torch.set_num_threads(2)
     model, ck = load_f16_model()
     cfg = ck["config"]
     E, V = cfg["num_local_experts"], cfg["vocab_size"]
     sp = spm.SentencePieceProcessor(model_file=os.path.join(MODEL_DIR, "tokenizer.model"))
     domains = sorted(f[:-4] for f in os.listdir(os.path.join(HERE, "data", "heldout")))
-    result = {"step": ck["step"], "train_seconds": ck["elapsed"], "domains": {}, "pooled": {}}
+    result = {"step": ck["step"], "train_seconds": ck["elapsed"], "train_cpu_seconds": ck.get("cpu"),
+              "schedule": ck.get("schedule"), "domains": {}, "pooled": {}}
     L = cfg["num_hidden_layers"]
     pooled_first = np.zeros((L, E), dtype=np.int64)
     for d in domains:

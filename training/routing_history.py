@@ -24,13 +24,13 @@ import glob
 import json
 import os
 
-os.environ["MIXSCOPE_PLAIN_ENV"] = "1"  # plain process: train.py must not re-exec this one
-import numpy as np  # noqa: E402
-import sentencepiece as spm  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import sentencepiece as spm
+import torch
 
-from mixtral import Mixtral  # noqa: E402
-from train import RUN, MODEL_DIR, HERE  # noqa: E402
+import fastenv
+from mixtral import Mixtral
+from train import RUN, MODEL_DIR, HERE
 
 OUT = os.path.join(HERE, "data", "routing-history")
 TOKENS = 1024  # per domain: 6 domains x 6 layers x 1024 x 2 bytes = 72 KiB per checkpoint
@@ -52,14 +52,18 @@ def f16_model(cfg, state):
 
 
 @torch.no_grad()
-def heldout_loss(model, ids):
-    """Mean cross-entropy over the whole text: windows of WINDOW predictions, <s> first (as evaluate.py)."""
+def heldout_loss(model, ids, batch=16):
+    """Mean cross-entropy over the whole text: windows of WINDOW predictions, <s> first (as evaluate.py),
+    the full windows `batch` at a time."""
+    windows = [[1] + ids[s:s + WINDOW] for s in range(0, len(ids) - 1, WINDOW)]
     total, n = 0.0, 0
-    for s in range(0, len(ids) - 1, WINDOW):
-        x = torch.tensor([[1] + ids[s:s + WINDOW]])
+    full = [w for w in windows if len(w) == WINDOW + 1]
+    groups = [full[i:i + batch] for i in range(0, len(full), batch)] + [[w] for w in windows if len(w) != WINDOW + 1]
+    for g in groups:
+        x = torch.tensor(g)
         logits, _ = model(x[:, :-1])
-        total += torch.nn.functional.cross_entropy(logits[0], x[0, 1:], reduction="sum").item()
-        n += x.shape[1] - 1
+        total += torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1), reduction="sum").item()
+        n += x[:, 1:].numel()
     return total / n
 
 
@@ -96,6 +100,7 @@ def main():
     ap.add_argument("--previous", help="a shipped model.safetensors: write its held-out losses to previous-model.json")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
+    fastenv.reexec()
     torch.set_num_threads(args.threads)
     os.makedirs(OUT, exist_ok=True)
     sp = spm.SentencePieceProcessor(model_file=os.path.join(MODEL_DIR, "tokenizer.model"))

@@ -13,9 +13,8 @@ import os
 import sys
 import unittest
 
-os.environ["MIXSCOPE_PLAIN_ENV"] = "1"  # no re-exec of the test process by train.py
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
+import torch
+import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)

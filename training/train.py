@@ -25,50 +25,19 @@ schedule's mix, windows taken in a seeded permutation per domain and epoch. So s
 depends only on s, and a resumed run sees exactly the data it would have seen.
 """
 import os
-import sys
 
+import argparse
+import hashlib
+import json
+import math
+import signal
+import time
 
-def fast_environment():
-    """The process environment the trainer runs in; see training/README.md, "Speed", for the measurements.
-    - tcmalloc: it keeps freed memory for reuse. With glibc every tensor over 32 MB (the logits, the
-      attention weights) is fresh mmap'ed memory, and first-touch page faults cost as much as the
-      matmul that fills it on this VM.
-    - OpenBLAS's AVX-512 kernels where the CPU has AVX-512: Debian's OpenBLAS 0.3.21 does not know
-      this AMD CPU and picks its Haswell (AVX2) kernels, which run sgemm at about half the speed.
-    - Worker threads that sleep rather than spin while they wait: on two shared cores a spinning
-      OpenMP or OpenBLAS thread takes the CPU that the other pool (or another process) needs."""
-    env = {"OMP_WAIT_POLICY": "PASSIVE", "OPENBLAS_THREAD_TIMEOUT": "4"}
-    tcmalloc = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
-    if os.path.exists(tcmalloc):
-        env["LD_PRELOAD"] = tcmalloc
-    else:
-        env["GLIBC_TUNABLES"] = "glibc.malloc.hugetlb=1"  # transparent huge pages: 512 times fewer faults
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = set(next(l for l in f if l.startswith("flags")).split())
-        if {"avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512cd"} <= flags:
-            env["OPENBLAS_CORETYPE"] = "SkylakeX"
-    except (OSError, StopIteration):
-        pass
-    return env
+import numpy as np
+import torch
 
-
-if os.environ.get("MIXSCOPE_FAST_ENV") != "1" and os.environ.get("MIXSCOPE_PLAIN_ENV") != "1":
-    # allocator and BLAS are chosen when the process starts: start again (same PID) with them
-    os.environ.update(fast_environment(), MIXSCOPE_FAST_ENV="1")
-    os.execv(sys.executable, [sys.executable] + sys.argv)
-
-import argparse  # noqa: E402
-import hashlib  # noqa: E402
-import json  # noqa: E402
-import math  # noqa: E402
-import signal  # noqa: E402
-import time  # noqa: E402
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from mixtral import Mixtral, count_params, load_balancing_loss  # noqa: E402
+import fastenv
+from mixtral import Mixtral, count_params, load_balancing_loss
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORK = os.path.join(HERE, "work")
@@ -278,6 +247,7 @@ def main():
     ap.add_argument("--eval-every", type=int, default=200)
     ap.add_argument("--stop-after", type=int, help="stop (with a checkpoint) after this many steps of this process")
     args = ap.parse_args()
+    fastenv.reexec()
     torch.set_num_threads(args.threads)
     import sentencepiece as spm
 
