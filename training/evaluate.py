@@ -13,6 +13,7 @@ import numpy as np
 import sentencepiece as spm
 import torch
 
+import fastenv
 from export import load_f16_model, greedy, PROMPTS, MODEL_DIR, HERE
 
 CONTEXT = 256
@@ -73,20 +74,22 @@ def svg_curve(log, path):
 
 
 def main():
+    fastenv.reexec()
     torch.set_num_threads(2)
     model, ck = load_f16_model()
     cfg = ck["config"]
     E, V = cfg["num_local_experts"], cfg["vocab_size"]
     sp = spm.SentencePieceProcessor(model_file=os.path.join(MODEL_DIR, "tokenizer.model"))
     domains = sorted(f[:-4] for f in os.listdir(os.path.join(HERE, "data", "heldout")))
-    result = {"step": ck["step"], "train_seconds": ck["elapsed"], "domains": {}, "pooled": {}}
+    result = {"step": ck["step"], "train_seconds": ck["elapsed"], "train_cpu_seconds": ck.get("cpu"),
+              "schedule": ck.get("schedule"), "domains": {}, "pooled": {}}
     L = cfg["num_hidden_layers"]
     pooled_first = np.zeros((L, E), dtype=np.int64)
     for d in domains:
         with open(os.path.join(HERE, "data", "heldout", f"{d}.txt"), encoding="utf-8") as f:
             ids = sp.encode(f.read())
         loss, first, second, n = heldout_stats(model, ids, E)
-        train = np.load(os.path.join(HERE, "work", f"tokens-{d}.npy")).astype(np.int64)
+        train = np.fromfile(os.path.join(HERE, "work", "tokens", f"{d}.bin"), dtype=np.uint16).astype(np.int64)
         counts = np.bincount(train, minlength=V) + 1  # add-one smoothing
         logp = np.log(counts / counts.sum())
         unigram = float(-logp[np.array(ids)].mean())
@@ -105,7 +108,7 @@ def main():
                       "t0": sp.decode(greedy(model, ids, 48)[len(ids):]),
                       "t08": sp.decode(sample(model, ids, 48, 0.8, seed=42)[len(ids):])}
     result["samples"] = samples
-    with open(os.path.join(HERE, "work", "log.jsonl")) as f:
+    with open(os.path.join(HERE, "work", "run", "log.jsonl")) as f:
         log = [json.loads(l) for l in f]
     result["log_tail"] = log[-1]
     svg_curve(log, os.path.join(MODEL_DIR, "training-curve.svg"))

@@ -15,6 +15,7 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "reference"))
 from safetensors_io import write  # noqa: E402
 from mixtral import Mixtral  # noqa: E402
+import fastenv  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODEL_DIR = os.path.join(HERE, "..", "models", "mixscope-tiny")
@@ -32,7 +33,7 @@ PROMPTS = {
 
 def load_f16_model():
     """The trained model with every weight rounded to F16 and back: exactly what the file holds."""
-    ck = torch.load(os.path.join(HERE, "work", "ckpt.pt"))
+    ck = torch.load(os.path.join(HERE, "work", "run", "ckpt.pt"))  # the run's last checkpoint (train.py)
     model = Mixtral(ck["config"])
     model.load_state_dict(ck["model"])
     with torch.no_grad():
@@ -52,6 +53,7 @@ def greedy(model, ids, n):
 
 
 def main():
+    fastenv.reexec()
     torch.set_num_threads(2)
     model, ck = load_f16_model()
     cfg = ck["config"]

@@ -52,12 +52,17 @@ def main():
     s.append(table(["domain", "Debian package (version, license)", "training text", "held-out text"], rows))
     s.append("\nBuilt by `training/build_corpus.py`; held-out sets (`training/data/heldout/`) are whole documents never trained on.\n")
     s.append("## Training\n")
-    s.append(f"`/usr/bin/python3 training/train.py --steps 640 --batch 14 --context 256 --warmup 60 --threads 2` on 2 CPU cores "
-             f"(Debian python3-torch 1.13 with OpenBLAS). The shipped model ran its first 302 steps with `--steps 800` (cosine schedule "
-             f"set for 800 steps), then, because the machine was shared and slow, resumed from that checkpoint with `--steps 640` "
-             f"(the learning rate stepped from 2.4e-3 down to the 640-step schedule's 1.8e-3; the curve below shows it): {tail['step']} steps, {tail['step'] * 14 * 256 / 1e6:.2f} M tokens, "
-             f"**{minutes:.0f} minutes**. AdamW (betas 0.9/0.95, weight decay 0.1), linear warm-up then cosine decay to 10%, "
-             f"gradient clipping 1.0, the Mixtral load-balancing loss (HF load_balancing_loss_func applied to each layer and averaged, coefficient {cfg['router_aux_loss_coef']}; see training/mixtral.py for why per layer), seed 1337, checkpoints every 5 minutes (resumable).\n")
+    sc = ev["schedule"]
+    tokens = tail["step"] * sc["batch"] * sc["context"]
+    mix = ", ".join(f"{d} {100 * w:.0f}%" for d, w in sc["mix"].items())
+    s.append(f"`/usr/bin/python3 training/train.py` (schedule in `training/train.py`, fixed when the run starts) on 2 CPU cores "
+             f"(Debian python3-torch 1.13, OpenBLAS with its AVX-512 kernels, tcmalloc), niced on a machine shared with other work: "
+             f"{tail['step']} steps of {sc['batch']} sequences x {sc['context']} tokens, **{tokens / 1e6:.1f} M tokens**, "
+             f"{minutes / 60:.1f} hours of wall time. AdamW (betas {sc['betas'][0]}/{sc['betas'][1]}, weight decay {sc['weight_decay']} on matrices), "
+             f"linear warm-up over {sc['warmup']} steps to {sc['lr']:g}, then cosine decay to {sc['lr'] * sc['min_lr_ratio']:g} at step {sc['steps']}, "
+             f"gradient clipping {sc['clip']}, the Mixtral load-balancing loss (HF load_balancing_loss_func applied to each layer and averaged, "
+             f"coefficient {cfg['router_aux_loss_coef']}; see training/mixtral.py for why per layer), seed {sc['seed']}. Domain mix: {mix}. "
+             f"Checkpoints at 1, 2, 5, 10, 25, 50 and 100% of the run; their held-out routing is in `training/data/routing-history/`.\n")
     s.append("![training curve](training-curve.svg)\n")
     s.append("## Held-out loss\n")
     s.append(table(["domain", "tokens", "loss (nats/token)", "perplexity", "unigram loss", "unigram perplexity"],

@@ -1,5 +1,17 @@
 """The Mixtral model in plain PyTorch, with Hugging Face MixtralForCausalLM's semantics and
 parameter names, so that its state_dict *is* an HF checkpoint. Used to train the default model.
+
+Written for speed on a few CPU cores without changing the maths (training/test_mixtral.py holds
+it to a plain per-expert loop and to tests/reference/mixtral_reference.py):
+- attention runs one matmul for q, k and v, rotates q and k together, and lets the query heads
+  that share a key/value head share one batched matmul (no repeat_interleave); the causal
+  sliding-window mask is an additive bias fused into that matmul with the 1/sqrt(Dh) scale;
+- the sparse MoE sorts the (token, slot) pairs by expert once, so every expert runs its w1|w3
+  and w2 matmuls on one contiguous slice, and one index_add puts the weighted outputs back.
+
+Letters: B batch, T positions, D hidden, F expert width, E experts, K experts per token,
+H query heads, Hkv key/value heads, R = H / Hkv query heads per key/value head, Dh head width,
+N = B * T tokens.
 """
 import math
 import torch
@@ -32,19 +44,21 @@ class Attention(nn.Module):
         self.v_proj = nn.Linear(D, self.Hkv * self.Dh, bias=False)
         self.o_proj = nn.Linear(self.H * self.Dh, D, bias=False)
 
-    def forward(self, x, cos, sin, mask):
+    def forward(self, x, cos, sin, bias):
+        """x (B, T, D); cos, sin (T, 1, Dh); bias (R*T, T): 0 where visible, -inf elsewhere."""
         B, T, _ = x.shape
-        q = self.q_proj(x).view(B, T, self.H, self.Dh).transpose(1, 2)
-        k = self.k_proj(x).view(B, T, self.Hkv, self.Dh).transpose(1, 2)
-        v = self.v_proj(x).view(B, T, self.Hkv, self.Dh).transpose(1, 2)
-        q = q * cos + rotate_half(q) * sin
-        k = k * cos + rotate_half(k) * sin
-        rep = self.H // self.Hkv
-        k = k.repeat_interleave(rep, dim=1)
-        v = v.repeat_interleave(rep, dim=1)
-        att = (q @ k.transpose(-1, -2)) / math.sqrt(self.Dh)
-        att = att.masked_fill(~mask, float("-inf")).softmax(-1)
-        z = (att @ v).transpose(1, 2).reshape(B, T, self.H * self.Dh)
+        H, Hkv, Dh = self.H, self.Hkv, self.Dh
+        R = H // Hkv
+        w = torch.cat((self.q_proj.weight, self.k_proj.weight, self.v_proj.weight))
+        qkv = F.linear(x, w)                                                    # (B, T, (H + 2 Hkv) Dh)
+        qk = qkv[..., :(H + Hkv) * Dh].view(B, T, H + Hkv, Dh)
+        qk = qk * cos + rotate_half(qk) * sin                                   # RoPE on q and k at once
+        # query head h uses key/value head h // R: group the R query heads of each kv head as rows
+        q = qk[:, :, :H].reshape(B, T, Hkv, R, Dh).permute(0, 2, 3, 1, 4).reshape(B * Hkv, R * T, Dh)
+        k = qk[:, :, H:].permute(0, 2, 3, 1).reshape(B * Hkv, Dh, T)
+        v = qkv[..., (H + Hkv) * Dh:].view(B, T, Hkv, Dh).transpose(1, 2).reshape(B * Hkv, T, Dh)
+        att = torch.baddbmm(bias, q, k, alpha=1 / math.sqrt(Dh)).softmax(-1)   # (B Hkv, R T, T)
+        z = torch.bmm(att, v).view(B, Hkv, R, T, Dh).permute(0, 3, 1, 2, 4).reshape(B, T, H * Dh)
         return self.o_proj(z)
 
 
@@ -56,7 +70,8 @@ class Expert(nn.Module):
         self.w3 = nn.Linear(D, Fw, bias=False)
 
     def forward(self, x):
-        return self.w2(F.silu(self.w1(x)) * self.w3(x))
+        g, u = F.linear(x, torch.cat((self.w1.weight, self.w3.weight))).chunk(2, -1)  # (n, F) each
+        return self.w2(F.silu(g) * u)
 
 
 class SparseMoe(nn.Module):
@@ -68,17 +83,18 @@ class SparseMoe(nn.Module):
 
     def forward(self, x):
         B, T, D = x.shape
-        h = x.reshape(-1, D)
-        logits = self.gate(h)
+        h = x.reshape(-1, D)                                  # (N, D)
+        logits = self.gate(h)                                 # (N, E)
         probs = logits.float().softmax(-1)
-        w, idx = probs.topk(self.K, dim=-1)
+        w, idx = probs.topk(self.K, dim=-1)                   # (N, K)
         w = (w / w.sum(-1, keepdim=True)).to(h.dtype)
-        out = torch.zeros_like(h)
-        for e in range(self.E):
-            tok, slot = (idx == e).nonzero(as_tuple=True)  # only the tokens routed to expert e
-            if tok.numel() == 0:
-                continue
-            out.index_add_(0, tok, self.experts[e](h[tok]) * w[tok, slot, None])
+        slot = idx.reshape(-1).argsort(stable=True)           # (N K) slots, grouped by expert
+        tok = torch.div(slot, self.K, rounding_mode="floor")  # the token of each slot
+        counts = torch.bincount(idx.reshape(-1), minlength=self.E).tolist()
+        hs = h.index_select(0, tok).split(counts)             # per expert, its tokens, contiguous
+        y = torch.cat([self.experts[e](hs[e]) for e in range(self.E) if counts[e]])  # (N K, D)
+        y = y * w.reshape(-1).index_select(0, slot)[:, None]
+        out = torch.zeros_like(h).index_add_(0, tok, y)
         return out.view(B, T, D), logits
 
 
@@ -90,8 +106,8 @@ class Layer(nn.Module):
         self.post_attention_layernorm = RMSNorm(c["hidden_size"], c["rms_norm_eps"])
         self.block_sparse_moe = SparseMoe(c)
 
-    def forward(self, x, cos, sin, mask):
-        x = x + self.self_attn(self.input_layernorm(x), cos, sin, mask)
+    def forward(self, x, cos, sin, bias):
+        x = x + self.self_attn(self.input_layernorm(x), cos, sin, bias)
         m, router_logits = self.block_sparse_moe(self.post_attention_layernorm(x))
         return x + m, router_logits
 
@@ -120,19 +136,22 @@ class Mixtral(nn.Module):
             nn.init.normal_(m.weight, std=0.02)
 
     def forward(self, ids):
+        """ids (B, T) -> logits (B, T, V) and each layer's router logits (N, E)."""
         B, T = ids.shape
         pos = torch.arange(T, dtype=torch.float32)
         freqs = torch.outer(pos, self.inv_freq)
         emb = torch.cat((freqs, freqs), -1)
-        cos, sin = emb.cos()[None, None], emb.sin()[None, None]
+        cos, sin = emb.cos()[:, None], emb.sin()[:, None]     # (T, 1, Dh)
         i, j = torch.arange(T)[:, None], torch.arange(T)[None, :]
-        mask = j <= i
+        visible = j <= i
         if self.c.get("sliding_window"):
-            mask = mask & (i - j < self.c["sliding_window"])
+            visible = visible & (i - j < self.c["sliding_window"])
+        R = self.c["num_attention_heads"] // self.c["num_key_value_heads"]
+        bias = torch.zeros(T, T).masked_fill(~visible, float("-inf")).repeat(R, 1)  # (R T, T)
         x = self.model.embed_tokens(ids)
         router = []
         for layer in self.model.layers:
-            x, r = layer(x, cos, sin, mask)
+            x, r = layer(x, cos, sin, bias)
             router.append(r)
         return self.lm_head(self.model.norm(x)), router
 
