@@ -166,8 +166,8 @@ def card(cfg, size, src, ev, records, restarts, hw, index, routing, previous):
              "- The corpus is narrow (the King James Bible, fortunes and dictionaries, German man pages, the Python standard library, "
              "C headers and glibc, man pages, generated maths), and inherits the biases and age of those texts.\n"
              "- Context is 512 positions; attention uses a 128-token sliding window.\n")
-    readme = (f"{run['tokens'] / 1e6:.1f} M tokens; the shipped run took {duration(run['elapsed_s'])} on "
-              f"{hw['cores']} shared cores, see the model card")
+    readme = (f"about half an hour for the dependencies and the corpus, then the run: {run['tokens'] / 1e6:.1f} M tokens in {duration(run['elapsed_s'])} on "
+              f"{hw['cores']} shared CPU cores, as the model card says")
     return "\n".join(s), readme
 
 
