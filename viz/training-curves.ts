@@ -68,7 +68,8 @@ function draw(s: State): void {
   if (data.baseline) {
     svg.append('line').attr('class', 'mx-baseline').attr('x1', M.left).attr('x2', o.width - right).attr('y1', y(data.baseline.value)).attr('y2', y(data.baseline.value))
       .attr('stroke', '#1b1e23').attr('stroke-dasharray', '5 4');
-    svg.append('text').attr('x', M.left + 4).attr('y', y(data.baseline.value) - 4).attr('fill', '#1b1e23').text(data.baseline.label);
+    // Below the line at the right end, where the first checkpoints' points are not.
+    svg.append('text').attr('x', o.width - right - 4).attr('y', y(data.baseline.value) + 12).attr('text-anchor', 'end').attr('fill', '#1b1e23').text(data.baseline.label);
   }
   const fmt = format(o.yFormat);
   data.series.forEach((d, i) => {

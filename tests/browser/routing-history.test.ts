@@ -78,20 +78,20 @@ describe('notebook "How routing is learnt" in headless Chromium', () => {
       const prose = (await page.locator('.nb-notebook').textContent())!;
       expect(prose).toContain(`"final" means the last of them: step ${last.step.toLocaleString('en')}`);
 
-      // Saturation per checkpoint and layer, top-k and first choice, against the last checkpoint.
-      const rows = await datasets(page, '.rt-saturation-table tbody tr');
-      expect(rows.map((r) => Number(r.step))).toEqual(checkpoints.map((c) => c.step));
-      rows.forEach((r, i) => {
-        const topk = r.topk.split(',').map(Number), first = r.first.split(',').map(Number);
-        const want = saturation(bins[i], K), wantFirst = saturation(bins[i], 1);
-        for (let l = 0; l < L; l++) {
-          expect(topk[l], `step ${r.step} layer ${l} top-${K}`).toBeCloseTo(want[l], 12);
-          expect(first[l], `step ${r.step} layer ${l} first`).toBeCloseTo(wantFirst[l], 12);
+      // Saturation per layer and checkpoint, top-k and first choice, against the last checkpoint.
+      for (const [measure, k] of [['topk', K], ['first', 1]] as const) {
+        const rows = await datasets(page, `.rt-saturation-table[data-measure="${measure}"] tbody tr`);
+        expect(rows.map((r) => Number(r.layer))).toEqual(Array.from({ length: L }, (_, l) => l));
+        const want = bins.map((b) => saturation(b, k));
+        for (const r of rows) {
+          const l = Number(r.layer), values = r.values.split(',').map(Number);
+          expect(values.length).toBe(checkpoints.length);
+          values.forEach((v, c) => expect(v, `${measure} layer ${l} step ${checkpoints[c].step}`).toBeCloseTo(want[c][l], 12));
+          expect(values[values.length - 1]).toBe(1);
         }
-      });
-      expect(rows[rows.length - 1].topk.split(',').map(Number)).toEqual(new Array(L).fill(1));
+      }
       // The printed table agrees with its data, to a tenth of a percent.
-      expect(await page.locator('.rt-saturation-table tbody tr').first().locator('td').nth(3).textContent())
+      expect(await page.locator('.rt-saturation-table[data-measure="topk"] tbody tr').first().locator('td').nth(1).textContent())
         .toBe(`${(100 * saturation(bins[0], K)[0]).toFixed(1)}%`);
 
       // Losses: the previous model's and the final checkpoint's, per domain.
@@ -143,7 +143,7 @@ describe('notebook "How routing is learnt" in headless Chromium', () => {
       expect(await page.locator('.nb-notebook .nb-error').allTextContents()).toEqual([]);
       const widths = await page.locator('.mx-training-curves svg, .mx-domain-share-grid svg').evaluateAll((els) =>
         els.map((e) => (e as SVGSVGElement).getBoundingClientRect().right));
-      expect(widths.length).toBe(4);
+      expect(widths.length).toBe(5);
       for (const w of widths) expect(w).toBeLessThanOrEqual(390);
       await shot(page, 'routing-over-training-390');
       expect(errors).toEqual([]);
