@@ -45,16 +45,17 @@ function draw(s: State): void {
   // On a phone the labels at the right end would take half the width: they go below instead.
   const narrow = o.width < NARROW;
   const right = narrow ? 12 : M.right;
+  const bottom = narrow ? M.bottom + 12 : M.bottom; // room for the slanted tick labels
   const x = scaleLog().domain([min(data.tokens)!, max(data.tokens)!]).range([M.left, o.width - right]);
   if (data.tokens.length === 1) x.domain([data.tokens[0] / 2, data.tokens[0] * 2]);
   const levels = [...data.series.flatMap((d) => [...d.values, ...(d.reference === undefined ? [] : [d.reference])]), ...(data.baseline ? [data.baseline.value] : [])];
-  const y = scaleLinear().domain(o.yDomain ?? [Math.min(0, min(levels)!), max(levels)!]).nice(5).range([o.height - M.bottom, M.top]);
+  const y = scaleLinear().domain(o.yDomain ?? [Math.min(0, min(levels)!), max(levels)!]).nice(5).range([o.height - bottom, M.top]);
   const color = (i: number) => o.colors[i % o.colors.length];
   const svg = select(s.body).selectAll<SVGSVGElement, null>('svg').data([null]).join('svg')
     .attr('width', o.width).attr('height', o.height + (narrow ? 16 * Math.ceil(data.series.length / 3) + 6 : 0))
     .attr('font-family', 'system-ui, sans-serif').attr('font-size', 10);
   svg.selectAll('*').remove();
-  svg.append('g').attr('transform', `translate(0,${o.height - M.bottom})`)
+  svg.append('g').attr('transform', `translate(0,${o.height - bottom})`)
     .call(axisBottom(x).tickValues(data.tokens).tickFormat((t) => tokensLabel(+t)))
     .call((a) => a.selectAll('.tick text').attr('fill', '#555').attr('transform', narrow ? 'rotate(-30)' : null).attr('text-anchor', narrow ? 'end' : 'middle'));
   svg.append('text').attr('x', (M.left + o.width - right) / 2).attr('y', o.height - 2).attr('text-anchor', 'middle').attr('fill', '#333')
@@ -64,7 +65,7 @@ function draw(s: State): void {
     .call((a) => a.select('.domain').remove())
     .call((a) => a.selectAll('.tick line').attr('stroke', '#e5e7eb'))
     .call((a) => a.selectAll('.tick text').attr('fill', '#555'));
-  svg.append('text').attr('transform', `translate(11,${(M.top + o.height - M.bottom) / 2}) rotate(-90)`).attr('text-anchor', 'middle').attr('fill', '#333').text(o.yLabel);
+  svg.append('text').attr('transform', `translate(11,${(M.top + o.height - bottom) / 2}) rotate(-90)`).attr('text-anchor', 'middle').attr('fill', '#333').text(o.yLabel);
   if (data.baseline) {
     svg.append('line').attr('class', 'mx-baseline').attr('x1', M.left).attr('x2', o.width - right).attr('y1', y(data.baseline.value)).attr('y2', y(data.baseline.value))
       .attr('stroke', '#1b1e23').attr('stroke-dasharray', '5 4');
