@@ -61,7 +61,7 @@ $PY training/make_card.py || die "make_card.py failed"
 status=0
 if [ $tests = 1 ]; then
   step "tests: the default model on both engines against the new parity fixture, the routing history and its notebook"
-  CI=${CI:-} timeout 3600 npx vitest run tests/model/default-model.test.ts tests/model/default-model-webgpu.test.ts \
+  timeout 3600 npx vitest run tests/model/default-model.test.ts tests/model/default-model-webgpu.test.ts \
     engine/analysis/routing-history.test.ts tests/browser/routing-history.test.ts --maxWorkers=1 || { echo "TESTS FAILED"; status=1; }
   (cd training && timeout 600 $PY -m unittest -q test_card) || { echo "TESTS FAILED (training/test_card.py)"; status=1; }
 fi
