@@ -21,3 +21,5 @@ export { headPattern, attentionRow, kvHeadOf, kvGroups, windowEdgePath, paintPat
 export { displayToken, tokenLabel, newlineCount } from './token-text.ts';
 export { BASE_DEFAULTS, type BaseOptions, type View } from './view.ts';
 export { emptyRouting, emptyAttention, emptyNextToken } from './empty.ts';
+export { createTrainingCurves, type TrainingCurvesData, type TrainingCurvesOptions, type TrainingSeries } from './training-curves.ts';
+export { createDomainShareGrid, gridColumns, type DomainShareData, type DomainShareOptions } from './domain-share-grid.ts';
