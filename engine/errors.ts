@@ -111,6 +111,7 @@ export class NonFiniteError extends Error {
     readonly layer?: number,
     detail = '',
   ) {
-    super(`${where === 'router' ? `layer ${layer}'s router gave expert weights` : 'the logits'} at position ${position} that are not finite numbers${detail ? ` (${detail})` : ''}: the forward overflowed, or the weights or an intervention hold NaN or infinity; generation stopped`);
+    const what = where === 'router' ? `layer ${layer}'s router gave numbers that are not finite at position ${position}` : `the logits at position ${position} are not finite numbers`;
+    super(`${what}${detail ? ` (${detail})` : ''}: the forward overflowed, or the weights or an intervention hold NaN or infinity; generation stopped`);
   }
 }

@@ -150,16 +150,20 @@ export class JsonMemberReader {
           if (!isSpace(c)) throw new JsonMemberFailure('not-json', `is not valid JSON at byte ${at} (bytes after the closing "}")`, at);
           break;
       }
-      if (this.state === State.InKey || this.state === State.InValue || this.state === State.Colon || this.state === State.ValueStart) {
-        if (at - this.memberStart + 1 > this.limits.member) {
-          throw new JsonMemberFailure('over-limit', `has an entry that spans more than ${this.limits.member} bytes`, at, this.key || undefined);
-        }
-      }
     }
     // The member goes on in the next chunk: keep a copy of its bytes from this one (the caller
-    // may reuse the chunk's memory).
+    // may reuse the chunk's memory), as long as it stays within its limit.
     if (captureFrom >= 0) (this.state === State.InKey ? this.keyParts : this.valueParts).push(chunk.slice(captureFrom));
     this.offset += n;
+    const open = this.state === State.InKey || this.state === State.Colon || this.state === State.ValueStart || this.state === State.InValue;
+    if (open) this.checkSpan(this.offset);
+  }
+
+  /** A member may span `limits.member` bytes: checked as each one ends, and at the end of each chunk. */
+  private checkSpan(at: number): void {
+    if (at - this.memberStart > this.limits.member) {
+      throw new JsonMemberFailure('over-limit', `has an entry that spans more than ${this.limits.member} bytes`, at, this.key || undefined);
+    }
   }
 
   /** The document is over: throws unless it was one whole object. */
@@ -176,6 +180,7 @@ export class JsonMemberReader {
   }
 
   private finishValue(at: number): void {
+    this.checkSpan(at + 1);
     const value = parse(concat(this.valueParts), at, this.key);
     this.valueParts = [];
     this.state = State.CommaOrEnd;
@@ -196,11 +201,20 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** `bytes` as text when they are all ASCII (most headers: no decoder call per entry), else null. */
+function ascii(bytes: Uint8Array): string | null {
+  if (bytes.length > 4096) return null;
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] >= 0x80) return null;
+  return String.fromCharCode.apply(null, bytes as unknown as number[]);
+}
+
 /** One bounded key or value, parsed by the platform's JSON parser. */
 function parse(bytes: Uint8Array, at: number, key: string | undefined): unknown {
-  let text: string;
-  try { text = decoder.decode(bytes); } catch {
-    throw new JsonMemberFailure('not-json', `is not valid UTF-8 before byte ${at + 1}`, at, key);
+  let text = ascii(bytes);
+  if (text === null) {
+    try { text = decoder.decode(bytes); } catch {
+      throw new JsonMemberFailure('not-json', `is not valid UTF-8 before byte ${at + 1}`, at, key);
+    }
   }
   try { return JSON.parse(text); } catch (e) {
     // The platform's message may quote the text: keep only its first words.

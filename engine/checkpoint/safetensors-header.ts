@@ -12,10 +12,11 @@ import { JsonMemberFailure, JsonMemberReader } from './json-members.ts';
 
 /**
  * What a header may be. `bytes` is the safetensors library's own limit; a real header is far
- * smaller (Mixtral-8x7B's 995 tensors take 120 KB). Entries nest 2 deep ({"shape": [...]}) and
- * `__metadata__` is a map of strings; names and metadata values are short.
+ * smaller (Mixtral-8x7B's 995 tensors take 120 KB; a shard of the largest MoE models lists a few
+ * thousand). Entries nest 2 deep ({"shape": [...]}) and `__metadata__` is a map of strings;
+ * names and metadata values are short.
  */
-export const HEADER_LIMITS = { bytes: 100_000_000, depth: 3, string: 65_536, member: 1 << 20 } as const;
+export const HEADER_LIMITS = { bytes: 100_000_000, depth: 3, string: 65_536, member: 1 << 20, entries: 262_144 } as const;
 
 /** The largest header accepted. */
 export const MAX_HEADER_BYTES = HEADER_LIMITS.bytes;
@@ -158,36 +159,34 @@ export class HeaderParser {
     }
   }
 
-  /** One member of the header: a tensor's entry, or `__metadata__`. */
+  /**
+   * One member of the header: a tensor's entry, or `__metadata__`. Written with loops, no
+   * closures: it runs once per entry, and a hostile header has hundreds of thousands.
+   */
   private entry(name: string, v: unknown): void {
     const { file } = this;
-    const bad = (what: string) => new CheckpointError('bad-header', file, what, name);
-    if (this.seen.has(name)) throw bad('is listed twice in the header');
+    if (this.seen.has(name)) throw this.bad(name, 'is listed twice in the header');
     this.seen.add(name);
     if (name === '__metadata__') {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad(`"__metadata__" must be an object, got ${describeValue(v)}`);
-      this.metadata = Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, typeof x === 'string' ? x : describeValue(x)]));
+      if (!isObject(v)) throw this.bad(name, `"__metadata__" must be an object, got ${describeValue(v)}`);
+      const metadata: Record<string, string> = {};
+      for (const [k, x] of Object.entries(v)) metadata[k] = typeof x === 'string' ? x : describeValue(x);
+      this.metadata = metadata;
       return;
     }
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad(`entry must be an object, got ${describeValue(v)}`);
-    const e = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (e.dtype === undefined) throw bad('entry has no "dtype"');
-    if (typeof e.dtype !== 'string') throw bad(`"dtype" must be a string, got ${describeValue(e.dtype)}`);
-    if (e.shape === undefined) throw bad('entry has no "shape"');
-    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw bad(`"shape" must be a list of non-negative integers, got ${describeValue(e.shape)}`);
-    }
-    const off = e.data_offsets;
-    if (off === undefined) throw bad('entry has no "data_offsets"');
-    if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw bad(`"data_offsets" must be [begin, end] non-negative integers, got ${describeValue(off)}`);
-    }
-    const shape = e.shape as number[];
-    const [b, en] = off as [number, number];
+    if (!isObject(v)) throw this.bad(name, `entry must be an object, got ${describeValue(v)}`);
+    const { dtype, shape, data_offsets: off } = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (dtype === undefined) throw this.bad(name, 'entry has no "dtype"');
+    if (typeof dtype !== 'string') throw this.bad(name, `"dtype" must be a string, got ${describeValue(dtype)}`);
+    if (shape === undefined) throw this.bad(name, 'entry has no "shape"');
+    if (!isCounts(shape)) throw this.bad(name, `"shape" must be a list of non-negative integers, got ${describeValue(shape)}`);
+    if (off === undefined) throw this.bad(name, 'entry has no "data_offsets"');
+    if (!isCounts(off) || off.length !== 2) throw this.bad(name, `"data_offsets" must be [begin, end] non-negative integers, got ${describeValue(off)}`);
+    const b = off[0], en = off[1];
     if (en < b) throw new CheckpointError('offsets-out-of-range', file, `data_offsets [${b}, ${en}] end before they begin`, name);
-    const dtype = e.dtype;
     if (isDType(dtype)) {
-      const expected = shape.reduce((a, d) => a * d, 1) * DTYPE_BYTES[dtype];
+      let expected = DTYPE_BYTES[dtype];
+      for (let i = 0; i < shape.length; i++) expected *= shape[i];
       if (en - b !== expected) {
         throw new CheckpointError('offsets-out-of-range', file,
           `data_offsets [${b}, ${en}] hold ${en - b} bytes but ${dtype} shape ${describeValue(shape, 60)} needs ${expected}`, name);
@@ -195,14 +194,31 @@ export class HeaderParser {
     } else if (this.unknownDtypes.length < LISTED) {
       this.unknownDtypes.push(name);
     }
-    this.count++;
+    if (++this.count > HEADER_LIMITS.entries) {
+      throw new CheckpointError('over-limit', file, `header lists more than ${HEADER_LIMITS.entries} tensors`, name);
+    }
     if (en > b) { this.begins.push(b); this.ends.push(en); this.names.push(name); }
-    if (this.options.keep?.(name) ?? true) {
+    if (this.options.keep ? this.options.keep(name) : true) {
       this.tensors.set(name, { name, dtype, shape, begin: this.dataStart + b, end: this.dataStart + en });
     } else if (this.others.length < LISTED) {
       this.others.push({ name, dtype, shape });
     }
   }
+
+  private bad(name: string, what: string): CheckpointError {
+    return new CheckpointError('bad-header', this.file, what, name);
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A list of non-negative safe integers (a shape, a pair of offsets). */
+function isCounts(v: unknown): v is number[] {
+  if (!Array.isArray(v)) return false;
+  for (let i = 0; i < v.length; i++) if (!Number.isSafeInteger(v[i]) || v[i] < 0) return false;
+  return true;
 }
 
 /**

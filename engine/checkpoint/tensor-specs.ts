@@ -117,18 +117,20 @@ export function tensorSpecFor(c: MixtralConfig, name: string, { optional = false
   return null;
 }
 
+/** Each template's name cut at its `{l}` and `{e}`: literal parts and the letters between them. */
+const TEMPLATE_PARTS = new Map(MIXTRAL_TENSORS.map((t) => [t.name, t.name.split(/(\{[le]\})/).filter((p) => p !== '')]));
+
 /** `name` read against a template: the numbers standing for `{l}` and `{e}` (in canonical form), or null. */
 function matchTemplate(template: string, name: string): { l: number; e: number } | null {
   const found = { l: 0, e: 0 };
   let at = 0;
-  for (const part of template.split(/(\{[le]\})/)) {
+  for (const part of TEMPLATE_PARTS.get(template)!) {
     if (part === '{l}' || part === '{e}') {
       let end = at;
-      while (end < name.length && name.charCodeAt(end) >= 0x30 && name.charCodeAt(end) <= 0x39) end++;
-      const digits = name.slice(at, end);
+      while (end < name.length && end - at < 10 && name.charCodeAt(end) >= 0x30 && name.charCodeAt(end) <= 0x39) end++;
       // "07" is not layer 7: Hugging Face writes indices without leading zeros.
-      if (digits === '' || digits.length > 9 || (digits.length > 1 && digits[0] === '0')) return null;
-      found[part === '{l}' ? 'l' : 'e'] = Number(digits);
+      if (end === at || end - at > 9 || (end - at > 1 && name.charCodeAt(at) === 0x30)) return null;
+      found[part === '{l}' ? 'l' : 'e'] = Number(name.slice(at, end));
       at = end;
     } else {
       if (!name.startsWith(part, at)) return null;
