@@ -3,6 +3,7 @@
 // A reader that stops early (`... | head -c 1`) ends the command quietly, with exit code 0.
 import { parseCliArgs, UsageError, type CliArgs } from './args.ts';
 import { COMMANDS, USAGE } from './commands.ts';
+import { excerpt } from '../errors.ts';
 
 /** An error line as the terminal shows it: one line, and short whatever the error carried. */
 export const MAX_ERROR_LINE = 300;
@@ -19,7 +20,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     args = parseCliArgs(argv);
   } catch (e) {
-    process.stderr.write(`${errorLine(`mixscope: ${(e as Error).message} ${HINT}`)}\n`);
+    process.stderr.write(`${errorLine(`mixscope: ${(e as Error).message}`).slice(0, MAX_ERROR_LINE - HINT.length - 2)} ${HINT}\n`);
     return 2;
   }
   if (args.values.help) {
@@ -32,7 +33,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const run = COMMANDS[args.command];
   if (!run) {
-    process.stderr.write(`${errorLine(`mixscope: unknown command ${JSON.stringify(args.command.slice(0, 40))}: ${Object.keys(COMMANDS).join(', ')} ${HINT}`)}\n`);
+    process.stderr.write(`mixscope: unknown command ${excerpt(args.command, 40)}: ${Object.keys(COMMANDS).join(', ')} ${HINT}\n`);
     return 2;
   }
   try {
@@ -41,8 +42,11 @@ async function main(argv: string[]): Promise<number> {
   } catch (e) {
     const err = e as Error;
     const message = err.message || String(e);
-    process.stderr.write(`${errorLine(`mixscope ${args.command}: ${err.name && err.name !== 'Error' ? `${err.name}: ` : ''}${message}`)}\n`);
-    return e instanceof UsageError ? 2 : 1;
+    const usage = e instanceof UsageError;
+    // The hint goes at the end, where a line cut short would lose it: cut the message instead.
+    const line = errorLine(`mixscope ${args.command}: ${err.name && err.name !== 'Error' ? `${err.name}: ` : ''}${message}`);
+    process.stderr.write(`${usage ? `${line.slice(0, MAX_ERROR_LINE - HINT.length - 2)} ${HINT}` : line}\n`);
+    return usage ? 2 : 1;
   }
 }
 
