@@ -260,7 +260,7 @@ describe('hostile input in the site, in headless Chromium', () => {
         const client = (window as unknown as { mixscopeClient: { generate(p: string, o: object): AsyncGenerator<{ step: number; done: boolean; finish?: string; tokens: unknown[] }> } }).mixscopeClient;
         const w = window as unknown as { __result: Promise<{ step: number; finish?: string; tokens: number; states: number }> };
         w.__result = (async () => {
-          let last = { step: 0, done: false, finish: undefined as string | undefined, tokens: [] as unknown[] }, states = 0;
+          let last: { step: number; finish?: string; tokens: unknown[] } = { step: 0, tokens: [] }, states = 0;
           for await (const s of client.generate('the quick brown fox jumps over the lazy dog. '.repeat(12), { maxTokens: 6 })) { last = s; states++; }
           return { step: last.step, finish: last.finish, tokens: last.tokens.length, states };
         })();
