@@ -39,6 +39,7 @@ export function excerpt(text: string, max = EXCERPT_CHARS): string {
 
 /** A short description of any JSON value: at most `max` characters, however large or deep it is. */
 export function describeValue(v: unknown, max = EXCERPT_CHARS): string {
+  if (typeof v === 'string') return excerpt(v, max);
   const text = shortJson(v, max + 1);
   return text.length <= max ? text : `${text.slice(0, max)}...`;
 }
