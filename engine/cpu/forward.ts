@@ -172,7 +172,8 @@ function moe(
     const sum = raw.reduce((a, b) => a + b, 0);
     for (let k = 0; k < K; k++) {
       choice.indices[t * K + k] = chosen[k];
-      choice.weights[t * K + k] = forced?.weights ? raw[k] : sum > 0 ? raw[k] / sum : 1 / K;
+      // NaN probabilities give NaN weights: the output says so, rather than route silently 1/K.
+      choice.weights[t * K + k] = forced?.weights ? raw[k] : sum > 0 ? raw[k] / sum : Number.isNaN(sum) ? NaN : 1 / K;
     }
   }
   choice = hooks.apply(name('hook_expert_choice'), choice, l);

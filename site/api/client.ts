@@ -1,5 +1,6 @@
 // The page's side of the engine worker: loads models, streams generations as cumulative states
-// coalesced to one per animation frame, and stops at once when asked.
+// coalesced to one per animation frame, and stops at once when asked. A load runs beside the
+// model in use and can be cancelled; one that fails leaves the model and its generations be.
 import { MixscopeTokenizer } from '../../engine/tokenizer.ts';
 import type { RoutingAnalysis } from '../../engine/analysis/analyze-routing.ts';
 import type { HookValue } from '../../engine/hooks/request.ts';
@@ -30,6 +31,8 @@ function workerError(name: string, message: string): Error {
   return e;
 }
 
+const cancelled = (why: string) => new DOMException(why, 'AbortError');
+
 /** Resolves at the next animation frame, or after 100 ms where frames do not run (a hidden tab). */
 function nextFrame(): Promise<void> {
   return new Promise((resolve) => {
@@ -45,6 +48,8 @@ export class MixscopeClient {
   private readonly running = new Map<number, () => void>();
   private readonly listeners = new Set<(s: LoadState) => void>();
   private loadWaiters: { resolve: (i: ModelInfo) => void; reject: (e: Error) => void } | null = null;
+  /** The id of the load in progress (0: none); messages of older loads are ignored. */
+  private loading = 0;
   state: LoadState = { phase: 'idle', bytesDone: 0, bytesTotal: 0, file: '', info: null, error: null, running: 0 };
   tokenizer: MixscopeTokenizer | null = null;
 
@@ -60,13 +65,23 @@ export class MixscopeClient {
     return () => this.listeners.delete(fn);
   }
 
-  /** Loads a checkpoint; resolves with its description once an engine is ready. */
+  /**
+   * Loads a checkpoint; resolves with its description once an engine is ready. The model in use
+   * keeps working meanwhile, and stays if this load fails or is cancelled (its generations are
+   * stopped only when the new model takes over). A newer load cancels this one.
+   */
   load(source: ModelSource, backend: 'auto' | 'cpu' = 'auto'): Promise<ModelInfo> {
-    this.stop();
-    this.loadWaiters?.reject(new Error('another model is being loaded'));
+    this.loadWaiters?.reject(cancelled('another model is being loaded'));
+    const id = this.nextId++;
+    this.loading = id;
     this.setState({ phase: 'loading', bytesDone: 0, bytesTotal: 0, file: '', error: null });
-    this.send({ type: 'load', source, backend });
+    this.send({ type: 'load', id, source, backend });
     return new Promise((resolve, reject) => { this.loadWaiters = { resolve, reject }; });
+  }
+
+  /** Cancels the load in progress, if any: its fetches and parsing stop; the model in use stays. */
+  cancelLoad(): void {
+    if (this.loading) this.send({ type: 'cancel-load', id: this.loading });
   }
 
   get info(): ModelInfo {
@@ -78,13 +93,15 @@ export class MixscopeClient {
   async *generate(prompt: string | number[], options: GenerateRequestOptions = {}): AsyncGenerator<GenerationState, void, void> {
     const info = this.info;
     const id = this.nextId++;
-    const acc = new GenerationAccumulator(info.config);
+    let acc = new GenerationAccumulator(info.config);
     let dirty = false;
     let error: Error | null = null;
     let wake: (() => void) | null = null;
     const poke = () => { const w = wake; wake = null; w?.(); };
     this.handlers.set(id, (msg) => {
       if (msg.type === 'step' && !acc.done) { acc.apply(msg.payload); dirty = true; }
+      // The GPU was lost mid-generation: the worker starts it again on the CPU from the prompt.
+      else if (msg.type === 'restart' && !acc.done) { acc = new GenerationAccumulator(info.config); dirty = true; }
       else if (msg.type === 'error') error = workerError(msg.name, msg.message);
       poke();
     });
@@ -110,9 +127,13 @@ export class MixscopeClient {
     }
   }
 
-  /** Stops every running generation at once (the worker stops before its next token). */
+  /**
+   * Stops every running generation at once (the worker stops before its next token), and the
+   * model load in progress, if any.
+   */
   stop(): void {
     for (const [id, stop] of this.running) { this.send({ type: 'stop', id }); stop(); }
+    this.cancelLoad();
   }
 
   forward(input: string | number[], options: ForwardRequestOptions = {}): Promise<ForwardOutput> {
@@ -172,21 +193,33 @@ export class MixscopeClient {
   private receive(msg: FromWorker): void {
     switch (msg.type) {
       case 'progress':
-        this.setState({ bytesDone: msg.bytesDone, bytesTotal: msg.bytesTotal, file: msg.file });
+        if (msg.load === this.loading) this.setState({ bytesDone: msg.bytesDone, bytesTotal: msg.bytesTotal, file: msg.file });
         return;
       case 'loaded':
+        if (msg.load !== this.loading) return;
+        this.loading = 0;
         this.tokenizer = msg.tokenizerJson ? new MixscopeTokenizer(msg.tokenizerJson) : null;
         this.setState({ phase: 'ready', info: msg.info, error: null });
         this.loadWaiters?.resolve(msg.info);
         this.loadWaiters = null;
         return;
       case 'load-error': {
+        if (msg.load !== this.loading) return;
+        this.loading = 0;
         const message = `${msg.name === 'Error' ? '' : `${msg.name}: `}${msg.message}`;
         this.setState({ phase: 'error', error: message });
         this.loadWaiters?.reject(workerError(msg.name, msg.message));
         this.loadWaiters = null;
         return;
       }
+      case 'load-cancelled':
+        if (msg.load !== this.loading) return;
+        this.loading = 0;
+        // Back to where the page was: the model in use, no error.
+        this.setState({ phase: this.state.info ? 'ready' : 'idle', error: null });
+        this.loadWaiters?.reject(cancelled('the load was cancelled'));
+        this.loadWaiters = null;
+        return;
       case 'backend':
         if (this.state.info) this.setState({ info: { ...this.state.info, backend: msg.backend, backendDescription: msg.description } });
         return;

@@ -25,7 +25,7 @@ export interface MixscopeApi {
    * repeat an expert, with the rates random routing would give. Same implementation as the CLI.
    */
   analyze(text: string | number[], options?: AnalyzeRequestOptions & { onProgress?: (done: number, total: number) => void }): Promise<RoutingAnalysis>;
-  /** Stops every running generation at once. */
+  /** Stops every running generation at once, and a model load in progress. */
   stop(): void;
   interventions: {
     ablate(layer: number, experts: number[]): Intervention;

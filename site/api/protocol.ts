@@ -75,8 +75,13 @@ export interface AnalyzeRequestOptions {
   maxTokens?: number;
 }
 
+/**
+ * A load runs beside the requests on the model in use (which it never disturbs), and is
+ * cancelled by 'cancel-load' or by a newer 'load'. Its messages carry its id.
+ */
 export type ToWorker =
-  | { type: 'load'; source: ModelSource; backend: 'auto' | 'cpu' }
+  | { type: 'load'; id: number; source: ModelSource; backend: 'auto' | 'cpu' }
+  | { type: 'cancel-load'; id: number }
   | { type: 'generate'; id: number; prompt: string | number[]; options: GenerateRequestOptions }
   | { type: 'forward'; id: number; input: string | number[]; options: ForwardRequestOptions }
   | { type: 'trace'; id: number; text: string | number[]; options: TraceRequestOptions }
@@ -85,10 +90,15 @@ export type ToWorker =
   | { type: 'stop'; id: number };
 
 export type FromWorker =
-  | { type: 'progress'; bytesDone: number; bytesTotal: number; file: string }
-  | { type: 'loaded'; info: ModelInfo; tokenizerJson: unknown | null }
-  | { type: 'load-error'; name: string; message: string }
+  | { type: 'progress'; load: number; bytesDone: number; bytesTotal: number; file: string }
+  | { type: 'loaded'; load: number; info: ModelInfo; tokenizerJson: unknown | null }
+  | { type: 'load-error'; load: number; name: string; message: string }
+  /** The load was cancelled (or replaced by a newer one): the model in use is unchanged. */
+  | { type: 'load-cancelled'; load: number }
+  /** The engine changed under the model (the GPU device was lost: the CPU engine carries on). */
   | { type: 'backend'; backend: 'webgpu' | 'cpu'; description: string }
+  /** Generation `id` starts again from its prompt on another engine: forget its steps so far. */
+  | { type: 'restart'; id: number; reason: string }
   | { type: 'step'; id: number; payload: StepPayload }
   | { type: 'forward-result'; id: number; logits: Float32Array; logitsShape: number[]; hooks: Record<string, HookValue>; position: number }
   | { type: 'stats-result'; id: number; stats: WorkerStats }
