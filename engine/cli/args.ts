@@ -15,6 +15,13 @@ export const OPTIONS = {
   seed: { type: 'string' },
   backend: { type: 'string' },
   hooks: { type: 'string' },
+  top: { type: 'string' },
+  'min-count': { type: 'string' },
+  clean: { type: 'string' },
+  corrupt: { type: 'string' },
+  answer: { type: 'string' },
+  wrong: { type: 'string' },
+  what: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
