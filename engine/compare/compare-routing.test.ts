@@ -19,7 +19,7 @@ describe('comparing two runs\' routing', () => {
     expect(d.tokens).toBe(3);
     expect(d.layers[0].same_set).toBeCloseTo(1 / 3, 12);        // {0,1} = {1,0}
     expect(d.layers[0].jaccard).toBeCloseTo((1 + 1 / 3 + 0) / 3, 12);
-    expect(d.layers[0].same_first).toBe(0);
+    expect(d.layers[0].same_first).toBeCloseTo(1 / 3, 12); // token 1: 2 first in both
     expect(d.layers[1]).toEqual({ same_set: 1, jaccard: 1, same_first: 1 });
     expect(d.changed).toEqual([[], [0], [0]]);
     expect(jaccard(new Set([1, 2]), new Set([2, 3]))).toBeCloseTo(1 / 3, 12);
