@@ -2,42 +2,14 @@
 import { describe, expect, it } from 'vitest';
 import { CpuEngine } from '../cpu/engine.ts';
 import { routeLongText } from './long-text-routing.ts';
-import { contextText, expertReport, type ExpertsReport } from './experts.ts';
+import { contextText, expertReport } from './experts.ts';
 import type { ExpertChoice } from '../hooks/request.ts';
 import { randomWeights, tinyConfig } from '../../tests/helpers/random-model.ts';
+import { expertsByDefinition } from '../../tests/helpers/research-definitions.ts';
 
 const c = tinyConfig({ vocab_size: 12, num_local_experts: 6, num_experts_per_tok: 2, max_position_embeddings: 64 });
 const engine = new CpuEngine(c, randomWeights(c, 11));
 const E = c.num_local_experts, K = c.num_experts_per_tok;
-
-/** The definitions, written out directly: (T, K) indices and weights of each layer in, the report's layers out. */
-export function expertsByDefinition(ids: number[], layers: { indices: ArrayLike<number>; weights: ArrayLike<number> }[], texts: string[], K: number, E: number, top: number, minCount: number, piece: (v: number) => string): ExpertsReport['layers'] {
-  const n = ids.length;
-  return layers.map(({ indices, weights }) => ({
-    experts: Array.from({ length: E }, (_, e) => {
-      const inTopk = (t: number) => Array.from({ length: K }, (_, k) => indices[t * K + k]).includes(e);
-      const members = ids.filter((_, t) => inTopk(t)).length;
-      const firsts = ids.filter((_, t) => indices[t * K] === e).length;
-      const vocab = [...new Set(ids)];
-      const rows = vocab.filter((v) => ids.filter((x) => x === v).length >= minCount).map((v) => {
-        const occ = ids.filter((x) => x === v).length;
-        const count = ids.filter((x, t) => x === v && inTopk(t)).length;
-        return { id: v, piece: piece(v), count, lift: members ? (count / occ) / (members / n) : 0 };
-      });
-      rows.sort((a, b) => (b.lift !== a.lift ? b.lift - a.lift : b.count !== a.count ? b.count - a.count : a.id - b.id));
-      const weighted: { position: number; weight: number }[] = [];
-      for (let t = 0; t < n; t++) for (let k = 0; k < K; k++) if (indices[t * K + k] === e) weighted.push({ position: t, weight: weights[t * K + k] });
-      weighted.sort((a, b) => (b.weight !== a.weight ? b.weight - a.weight : a.position - b.position));
-      return {
-        expert: e, first_share: firsts / n, topk_share: members / (n * K), top_tokens: rows.slice(0, top),
-        top_contexts: weighted.slice(0, top).map(({ position, weight }) => ({
-          position, weight,
-          text: `${texts.slice(Math.max(0, position - 8), position).join('')}⟨${texts[position]}⟩${texts.slice(position + 1, position + 5).join('')}`,
-        })),
-      };
-    }),
-  }));
-}
 
 describe('expert reports', () => {
   it('match the definitions recomputed from one forward\'s expert choices', async () => {

@@ -7,22 +7,8 @@ import { loadModelDirectory } from '../node.ts';
 import type { ExpertChoice, HookTensor } from '../hooks/request.ts';
 import { goldenCases } from '../../tests/golden/fixtures.ts';
 import { randomWeights, tinyConfig } from '../../tests/helpers/random-model.ts';
+import { readOut, softmax } from '../../tests/helpers/research-definitions.ts';
 import { LENS_HOOKS, lensFromHooks, lensHead, logitLens, topIds } from './logit-lens.ts';
-
-/** float64 lm_head(rmsnorm(x) * norm) of one row. */
-function readOut(x: ArrayLike<number>, norm: ArrayLike<number>, lmHead: ArrayLike<number>, eps: number, V: number): number[] {
-  const D = norm.length;
-  let ss = 0;
-  for (let i = 0; i < D; i++) ss += x[i] * x[i];
-  const scale = 1 / Math.sqrt(ss / D + eps);
-  return Array.from({ length: V }, (_, v) => {
-    let s = 0;
-    for (let i = 0; i < D; i++) s += x[i] * scale * norm[i] * lmHead[v * D + i];
-    return s;
-  });
-}
-
-const softmax = (row: number[]) => { const m = Math.max(...row); const e = row.map((x) => Math.exp(x - m)); const s = e.reduce((a, b) => a + b, 0); return e.map((x) => x / s); };
 
 describe('topIds', () => {
   it('gives the n largest, largest first, ties to the lower id', () => {

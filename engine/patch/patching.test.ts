@@ -7,8 +7,9 @@ import { matmul, rmsnorm, silu } from '../cpu/ops.ts';
 import type { ExpertChoice, HookTensor, HookValue } from '../hooks/request.ts';
 import { PATCHABLE_HOOKS, type Intervention } from '../hooks/interventions.ts';
 import { randomWeights, tinyConfig } from '../../tests/helpers/random-model.ts';
-import { patchEffects, PATCH_WHATS, type PatchWhat } from './patching.ts';
+import { patchEffects, PATCH_WHATS } from './patching.ts';
 import { RequestError } from '../errors.ts';
+import { patchedByHand } from '../../tests/helpers/research-definitions.ts';
 
 const c = tinyConfig({ num_hidden_layers: 3 });
 const w = randomWeights(c, 7);
@@ -93,35 +94,10 @@ describe('routing patch (force_experts with positions and weights)', () => {
   });
 });
 
-/** effect[l][t] by the definition: whole forwards of the corrupted text, the patch made by a function hook. */
-async function patchedByHand(what: PatchWhat, answer: number, wrong: number): Promise<{ clean_diff: number; corrupt_diff: number; effect: number[][] }> {
-  const diff = (logits: Float32Array) => logits[answer] - logits[wrong];
-  const hook = what === 'routing' ? 'moe.hook_expert_choice' : `hook_${what}`;
-  const cleanRun = await engine.forward(clean, { hooks: [`blocks.*.${hook}`] });
-  const clean_diff = diff(cleanRun.logits), corrupt_diff = diff((await engine.forward(corrupt)).logits);
-  const effect: number[][] = [];
-  for (let l = 0; l < c.num_hidden_layers; l++) {
-    effect.push([]);
-    const source = cleanRun.hooks.get(`blocks.${l}.${hook}`)!;
-    for (let t = 0; t < clean.length; t++) {
-      const fn = (v: HookValue): HookValue => {
-        if ('data' in v) { const d = v.data.slice(); d.set((source as HookTensor).data.subarray(t * D, (t + 1) * D), t * D); return { shape: v.shape, data: d }; }
-        const s = source as ExpertChoice, indices = v.indices.slice(), weights = v.weights.slice();
-        indices.set(s.indices.subarray(t * K, (t + 1) * K), t * K);
-        weights.set(s.weights.subarray(t * K, (t + 1) * K), t * K);
-        return { shape: v.shape, indices, weights };
-      };
-      const r = await engine.forward(corrupt, { hooks: { fns: { [`blocks.${l}.${hook}`]: fn } } });
-      effect[l].push((diff(r.logits) - corrupt_diff) / (clean_diff - corrupt_diff));
-    }
-  }
-  return { clean_diff, corrupt_diff, effect };
-}
-
 describe('patchEffects', () => {
   it.each(PATCH_WHATS)('%s: effect[l][t] as the definition computes it with whole forwards and function hooks', async (what) => {
     const r = await patchEffects(engine, clean, corrupt, 11, 12, { what });
-    const ref = await patchedByHand(what, 11, 12);
+    const ref = await patchedByHand(engine, clean, corrupt, what, 11, 12);
     expect(r.clean_diff).toBe(ref.clean_diff);
     expect(r.corrupt_diff).toBe(ref.corrupt_diff);
     expect(r.effect).toHaveLength(c.num_hidden_layers);
