@@ -4,6 +4,10 @@ import { MixscopeTokenizer } from '../../engine/tokenizer.ts';
 import type { RoutingAnalysis } from '../../engine/analysis/analyze-routing.ts';
 import type { HookValue } from '../../engine/hooks/request.ts';
 import type { AnalyzeRequestOptions, FromWorker, ForwardRequestOptions, GenerateRequestOptions, ModelSource, ToWorker, TraceRequestOptions, WorkerStats } from './protocol.ts';
+import type { ExpertsRequestOptions, ExpertsResult, LensRequestOptions, LensResult, PatchOutcome, PatchRequest } from './protocol.ts';
+
+/** Progress and cancellation of a long request. */
+export interface LongRequest { onProgress?: (done: number, total: number) => void; signal?: AbortSignal }
 import type { GenerationState, ModelInfo, Trace } from './types.ts';
 import { GenerationAccumulator, buildTrace } from './accumulator.ts';
 
@@ -37,6 +41,13 @@ function nextFrame(): Promise<void> {
     requestAnimationFrame(() => { clearTimeout(t); resolve(); });
   });
 }
+
+/** A progress listener for the research requests' 'request-progress' messages. */
+const progressOf = (onProgress?: (done: number, total: number) => void) => (m: FromWorker): boolean => {
+  if (m.type !== 'request-progress') return false;
+  onProgress?.(m.done, m.total);
+  return true;
+};
 
 export class MixscopeClient {
   private readonly worker: Worker;
@@ -130,14 +141,30 @@ export class MixscopeClient {
    * The routing statistics of the Mixtral paper's section 5 over a text of any length (the same
    * implementation as the CLI's `analyze`), with progress per forward window.
    */
-  analyze(text: string | number[], options: AnalyzeRequestOptions & { onProgress?: (done: number, total: number) => void } = {}): Promise<RoutingAnalysis> {
-    const { onProgress, ...rest } = options;
+  analyze(text: string | number[], options: AnalyzeRequestOptions & LongRequest = {}): Promise<RoutingAnalysis> {
+    const { onProgress, signal, ...rest } = options;
     return this.request<RoutingAnalysis>({ type: 'analyze', id: 0, text, options: rest }, (msg) =>
       msg.type === 'analyze-result' ? msg.result : undefined, (msg) => {
       if (msg.type !== 'analyze-progress') return false;
       onProgress?.(msg.done, msg.total);
       return true;
-    });
+    }, signal);
+  }
+
+  /** Expert dashboards over texts (engine/analysis/experts.ts), with progress per forward window. */
+  experts(texts: (string | number[])[], options: ExpertsRequestOptions & LongRequest = {}): Promise<ExpertsResult> {
+    const { onProgress, signal, ...rest } = options;
+    return this.request<ExpertsResult>({ type: 'experts', id: 0, texts, options: rest }, (msg) => (msg.type === 'experts-result' ? msg.result : undefined), progressOf(onProgress), signal);
+  }
+
+  /** The logit lens of a text (engine/lens/logit-lens.ts). */
+  lens(text: string | number[], options: LensRequestOptions = {}): Promise<LensResult> {
+    return this.request<LensResult>({ type: 'lens', id: 0, text, options }, (msg) => (msg.type === 'lens-result' ? msg.result : undefined));
+  }
+
+  /** Activation or routing patching (engine/patch/patching.ts), with progress per patched run. */
+  patch(request: PatchRequest, options: LongRequest = {}): Promise<PatchOutcome> {
+    return this.request<PatchOutcome>({ type: 'patch', id: 0, request }, (msg) => (msg.type === 'patch-result' ? msg.result : undefined), progressOf(options.onProgress), options.signal);
   }
 
   /** What the engine holds now (live GPU buffers and bytes on WebGPU), measured in the worker. */
@@ -150,12 +177,19 @@ export class MixscopeClient {
     this.worker.terminate();
   }
 
-  /** One request, one reply; `progress` may take (and return true for) messages that come before it. */
-  private request<T>(msg: Extract<ToWorker, { id: number }>, pick: (m: FromWorker) => T | undefined, progress?: (m: FromWorker) => boolean): Promise<T> {
+  /**
+   * One request, one reply; `progress` may take (and return true for) messages that come before it.
+   * `signal` stops the request in the worker (between forward windows or runs) and rejects it.
+   */
+  private request<T>(msg: Extract<ToWorker, { id: number }>, pick: (m: FromWorker) => T | undefined, progress?: (m: FromWorker) => boolean, signal?: AbortSignal): Promise<T> {
     this.info; // throws before a model is loaded
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
+      if (signal?.aborted) { reject(signal.reason); return; }
+      const abort = () => { this.handlers.delete(id); this.send({ type: 'stop', id }); reject(signal!.reason); };
+      signal?.addEventListener('abort', abort, { once: true });
       this.handlers.set(id, (m) => {
+        if (m.type !== 'request-progress' && m.type !== 'analyze-progress') signal?.removeEventListener('abort', abort);
         if (progress?.(m)) return;
         this.handlers.delete(id);
         if (m.type === 'error') reject(workerError(m.name, m.message));
