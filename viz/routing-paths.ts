@@ -2,7 +2,9 @@
 // chosen experts in each layer, linked to the next layer's with width ~ the product of weights.
 // 'aggregate' mode is a Sankey of all tokens' first-choice flows, with the token's path on top.
 import { scalePoint, select } from 'd3';
-import { expertColor } from './palette.ts';
+import { expertColor, probabilityScale } from './palette.ts';
+
+const transitionColor = probabilityScale(1);
 import { choices } from './routing.ts';
 import { firstChoiceCounts, firstChoiceFlows, ribbonPath, sankeyLayout, type FlowNode, type Ribbon } from './flows.ts';
 import { mountView, BASE_DEFAULTS, type BaseOptions, type View, type ViewState } from './view.ts';
@@ -13,6 +15,12 @@ export interface RoutingPathsOptions extends BaseOptions {
   /** Absolute position of the token to follow (null: the last token). A hovered token overrides it. */
   token: number | null;
   height: number;
+  /**
+   * Ribbons of 'aggregate' mode in their source expert's colour ('expert'), or by the transition
+   * probability P(next layer's first choice | this one's) that they carry ('transition': white to
+   * dark blue, as the transitions view colours it).
+   */
+  colorBy: 'expert' | 'transition';
 }
 
 type State = ViewState<RoutingData, RoutingPathsOptions>;
@@ -53,9 +61,10 @@ function draw(s: State): void {
 
   gRibbons.selectAll<SVGPathElement, Ribbon>('path.mx-ribbon').data(ribbons, (r) => `${r.layer}:${r.source}:${r.target}`)
     .join((enter) => enter.append('path').attr('class', 'mx-ribbon')
-      .on('mouseenter mousemove', (event: MouseEvent, r) => s.tooltip.show([`layer ${r.layer} E${r.source} → layer ${r.layer + 1} E${r.target}`, `${r.count} tokens (first choice)`], event)))
+      .on('mouseenter mousemove', (event: MouseEvent, r) => s.tooltip.show([`layer ${r.layer} E${r.source} → layer ${r.layer + 1} E${r.target}`, `${r.count} tokens (first choice)`, `P(E${r.target} next | E${r.source}) = ${(r.count / Math.max(1, geometry(s).nodes[r.layer * s.data.experts + r.source].count)).toFixed(2)}`], event)))
     .attr('d', (r) => ribbonPath(x(r.layer)! + NODE_W, x(r.layer + 1)!, r))
-    .attr('fill', (r) => expertColor(r.source, E)).attr('fill-opacity', 0.35).attr('stroke', 'none');
+    .attr('fill', (r) => (options.colorBy === 'transition' ? transitionColor(r.count / Math.max(1, nodes[r.layer * E + r.source].count)) : expertColor(r.source, E)))
+    .attr('fill-opacity', options.colorBy === 'transition' ? 0.8 : 0.35).attr('stroke', 'none');
 
   // In token mode the nodes and labels depend on the layout only: drawn again when it changes.
   const frame = options.mode === 'aggregate' ? null : `${options.width}|${options.height}|${E}|${s.data.layers.length}`;
@@ -132,14 +141,14 @@ function highlight(s: State, position: number | null): void {
 }
 
 export function createRoutingPaths(data: RoutingData, options: Partial<RoutingPathsOptions> = {}): View<RoutingData, RoutingPathsOptions> {
-  const o: RoutingPathsOptions = { ...BASE_DEFAULTS, title: 'Routing paths', mode: 'token', token: null, height: 260, ...options };
+  const o: RoutingPathsOptions = { ...BASE_DEFAULTS, title: 'Routing paths', mode: 'token', token: null, height: 260, colorBy: 'expert', ...options };
   return mountView<RoutingData, RoutingPathsOptions>({
     name: 'routing-paths',
     hint: 'No tokens yet: a token\'s path through the experts appears here.',
     isEmpty: (d) => d.tokens.length === 0 || d.layers.length === 0,
     legend: (d, opt) => ({
       experts: d.experts,
-      note: opt.mode === 'aggregate' ? 'ribbons: first-choice flows of all tokens · black: the followed token' : `link width ~ product of the two layers' routing weights (top-${d.topK})`,
+      note: opt.mode === 'aggregate' ? `ribbons: first-choice flows of all tokens${opt.colorBy === 'transition' ? ', coloured by transition probability (white 0 → blue 1)' : ''} · black: the followed token` : `link width ~ product of the two layers' routing weights (top-${d.topK})`,
     }),
     draw, highlight,
     rows: (d, opt) => {

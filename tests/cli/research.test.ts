@@ -66,7 +66,7 @@ const cases: Case[] = [];
 for (const backend of ['cpu', 'webgpu'] as const) {
   cases.push({
     model: 'default model', backend, dir: () => DEFAULT_MODEL, text: () => heldout('python', 500), lens: 'Das ist die Welt',
-    patch: { clean: 'Das ist die', corrupt: 'This is the', answer: 'Welt', wrong: 'world', whats: backend === 'cpu' ? ['resid_pre', 'attn_out', 'mlp_out', 'routing'] : ['mlp_out', 'routing'] },
+    patch: { clean: 'Das ist die', corrupt: 'This is the', answer: 'Welt', wrong: 'world', whats: backend === 'cpu' ? ['resid_pre', 'attn_out', 'mlp_out', 'routing'] : ['routing'] },
   });
   cases.push({
     model: 'random checkpoint', backend, dir: () => fixtureDir, text: () => 'hello world '.repeat(30), lens: 'hello world hello',
