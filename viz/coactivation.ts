@@ -55,13 +55,14 @@ function draw(s: State): void {
 }
 
 export function createCoactivation(data: StructureData, options: Partial<CoactivationOptions> = {}): View<StructureData, CoactivationOptions> {
-  const o: CoactivationOptions = { ...BASE_DEFAULTS, title: 'Expert co-activation', layer: 0, normalize: 'share', ...options };
+  const o: CoactivationOptions = { ...BASE_DEFAULTS, title: 'Expert co-activation', layer: 0, normalize: 'share', maxHeight: 720, ...options };
   return mountView<StructureData, CoactivationOptions>({
     name: 'coactivation',
     hint: 'No analysis yet: run mixscope.analyze(text) for co-activation.',
     isEmpty: (d) => !d || d.layers.length === 0 || !d.layers[0].coactivation,
+    // Past 16 experts the axis labels carry the colours: a swatch per expert would only crowd the view.
     legend: (d, opt) => ({
-      experts: d.experts,
+      experts: d.experts <= 16 ? d.experts : 0,
       note: opt.normalize === 'lift' ? 'red: chosen together more often than independently, blue: less · grey diagonal: the expert\'s share' : `cell: share of tokens whose top-${d.top_k} set holds both (white → blue) · grey diagonal: the expert's share`,
     }),
     draw,

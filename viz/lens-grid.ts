@@ -153,7 +153,7 @@ export function createLensGrid(data: LensData, options: Partial<LensGridOptions>
     name: 'lens-grid',
     hint: 'No lens yet: run mixscope.lens(text), or generate with {lens: 5}.',
     isEmpty: (d) => !d || d.tokens.length === 0 || d.layers.length === 0 || d.layers[0].resid.length === 0,
-    legend: (d, opt) => ({ experts: opt.experts ? Math.max(8, ...d.layers.flatMap((l) => l.experts.flatMap((row) => row.map((x) => x.expert + 1)))) : 0, note: `cell: the top token read from the residual stream after each layer, shaded by its probability (white 0 → blue 1)${opt.experts ? ' · #k rows: what each chosen expert writes' : ''} · click a cell for its full lens` }),
+    legend: (d, opt) => ({ experts: opt.experts && d.layers[0].experts.length ? Math.max(8, ...d.layers.flatMap((l) => l.experts.flatMap((row) => row.map((x) => x.expert + 1)))) : 0, note: `cell: the top token read from the residual stream after each layer, shaded by its probability (white 0 → blue 1)${opt.experts ? ' · #k rows: what each chosen expert writes' : ''} · click a cell for its full lens` }),
     draw, highlight,
     rows: (d) => d.layers.flatMap((Ly, layer) => d.tokens.flatMap((tok, t) => [
       ...(Ly.resid[t] ?? []).map((x, rank) => ({ layer, position: tok.position, input: tok.text, source: 'resid', expert: '', weight: '', rank: rank + 1, id: x.id, piece: x.piece, prob: x.prob, logit: '' })),

@@ -54,12 +54,12 @@ function draw(s: State): void {
 }
 
 export function createTransitions(data: StructureData, options: Partial<TransitionsOptions> = {}): View<StructureData, TransitionsOptions> {
-  const o: TransitionsOptions = { ...BASE_DEFAULTS, title: 'First-choice transitions between layers', layers: null, ...options };
+  const o: TransitionsOptions = { ...BASE_DEFAULTS, title: 'First-choice transitions between layers', layers: null, maxHeight: 720, ...options };
   return mountView<StructureData, TransitionsOptions>({
     name: 'transitions',
     hint: 'No analysis yet: run mixscope.analyze(text) for transitions between layers.',
     isEmpty: (d) => !d || d.layers.length < 2 || !d.layers[0].transition,
-    legend: (d) => ({ experts: d.experts, note: 'row: first choice at the earlier layer · cell: P(first choice at the next layer) (white 0 → blue 1)' }),
+    legend: (d) => ({ experts: d.experts <= 16 ? d.experts : 0, note: 'row: first choice at the earlier layer · cell: P(first choice at the next layer) (white 0 → blue 1)' }),
     draw,
     highlight: () => {},
     rows: (d, opt) => pairsOf(d, opt).flatMap((l) => d.layers[l].transition!.flatMap((row, e) => row.map((p, f) => ({ layer: l, from: e, to: f, p })))),

@@ -31,7 +31,7 @@ export function makeStructure(d: RoutingData): StructureData {
 export function makeExperts(d: RoutingData, top = 8): ExpertsData {
   const ids = d.tokens.map((t) => t.id), texts = d.tokens.map((t) => t.text);
   const pieces = new Map(d.tokens.map((t) => [t.id, t.piece]));
-  return { tokens: ids.length, experts: d.experts, top_k: d.topK, layers: expertsByDefinition(ids, d.layers, texts, d.topK, d.experts, top, 3, (v) => pieces.get(v) ?? String(v)) };
+  return { tokens: ids.length, experts: d.experts, top_k: d.topK, layers: expertsByDefinition(ids, d.layers, texts, d.topK, d.experts, top, 1, (v) => pieces.get(v) ?? String(v)) };
 }
 
 const PIECES = ['▁the', '▁def', '(', '▁return', '▁n', '<0x0A>', '▁Welt', '▁self', ':', '▁+', 'ing', '▁1', '▁der', '▁if'];
