@@ -147,13 +147,19 @@ function highlight(s: State, position: number | null): void {
   select(s.body).selectAll<SVGRectElement, unknown>(`g.mx-lens-cell[data-position="${position}"] rect`).attr('stroke', '#111').attr('stroke-width', 1.5);
 }
 
+/** Swatches for the experts of the expert rows, up to 16 (past that the rows name their expert). */
+function legendExperts(d: LensData): number {
+  const E = Math.max(8, ...d.layers.flatMap((l) => l.experts.flatMap((row) => row.map((x) => x.expert + 1))));
+  return E <= 16 ? E : 0;
+}
+
 export function createLensGrid(data: LensData, options: Partial<LensGridOptions> = {}): View<LensData, LensGridOptions> {
   const o: LensGridOptions = { ...BASE_DEFAULTS, title: 'Logit lens', experts: false, selected: null, cellWidth: 58, ...options };
   return mountView<LensData, LensGridOptions>({
     name: 'lens-grid',
     hint: 'No lens yet: run mixscope.lens(text), or generate with {lens: 5}.',
     isEmpty: (d) => !d || d.tokens.length === 0 || d.layers.length === 0 || d.layers[0].resid.length === 0,
-    legend: (d, opt) => ({ experts: opt.experts && d.layers[0].experts.length ? Math.max(8, ...d.layers.flatMap((l) => l.experts.flatMap((row) => row.map((x) => x.expert + 1)))) : 0, note: `cell: the top token read from the residual stream after each layer, shaded by its probability (white 0 → blue 1)${opt.experts ? ' · #k rows: what each chosen expert writes' : ''} · click a cell for its full lens` }),
+    legend: (d, opt) => ({ experts: opt.experts && d.layers[0].experts.length ? legendExperts(d) : 0, note: `cell: the top token read from the residual stream after each layer, shaded by its probability (white 0 → blue 1)${opt.experts ? ' · #k rows: what each chosen expert writes' : ''} · click a cell for its full lens` }),
     draw, highlight,
     rows: (d) => d.layers.flatMap((Ly, layer) => d.tokens.flatMap((tok, t) => [
       ...(Ly.resid[t] ?? []).map((x, rank) => ({ layer, position: tok.position, input: tok.text, source: 'resid', expert: '', weight: '', rank: rank + 1, id: x.id, piece: x.piece, prob: x.prob, logit: '' })),
