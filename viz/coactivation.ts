@@ -4,7 +4,7 @@
 // red above 1 (chosen together more often), blue below. The diagonal is the expert's own share.
 import { interpolateGreys, interpolateRdBu, scaleDiverging, scaleSequentialSqrt, select } from 'd3';
 import { probabilityScale } from './palette.ts';
-import { drawMatrix, matrixCell, pickExpert, MATRIX_MARGIN } from './matrix.ts';
+import { drawMatrix, matrixCell, pickExpert, textWidth, MATRIX_MARGIN } from './matrix.ts';
 import { mountView, BASE_DEFAULTS, type BaseOptions, type View, type ViewState } from './view.ts';
 import type { StructureData } from './research-types.ts';
 
@@ -29,7 +29,10 @@ function draw(s: State): void {
   const m = data.layers[layer].coactivation;
   const E = m.length;
   const cell = matrixCell(Math.min(options.width, 560), E);
-  const side = MATRIX_MARGIN.left + E * cell + 8, height = MATRIX_MARGIN.top + E * cell + 6;
+  const title = `layer ${layer}: ${options.normalize === 'lift' ? 'chosen together vs independent' : 'share of tokens choosing both'}`;
+  // Wide enough for the title, however few experts.
+  const side = Math.max(MATRIX_MARGIN.left + E * cell + 8, Math.min(options.width, MATRIX_MARGIN.left + textWidth(title, true) + 8));
+  const height = MATRIX_MARGIN.top + E * cell + 6;
   const offMax = Math.max(1e-9, ...m.flatMap((row, e) => row.filter((_, f) => f !== e)));
   const share = probabilityScale(offMax);
   // The diagonal is another quantity (one expert's share): greys, so it never reads as a pair.
@@ -47,7 +50,7 @@ function draw(s: State): void {
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   drawMatrix(g, {
     n: E, cell, color, rowLayer: layer, colLayer: layer, rowName: 'expert', colName: 'expert',
-    title: `layer ${layer}: ${options.normalize === 'lift' ? 'chosen together vs independent' : 'share of tokens choosing both'}`,
+    title,
     tooltip: (e, f) => e === f
       ? [`layer ${layer} · E${e}`, `in the top-${data.top_k} set of ${pct(m[e][e])} of tokens`]
       : [`layer ${layer} · E${e} with E${f}`, `both chosen for ${pct(m[e][f])} of tokens`, `${pairLift(m, e, f).toFixed(2)}× what independent choices give`],

@@ -4,7 +4,8 @@
 // the router weights it most, the token itself marked in the expert's colour.
 import { scaleBand, scaleLinear, select } from 'd3';
 import { expertColor, textColorOn } from './palette.ts';
-import { displayToken } from './token-text.ts';
+import { pieceToken, tokenLabel } from './token-text.ts';
+import { textWidth } from './matrix.ts';
 import { mountView, BASE_DEFAULTS, type BaseOptions, type View, type ViewState } from './view.ts';
 import { CONTEXT_MARKS, type ExpertsData } from './research-types.ts';
 
@@ -37,7 +38,10 @@ function drawLift(svgNode: SVGSVGElement, card: Card, width: number, E: number, 
   const svg = select(svgNode).attr('width', width).attr('height', height).attr('font-family', 'system-ui, sans-serif').attr('font-size', 10);
   svg.selectAll('text.mx-lift-title').data([null]).join('text').attr('class', 'mx-lift-title')
     .attr('x', M.left).attr('y', 11).attr('fill', '#333').attr('font-weight', 600)
-    .text(`tokens it prefers: lift = P(expert | token) / P(expert)${rows.length ? '' : ' (no token occurs often enough)'}`);
+    .text(() => {
+      const full = `tokens it prefers: lift = P(expert | token) / P(expert)${rows.length ? '' : ' (no token occurs often enough)'}`;
+      return M.left + textWidth(full, true) <= width ? full : rows.length ? 'tokens it prefers, by lift' : 'no token occurs often enough';
+    });
   svg.selectAll('line.mx-one').data([null]).join('line').attr('class', 'mx-one')
     .attr('x1', x(1)).attr('x2', x(1)).attr('y1', M.top - 2).attr('y2', height - M.bottom).attr('stroke', '#1b1e23').attr('stroke-dasharray', '4 3');
   svg.selectAll<SVGGElement, Card['top_tokens'][number]>('g.mx-lift').data(rows, (r) => String(r.id))
@@ -53,7 +57,7 @@ function drawLift(svgNode: SVGSVGElement, card: Card, width: number, E: number, 
     .call((g) => g.select('rect').attr('x', x(0)).attr('height', y.bandwidth()).attr('width', (r) => Math.max(0.5, x(r.lift) - x(0)))
       .attr('fill', expertColor(card.expert, E)).attr('fill-opacity', 0.85))
     .call((g) => g.select('text.mx-lift-label').attr('x', M.left - 6).attr('y', y.bandwidth() / 2).attr('fill', '#1b1e23')
-      .text((r) => { const s = displayToken({ text: r.piece.replace(/▁/g, ' '), piece: r.piece }, 'mark'); return s.length > 14 ? `${s.slice(0, 13)}…` : s; }))
+      .text((r) => tokenLabel(pieceToken(r.piece), 14)))
     .call((g) => g.select('text.mx-lift-value').attr('x', (r) => x(r.lift) + 4).attr('y', y.bandwidth() / 2).attr('fill', '#333')
       .text((r) => `×${r.lift.toFixed(2)} (${r.count})`));
 }
@@ -112,7 +116,8 @@ function draw(s: State): void {
     .join((enter) => {
       const row = enter.append('div').attr('class', 'mx-dash-context').style('display', 'flex').style('gap', '6px').style('align-items', 'baseline').style('white-space', 'pre');
       row.append('span').attr('class', 'mx-dash-weight').style('font-variant-numeric', 'tabular-nums').style('color', '#555').style('min-width', '92px');
-      row.append('span').attr('class', 'mx-dash-text').style('overflow', 'hidden').style('text-overflow', 'ellipsis');
+      // min-width 0 lets the flex item shrink below its text, so a long context ends in an ellipsis.
+      row.append('span').attr('class', 'mx-dash-text').style('overflow', 'hidden').style('text-overflow', 'ellipsis').style('min-width', '0');
       return row;
     });
   rows.select('span.mx-dash-weight').text((c) => `#${c.position} w=${c.weight.toFixed(3)}`);

@@ -5,6 +5,7 @@
 // grid. New positions are drawn as they arrive, so a generation's lens grows live.
 import { select } from 'd3';
 import { expertColor, probabilityScale, textColorOn } from './palette.ts';
+import { pieceToken, tokenLabel } from './token-text.ts';
 import { mountView, BASE_DEFAULTS, type BaseOptions, type View, type ViewState } from './view.ts';
 import type { LensData, LensLayer } from './research-types.ts';
 
@@ -23,8 +24,7 @@ const RH = 18, EH = 14;
 
 /** A vocabulary piece as a cell shows it: SentencePiece's ▁ as a visible space mark. */
 export function pieceLabel(piece: string, max = 8): string {
-  const s = piece.replace(/▁/g, '␣').replace(/<0x0A>/g, '↵').replace(/<0x09>/g, '⇥');
-  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+  return tokenLabel(pieceToken(piece), max);
 }
 
 /** Rows of the grid, top to bottom: each layer, then (with experts) its K expert rows. */
@@ -125,6 +125,8 @@ function drawDetail(s: State): void {
   const Ly = sel && t >= 0 ? s.data.layers[sel.layer] : undefined;
   const panel = select(s.body).selectAll<HTMLDivElement, null>('div.mx-lens-detail').data(Ly ? [null] : []).join('div').attr('class', 'mx-lens-detail')
     .style('display', 'flex').style('flex-wrap', 'wrap').style('gap', '4px 18px').style('margin-top', '6px').style('font-size', '11px');
+  const cell = Ly && sel ? lensRows(s.data.layers, s.options.experts).find((r) => r.layer === sel.layer && r.k === null) : undefined;
+  outline(s, 'selected', cell ? { t, y: cell.y, h: cell.h } : null);
   if (!Ly || !sel) return;
   const E = Math.max(8, ...s.data.layers.flatMap((l) => l.experts.flatMap((row) => row.map((x) => x.expert + 1))));
   const blocks = [
@@ -141,10 +143,23 @@ function drawDetail(s: State): void {
   b.select('pre').text((x) => x.lines.join('\n'));
 }
 
+/**
+ * An outline over the grid (no pointer events, above every column): `name` 'hover' frames a
+ * whole column, 'selected' the layer cell whose full lens is open. Null removes it.
+ */
+function outline(s: State, name: 'hover' | 'selected', box: { t: number; y: number; h: number } | null): void {
+  const cw = s.options.cellWidth;
+  select(s.body).select('svg').selectAll<SVGRectElement, null>(`rect.mx-lens-${name}`).data(box ? [null] : []).join('rect')
+    .attr('class', `mx-lens-${name}`).attr('pointer-events', 'none').attr('fill', 'none')
+    .attr('stroke', name === 'hover' ? '#111' : '#d55e00').attr('stroke-width', name === 'hover' ? 1.5 : 2.5)
+    .attr('x', box ? M.left + box.t * cw - 0.5 : 0).attr('y', box ? box.y - 0.5 : 0).attr('width', cw).attr('height', box ? box.h : 0)
+    .raise();
+}
+
 function highlight(s: State, position: number | null): void {
-  select(s.body).selectAll<SVGGElement, unknown>('g.mx-lens-cell rect').attr('stroke-width', null);
-  if (position === null) return;
-  select(s.body).selectAll<SVGRectElement, unknown>(`g.mx-lens-cell[data-position="${position}"] rect`).attr('stroke', '#111').attr('stroke-width', 1.5);
+  const t = position === null ? -1 : s.data.tokens.findIndex((tok) => tok.position === position);
+  const rows = lensRows(s.data.layers, s.options.experts), last = rows.at(-1);
+  outline(s, 'hover', t >= 0 && last ? { t, y: M.top, h: last.y + last.h - M.top } : null);
 }
 
 /** Swatches for the experts of the expert rows, up to 16 (past that the rows name their expert). */

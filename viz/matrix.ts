@@ -24,12 +24,15 @@ export interface MatrixSpec {
 }
 
 /** Room left of and above a matrix for labels and its title. */
-export const MATRIX_MARGIN = { left: 34, top: 34 };
+export const MATRIX_MARGIN = { left: 34, top: 44 };
 
 /** The largest cell side (2..22 px) that fits `n` cells into `width` pixels with the labels. */
 export function matrixCell(width: number, n: number): number {
   return Math.max(2, Math.min(22, Math.floor((width - MATRIX_MARGIN.left - 4) / Math.max(1, n))));
 }
+
+/** About how wide a line of 10 px system-ui text is (for choosing a label that fits). */
+export const textWidth = (s: string, bold = false) => s.length * (bold ? 6.2 : 5.7);
 
 /** Label every `step`-th expert so that labels stay at least 11 px apart. */
 export const labelStep = (cell: number) => Math.max(1, Math.ceil(11 / cell));
@@ -55,7 +58,8 @@ export function drawMatrix(
   g.selectAll('text.mx-matrix-title').data([null]).join('text').attr('class', 'mx-matrix-title')
     .attr('x', left).attr('y', 9).attr('font-weight', 600).attr('fill', '#1b1e23').text(m.title);
   g.selectAll('text.mx-matrix-cols').data([null]).join('text').attr('class', 'mx-matrix-cols')
-    .attr('x', left + side).attr('y', 9).attr('text-anchor', 'end').attr('fill', '#555').text(`${m.colName} →`);
+    // Under the title, so a long title never runs into it.
+    .attr('x', left + side).attr('y', 22).attr('text-anchor', 'end').attr('fill', '#555').text(`${m.colName} →`);
   g.selectAll('text.mx-matrix-rows').data([null]).join('text').attr('class', 'mx-matrix-rows')
     .attr('transform', `translate(9,${top + side}) rotate(-90)`).attr('fill', '#555').text(`${m.rowName} →`);
   const image = g.selectAll<SVGImageElement, null>('image.mx-matrix').data([null]).join('image').attr('class', 'mx-matrix')

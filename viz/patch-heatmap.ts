@@ -4,7 +4,7 @@
 // Positions where the two texts differ are marked, with the corrupted token under the clean one.
 import { interpolateRdBu, scaleDiverging, select } from 'd3';
 import { textColorOn } from './palette.ts';
-import { tokenLabel } from './token-text.ts';
+import { pieceToken, tokenLabel } from './token-text.ts';
 import { mountView, BASE_DEFAULTS, type BaseOptions, type View, type ViewState } from './view.ts';
 import type { PatchData } from './research-types.ts';
 import type { TokenInfo } from './types.ts';
@@ -17,7 +17,7 @@ export interface PatchHeatmapOptions extends BaseOptions {
 type State = ViewState<PatchData, PatchHeatmapOptions>;
 const M = { top: 44, right: 8, bottom: 4, left: 40 };
 
-const asToken = (x: TokenInfo | string): Pick<TokenInfo, 'text' | 'piece'> => (typeof x === 'string' ? { text: x.replace(/▁/g, ' ').replace(/<0x0A>/g, '\n').replace(/<0x09>/g, '\t'), piece: x } : x);
+const asToken = (x: TokenInfo | string): Pick<TokenInfo, 'text' | 'piece'> => (typeof x === 'string' ? pieceToken(x) : x);
 
 /** Column width: the positions share the width, 22 to 64 pixels each. */
 export function patchCell(width: number, T: number): number {

@@ -6,6 +6,7 @@ import { choices } from './routing.ts';
 import { tokenLabel } from './token-text.ts';
 import { mountView, BASE_DEFAULTS, type BaseOptions, type View, type ViewState } from './view.ts';
 import type { DiffData } from './research-types.ts';
+import { textWidth } from './matrix.ts';
 
 export interface RoutingDiffOptions extends BaseOptions {
   /** Height of one layer's row in the grid. */
@@ -44,7 +45,10 @@ function draw(s: State): void {
   bars.select('rect.mx-jac').attr('x', bw).attr('width', bw - 1).attr('y', (l) => y(diff.layers[l].jaccard)).attr('height', (l) => y(0) - y(diff.layers[l].jaccard)).attr('fill', '#E69F00');
   bars.select('text').attr('x', x.bandwidth() / 2).attr('y', BAR_H - 2).attr('text-anchor', 'middle').attr('fill', '#333').text((l) => `L${l}`);
   svg.selectAll('text.mx-diff-title').data([null]).join('text').attr('class', 'mx-diff-title').attr('x', LEFT).attr('y', 9).attr('fill', '#1b1e23').attr('font-weight', 600)
-    .text('per layer: same top-k set (blue), mean Jaccard (orange), 0 to 1');
+    .text(() => {
+      const full = 'per layer: same top-k set (blue), mean Jaccard (orange), 0 to 1';
+      return LEFT + textWidth(full, true) <= options.width ? full : 'same set (blue), Jaccard (orange)';
+    });
   svg.selectAll('line.mx-diff-axis').data([0, 1]).join('line').attr('class', 'mx-diff-axis').attr('x1', LEFT - 4).attr('x2', x.range()[1]).attr('y1', y).attr('y2', y).attr('stroke', '#ccc');
   svg.selectAll('text.mx-diff-tick').data([0, 1]).join('text').attr('class', 'mx-diff-tick').attr('x', LEFT - 6).attr('y', y).attr('dy', '0.35em').attr('text-anchor', 'end').attr('fill', '#555').text((v) => String(v));
 

@@ -3,12 +3,13 @@
 // 'aggregate' mode is a Sankey of all tokens' first-choice flows, with the token's path on top.
 import { scalePoint, select } from 'd3';
 import { expertColor, probabilityScale } from './palette.ts';
-
-const transitionColor = probabilityScale(1);
 import { choices } from './routing.ts';
 import { firstChoiceCounts, firstChoiceFlows, ribbonPath, sankeyLayout, type FlowNode, type Ribbon } from './flows.ts';
 import { mountView, BASE_DEFAULTS, type BaseOptions, type View, type ViewState } from './view.ts';
 import type { RoutingData } from './types.ts';
+
+/** Ribbons coloured by transition probability, as the transitions view colours its cells. */
+const transitionColor = probabilityScale(1);
 
 export interface RoutingPathsOptions extends BaseOptions {
   mode: 'token' | 'aggregate';

@@ -5,11 +5,11 @@ import type { RoutingAnalysis } from '../../engine/analysis/analyze-routing.ts';
 import type { HookValue } from '../../engine/hooks/request.ts';
 import type { AnalyzeRequestOptions, FromWorker, ForwardRequestOptions, GenerateRequestOptions, ModelSource, ToWorker, TraceRequestOptions, WorkerStats } from './protocol.ts';
 import type { ExpertsRequestOptions, ExpertsResult, LensRequestOptions, LensResult, PatchOutcome, PatchRequest } from './protocol.ts';
+import type { GenerationState, ModelInfo, Trace } from './types.ts';
+import { GenerationAccumulator, buildTrace } from './accumulator.ts';
 
 /** Progress and cancellation of a long request. */
 export interface LongRequest { onProgress?: (done: number, total: number) => void; signal?: AbortSignal }
-import type { GenerationState, ModelInfo, Trace } from './types.ts';
-import { GenerationAccumulator, buildTrace } from './accumulator.ts';
 
 export interface LoadState {
   /** 'error': the last load failed (`info` still describes the model in use, if any). */

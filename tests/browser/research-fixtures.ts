@@ -43,12 +43,15 @@ export function makeLens(d: RoutingData, T: number, top = 5, seed = 4): LensData
   return {
     tokens,
     layers: d.layers.map((L, l) => ({
+      // Probabilities falling from the first token on, each piece once (as a real lens gives them).
       resid: Array.from({ length: T }, () => {
-        let rest = 1;
+        const first = 0.15 + 0.8 * (l / Math.max(1, d.layers.length - 1)) * r();
+        let rest = 1 - first, prob = first;
+        const start = Math.floor(r() * PIECES.length);
         return Array.from({ length: top }, (_, i) => {
-          const prob = rest * (i === 0 ? 0.15 + 0.8 * (l / Math.max(1, d.layers.length - 1)) * r() : 0.4 * r());
-          rest -= prob;
-          return { id: i, piece: PIECES[Math.floor(r() * PIECES.length)], prob };
+          if (i > 0) { prob = Math.min(prob, rest * (0.2 + 0.4 * r())); rest -= prob; }
+          const id = (start + i) % PIECES.length;
+          return { id, piece: PIECES[id], prob };
         });
       }),
       experts: Array.from({ length: T }, (_, t) => Array.from({ length: d.topK }, (_, k) => ({
