@@ -125,7 +125,11 @@ function draw(s: State): void {
     const [before, rest = ''] = c.text.split(CONTEXT_OPEN);
     const [token, after = ''] = rest.split(CONTEXT_CLOSE);
     const show = (x: string) => x.replace(/\r?\n/g, '↵').replace(/\t/g, '⇥');
-    const parts = [{ t: show(before), mark: false }, { t: show(token), mark: true }, { t: show(after), mark: false }];
+    // On a narrow view the text before the token is cut from the left, so the token stays in sight.
+    const room = Math.max(12, Math.floor((options.width - 100) / 6.5));
+    const keep = Math.max(4, Math.floor(room * 0.55) - token.length);
+    const lead = before.length > keep ? `…${before.slice(-keep)}` : before;
+    const parts = [{ t: show(lead), mark: false }, { t: show(token), mark: true }, { t: show(after), mark: false }];
     select(this).selectAll<HTMLSpanElement, typeof parts[number]>('span').data(parts).join('span')
       .style('background', (p) => (p.mark ? color : null)).style('color', (p) => (p.mark ? textColorOn(color) : '#1b1e23'))
       .style('border-radius', '2px').style('padding', (p) => (p.mark ? '0 1px' : null)).text((p) => p.t);

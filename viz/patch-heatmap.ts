@@ -87,7 +87,7 @@ export function createPatchHeatmap(data: PatchData, options: Partial<PatchHeatma
     isEmpty: (d) => !d || d.effect.length === 0 || d.tokens.length === 0,
     legend: (d) => ({
       experts: 0,
-      note: `${d.what ?? 'patch'}: 1 (red) restores the clean answer, 0 (white) nothing, < 0 (blue) away from it · ${d.answer && d.wrong ? `logit[${d.answer.piece}] − logit[${d.wrong.piece}]` : 'logit difference'}: clean ${d.clean_diff.toFixed(2)}, corrupt ${d.corrupt_diff.toFixed(2)}`,
+      note: `${d.what ?? 'patch'}: 1 (red) restores the clean answer, 0 (white) nothing, < 0 (blue) away from it · ${d.answer && d.wrong ? `logit[${tokenLabel(pieceToken(d.answer.piece), 16)}] − logit[${tokenLabel(pieceToken(d.wrong.piece), 16)}]` : 'logit difference'}: clean ${d.clean_diff.toFixed(2)}, corrupt ${d.corrupt_diff.toFixed(2)}`,
     }),
     draw, highlight,
     rows: (d) => d.effect.flatMap((row, layer) => row.map((effect, position) => ({ layer, position, token: asToken(d.tokens[position]).text, effect, what: d.what ?? '' }))),

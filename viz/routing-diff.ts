@@ -24,6 +24,9 @@ function jaccardAt(d: DiffData, l: number, t: number): number {
   return both / (A.size + B.size - both);
 }
 
+/** A run's label cut to about 44 characters, keeping its end too (where "+ 1 intervention" is). */
+export const clip = (label: string, max = 44): string => (label.length <= max ? label : `${label.slice(0, max - 18)}…${label.slice(-17)}`);
+
 function draw(s: State): void {
   const { data, options } = s;
   const diff = data.difference, L = diff.layers.length, T = diff.tokens, rh = options.rowHeight;
@@ -82,7 +85,7 @@ export function createRoutingDiff(data: DiffData, options: Partial<RoutingDiffOp
     name: 'routing-diff',
     hint: 'Nothing to compare yet: run mixscope.compare(a, b).',
     isEmpty: (d) => !d || d.difference.tokens === 0 || d.difference.layers.length === 0,
-    legend: (d) => ({ experts: 0, note: `${d.labels ? `A: ${d.labels[0].slice(0, 40)} · B: ${d.labels[1].slice(0, 40)} · ` : ''}grid: grey same top-${d.a.topK} set, orange to red fewer experts shared · ${d.difference.changed.filter((c) => c.length).length} of ${d.difference.tokens} positions changed route somewhere` }),
+    legend: (d) => ({ experts: 0, note: `${d.labels ? `A: ${clip(d.labels[0])} · B: ${clip(d.labels[1])} · ` : ''}grid: grey same top-${d.a.topK} set, orange to red fewer experts shared · ${d.difference.changed.filter((c) => c.length).length} of ${d.difference.tokens} positions changed route somewhere` }),
     draw, highlight,
     rows: (d) => d.difference.layers.flatMap((L, layer) => Array.from({ length: d.difference.tokens }, (_, t) => ({
       layer, position: t, text_a: d.a.tokens[t].text, text_b: d.b.tokens[t]?.text ?? '', experts_a: choices(d.a.layers[layer], d.a.topK, t).map((c) => c.expert).join(' '),

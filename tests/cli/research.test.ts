@@ -184,7 +184,8 @@ describe.each(cases)('cli research commands: $model on $backend', (k) => {
 });
 
 describe('cli research commands: bad input', () => {
-  it('each gets a one-line error naming what is wrong', async () => {
+  // Seven CLI processes (npm and tsx start each one): more than the default minute on a busy 2-core machine.
+  it('each gets a one-line error naming what is wrong', { timeout: 300_000 }, async () => {
     const cases: [string[], RegExp][] = [
       [['patch', '--clean', 'hello world', '--corrupt', 'hello world hello', '--answer', 'hello', '--wrong', 'world'], /same number of tokens; they have 3 and 4/],
       [['patch', '--clean', 'hello world', '--corrupt', 'world world', '--answer', 'hello'], /missing --wrong/],
