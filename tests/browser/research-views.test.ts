@@ -140,6 +140,31 @@ describe('research views in headless Chromium', () => {
     await (await page.$('.mx-routing-paths'))!.screenshot({ path: path.join(shots, 'research-routing-paths-transition.png') });
   });
 
+  it('routing paths colour their nodes by co-activation with the followed token\'s first choice', async () => {
+    await fresh();
+    const r = await page.evaluate(() => {
+      const v = window.viz, f = v.research, K = 2, E = 8, T = 30, followed = 10;
+      const routing = f.makeRouting(T, { experts: E, topK: K, layers: 4 });
+      const view = v.createRoutingPaths(routing, { colorBy: 'coactivation', token: followed, width: 900 });
+      document.getElementById('root')!.append(view);
+      const nodes = [...view.querySelectorAll('rect.mx-node')].map((n: any) => ({ layer: Number(n.dataset.layer), expert: Number(n.dataset.expert), p: Number(n.getAttribute('data-coactivation')), fill: n.getAttribute('fill') }));
+      // By the definition: among tokens whose top-k set holds the followed token's first choice, the share holding e.
+      const want = routing.layers.map((L: any) => {
+        const first = L.indices[followed * K];
+        const sets = Array.from({ length: T }, (_, t) => [L.indices[t * K], L.indices[t * K + 1]]).filter((set) => set.includes(first));
+        return Array.from({ length: E }, (_, e) => sets.filter((set) => set.includes(e)).length / sets.length);
+      });
+      const firsts = routing.layers.map((L: any) => L.indices[followed * K]);
+      return { nodes, want, firsts, note: view.querySelector('.mx-legend')!.textContent };
+    });
+    expect(r.nodes).toHaveLength(4 * 8);
+    for (const n of r.nodes) expect(n.p, `layer ${n.layer} E${n.expert}`).toBeCloseTo(r.want[n.layer][n.expert], 12);
+    r.firsts.forEach((e: number, l: number) => expect(r.nodes.find((n) => n.layer === l && n.expert === e)!.p).toBe(1));
+    expect(new Set(r.nodes.map((n) => n.fill)).size).toBeGreaterThan(2);
+    expect(r.note).toContain('chosen together with the followed token\'s first choice');
+    await (await page.$('.mx-routing-paths'))!.screenshot({ path: path.join(shots, 'research-routing-paths-coactivation.png') });
+  });
+
   it('the lens grid grows by the new positions only, and a click opens a cell\'s full lens', async () => {
     await fresh();
     const r = await page.evaluate(() => {
