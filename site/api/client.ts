@@ -121,7 +121,10 @@ export class MixscopeClient {
     }
   }
 
-  /** Stops every running generation at once (the worker stops before its next token). */
+  /**
+   * Stops every running generation (the worker stops before its next token) and every long request
+   * (analyze, experts, patch: before their next forward; each rejects with an AbortError).
+   */
   stop(): void {
     for (const [id, stop] of this.running) { this.send({ type: 'stop', id }); stop(); }
   }
@@ -179,19 +182,29 @@ export class MixscopeClient {
 
   /**
    * One request, one reply; `progress` may take (and return true for) messages that come before it.
-   * `signal` stops the request in the worker (between forward windows or runs) and rejects it.
+   * A long request (one with `progress`) is stopped by `signal` or by stop() (the header's Stop
+   * button): the worker stops it before its next forward and the promise rejects.
    */
   private request<T>(msg: Extract<ToWorker, { id: number }>, pick: (m: FromWorker) => T | undefined, progress?: (m: FromWorker) => boolean, signal?: AbortSignal): Promise<T> {
     this.info; // throws before a model is loaded
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       if (signal?.aborted) { reject(signal.reason); return; }
-      const abort = () => { this.handlers.delete(id); this.send({ type: 'stop', id }); reject(signal!.reason); };
-      signal?.addEventListener('abort', abort, { once: true });
-      this.handlers.set(id, (m) => {
-        if (m.type !== 'request-progress' && m.type !== 'analyze-progress') signal?.removeEventListener('abort', abort);
-        if (progress?.(m)) return;
+      const done = () => {
         this.handlers.delete(id);
+        signal?.removeEventListener('abort', abort);
+        if (this.running.delete(id)) this.setState({ running: this.running.size });
+      };
+      const cancel = (reason: unknown) => { done(); this.send({ type: 'stop', id }); reject(reason); };
+      const abort = () => cancel(signal!.reason);
+      signal?.addEventListener('abort', abort, { once: true });
+      if (progress) {
+        this.running.set(id, () => cancel(new DOMException('stopped', 'AbortError')));
+        this.setState({ running: this.running.size });
+      }
+      this.handlers.set(id, (m) => {
+        if (progress?.(m)) return;
+        done();
         if (m.type === 'error') reject(workerError(m.name, m.message));
         else { const v = pick(m); if (v === undefined) reject(new Error(`unexpected reply ${m.type}`)); else resolve(v); }
       });

@@ -13,6 +13,7 @@ import { randomWeights, tinyConfig } from '../../tests/helpers/random-model.ts';
 import { generationPayloads } from './generation-payloads.ts';
 import { GenerationAccumulator } from './accumulator.ts';
 import { runExperts, runLens, runPatch } from './research.ts';
+import { yieldingEngine } from './yielding-engine.ts';
 import { compareRuns } from './compare.ts';
 import { buildTrace } from './accumulator.ts';
 import { runTrace } from './run-trace.ts';
@@ -93,5 +94,26 @@ describe('the site\'s research members', () => {
     expect(r.difference.changed[0]).not.toContain(0);
     const again = await compareRuns(tracer, r.a, r.a);
     expect(again.difference.layers.every((l) => l.same_set === 1)).toBe(true);
+  });
+
+  it('a stop reaches a long request between two forwards, on the CPU engine too (the worker\'s yielding engine)', async () => {
+    const req = { clean: 'hello world hello world hello', corrupt: 'world world hello hello hello', answer: 'hello', wrong: 'world', what: 'resid_pre' as const };
+    // A timer stands for the worker's 'stop' message: it can only fire when the request yields.
+    const stopped = async (e: typeof engine | ReturnType<typeof yieldingEngine>) => {
+      const ac = new AbortController();
+      let done = 0, total = 0;
+      setTimeout(() => ac.abort(), 0);
+      const outcome = await runPatch(e, model, req, ac.signal, (d, t) => { done = d; total = t; }).then(() => 'finished', (err: Error) => err.name);
+      return { outcome, done, total };
+    };
+    const runs = config.num_hidden_layers * tokenizer.encode(req.clean).ids.length;
+    const plain = await stopped(engine);
+    expect(plain).toEqual({ outcome: 'finished', done: runs, total: runs }); // the plain CPU engine never lets the timer in
+    const yielding = await stopped(yieldingEngine(engine));
+    expect(yielding.outcome).toBe('AbortError');
+    expect(yielding.done).toBeLessThan(runs);
+    // Through the wrapper the results are the engine's own.
+    const [a, b] = [await runPatch(yieldingEngine(engine), model, req), await runPatch(engine, model, req)];
+    expect(a).toEqual(b);
   });
 });

@@ -11,6 +11,7 @@ import { openEngine, openModel, modelInfo, type OpenedEngine } from './engine-ho
 import { generationPayloads, namedHooks } from './generation-payloads.ts';
 import { runTrace } from './run-trace.ts';
 import { runExperts, runLens, runPatch } from './research.ts';
+import { yieldingEngine } from './yielding-engine.ts';
 import { lensHead } from '../../engine/lens/logit-lens.ts';
 import { transferables } from './transferables.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
@@ -62,7 +63,7 @@ async function handle(msg: ToWorker): Promise<void> {
     } else if (msg.type === 'analyze') {
       let ids = promptIds(engine.config, tokenizer, msg.text, 'any-length');
       if (msg.options.maxTokens !== undefined) ids = ids.slice(0, Math.max(2, Math.floor(msg.options.maxTokens)));
-      const result = await analyzeRouting(engine, ids, (done, total) => post({ type: 'analyze-progress', id: msg.id, done, total }), signal);
+      const result = await analyzeRouting(yieldingEngine(engine), ids, (done, total) => post({ type: 'analyze-progress', id: msg.id, done, total }), signal);
       post({ type: 'analyze-result', id: msg.id, result });
     } else if (msg.type === 'experts' || msg.type === 'lens' || msg.type === 'patch') {
       await research(engine, msg, signal);
@@ -85,9 +86,11 @@ async function handle(msg: ToWorker): Promise<void> {
 /** The research instruments (site/api/research.ts), with progress per forward window or patched run. */
 async function research(engine: Engine, msg: Extract<ToWorker, { type: 'experts' | 'lens' | 'patch' }>, signal: AbortSignal): Promise<void> {
   const progress = (done: number, total: number) => post({ type: 'request-progress', id: msg.id, done, total });
-  if (msg.type === 'experts') post({ type: 'experts-result', id: msg.id, result: await runExperts(engine, model!, msg.texts, msg.options, signal, progress) });
+  // Many forwards: each after a macrotask, so a stop gets in between them (yielding-engine.ts).
+  const stoppable = yieldingEngine(engine);
+  if (msg.type === 'experts') post({ type: 'experts-result', id: msg.id, result: await runExperts(stoppable, model!, msg.texts, msg.options, signal, progress) });
   else if (msg.type === 'lens') post({ type: 'lens-result', id: msg.id, result: await runLens(engine, model!, msg.text, msg.options) });
-  else post({ type: 'patch-result', id: msg.id, result: await runPatch(engine, model!, msg.request, signal, progress) });
+  else post({ type: 'patch-result', id: msg.id, result: await runPatch(stoppable, model!, msg.request, signal, progress) });
 }
 
 function requireEngine(): Engine {

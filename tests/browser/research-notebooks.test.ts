@@ -148,5 +148,30 @@ describe('research notebooks in headless Chromium', () => {
       expect(errors).toEqual([]);
       expect(outside).toEqual([]);
     }, TIMEOUT);
+
+    // On the CPU engine only: its forward never yields by itself (site/api/yielding-engine.ts); on
+    // WebGPU every forward awaits the GPU, and a window of SwiftShader prefill takes minutes.
+    if (which === 'cpu') it('the header\'s Stop button stops a long request in the worker between two forwards; the next request runs', async () => {
+      const { page, errors } = opened ?? await visit('#/compare-and-patch');
+      const stop = page.locator('.site-header .site-stop');
+      // An expert report of many windows: the stop lands after the first window's progress.
+      const run = page.evaluate(async () => {
+        const w = window as unknown as { mixscopeClient: any; __progress: number; __total: number };
+        const text = 'def f(n):\n    return n + 1\n'.repeat(500);
+        w.__progress = 0;
+        return w.mixscopeClient.experts([text], { onProgress: (d: number, t: number) => { w.__progress = d; w.__total = t; } }).then(() => 'finished', (e: Error) => e.name);
+      });
+      await page.waitForFunction(() => (window as unknown as { __progress: number }).__progress > 0, undefined, { timeout: 120_000, polling: 50 });
+      expect(await stop.isEnabled()).toBe(true);
+      await stop.click();
+      expect(await run).toBe('AbortError');
+      const [done, total] = await page.evaluate(() => { const w = window as unknown as { __progress: number; __total: number }; return [w.__progress, w.__total]; });
+      expect(done).toBeLessThan(total);
+      await expect.poll(() => stop.isEnabled()).toBe(false);
+      // The worker is free again: a short lens comes back.
+      const layers = await page.evaluate(() => (window as unknown as { mixscopeClient: any }).mixscopeClient.lens('Das ist', { top: 1 }).then((r: { layers: unknown[] }) => r.layers.length));
+      expect(layers).toBe(model.config.num_hidden_layers);
+      expect(errors).toEqual([]);
+    }, TIMEOUT);
   });
 });
