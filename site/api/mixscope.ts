@@ -43,7 +43,7 @@ export interface MixscopeApi {
    * interventions }`, or a Trace made before (another prompt, another model).
    */
   compare(a: CompareInput, b: CompareInput): Promise<Comparison>;
-  /** Stops every running generation at once. */
+  /** Stops every running generation and long request (analyze, experts, patch) at once. */
   stop(): void;
   interventions: {
     ablate(layer: number, experts: number[]): Intervention;

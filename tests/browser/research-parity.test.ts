@@ -1,7 +1,7 @@
 // The research instruments on the WebGPU engine in headless Chromium (SwiftShader) against the CPU
 // engine in the same page: activation patches at every patchable hook (one call and across a
 // session), a routing patch with explicit weights, patching effects and the logit lens. The GPU
-// applies a patch as a copy from a constant buffer into the hook's buffer row at the hook point
+// applies a patch as a copy from the call's patch-values buffer into the hook's buffer row at the hook point
 // (engine/webgpu/capture.ts); whoever changes the GPU forward keeps this passing.
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import type { Browser, Page } from 'playwright-core';

@@ -1,7 +1,7 @@
 // The research instruments on the WebGPU engine (Dawn in Node) against the CPU engine: activation
 // patches at every patchable hook (one call and a session split across calls), routing patches
 // (force_experts at positions with explicit weights), patching effects, and the logit lens.
-// How the GPU applies a patch: engine/webgpu/capture.ts copies the values from a constant buffer
+// How the GPU applies a patch: engine/webgpu/capture.ts copies the values from the call's patch-values buffer
 // into the hook's buffer row at the hook point. Whoever changes the GPU forward keeps this passing.
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { loadModelDirectory } from '../../engine/node.ts';
