@@ -70,7 +70,8 @@ for (const backend of ['cpu', 'webgpu'] as const) {
   });
   cases.push({
     model: 'random checkpoint', backend, dir: () => fixtureDir, text: () => 'hello world '.repeat(30), lens: 'hello world hello',
-    patch: { clean: 'hello world hello', corrupt: 'world world hello', answer: 'hello', wrong: 'world', whats: ['resid_pre', 'mlp_out', 'routing'] },
+    // On WebGPU one activation kind and routing: tests/gpu/research-parity.test.ts checks every kind against the CPU engine.
+    patch: { clean: 'hello world hello', corrupt: 'world world hello', answer: 'hello', wrong: 'world', whats: backend === 'cpu' ? ['resid_pre', 'mlp_out', 'routing'] : ['resid_pre', 'routing'] },
   });
 }
 
