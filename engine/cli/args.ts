@@ -18,6 +18,13 @@ export const OPTIONS = {
   backend: { type: 'string' },
   hooks: { type: 'string' },
   'special-tokens': { type: 'boolean' },
+  top: { type: 'string' },
+  'min-count': { type: 'string' },
+  clean: { type: 'string' },
+  corrupt: { type: 'string' },
+  answer: { type: 'string' },
+  wrong: { type: 'string' },
+  what: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;

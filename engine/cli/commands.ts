@@ -18,6 +18,9 @@ import { MAX_SEED } from '../sampling.ts';
 import { checkFinite } from '../generation/finite.ts';
 import { analyzeRouting } from '../analysis/analyze-routing.ts';
 import { promptIds } from '../generation/prompt.ts';
+import { experts } from './experts.ts';
+import { lens } from './lens.ts';
+import { patch } from './patch.ts';
 
 type Values = CliArgs['values'];
 type Out = (line: string) => void;
@@ -31,7 +34,10 @@ export const USAGE = `usage: npm run -s cli -- <command> [--model DIR] [options]
   tokenize --text T                      {"ids":[...],"tokens":[...]} (needs config.json and tokenizer.json only)
   forward --ids 1,2,3 [--backend cpu|webgpu]  last-position logits, router logits, expert choices
   generate --prompt T [--max-tokens N] [--temperature X] [--top-p P] [--top-k K] [--seed S] [--backend cpu|webgpu] [--json]
-  analyze --text-file F [--backend cpu|webgpu]  per layer: expert shares (first, top-k), consecutive-token repetition
+  analyze --text-file F [--backend cpu|webgpu]  per layer: expert shares (first, top-k), consecutive-token repetition, co-activation, transitions, margins
+  experts --text-file F [--top N] [--min-count M] [--backend cpu|webgpu]  per layer and expert: shares, top tokens by lift, top contexts
+  lens --text T | --ids 1,2,3 [--top N] [--backend cpu|webgpu]  logit lens of every layer and position, and of each chosen expert's output
+  patch --clean T --corrupt T2 --answer A --wrong B [--what resid_pre|attn_out|resid_mid|mlp_out|resid_post|routing] [--backend cpu|webgpu]
 --seed S: an integer from 0 to ${MAX_SEED}; --special-tokens: read "<s>", "</s>" in --text/--prompt as special tokens (default: text)
 --model DIR, or org/name[@revision] from the Hugging Face Hub (cached in HF_HUB_CACHE; --token T or HF_TOKEN for gated models)
 --model defaults to ${path.relative(process.cwd(), DEFAULT_MODEL_DIR) || DEFAULT_MODEL_DIR}`;
@@ -44,7 +50,7 @@ function modelDir(values: Values): string {
   return DEFAULT_MODEL_DIR;
 }
 
-function requireTokenizer(dir: string, tokenizer: MixscopeTokenizer | null): MixscopeTokenizer {
+export function requireTokenizer(dir: string, tokenizer: MixscopeTokenizer | null): MixscopeTokenizer {
   if (!tokenizer) throw new UsageError(`${path.join(dir, 'tokenizer.json')} is missing: this command needs a tokenizer`);
   return tokenizer;
 }
@@ -56,7 +62,7 @@ function requireTokenizer(dir: string, tokenizer: MixscopeTokenizer | null): Mix
 const MAX_WEIGHT_BYTES = totalmem();
 
 /** A directory on disk, or a Hugging Face Hub model through its cache (see model-source.ts). */
-async function load(values: Values, { needTokenizer }: { needTokenizer: boolean }): Promise<{ dir: string; model: Model }> {
+export async function load(values: Values, { needTokenizer }: { needTokenizer: boolean }): Promise<{ dir: string; model: Model }> {
   const dir = modelDir(values);
   const model = await loadCliModel(dir, values.token, (source) => loadModel(source, { maxWeightBytes: MAX_WEIGHT_BYTES }));
   if (needTokenizer) requireTokenizer(dir, model.tokenizer);
@@ -74,7 +80,7 @@ async function summary(values: Values) {
   return { dir, config: model.config, tokenizerJson: model.tokenizerJson, files: model.files, dtypeBytes: model.dtypeBytes };
 }
 
-async function createEngine(values: Values, model: Model): Promise<Engine> {
+export async function createEngine(values: Values, model: Model): Promise<Engine> {
   const backend = values.backend ?? 'cpu';
   if (backend === 'cpu') return new CpuEngine(model.config, model.weights);
   if (backend === 'webgpu') {
@@ -227,4 +233,7 @@ export const COMMANDS: Record<string, (values: Values, out: Out, note: Note) => 
   forward,
   generate: generateCommand,
   analyze,
+  experts,
+  lens,
+  patch,
 };

@@ -5,8 +5,12 @@ import { MixscopeTokenizer } from '../../engine/tokenizer.ts';
 import type { RoutingAnalysis } from '../../engine/analysis/analyze-routing.ts';
 import type { HookValue } from '../../engine/hooks/request.ts';
 import type { AnalyzeRequestOptions, FromWorker, ForwardRequestOptions, GenerateRequestOptions, ModelSource, ToWorker, TraceRequestOptions, WorkerStats } from './protocol.ts';
+import type { ExpertsRequestOptions, ExpertsResult, LensRequestOptions, LensResult, PatchOutcome, PatchRequest } from './protocol.ts';
 import type { GenerationState, ModelInfo, Trace } from './types.ts';
 import { GenerationAccumulator, buildTrace } from './accumulator.ts';
+
+/** Progress and cancellation of a long request. */
+export interface LongRequest { onProgress?: (done: number, total: number) => void; signal?: AbortSignal }
 
 export interface LoadState {
   /** 'error': the last load failed (`info` still describes the model in use, if any). */
@@ -40,6 +44,13 @@ function nextFrame(): Promise<void> {
     requestAnimationFrame(() => { clearTimeout(t); resolve(); });
   });
 }
+
+/** A progress listener for the research requests' 'request-progress' messages. */
+const progressOf = (onProgress?: (done: number, total: number) => void) => (m: FromWorker): boolean => {
+  if (m.type !== 'request-progress') return false;
+  onProgress?.(m.done, m.total);
+  return true;
+};
 
 export class MixscopeClient {
   private readonly worker: Worker;
@@ -128,7 +139,8 @@ export class MixscopeClient {
   }
 
   /**
-   * Stops every running generation at once (the worker stops before its next token), and the
+   * Stops every running generation (the worker stops before its next token), every long request
+   * (analyze, experts, patch: before their next forward; each rejects with an AbortError), and the
    * model load in progress, if any.
    */
   stop(): void {
@@ -151,14 +163,30 @@ export class MixscopeClient {
    * The routing statistics of the Mixtral paper's section 5 over a text of any length (the same
    * implementation as the CLI's `analyze`), with progress per forward window.
    */
-  analyze(text: string | number[], options: AnalyzeRequestOptions & { onProgress?: (done: number, total: number) => void } = {}): Promise<RoutingAnalysis> {
-    const { onProgress, ...rest } = options;
+  analyze(text: string | number[], options: AnalyzeRequestOptions & LongRequest = {}): Promise<RoutingAnalysis> {
+    const { onProgress, signal, ...rest } = options;
     return this.request<RoutingAnalysis>({ type: 'analyze', id: 0, text, options: rest }, (msg) =>
       msg.type === 'analyze-result' ? msg.result : undefined, (msg) => {
       if (msg.type !== 'analyze-progress') return false;
       onProgress?.(msg.done, msg.total);
       return true;
-    });
+    }, signal);
+  }
+
+  /** Expert dashboards over texts (engine/analysis/experts.ts), with progress per forward window. */
+  experts(texts: (string | number[])[], options: ExpertsRequestOptions & LongRequest = {}): Promise<ExpertsResult> {
+    const { onProgress, signal, ...rest } = options;
+    return this.request<ExpertsResult>({ type: 'experts', id: 0, texts, options: rest }, (msg) => (msg.type === 'experts-result' ? msg.result : undefined), progressOf(onProgress), signal);
+  }
+
+  /** The logit lens of a text (engine/lens/logit-lens.ts). */
+  lens(text: string | number[], options: LensRequestOptions = {}): Promise<LensResult> {
+    return this.request<LensResult>({ type: 'lens', id: 0, text, options }, (msg) => (msg.type === 'lens-result' ? msg.result : undefined));
+  }
+
+  /** Activation or routing patching (engine/patch/patching.ts), with progress per patched run. */
+  patch(request: PatchRequest, options: LongRequest = {}): Promise<PatchOutcome> {
+    return this.request<PatchOutcome>({ type: 'patch', id: 0, request }, (msg) => (msg.type === 'patch-result' ? msg.result : undefined), progressOf(options.onProgress), options.signal);
   }
 
   /** What the engine holds now (live GPU buffers and bytes on WebGPU), measured in the worker. */
@@ -171,14 +199,31 @@ export class MixscopeClient {
     this.worker.terminate();
   }
 
-  /** One request, one reply; `progress` may take (and return true for) messages that come before it. */
-  private request<T>(msg: Extract<ToWorker, { id: number }>, pick: (m: FromWorker) => T | undefined, progress?: (m: FromWorker) => boolean): Promise<T> {
+  /**
+   * One request, one reply; `progress` may take (and return true for) messages that come before it.
+   * A long request (one with `progress`) is stopped by `signal` or by stop() (the header's Stop
+   * button): the worker stops it before its next forward and the promise rejects.
+   */
+  private request<T>(msg: Extract<ToWorker, { id: number }>, pick: (m: FromWorker) => T | undefined, progress?: (m: FromWorker) => boolean, signal?: AbortSignal): Promise<T> {
     this.info; // throws before a model is loaded
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
+      if (signal?.aborted) { reject(signal.reason); return; }
+      const done = () => {
+        this.handlers.delete(id);
+        signal?.removeEventListener('abort', abort);
+        if (this.running.delete(id)) this.setState({ running: this.running.size });
+      };
+      const cancel = (reason: unknown) => { done(); this.send({ type: 'stop', id }); reject(reason); };
+      const abort = () => cancel(signal!.reason);
+      signal?.addEventListener('abort', abort, { once: true });
+      if (progress) {
+        this.running.set(id, () => cancel(new DOMException('stopped', 'AbortError')));
+        this.setState({ running: this.running.size });
+      }
       this.handlers.set(id, (m) => {
         if (progress?.(m)) return;
-        this.handlers.delete(id);
+        done();
         if (m.type === 'error') reject(workerError(m.name, m.message));
         else { const v = pick(m); if (v === undefined) reject(new Error(`unexpected reply ${m.type}`)); else resolve(v); }
       });

@@ -7,6 +7,9 @@ import type { LayerRouting } from '../../engine/routing/routing.ts';
 import type { NextTokenData, TokenInfo } from '../../viz/types.ts';
 import type { ModelInfo } from './types.ts';
 import type { RoutingAnalysis } from '../../engine/analysis/analyze-routing.ts';
+import type { ExpertsReport, DocumentShares } from '../../engine/analysis/experts.ts';
+import type { LensLayer } from '../../engine/lens/logit-lens.ts';
+import type { PatchResult, PatchWhat } from '../../engine/patch/patching.ts';
 
 /** Where the weights come from. */
 export type ModelSource =
@@ -28,6 +31,8 @@ export interface StepPayload {
   hooks: Record<string, HookValue>;
   /** Set on the last payload of a generation. */
   finish?: Finish;
+  /** With the `lens` option: the logit lens of the tokens fed, per layer. */
+  lens?: LensLayer[];
   /** Decode tokens per second so far. */
   tokensPerSecond: number;
 }
@@ -56,6 +61,8 @@ export interface GenerateRequestOptions {
   candidates?: number;
   /** Collect attention patterns (default true). */
   attention?: boolean;
+  /** Compute the logit lens of every token as it is fed, with this many tokens per lens (default: no lens). */
+  lens?: number;
 }
 
 export interface ForwardRequestOptions {
@@ -75,6 +82,40 @@ export interface AnalyzeRequestOptions {
   maxTokens?: number;
 }
 
+export interface ExpertsRequestOptions {
+  /** Tokens and contexts per expert (default 10). */
+  top?: number;
+  /** Least occurrences of a token for its lift to count (default 5). */
+  minCount?: number;
+  /** Read only the first this many tokens of each text (default: all of it). */
+  maxTokens?: number;
+}
+
+export interface LensRequestOptions {
+  /** Tokens per lens (default 5). */
+  top?: number;
+  /** Read each chosen expert's output too (default true). */
+  experts?: boolean;
+}
+
+export interface PatchRequest {
+  clean: string | number[];
+  corrupt: string | number[];
+  /** The answer: a text (its first token, without BOS) or a token id. */
+  answer: string | number;
+  wrong: string | number;
+  what?: PatchWhat;
+}
+
+/** The expert report over texts: the CLI's `experts`, and each text's own shares. */
+export type ExpertsResult = ExpertsReport & { documents: DocumentShares[] };
+
+/** The lens of a text: the CLI's `lens` layers, with the tokens as views show them. */
+export interface LensResult { tokens: TokenInfo[]; layers: LensLayer[] }
+
+/** A patching run: the CLI's `patch`, with both texts' tokens and the two answer tokens. */
+export type PatchOutcome = PatchResult & { what: PatchWhat; cleanTokens: TokenInfo[]; corruptTokens: TokenInfo[]; answer: { id: number; piece: string }; wrong: { id: number; piece: string } };
+
 /**
  * A load runs beside the requests on the model in use (which it never disturbs), and is
  * cancelled by 'cancel-load' or by a newer 'load'. Its messages carry its id.
@@ -87,6 +128,9 @@ export type ToWorker =
   | { type: 'trace'; id: number; text: string | number[]; options: TraceRequestOptions }
   | { type: 'analyze'; id: number; text: string | number[]; options: AnalyzeRequestOptions }
   | { type: 'stats'; id: number }
+  | { type: 'experts'; id: number; texts: (string | number[])[]; options: ExpertsRequestOptions }
+  | { type: 'lens'; id: number; text: string | number[]; options: LensRequestOptions }
+  | { type: 'patch'; id: number; request: PatchRequest }
   | { type: 'stop'; id: number };
 
 export type FromWorker =
@@ -105,4 +149,8 @@ export type FromWorker =
   | { type: 'trace-result'; id: number; payload: TracePayload }
   | { type: 'analyze-progress'; id: number; done: number; total: number }
   | { type: 'analyze-result'; id: number; result: RoutingAnalysis }
+  | { type: 'request-progress'; id: number; done: number; total: number }
+  | { type: 'experts-result'; id: number; result: ExpertsResult }
+  | { type: 'lens-result'; id: number; result: LensResult }
+  | { type: 'patch-result'; id: number; result: PatchOutcome }
   | { type: 'error'; id: number; name: string; message: string };

@@ -17,6 +17,9 @@ import { analyzeRouting } from '../../engine/analysis/analyze-routing.ts';
 import { cpuEngine, openEngine, openModel, modelInfo, type OpenedEngine } from './engine-host.ts';
 import { generationPayloads, namedHooks } from './generation-payloads.ts';
 import { runTrace } from './run-trace.ts';
+import { runExperts, runLens, runPatch } from './research.ts';
+import { yieldingEngine } from './yielding-engine.ts';
+import { lensHead } from '../../engine/lens/logit-lens.ts';
 import { transferables } from './transferables.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
 
@@ -90,7 +93,8 @@ async function serve(msg: Request, engine: Engine, signal: AbortSignal): Promise
   const tokenizer = model!.tokenizer;
   if (msg.type === 'generate') {
     // The loop disposes its session however this ends: done, stopped, or a failed post.
-    for await (const payload of generationPayloads(engine, tokenizer, msg.prompt, msg.options, signal)) {
+    const lens = msg.options.lens ? lensHead(model!.config, model!.weights) : undefined;
+    for await (const payload of generationPayloads(engine, tokenizer, msg.prompt, msg.options, signal, lens)) {
       post({ type: 'step', id: msg.id, payload }, payload.routing, payload.attention, payload.hooks);
       await nextTask();
     }
@@ -104,8 +108,10 @@ async function serve(msg: Request, engine: Engine, signal: AbortSignal): Promise
   } else if (msg.type === 'analyze') {
     let ids = promptIds(engine.config, tokenizer, msg.text, 'any-length');
     if (msg.options.maxTokens !== undefined) ids = ids.slice(0, Math.max(2, Math.floor(msg.options.maxTokens)));
-    const result = await analyzeRouting(engine, ids, (done, total) => post({ type: 'analyze-progress', id: msg.id, done, total }));
+    const result = await analyzeRouting(yieldingEngine(engine), ids, (done, total) => post({ type: 'analyze-progress', id: msg.id, done, total }), signal);
     post({ type: 'analyze-result', id: msg.id, result });
+  } else if (msg.type === 'experts' || msg.type === 'lens' || msg.type === 'patch') {
+    await research(engine, msg, signal);
   } else if (msg.type === 'trace') {
     const payload = await runTrace(engine, tokenizer, msg.text, msg.options);
     post({ type: 'trace-result', id: msg.id, payload }, payload.routing, payload.attention, payload.loss);
@@ -113,6 +119,16 @@ async function serve(msg: Request, engine: Engine, signal: AbortSignal): Promise
     const meter = opened?.meter;
     post({ type: 'stats-result', id: msg.id, stats: { gpu: meter ? { liveBuffers: meter.liveBuffers, liveBytes: meter.liveBytes, created: meter.created } : null } });
   }
+}
+
+/** The research instruments (site/api/research.ts), with progress per forward window or patched run. */
+async function research(engine: Engine, msg: Extract<ToWorker, { type: 'experts' | 'lens' | 'patch' }>, signal: AbortSignal): Promise<void> {
+  const progress = (done: number, total: number) => post({ type: 'request-progress', id: msg.id, done, total });
+  // Many forwards: each after a macrotask, so a stop gets in between them (yielding-engine.ts).
+  const stoppable = yieldingEngine(engine);
+  if (msg.type === 'experts') post({ type: 'experts-result', id: msg.id, result: await runExperts(stoppable, model!, msg.texts, msg.options, signal, progress) });
+  else if (msg.type === 'lens') post({ type: 'lens-result', id: msg.id, result: await runLens(engine, model!, msg.text, msg.options) });
+  else post({ type: 'patch-result', id: msg.id, result: await runPatch(stoppable, model!, msg.request, signal, progress) });
 }
 
 function requireEngine(): Engine {
