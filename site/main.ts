@@ -13,6 +13,10 @@ import { renderIndex } from './index-page.ts';
 import { renderNotebookPage } from './notebook-page.ts';
 import './style.css';
 
+// The tour streams a generation into seven views: their drawing shares a budget per task, so
+// a frame of them never holds the page for long (viz/pacing.ts).
+viz.paceDocument(document, 8);
+
 const DEFAULT_MODEL = new URL('mixscope-tiny/', location.href.replace(/#.*$/, '')).href;
 
 const worker = new Worker(new URL('./api/worker.ts', import.meta.url), { type: 'module' });

@@ -1,5 +1,5 @@
 // Colours: one per expert, and a sequential scale for probabilities.
-import { hsl, interpolateBlues, scaleSequentialSqrt, type ScaleSequential } from 'd3';
+import { hsl, interpolateBlues, interpolateGreys, scaleSequentialSqrt, type ScaleSequential } from 'd3';
 
 /**
  * Okabe & Ito's colour-blind-safe qualitative palette, in their order. Their eighth colour is
@@ -36,4 +36,12 @@ export function textColorOn(background: string): string {
  */
 export function probabilityScale(max = 1): ScaleSequential<string> {
   return scaleSequentialSqrt(interpolateBlues).domain([0, max]).clamp(true);
+}
+
+/**
+ * Router probabilities, under marks in the experts' colours: white to charcoal, a scale with no
+ * hue, so no expert's colour is lost against (or mistaken for) a cell. Square root, as above.
+ */
+export function routerScale(max = 1): ScaleSequential<string> {
+  return scaleSequentialSqrt((t: number) => interpolateGreys(0.05 + 0.8 * t)).domain([0, max]).clamp(true);
 }

@@ -34,6 +34,10 @@ const CSS = `
 .mx-head-cell.mx-selected{border-color:#111}
 .mx-head-cell canvas{display:block;image-rendering:pixelated;background:#fff}
 .mx-map-wrap{position:relative}
+.mx-heat{display:flex;flex-direction:column}
+.mx-heat-axis{order:-1;position:sticky;top:0;z-index:1;background:#fff;flex:none}
+.mx-heat-rows{position:relative;overflow:hidden;flex:none}
+.mx-heat-rows>svg{position:absolute;left:0}
 .mx-map-wrap canvas{position:absolute;image-rendering:pixelated}
 `;
 

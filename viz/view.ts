@@ -4,6 +4,7 @@ import { createToolbar } from './toolbar.ts';
 import { createTooltip, type Tooltip } from './tooltip.ts';
 import { renderExpertLegend } from './legend.ts';
 import { ensureStyles } from './style.ts';
+import { paced } from './pacing.ts';
 import type { HoverLink } from './hover.ts';
 import type { Row } from './export.ts';
 import type { ViewNode } from './types.ts';
@@ -28,6 +29,8 @@ export interface ViewState<D, O> {
   tooltip: Tooltip;
   /** Report the token under the pointer (absolute position) to the link, if any. */
   hover(position: number | null): void;
+  /** Ask for a draw of the current data (after a scroll that shows other rows, say), paced like an update. */
+  redraw(): void;
 }
 
 export interface ViewSpec<D, O> {
@@ -38,7 +41,12 @@ export interface ViewSpec<D, O> {
   isEmpty(data: D, options: O): boolean;
   /** Experts to put in the legend (null: no legend). */
   legend(data: D, options: O): { experts: number; note?: string } | null;
-  draw(state: ViewState<D, O>): void;
+  /**
+   * Draws the state, or part of it: a draw that has more to do than a slice of work (many rows
+   * at once) returns true and is called again, at once on a plain page, in a later task on a
+   * paced one (viz/pacing.ts).
+   */
+  draw(state: ViewState<D, O>): boolean | void;
   highlight(state: ViewState<D, O>, position: number | null): void;
   rows(data: D, options: O): Row[];
   svg(state: ViewState<D, O>): SVGSVGElement | null;
@@ -66,6 +74,7 @@ export function mountView<D, O extends BaseOptions>(spec: ViewSpec<D, O>, data: 
     data, options, body,
     tooltip: createTooltip(root),
     hover: (position) => state.options.link?.set(position),
+    redraw: () => again(),
   };
   header.appendChild(createToolbar({ name: spec.name, svg: () => spec.svg(state), rows: () => spec.rows(state.data, state.options) }));
   body.addEventListener('mouseleave', () => { state.tooltip.hide(); state.hover(null); });
@@ -104,8 +113,9 @@ export function mountView<D, O extends BaseOptions>(spec: ViewSpec<D, O>, data: 
     }
     follow();
     if (!empty) {
-      spec.draw(state);
+      const more = spec.draw(state) === true;
       spec.highlight(state, state.options.link?.get() ?? null);
+      if (more) again();
     }
   };
 
@@ -126,10 +136,13 @@ export function mountView<D, O extends BaseOptions>(spec: ViewSpec<D, O>, data: 
   }, { rootMargin: '200px' });
   sight?.observe(root);
 
+  // On a paced document (viz/pacing.ts) a draw may wait for a later task; it draws the newest data.
+  const drawNow = () => { stale = false; render(); };
+  function again(): void { stale = true; paced(root.ownerDocument, root, () => { if (stale) drawNow(); }); }
   root.update = (next, opts) => {
     state.data = next;
     if (opts) state.options = { ...state.options, ...opts };
-    if (inSight || !root.isConnected) { stale = false; render(); return; }
+    if (inSight || !root.isConnected) { again(); return; }
     stale = true;
     idle ??= onIdle(flush, 1000);
   };
