@@ -148,6 +148,7 @@ export function mountView<D, O extends BaseOptions>(spec: ViewSpec<D, O>, data: 
   };
   root.rows = () => spec.rows(state.data, state.options);
   root.destroy = () => {
+    state.tooltip.element.remove();
     unsubscribe?.(); unsubscribe = null; subscribed = null;
     sight?.disconnect();
     if (idle !== null) cancelIdle(idle);

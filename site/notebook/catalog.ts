@@ -12,8 +12,9 @@ export function sortNotebooks<T extends NotebookMeta>(notebooks: readonly T[]): 
 }
 
 export function catalogModule(notebooks: readonly NotebookMeta[]): string {
-  const entries = sortNotebooks(notebooks).map(({ slug, title, summary, order }) =>
+  const entries = sortNotebooks(notebooks).map(({ slug, title, summary, order, group, minutes, keys }) =>
     `  { slug: ${JSON.stringify(slug)}, title: ${JSON.stringify(title)}, summary: ${JSON.stringify(summary)}, order: ${order},\n`
+    + `    group: ${JSON.stringify(group)}, minutes: ${minutes}, keys: ${JSON.stringify(keys)},\n`
     + `    load: () => import(${JSON.stringify(NOTEBOOK_PREFIX + slug)}).then((m) => m.default) },`);
   return `export const notebooks = [\n${entries.join('\n')}\n];\n`;
 }

@@ -8,6 +8,12 @@ export interface NotebookMeta {
   summary: string;
   /** Position in the notebook list; notebooks without one come last. */
   order: number;
+  /** The heading it is listed under on the index ("Curriculum", "For instructors", ...; front matter `group`). */
+  group: string;
+  /** Minutes to read its prose, at 200 words a minute (exercises and computing come on top). */
+  minutes: number;
+  /** The address keys its cells read or write (`urlState.bind("layer", ...)`), in order of first use. */
+  keys: string[];
 }
 
 /** Markdown rendered to HTML; each live `${expr}` left as an empty `<span data-nb-inline=id>`. */
@@ -31,6 +37,8 @@ export interface CellBlock {
   echo: boolean;
   /** Show the cell's value (false with ```js hide: a cell run for its effect or for its dependents). */
   display: boolean;
+  /** Where the cell's code is in the notebook's Markdown, [start, end): a download splices edits there. */
+  range: [number, number];
 }
 
 export type NotebookBlock = ProseBlock | CellBlock;
@@ -38,4 +46,6 @@ export type NotebookBlock = ProseBlock | CellBlock;
 export interface ParsedNotebook {
   meta: NotebookMeta;
   blocks: NotebookBlock[];
+  /** The notebook's Markdown file as written. */
+  markdown: string;
 }
