@@ -43,11 +43,11 @@ export function notebookEdits(nb: ParsedNotebook, storage: Storage | null): Note
 
 /** The notebook's Markdown with each cell's code replaced by `sourceOf(cell)`. */
 export function notebookMarkdown(nb: ParsedNotebook, sourceOf: (cell: CellBlock) => string): string {
-  const cells = nb.blocks.filter((b): b is CellBlock => b.type === 'cell').sort((a, b) => b.range[0] - a.range[0]);
+  const cells = nb.blocks.filter((b): b is CellBlock => b.type === 'cell').sort((a, b) => nb.ranges[b.id]![0] - nb.ranges[a.id]![0]);
   let md = nb.markdown;
   for (const cell of cells) {
-    const source = sourceOf(cell);
-    if (source !== cell.source) md = md.slice(0, cell.range[0]) + source + md.slice(cell.range[1]);
+    const source = sourceOf(cell), [start, end] = nb.ranges[cell.id]!;
+    if (source !== cell.source) md = md.slice(0, start) + source + md.slice(end);
   }
   return md;
 }

@@ -31,6 +31,7 @@ export function parseNotebook(file: string, slug: string): ParsedNotebook {
   let words = 0;
   // Tokens' raw text covers the body end to end: their lengths give each cell's place in the file.
   let offset = source.length - body.length;
+  const ranges: Record<string, [number, number]> = {};
   const flushProse = () => {
     const first = inlines.length;
     // The lexer has already tokenized inline content, so rendering only fills in the ids.
@@ -47,15 +48,16 @@ export function parseNotebook(file: string, slug: string): ParsedNotebook {
     if (!code || !fence) { prose.push(token); words += wordCount(token.raw); continue; }
     flushProse();
     const text = code.text.trim();
-    const start = at + token.raw.indexOf(text);
-    blocks.push({ type: 'cell', id: `cell-${cells++}`, source: text, echo: fence.echo, display: fence.display, range: [start, start + text.length] });
+    const start = at + token.raw.indexOf(text), id = `cell-${cells++}`;
+    ranges[id] = [start, start + text.length];
+    blocks.push({ type: 'cell', id, source: text, echo: fence.echo, display: fence.display });
   }
   flushProse();
 
   const keys = addressKeys(blocks.flatMap((b) => (b.type === 'cell' ? [b.source] : [])));
   const minutes = Math.max(1, Math.round(words / 200));
   const { title, summary, order, group } = frontMatter;
-  return { meta: { slug, title, summary, order, group, minutes, keys }, blocks, markdown: source };
+  return { meta: { slug, title, summary, order }, blocks, listing: { group, minutes, keys }, markdown: source, ranges };
 }
 
 /** Words of prose as a reader meets them (inline `${...}` expressions count as one). */

@@ -8,6 +8,10 @@ export interface NotebookMeta {
   summary: string;
   /** Position in the notebook list; notebooks without one come last. */
   order: number;
+}
+
+/** What the index and the link builder know of a notebook besides its meta. */
+export interface NotebookListing {
   /** The heading it is listed under on the index ("Curriculum", "For instructors", ...; front matter `group`). */
   group: string;
   /** Minutes to read its prose, at 200 words a minute (exercises and computing come on top). */
@@ -37,8 +41,6 @@ export interface CellBlock {
   echo: boolean;
   /** Show the cell's value (false with ```js hide: a cell run for its effect or for its dependents). */
   display: boolean;
-  /** Where the cell's code is in the notebook's Markdown, [start, end): a download splices edits there. */
-  range: [number, number];
 }
 
 export type NotebookBlock = ProseBlock | CellBlock;
@@ -46,6 +48,9 @@ export type NotebookBlock = ProseBlock | CellBlock;
 export interface ParsedNotebook {
   meta: NotebookMeta;
   blocks: NotebookBlock[];
+  listing: NotebookListing;
   /** The notebook's Markdown file as written. */
   markdown: string;
+  /** Where each cell's code is in `markdown`, [start, end), by cell id: a download splices edits there. */
+  ranges: Record<string, [number, number]>;
 }

@@ -12,7 +12,7 @@ import type { ParsedNotebook as VirtualParsedNotebook } from 'virtual:mixscope-n
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const virtualTypesAgree: Same<ParsedNotebook, VirtualParsedNotebook> = true;
 
-const meta = (slug: string, title: string, order: number) => ({ slug, title, summary: '', order, group: 'Notebooks', minutes: 1, keys: [] as string[] });
+const meta = (slug: string, title: string, order: number) => ({ slug, title, summary: '', order });
 
 /** Build an entry that imports the virtual module, with notebooks written to a temporary folder. */
 async function buildNotebooks(files: Record<string, string>): Promise<string> {
