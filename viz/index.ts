@@ -8,7 +8,8 @@ export { createAttentionMap, attentionRows, type AttentionMapOptions } from './a
 export { createAttentionGrid, thumbSize, type AttentionGridOptions } from './attention-grid.ts';
 export { createRoutingPaths, tokenLinks, type RoutingPathsOptions } from './routing-paths.ts';
 export { createNextToken, type NextTokenOptions } from './next-token.ts';
-export { expertColor, textColorOn, probabilityScale, OKABE_ITO } from './palette.ts';
+export { expertColor, textColorOn, probabilityScale, routerScale, OKABE_ITO, CATEGORY_COLORS, MODEL_COLORS } from './palette.ts';
+export { figureSvg, wrapText, type FigureText } from './figure.ts';
 export { createHoverLink, type HoverLink } from './hover.ts';
 export { renderExpertLegend } from './legend.ts';
 export { createTooltip, type Tooltip } from './tooltip.ts';
@@ -20,5 +21,5 @@ export { expertLoad, type ExpertLoad } from './load.ts';
 export { firstChoiceCounts, firstChoiceFlows, sankeyLayout, ribbonPath, type FlowNode, type Ribbon } from './flows.ts';
 export { headPattern, attentionRow, kvHeadOf, kvGroups, windowEdgePath, paintPattern } from './attention.ts';
 export { displayToken, tokenLabel, newlineCount } from './token-text.ts';
-export { BASE_DEFAULTS, type BaseOptions, type View } from './view.ts';
+export { BASE_DEFAULTS, type BaseOptions, type View, type LegendSpec } from './view.ts';
 export { emptyRouting, emptyAttention, emptyNextToken } from './empty.ts';

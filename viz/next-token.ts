@@ -75,7 +75,7 @@ export function createNextToken(data: NextTokenData, options: Partial<NextTokenO
     name: 'next-token',
     hint: 'No prediction yet: the next-token distribution appears after the first step.',
     isEmpty: (d) => d.candidates.length === 0,
-    legend: (d) => ({ experts: 0, note: `after position ${d.position} · ▶ dark bar: chosen token` }),
+    legend: (d) => ({ experts: 0, note: `after position ${d.position}${d.candidates.some((c) => c.id === d.chosen) ? ' · ▶ dark bar: the token chosen' : ''}` }),
     draw,
     // The prediction follows one context position; hovering that token elsewhere outlines the chart.
     highlight: (s, position) => { select(s.body).select('svg').style('outline', position === s.data.position ? '2px solid #fde68a' : ''); },

@@ -243,7 +243,7 @@ export function createRouterHeatmap(data: RoutingData, options: Partial<RouterHe
     name: 'router-heatmap',
     hint: 'No tokens yet: router probabilities appear here as tokens arrive.',
     isEmpty: (d) => d.tokens.length === 0 || d.layers.length === 0,
-    legend: (d) => ({ experts: d.experts, note: 'cell: router probability (white 0 → dark 1) · dot: chosen expert (large = 1st)' }),
+    legend: (d) => ({ experts: d.experts, note: 'cell: router probability (white 0 → dark 1) · dot: chosen expert (large = 1st)', generated: d.tokens.some((t) => t.generated) }),
     draw, highlight,
     rows: (d, opt) => d.layers.length === 0 ? [] : rowsOf(d, opt.layer).flatMap((r) => Array.from(r.probs, (p, e) => {
       const rank = r.chosen.findIndex((c) => c.expert === e);

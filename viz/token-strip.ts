@@ -123,7 +123,7 @@ export function createTokenStrip(data: RoutingData, options: Partial<TokenStripO
     name: 'token-strip',
     hint: 'No tokens yet: type a prompt or start generating.',
     isEmpty: (d) => d.tokens.length === 0 || d.layers.length === 0,
-    legend: (d, opt) => ({ experts: d.experts, note: `layer ${clampLayer(d, opt.layer)} · fill: 1st choice, band: 2nd` }),
+    legend: (d, opt) => ({ experts: d.experts, note: `layer ${clampLayer(d, opt.layer)} · fill: 1st choice, band: 2nd`, generated: d.tokens.some((t) => t.generated) }),
     draw, highlight,
     rows: (d, opt) => d.layers.length === 0 ? [] : chipsOf(d, opt.layer).map((c) => ({
       position: c.token.position, id: c.token.id, text: c.token.text, piece: c.token.piece, generated: c.token.generated ? 1 : 0,

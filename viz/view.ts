@@ -5,6 +5,7 @@ import { createTooltip, type Tooltip } from './tooltip.ts';
 import { renderExpertLegend } from './legend.ts';
 import { ensureStyles } from './style.ts';
 import { paced } from './pacing.ts';
+import { figureSvg } from './figure.ts';
 import type { HoverLink } from './hover.ts';
 import type { Row } from './export.ts';
 import type { ViewNode } from './types.ts';
@@ -17,9 +18,14 @@ export interface BaseOptions {
   title: string;
   /** Height after which the body scrolls instead of growing the page. */
   maxHeight: number;
+  /**
+   * Where the data came from (the model and engine), for the caption of an exported figure. By
+   * default the page's: `data-mixscope-source` on the document's root element (the site sets it).
+   */
+  source: string | null;
 }
 
-export const BASE_DEFAULTS: BaseOptions = { width: 640, link: null, title: '', maxHeight: 420 };
+export const BASE_DEFAULTS: BaseOptions = { width: 640, link: null, title: '', maxHeight: 420, source: null };
 
 /** What a view's drawing functions see. */
 export interface ViewState<D, O> {
@@ -39,8 +45,8 @@ export interface ViewSpec<D, O> {
   /** One line shown while there is nothing to draw. */
   hint: string;
   isEmpty(data: D, options: O): boolean;
-  /** Experts to put in the legend (null: no legend). */
-  legend(data: D, options: O): { experts: number; note?: string } | null;
+  /** Experts to put in the legend, what the marks mean, and whether tokens the model wrote are shown (italic) (null: no legend). */
+  legend(data: D, options: O): LegendSpec | null;
   /**
    * Draws the state, or part of it: a draw that has more to do than a slice of work (many rows
    * at once) returns true and is called again, at once on a plain page, in a later task on a
@@ -51,6 +57,8 @@ export interface ViewSpec<D, O> {
   rows(data: D, options: O): Row[];
   svg(state: ViewState<D, O>): SVGSVGElement | null;
 }
+
+export interface LegendSpec { experts: number; note?: string; generated?: boolean }
 
 export type View<D, O> = ViewNode<D, O> & { destroy(): void };
 
@@ -76,7 +84,16 @@ export function mountView<D, O extends BaseOptions>(spec: ViewSpec<D, O>, data: 
     hover: (position) => state.options.link?.set(position),
     redraw: () => again(),
   };
-  header.appendChild(createToolbar({ name: spec.name, svg: () => spec.svg(state), rows: () => spec.rows(state.data, state.options) }));
+  // Exports are figures that read on their own: title, legend, the chart, and where it came from.
+  const exported = () => {
+    const chart = spec.svg(state);
+    if (!chart) return null;
+    const { data: d, options: o } = state;
+    const l = spec.isEmpty(d, o) ? null : spec.legend(d, o);
+    const source = o.source ?? root.ownerDocument.documentElement.dataset.mixscopeSource ?? undefined;
+    return figureSvg(chart, { title: o.title || spec.name.replace(/-/g, ' '), experts: l?.experts ?? 0, note: l?.note, generated: l?.generated, source });
+  };
+  header.appendChild(createToolbar({ name: spec.name, svg: exported, rows: () => spec.rows(state.data, state.options) }));
   body.addEventListener('mouseleave', () => { state.tooltip.hide(); state.hover(null); });
 
   let unsubscribe: (() => void) | null = null;
@@ -105,11 +122,11 @@ export function mountView<D, O extends BaseOptions>(spec: ViewSpec<D, O>, data: 
       body.classList.toggle('mx-hidden', empty);
     }
     const l = empty ? null : spec.legend(d, o);
-    const lk = l ? `${l.experts}|${l.note ?? ''}` : '';
+    const lk = l ? `${l.experts}|${l.note ?? ''}|${l.generated ?? false}` : '';
     if (lk !== legendKey) {
       legendKey = lk;
       legend.classList.toggle('mx-hidden', !l);
-      if (l) renderExpertLegend(legend, l.experts, l.note);
+      if (l) renderExpertLegend(legend, l.experts, l.note, l.generated);
     }
     follow();
     if (!empty) {

@@ -61,7 +61,7 @@ export class MixscopeClient {
   }
 
   /** Loads a checkpoint; resolves with its description once an engine is ready. */
-  load(source: ModelSource, backend: 'auto' | 'cpu' = 'auto'): Promise<ModelInfo> {
+  load(source: ModelSource, backend: 'auto' | 'cpu' | 'webgpu' = 'auto'): Promise<ModelInfo> {
     this.stop();
     this.loadWaiters?.reject(new Error('another model is being loaded'));
     this.setState({ phase: 'loading', bytesDone: 0, bytesTotal: 0, file: '', error: null });
@@ -188,7 +188,8 @@ export class MixscopeClient {
         return;
       }
       case 'backend':
-        if (this.state.info) this.setState({ info: { ...this.state.info, backend: msg.backend, backendDescription: msg.description } });
+        // A change of engine mid-session is a fallback (the GPU was lost): a slower engine than chosen.
+        if (this.state.info) this.setState({ info: { ...this.state.info, backend: msg.backend, backendDescription: msg.description, backendChoice: 'slower' } });
         return;
       default:
         this.handlers.get(msg.id)?.(msg);

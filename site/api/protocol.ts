@@ -76,7 +76,7 @@ export interface AnalyzeRequestOptions {
 }
 
 export type ToWorker =
-  | { type: 'load'; source: ModelSource; backend: 'auto' | 'cpu' }
+  | { type: 'load'; source: ModelSource; backend: 'auto' | 'cpu' | 'webgpu' }
   | { type: 'generate'; id: number; prompt: string | number[]; options: GenerateRequestOptions }
   | { type: 'forward'; id: number; input: string | number[]; options: ForwardRequestOptions }
   | { type: 'trace'; id: number; text: string | number[]; options: TraceRequestOptions }
