@@ -78,5 +78,6 @@ window.addEventListener('hashchange', () => {
 void route();
 client.load({ kind: 'url', base: DEFAULT_MODEL }, backend).catch(() => { /* shown in the header */ });
 
-// For tests and the curious: the client on the console.
+// For tests and the curious: the client and the address state on the console.
 (window as unknown as { mixscopeClient: MixscopeClient }).mixscopeClient = client;
+(window as unknown as { mixscopeUrlState: unknown }).mixscopeUrlState = host.builtins.urlState;

@@ -181,4 +181,10 @@ export function bound(): Record<string, unknown> {
   return out;
 }
 
-export const urlState = { bind, get, set: setParam, hashFor, bound, keys: ADDRESS_KEYS };
+/** The input bound to `key` on this page (the link builder's test sets each one). */
+export function input(key: string): HTMLElement | null {
+  const el = boundInputs.get(key);
+  return el && el.isConnected ? el : null;
+}
+
+export const urlState = { bind, get, set: setParam, hashFor, bound, input, keys: ADDRESS_KEYS };

@@ -8,7 +8,7 @@ import { crossEntropy } from '../../site/api/run-trace.ts';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium, watchErrors } from './chromium.ts';
+import { launchChromium, watchErrors, WEBGPU_BROWSERS } from './chromium.ts';
 import { serveDirectory, type StaticServer } from './static-server.ts';
 import { GENERATE_TIMEOUT, ROOT, SUBPATH, buildSite, shot, waitForRest, type Backend } from './site-harness.ts';
 import { loadModelDirectory } from '../../engine/node.ts';
@@ -48,7 +48,8 @@ async function open(browser: Browser, server: StaticServer, hash: string): Promi
     outside.push(url);
     return route.abort();
   });
-  await page.goto(`${server.url}${SUBPATH}${hash}`);
+  // The WebGPU browser asks for the WebGPU engine: the site would not choose it on SwiftShader, a software fallback adapter.
+  await page.goto(`${server.url}${SUBPATH}${WEBGPU_BROWSERS.has(browser) ? '?backend=webgpu' : ''}${hash}`);
   return { page, errors, outside };
 }
 
