@@ -13,14 +13,15 @@ import { renderIndex } from './index-page.ts';
 import { renderNotebookPage } from './notebook-page.ts';
 import './style.css';
 
-// The tour streams a generation into seven views: their drawing shares a budget per task, so
-// a frame of them never holds the page for long (viz/pacing.ts).
-viz.paceDocument(document, 8);
+// The tour streams a generation into seven views: they take turns, a few milliseconds of
+// drawing per task, so no task holds the page for long (viz/pacing.ts); a generation hands the
+// page its next state once the last one is drawn, ten at most a second.
+viz.paceDocument(document, 4);
 
 const DEFAULT_MODEL = new URL('mixscope-tiny/', location.href.replace(/#.*$/, '')).href;
 
 const worker = new Worker(new URL('./api/worker.ts', import.meta.url), { type: 'module' });
-const client = new MixscopeClient(worker);
+const client = new MixscopeClient(worker, { drawn: () => viz.settled(document), interval: 100 });
 // `backend=cpu` or `backend=webgpu` asks for an engine, in the notebook's address
 // (`#/tour?backend=cpu`) or before it (`.../?backend=webgpu#/tour`; the notebook's wins).
 // Otherwise the faster one is chosen (engine-host.ts). The engine is chosen once per page load.

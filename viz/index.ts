@@ -16,7 +16,7 @@ export { createTooltip, type Tooltip } from './tooltip.ts';
 export { csvCell, rowsToCsv, rowsToJson, svgToString, svgToPngBlob, downloadBlob, type Row } from './export.ts';
 export { createToolbar, type ExportSource } from './toolbar.ts';
 export { ensureStyles } from './style.ts';
-export { paceDocument, paced, type Pacer } from './pacing.ts';
+export { paceDocument, paced, settled, type Pacer } from './pacing.ts';
 export { expertLoad, type ExpertLoad } from './load.ts';
 export { firstChoiceCounts, firstChoiceFlows, sankeyLayout, ribbonPath, type FlowNode, type Ribbon } from './flows.ts';
 export { headPattern, attentionRow, kvHeadOf, kvGroups, windowEdgePath, paintPattern } from './attention.ts';

@@ -51,8 +51,8 @@ export function windowRows(T: number, rowHeight: number, scrollTop: number, view
   return { first, capacity };
 }
 
-/** Rows (re)drawn per call at most: about 10 ms of work on a slow machine. */
-const ROWS_PER_DRAW = 16;
+/** Rows (re)drawn per call at most: a few ms of work, and as much to lay out and paint, on a slow machine. */
+const ROWS_PER_DRAW = 8;
 
 function draw(s: State): boolean {
   const { data, options } = s;

@@ -30,7 +30,7 @@ type Strip = HTMLDivElement & { mxTokens?: TokenEl[]; mxDrawn?: DrawnPrefix };
 type TokenEl = HTMLSpanElement & { __data__?: Chip };
 
 /** Chips (re)drawn per call at most: a strip far behind (a new layer, just come into sight) catches up in slices. */
-const CHIPS_PER_DRAW = 96;
+const CHIPS_PER_DRAW = 48;
 
 function draw(s: State): boolean {
   const { data, options } = s;

@@ -1,5 +1,6 @@
 // The page's side of the engine worker: loads models, streams generations as cumulative states
-// coalesced to one per animation frame, and stops at once when asked.
+// coalesced to one per animation frame (and, with `drawn`, to one per drawing of the page), and
+// stops at once when asked.
 import { MixscopeTokenizer } from '../../engine/tokenizer.ts';
 import type { RoutingAnalysis } from '../../engine/analysis/analyze-routing.ts';
 import type { HookValue } from '../../engine/hooks/request.ts';
@@ -38,8 +39,27 @@ function nextFrame(): Promise<void> {
   });
 }
 
+export interface ClientOptions {
+  /**
+   * Resolves when the page has drawn what it was given (the site passes viz's `settled`): a
+   * generation hands out its next state only then, so a page that draws slower than the model
+   * writes sees fewer states, each with more new tokens, instead of falling behind.
+   */
+  drawn?: () => Promise<void>;
+  /**
+   * Milliseconds at least between two states of a generation (default 0: one per frame). The
+   * site asks for 100: ten pictures a second are enough to watch a text grow, and the page then
+   * leaves most of the machine to the model.
+   */
+  interval?: number;
+}
+
+const delay = (ms: number) => new Promise<void>((resolve) => { if (ms > 0) setTimeout(resolve, ms); else resolve(); });
+
 export class MixscopeClient {
   private readonly worker: Worker;
+  private readonly drawn: () => Promise<void>;
+  private readonly interval: number;
   private nextId = 1;
   private readonly handlers = new Map<number, Handler>();
   private readonly running = new Map<number, () => void>();
@@ -48,8 +68,10 @@ export class MixscopeClient {
   state: LoadState = { phase: 'idle', bytesDone: 0, bytesTotal: 0, file: '', info: null, error: null, running: 0 };
   tokenizer: MixscopeTokenizer | null = null;
 
-  constructor(worker: Worker) {
+  constructor(worker: Worker, { drawn = () => Promise.resolve(), interval = 0 }: ClientOptions = {}) {
     this.worker = worker;
+    this.drawn = drawn;
+    this.interval = interval;
     worker.onmessage = (ev: MessageEvent<FromWorker>) => this.receive(ev.data);
     worker.onerror = (ev) => this.fail(`the engine worker crashed: ${ev.message || 'unknown error'}`);
   }
@@ -80,6 +102,7 @@ export class MixscopeClient {
     const id = this.nextId++;
     const acc = new GenerationAccumulator(info.config);
     let dirty = false;
+    let shownAt = -Infinity;
     let error: Error | null = null;
     let wake: (() => void) | null = null;
     const poke = () => { const w = wake; wake = null; w?.(); };
@@ -88,16 +111,24 @@ export class MixscopeClient {
       else if (msg.type === 'error') error = workerError(msg.name, msg.message);
       poke();
     });
-    this.running.set(id, () => { acc.stop(); dirty = true; poke(); });
+    // A stop also cuts short the wait for the page's drawing: the stopped state shows at once.
+    let interrupt: (() => void) | null = null;
+    this.running.set(id, () => { acc.stop(); dirty = true; poke(); interrupt?.(); });
     this.setState({ running: this.running.size });
     this.send({ type: 'generate', id, prompt, options });
     try {
       for (;;) {
         if (!dirty && !error) await new Promise<void>((r) => { wake = r; });
         if (error) throw error;
-        if (!acc.done) await nextFrame();
+        if (!acc.done) {
+          const paced = Promise.all([this.drawn(), delay(this.interval - (performance.now() - shownAt))]);
+          await Promise.race([paced, new Promise<void>((r) => { interrupt = r; })]);
+          interrupt = null;
+          if (!acc.done) await nextFrame();
+        }
         dirty = false;
         const s = acc.snapshot();
+        shownAt = performance.now();
         yield s;
         if (s.done) return;
       }

@@ -89,9 +89,14 @@ export function createCellView(id: string, initialSource: () => string, echo: bo
           if (!live()) return;
           output.classList.remove('nb-running');
           // A hidden cell, or an anonymous cell run for its effect, has nothing to show.
-          output.hidden = !display || (value === undefined && !name);
-          quiet(output.hidden);
-          if (output.hidden) { output.replaceChildren(); return; }
+          // Written only when they change: a cell re-run for every token must not restyle the page.
+          const hidden = !display || (value === undefined && !name);
+          if (output.hidden !== hidden) output.hidden = hidden;
+          quiet(hidden);
+          if (hidden) { if (output.firstChild) output.replaceChildren(); return; }
+          // A cell that returns the node it returned before (a live chart, a line it rewrites)
+          // keeps it where it is: taken out and put back, it would be laid out from scratch.
+          if (value instanceof Node && output.childNodes.length === 1 && output.firstChild === value) return;
           const shown = inspect(value);
           if (name && !(value instanceof Node)) {
             const label = document.createElement('span');

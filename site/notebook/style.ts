@@ -39,7 +39,7 @@ const CSS = `
     radial-gradient(farthest-side at 100% 50%, rgba(0,0,0,.18), rgba(0,0,0,0)) right / 10px 100% no-repeat scroll; }
 .nb-table-wrap > table { margin: 0; }
 /* A box that holds a table (a flex item, an inline block) is no wider than the page: the table scrolls instead. */
-.nb-output :has(> .nb-table-wrap) { min-width: 0; max-width: 100%; }
+.nb-table-holder { min-width: 0; max-width: 100%; }
 .nb-prose code { overflow-wrap: anywhere; }
 .nb-table-cue { display: none; position: sticky; left: 0; font: 11px var(--sans-serif); color: var(--nb-muted); padding: 0 0 2px; }
 .nb-table-wrap.nb-overflows > .nb-table-cue { display: block; }

@@ -15,6 +15,11 @@ export function wrapTables(root: ParentNode): void {
     cue.textContent = 'More columns: scroll the table sideways →';
     table.replaceWith(wrap);
     wrap.append(cue, table);
+    // Its box (a flex item, an inline block) is no wider than the page: the table scrolls instead.
+    // A class, not a :has() rule: with :has() every change inside an output (a chart streaming
+    // tokens) would have the browser check the ancestors' styles again.
+    const holder = wrap.parentElement;
+    if (holder && !holder.classList.contains('nb-output')) holder.classList.add('nb-table-holder');
     // Whether it overflows depends on the width it is given: watched, not computed once.
     const update = () => wrap.classList.toggle('nb-overflows', table.offsetWidth > wrap.clientWidth + 1);
     const observer = new ResizeObserver(update);
