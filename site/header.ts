@@ -52,6 +52,7 @@ export function createHeader(actions: HeaderActions): { node: HTMLElement; updat
   const error = createErrorLine('site-error');
   const stop = button('Stop', 'site-stop', actions.onStop);
   const open = button('Open your own model…', 'site-open', actions.onOpenModel);
+  open.dataset.short = 'Open model…';
   const spacer = span('site-spacer');
   node.append(home, model, backend, progress, progressText, error.node, spacer, stop, open);
 
@@ -60,6 +61,8 @@ export function createHeader(actions: HeaderActions): { node: HTMLElement; updat
     backend.textContent = s.info ? s.info.backendDescription : '';
     backend.title = backend.textContent;
     backend.dataset.backend = s.info?.backend ?? '';
+    // The dot says whether this is the faster engine here (green), a slower one (orange), or the only one.
+    backend.dataset.choice = s.info?.backendChoice ?? '';
     const loading = s.phase === 'loading';
     progress.hidden = progressText.hidden = !loading;
     if (loading) {

@@ -75,7 +75,10 @@ export function createOpenModelDialog(
   const pick = (input: HTMLInputElement) => () => {
     const list = [...(input.files ?? [])];
     input.value = '';
-    if (list.length) void run({ kind: 'files', files: list });
+    if (!list.length) return;
+    const missing = missingFiles(list.map((f) => f.name));
+    if (missing) { status.className = 'open-model-status error'; status.textContent = missing; return; }
+    void run({ kind: 'files', files: list });
   };
   folder.input.addEventListener('change', pick(folder.input));
   files.input.addEventListener('change', pick(files.input));
@@ -102,4 +105,13 @@ function fileInput(text: string, directory: boolean): { label: HTMLLabelElement;
   s.textContent = text;
   label.append(s, input);
   return { label, input };
+}
+
+/** What a set of chosen files lacks to be a checkpoint, in one sentence (null: nothing). */
+export function missingFiles(names: readonly string[]): string | null {
+  const has = (n: string) => names.includes(n);
+  const weights = names.some((n) => n.endsWith('.safetensors')) || has('model.safetensors.index.json');
+  const lacking = [has('config.json') ? null : 'config.json', weights ? null : 'the weights (model.safetensors, or model.safetensors.index.json and its shards)'].filter(Boolean);
+  if (!lacking.length) return null;
+  return `The ${names.length === 1 ? `file chosen (${names[0]}) is` : `${names.length} files chosen are`} not a whole checkpoint: choose ${lacking.join(' and ')} too, with tokenizer.json, all at once (or the folder that holds them).`;
 }

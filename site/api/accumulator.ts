@@ -118,6 +118,8 @@ export class GenerationAccumulator {
   private steps = 0;
   /** The logit lens of every routed token, per layer (with the `lens` option). */
   private lens: LensLayer[] | null = null;
+  /** What the last snapshot held, for a stop to go back to. */
+  private shown: { tokens: number; routed: number; text: string; steps: number; next: NextTokenData; hooks: Record<string, HookValue>; tps: number } | null = null;
 
   constructor(private readonly config: MixtralConfig) {
     this.routing = new RoutingColumns(config);
@@ -145,12 +147,29 @@ export class GenerationAccumulator {
     if (p.finish) this.finish = p.finish;
   }
 
-  /** Ends the state early (a stop from the page): the worker's later payloads are ignored. */
-  stop(): void { this.finish ??= 'stopped'; }
+  /**
+   * Ends the state early (a stop from the page): the worker's later payloads are ignored, and the
+   * state goes back to the last one a reader was shown, so tokens that arrived between that frame
+   * and the click (computed, but not yet drawn) never appear after Stop.
+   */
+  stop(): void {
+    if (this.finish !== undefined) return;
+    this.finish = 'stopped';
+    const shown = this.shown;
+    if (!shown) return;
+    this.tokens.length = shown.tokens;
+    this.routedCount = shown.routed;
+    this.text = shown.text;
+    this.steps = shown.steps;
+    this.next = shown.next;
+    this.hooks = shown.hooks;
+    this.tps = shown.tps;
+  }
 
   get done(): boolean { return this.finish !== undefined; }
 
   snapshot(): GenerationState {
+    this.shown = { tokens: this.tokens.length, routed: this.routedCount, text: this.text, steps: this.steps, next: this.next, hooks: this.hooks, tps: this.tps };
     const routed = this.tokens.slice(0, this.routedCount);
     const attention = this.attention;
     return {

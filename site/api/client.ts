@@ -1,6 +1,7 @@
 // The page's side of the engine worker: loads models, streams generations as cumulative states
-// coalesced to one per animation frame, and stops at once when asked. A load runs beside the
-// model in use and can be cancelled; one that fails leaves the model and its generations be.
+// coalesced to one per animation frame (and, with `drawn`, to one per drawing of the page), and
+// stops at once when asked. A load runs beside the model in use and can be cancelled; one that
+// fails leaves the model and its generations be.
 import { MixscopeTokenizer } from '../../engine/tokenizer.ts';
 import type { RoutingAnalysis } from '../../engine/analysis/analyze-routing.ts';
 import type { HookValue } from '../../engine/hooks/request.ts';
@@ -51,9 +52,27 @@ const progressOf = (onProgress?: (done: number, total: number) => void) => (m: F
   onProgress?.(m.done, m.total);
   return true;
 };
+export interface ClientOptions {
+  /**
+   * Resolves when the page has drawn what it was given (the site passes viz's `settled`): a
+   * generation hands out its next state only then, so a page that draws slower than the model
+   * writes sees fewer states, each with more new tokens, instead of falling behind.
+   */
+  drawn?: () => Promise<void>;
+  /**
+   * Milliseconds at least between two states of a generation (default 0: one per frame). The
+   * site asks for 100: ten pictures a second are enough to watch a text grow, and the page then
+   * leaves most of the machine to the model.
+   */
+  interval?: number;
+}
+
+const delay = (ms: number) => new Promise<void>((resolve) => { if (ms > 0) setTimeout(resolve, ms); else resolve(); });
 
 export class MixscopeClient {
   private readonly worker: Worker;
+  private readonly drawn: () => Promise<void>;
+  private readonly interval: number;
   private nextId = 1;
   private readonly handlers = new Map<number, Handler>();
   private readonly running = new Map<number, () => void>();
@@ -64,8 +83,10 @@ export class MixscopeClient {
   state: LoadState = { phase: 'idle', bytesDone: 0, bytesTotal: 0, file: '', info: null, error: null, running: 0 };
   tokenizer: MixscopeTokenizer | null = null;
 
-  constructor(worker: Worker) {
+  constructor(worker: Worker, { drawn = () => Promise.resolve(), interval = 0 }: ClientOptions = {}) {
     this.worker = worker;
+    this.drawn = drawn;
+    this.interval = interval;
     worker.onmessage = (ev: MessageEvent<FromWorker>) => this.receive(ev.data);
     worker.onerror = (ev) => this.fail(`the engine worker crashed: ${ev.message || 'unknown error'}`);
   }
@@ -81,7 +102,7 @@ export class MixscopeClient {
    * keeps working meanwhile, and stays if this load fails or is cancelled (its generations are
    * stopped only when the new model takes over). A newer load cancels this one.
    */
-  load(source: ModelSource, backend: 'auto' | 'cpu' = 'auto'): Promise<ModelInfo> {
+  load(source: ModelSource, backend: 'auto' | 'cpu' | 'webgpu' = 'auto'): Promise<ModelInfo> {
     this.loadWaiters?.reject(cancelled('another model is being loaded'));
     const id = this.nextId++;
     this.loading = id;
@@ -106,6 +127,7 @@ export class MixscopeClient {
     const id = this.nextId++;
     let acc = new GenerationAccumulator(info.config);
     let dirty = false;
+    let shownAt = -Infinity;
     let error: Error | null = null;
     let wake: (() => void) | null = null;
     const poke = () => { const w = wake; wake = null; w?.(); };
@@ -116,16 +138,24 @@ export class MixscopeClient {
       else if (msg.type === 'error') error = workerError(msg.name, msg.message);
       poke();
     });
-    this.running.set(id, () => { acc.stop(); dirty = true; poke(); });
+    // A stop also cuts short the wait for the page's drawing: the stopped state shows at once.
+    let interrupt: (() => void) | null = null;
+    this.running.set(id, () => { acc.stop(); dirty = true; poke(); interrupt?.(); });
     this.setState({ running: this.running.size });
     this.send({ type: 'generate', id, prompt, options });
     try {
       for (;;) {
         if (!dirty && !error) await new Promise<void>((r) => { wake = r; });
         if (error) throw error;
-        if (!acc.done) await nextFrame();
+        if (!acc.done) {
+          const paced = Promise.all([this.drawn(), delay(this.interval - (performance.now() - shownAt))]);
+          await Promise.race([paced, new Promise<void>((r) => { interrupt = r; })]);
+          interrupt = null;
+          if (!acc.done) await nextFrame();
+        }
         dirty = false;
         const s = acc.snapshot();
+        shownAt = performance.now();
         yield s;
         if (s.done) return;
       }
@@ -266,7 +296,8 @@ export class MixscopeClient {
         this.loadWaiters = null;
         return;
       case 'backend':
-        if (this.state.info) this.setState({ info: { ...this.state.info, backend: msg.backend, backendDescription: msg.description } });
+        // A change of engine mid-session is a fallback (the GPU was lost): a slower engine than chosen.
+        if (this.state.info) this.setState({ info: { ...this.state.info, backend: msg.backend, backendDescription: msg.description, backendChoice: 'slower' } });
         return;
       default:
         this.handlers.get(msg.id)?.(msg);

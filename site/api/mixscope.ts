@@ -19,7 +19,10 @@ export interface MixscopeApi {
   /** Every hook name of the model, and the hook points with their shapes and meaning. */
   hookNames: string[];
   hookPoints: typeof HOOK_POINTS;
+  /** Streams a generation; without `seed`, a fresh one is drawn (states carry it as `seed`). */
   generate(prompt: string | number[], options?: GenerateRequestOptions): AsyncGenerator<GenerationState, void, void>;
+  /** A fresh seed, as `generate` draws when given none. */
+  freshSeed(): number;
   forward(input: string | number[], options?: ForwardRequestOptions): Promise<ForwardOutput>;
   trace(text: string | number[], options?: TraceRequestOptions): Promise<Trace>;
   /**
@@ -55,6 +58,23 @@ export interface MixscopeApi {
   };
 }
 
+/**
+ * A seed the reader can read and type back: 1 to 999999. Drawn afresh for every generation that
+ * is not given one, so sampling samples (the engine's own default, 0, would give every
+ * "Generate again" the same text).
+ */
+export function freshSeed(): number {
+  const x = new Uint32Array(1);
+  crypto.getRandomValues(x);
+  return 1 + (x[0]! % 999999);
+}
+
+/** The client's generation with its seed chosen (given, or fresh) and carried by every state. */
+async function* withSeed(client: MixscopeClient, prompt: string | number[], options: GenerateRequestOptions): AsyncGenerator<GenerationState, void, void> {
+  const seed = options.seed ?? freshSeed();
+  for await (const state of client.generate(prompt, { ...options, seed })) yield Object.assign(state, { seed });
+}
+
 export function createMixscopeApi(client: MixscopeClient): MixscopeApi {
   const info = client.info;
   const tk = client.tokenizer;
@@ -69,7 +89,7 @@ export function createMixscopeApi(client: MixscopeClient): MixscopeApi {
     },
     hookNames: info.hookNames,
     hookPoints: HOOK_POINTS,
-    generate: (prompt, options) => client.generate(prompt, options),
+    generate: (prompt, options = {}) => withSeed(client, prompt, options),
     forward: (input, options) => client.forward(input, options),
     trace: (text, options) => client.trace(text, options),
     analyze: (text, options) => client.analyze(text, options),
@@ -78,6 +98,7 @@ export function createMixscopeApi(client: MixscopeClient): MixscopeApi {
     patch: (request, options) => client.patch(request, options),
     compare: (a, b) => compareRuns(client, a, b),
     stop: () => client.stop(),
+    freshSeed,
     interventions: {
       ablate: (layer, experts) => ({ kind: 'ablate_experts', layer, experts }),
       force: (layer, experts, weights) => ({ kind: 'force_experts', layer, experts, ...(weights ? { weights } : {}) }),

@@ -121,7 +121,7 @@ export type PatchOutcome = PatchResult & { what: PatchWhat; cleanTokens: TokenIn
  * cancelled by 'cancel-load' or by a newer 'load'. Its messages carry its id.
  */
 export type ToWorker =
-  | { type: 'load'; id: number; source: ModelSource; backend: 'auto' | 'cpu' }
+  | { type: 'load'; id: number; source: ModelSource; backend: 'auto' | 'cpu' | 'webgpu' }
   | { type: 'cancel-load'; id: number }
   | { type: 'generate'; id: number; prompt: string | number[]; options: GenerateRequestOptions }
   | { type: 'forward'; id: number; input: string | number[]; options: ForwardRequestOptions }
