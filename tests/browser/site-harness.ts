@@ -71,6 +71,22 @@ export async function open(browser: Browser, server: StaticServer, hash: string,
   return { page, errors, outside, dialogs };
 }
 
+/** Main-thread tasks over 50 ms while the tour generated (from its first status line to its done one). */
+export async function longTasksDuringGeneration(page: Page) {
+  return page.evaluate(() => {
+    const w = window as unknown as { __longTasks: { start: number; duration: number }[]; __generation: { start: number; end: number } };
+    const g = w.__generation;
+    const during = w.__longTasks.filter((t) => t.start + t.duration >= g.start && t.start <= g.end);
+    return { generationMs: g.end - g.start, longest: Math.max(0, ...during.map((t) => t.duration)), count: during.length, all: w.__longTasks.length };
+  });
+}
+
+/** Every view of the page lies wholly inside the viewport (so each draws every frame). */
+export const everyViewInSight = (page: Page) => page.evaluate(() => {
+  const views = [...document.querySelectorAll('.mx-view')];
+  return { views: views.length, inSight: views.filter((v) => { const r = v.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }).length, pageHeight: document.documentElement.scrollHeight };
+});
+
 export const status = (page: Page) => page.locator('.tour-status');
 
 export async function waitForDone(page: Page): Promise<{ step: number; text: string; finish: string | null }> {
