@@ -33,8 +33,10 @@ async function main() {
           for (let repeat = 0; repeat < REPEAT; repeat++) {
             // Tall enough for the whole tour: every view draws as tokens come.
             const { page } = await open(browser, server, `#/tour?tokens=${tokens}`, { height: 5200 });
-            const done = await waitForDone(page);
+            // Views in sight once the first token is out (the page grows as the text does).
+            await page.waitForFunction(() => Number(document.querySelector('.tour-status')?.getAttribute('data-step') ?? 0) >= 1, undefined, { timeout: 240_000, polling: 250 });
             const sight = await everyViewInSight(page);
+            const done = await waitForDone(page);
             const spans = await longTasksDuringGeneration(page);
             runs.push({
               backend, tokens: done.step, repeat, generation_ms: Math.round(spans.generationMs), long_tasks: spans.count,
