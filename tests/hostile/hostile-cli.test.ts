@@ -1,6 +1,7 @@
 // The CLI against hostile checkpoints (hostile-checkpoints.ts) and misuse: each is answered with
-// a one-line error under 300 characters, in under 5 s (beyond the CLI's own start-up, measured
-// here as `--help`), with the process's peak memory under 300 MB (GNU time's maximum resident
+// a one-line error under 300 characters, in under 5 s of CPU time (user + system, beyond the CLI's
+// own start-up, measured here as `--help`; CPU time, so that other work on the machine does not
+// count, while a process that spins is still caught and one that hangs meets the test's timeout), with the process's peak memory under 300 MB (GNU time's maximum resident
 // set size of the whole process tree). Measurements go to test-results/hostile/cli.json.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
@@ -18,14 +19,14 @@ const TSX = path.join(ROOT, 'node_modules/tsx/dist/cli.mjs');
 const RESULTS = path.join(ROOT, 'test-results/hostile');
 const LIMITS = { ms: 5000, line: 300, rssMB: 300 };
 
-interface Run { code: number | null; stdout: string; stderr: string; ms: number; rssMB: number }
+interface Run { code: number | null; stdout: string; stderr: string; ms: number; cpuMs: number; rssMB: number }
 
 /** The CLI as `npm run -s cli` runs it (tsx on engine/cli/main.ts), under GNU time for its peak memory. */
 function cli(args: string[], { closeAfterFirstByte = false } = {}): Promise<Run> {
   const timing = path.join(mkdtempSync(path.join(tmpdir(), 'mixscope-time-')), 'time');
   return new Promise((resolve) => {
     const t0 = performance.now();
-    const child = spawn('/usr/bin/time', ['-f', '%M', '-o', timing, process.execPath, TSX, 'engine/cli/main.ts', ...args], { cwd: ROOT });
+    const child = spawn('/usr/bin/time', ['-f', '%M %U %S', '-o', timing, process.execPath, TSX, 'engine/cli/main.ts', ...args], { cwd: ROOT });
     let stdout = '', stderr = '';
     child.stdout.on('data', (d: Buffer) => {
       stdout += d.toString();
@@ -35,15 +36,16 @@ function cli(args: string[], { closeAfterFirstByte = false } = {}): Promise<Run>
     child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
     child.on('close', (code) => {
       const ms = performance.now() - t0;
-      const rssMB = Number(readFileSync(timing, 'utf8').trim().split('\n').at(-1)) / 1024;
+      const [maxKB, user, system] = readFileSync(timing, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number);
       rmSync(path.dirname(timing), { recursive: true, force: true });
-      resolve({ code, stdout, stderr, ms, rssMB });
+      resolve({ code, stdout, stderr, ms, cpuMs: (user + system) * 1000, rssMB: maxKB / 1024 });
     });
   });
 }
 
-const measured: Record<string, { code: number | null; ms: number; overStartupMs: number; rssMB: number; chars: number; line: string }> = {};
+const measured: Record<string, { code: number | null; ms: number; cpuMs: number; cpuOverStartupMs: number; rssMB: number; chars: number; line: string }> = {};
 let startup = 0;
+let startupCpu = 0;
 let root: string;
 let model: string;
 
@@ -57,26 +59,28 @@ beforeAll(async () => {
   writeFileSync(path.join(model, 'model.safetensors'), safetensorsBytes(tinyTensors('F32', config)));
   writeFileSync(path.join(model, 'tokenizer.json'), JSON.stringify(llamaStyleTokenizerJson()));
   // Start-up alone: what every run pays before it reads anything (the quicker of two).
-  startup = Math.min((await cli(['--help'])).ms, (await cli(['--help'])).ms);
+  const [a, b] = [await cli(['--help']), await cli(['--help'])];
+  startup = Math.min(a.ms, b.ms);
+  startupCpu = Math.min(a.cpuMs, b.cpuMs);
 }, 120_000);
 
 afterAll(() => {
   rmSync(root, { recursive: true, force: true });
   mkdirSync(RESULTS, { recursive: true });
-  writeFileSync(path.join(RESULTS, 'cli.json'), JSON.stringify({ startupMs: Math.round(startup), limits: LIMITS, cases: measured }, null, 2));
+  writeFileSync(path.join(RESULTS, 'cli.json'), JSON.stringify({ startupMs: Math.round(startup), startupCpuMs: Math.round(startupCpu), limits: LIMITS, cases: measured }, null, 2));
 });
 
 /** One line on stderr, short, within time and memory; recorded for the report. */
 function expectOneLineError(name: string, r: Run, code: number, message: RegExp): void {
   const lines = r.stderr.trimEnd().split('\n');
-  measured[name] = { code: r.code, ms: Math.round(r.ms), overStartupMs: Math.round(r.ms - startup), rssMB: Math.round(r.rssMB), chars: lines[0].length, line: lines[0] };
+  measured[name] = { code: r.code, ms: Math.round(r.ms), cpuMs: Math.round(r.cpuMs), cpuOverStartupMs: Math.round(r.cpuMs - startupCpu), rssMB: Math.round(r.rssMB), chars: lines[0].length, line: lines[0] };
   expect(r.code, r.stderr).toBe(code);
   expect(r.stdout).toBe('');
   expect(lines, r.stderr.slice(0, 2000)).toHaveLength(1);
   expect(lines[0]).toMatch(message);
   expect(lines[0].length).toBeLessThan(LIMITS.line);
   expect(r.rssMB).toBeLessThan(LIMITS.rssMB);
-  expect(r.ms - startup, `${Math.round(r.ms)} ms, start-up ${Math.round(startup)} ms`).toBeLessThan(LIMITS.ms);
+  expect(r.cpuMs - startupCpu, `${Math.round(r.cpuMs)} ms of CPU, start-up ${Math.round(startupCpu)} ms`).toBeLessThan(LIMITS.ms);
 }
 
 describe('hostile checkpoints through the CLI: one short line, in seconds, in bounded memory', () => {
@@ -96,7 +100,7 @@ describe('misuse of the CLI', () => {
   const usage = /\(npm run -s cli -- --help for usage\)$/;
   it.for([
     { name: 'unknown flag', args: () => ['generate', '--bogus'], code: 2, message: /^mixscope: unknown option "--bogus" / },
-    { name: 'unknown command', args: () => ['frobnicate'], code: 2, message: /^mixscope: unknown command "frobnicate": info, tokenize, forward, generate, analyze / },
+    { name: 'unknown command', args: () => ['frobnicate'], code: 2, message: /^mixscope: unknown command "frobnicate": info, tokenize, forward, generate, analyze, experts, lens, patch / },
     { name: 'no command', args: () => [], code: 2, message: /^mixscope: no command given/ },
     { name: 'a flag without its value', args: () => ['generate', '--prompt'], code: 2, message: /^mixscope: --prompt needs a value/ },
     { name: '--seed 1.5', args: () => ['generate', '--model', model, '--prompt', 'hello', '--seed', '1.5'], code: 2, message: /--seed must be an integer from 0 to 4294967295, got "1\.5" / },
@@ -116,7 +120,7 @@ describe('misuse of the CLI', () => {
 
   it('a reader that stops after one byte (`| head -c 1`) ends generate quietly, exit code 0', async () => {
     const r = await cli(['generate', '--model', model, '--prompt', 'hello', '--max-tokens', '20', '--temperature', '1', '--seed', '1'], { closeAfterFirstByte: true });
-    measured['EPIPE'] = { code: r.code, ms: Math.round(r.ms), overStartupMs: Math.round(r.ms - startup), rssMB: Math.round(r.rssMB), chars: 0, line: r.stderr };
+    measured['EPIPE'] = { code: r.code, ms: Math.round(r.ms), cpuMs: Math.round(r.cpuMs), cpuOverStartupMs: Math.round(r.cpuMs - startupCpu), rssMB: Math.round(r.rssMB), chars: 0, line: r.stderr };
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout.length).toBeGreaterThan(0);
