@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { Page, Worker } from 'playwright-core';
 import { launchChromium } from './chromium.ts';
 import { serveDirectory, type StaticServer } from './static-server.ts';
-import { GENERATE_TIMEOUT, ROOT, buildSite, open, shot, status, waitForDone, type Backend } from './site-harness.ts';
+import { GENERATE_TIMEOUT, ROOT, buildSite, open, shot, status, waitForDone, waitForRest, type Backend } from './site-harness.ts';
 import { HOSTILE_CASES, buildHostile, type HostileCase } from '../hostile/hostile-checkpoints.ts';
 import { TINY_CONFIG } from '../../engine/checkpoint/testing/tiny-checkpoint.ts';
 
@@ -97,6 +97,18 @@ describe('hostile input in the site, in headless Chromium', () => {
     await cpu?.browser.close();
     await gpu?.browser.close();
     await server?.close();
+  });
+
+  it('an address value an input does not take (?excerpt=99999) gets a note and the default, not a cell error', async () => {
+    const { page, errors } = await open(cpu.browser, server, '#/expert-specialisation?excerpt=99999');
+    const note = page.locator('.url-note', { hasText: 'excerpt=99999' });
+    await expect.poll(() => note.count(), { timeout: 60_000 }).toBe(1);
+    await waitForRest(page);
+    expect(await page.locator('.nb-notebook .nb-error').allTextContents()).toEqual([]);
+    expect(await note.textContent()).toMatch(/which this input does not take .*using 200/);
+    expect(page.url()).toContain('excerpt=200');
+    expect(errors).toEqual([]);
+    await page.close();
   });
 
   it('every hostile checkpoint chosen as files: one line, the model in use stays and answers within 2 s, no reload', async () => {
