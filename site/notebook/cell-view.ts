@@ -22,7 +22,8 @@ export interface CellView {
   destroy(): void;
 }
 
-function button(className: string, text: string, title: string): HTMLButtonElement {
+/** A plain button of the notebook's chrome (type=button, so it never submits a form). */
+export function button(className: string, text: string, title: string): HTMLButtonElement {
   const b = document.createElement('button');
   b.type = 'button';
   b.className = className;

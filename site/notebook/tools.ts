@@ -1,6 +1,7 @@
 // The row of tools under a notebook's title: "Code" (on a phone, where there is no margin for
 // each cell's toggle, it shows them), a note and "Reset" once the reader has edited a cell (the
 // edits are kept in this browser), and "Download this notebook (.md)" with the edits in it.
+import { button } from './cell-view.ts';
 
 export interface NotebookToolActions {
   /** How many cells carry an edit. */
@@ -42,13 +43,4 @@ export function createNotebookTools(root: HTMLElement, actions: NotebookToolActi
   };
   refresh();
   return { node, refresh, destroy: () => {} };
-}
-
-function button(className: string, text: string, title: string): HTMLButtonElement {
-  const b = document.createElement('button');
-  b.type = 'button';
-  b.className = className;
-  b.textContent = text;
-  b.title = title;
-  return b;
 }
