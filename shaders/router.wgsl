@@ -1,63 +1,104 @@
-// The MoE router for each token, after the gate matmul: add the router bias, softmax over the
-// experts that are not ablated, take the top K (ties to the lower index), renormalise their
-// weights to sum to 1, then apply forced-expert rules. Writes the biased logits back (so the
-// hook sees what the router used), the probabilities, and the choice.
-// Bindings: params, bias (E), ablated (E, 1 = never route), rules (see below),
-//           logits (T, E) in/out, probs (T, E) out, idx (T, K) out, weights (T, K) out.
-// rules: [count, then per rule: allPositions, nPositions, hasWeights, experts[K], weightBits[K], positions[nPositions]]
-// (positions are absolute; the first matching rule wins, as in the CPU engine).
-struct Params { T: u32, E: u32, K: u32, pos0: u32 }
+// The MoE router of each token, fused with what feeds it: RMSNorm (post_attention_layernorm) of
+// the residual stream, the gate projection, then the router bias, softmax over the experts that
+// are not ablated, the top K (ties to the lower index), weights renormalised to sum to 1, and the
+// forced-expert rules. Writes xn (the experts' input), the biased logits (what the hook sees),
+// the probabilities and the choice: indices (T, K), then weights (T, K) as f32 bits, the layout
+// of hook_expert_choice. One workgroup per token: its invocations reduce the sum of squares and
+// the E dot products in workgroup memory; invocation 0 then does the rest (E is small).
+// `stage` reruns the tail after a function hook replaced a value: 1 starts from the logits (as
+// given, without the bias), 2 from the probabilities.
+// Twin: the router of engine/cpu/forward.ts (routerTwin in engine/webgpu/twins.ts).
+// Bindings: params, step {pos0}, x (T, D), g (D), gate (E, D) f32, rules, xn (T, D) out,
+// logits (T, E) in/out, probs (T, E) in/out, choice (2, T, K) out.
+// rules: [bias (E) f32 bits, ablated (E, 1 = never route), count, then per rule: allPositions,
+// nPositions, hasWeights, experts[K], weightBits[K], positions[nPositions]] (positions are
+// absolute; the first matching rule wins, as in the CPU engine).
+struct Params { T: u32, D: u32, E: u32, K: u32, eps: f32, stage: u32 }
+struct Step { pos0: u32, S: u32, splits: u32, draw: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> bias: array<f32>;
-@group(0) @binding(2) var<storage, read> ablated: array<u32>;
-@group(0) @binding(3) var<storage, read> rules: array<u32>;
-@group(0) @binding(4) var<storage, read_write> logits: array<f32>;
-@group(0) @binding(5) var<storage, read_write> probs: array<f32>;
-@group(0) @binding(6) var<storage, read_write> idx: array<u32>;
-@group(0) @binding(7) var<storage, read_write> weights: array<f32>;
+@group(0) @binding(1) var<uniform> step: Step;
+@group(0) @binding(2) var<storage, read_write> x: array<f32>;
+@group(0) @binding(3) var<storage, read> g: array<f32>;
+@group(0) @binding(4) var<storage, read> gate: array<f32>;
+@group(0) @binding(5) var<storage, read> rules: array<u32>;
+@group(0) @binding(6) var<storage, read_write> xn: array<f32>;
+@group(0) @binding(7) var<storage, read_write> logits: array<f32>;
+@group(0) @binding(8) var<storage, read_write> probs: array<f32>;
+@group(0) @binding(9) var<storage, read_write> choice: array<u32>;
 
-override WG: u32 = 64;
+override WG: u32 = 32;
 const MAX_E = 64u;
+var<workgroup> part: array<f32, 2048>; // [expert][invocation]: MAX_E * WG, WG <= 32
+var<workgroup> red: array<f32, WG>;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let t = gid.x + gid.y * nwg.x * WG;
-  if (t >= p.T) { return; }
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let t = wid.x + wid.y * nwg.x;
+  if (t >= p.T) { return; } // uniform across the workgroup
   let o = t * p.E;
-  var m = -3.4028234663852886e38;
-  for (var e = 0u; e < p.E; e++) {
-    let l = logits[o + e] + bias[e];
-    logits[o + e] = l;
-    if (ablated[e] == 0u) { m = max(m, l); }
+  let ablated = p.E; // where the ablated flags start in rules
+  if (p.stage == 0u) {
+    let xo = t * p.D;
+    var ss = 0.0;
+    for (var i = lid.x; i < p.D; i += WG) { ss += x[xo + i] * x[xo + i]; }
+    red[lid.x] = ss;
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s >>= 1u) {
+      if (lid.x < s) { red[lid.x] += red[lid.x + s]; }
+      workgroupBarrier();
+    }
+    let scale = 1.0 / sqrt(red[0] / f32(p.D) + p.eps);
+    for (var e = 0u; e < p.E; e++) { part[e * WG + lid.x] = 0.0; }
+    for (var i = lid.x; i < p.D; i += WG) {
+      let v = g[i] * (x[xo + i] * scale);
+      xn[xo + i] = v;
+      for (var e = 0u; e < p.E; e++) { part[e * WG + lid.x] += v * gate[e * p.D + i]; }
+    }
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s >>= 1u) {
+      if (lid.x < s) {
+        for (var e = 0u; e < p.E; e++) { part[e * WG + lid.x] += part[e * WG + lid.x + s]; }
+      }
+      workgroupBarrier();
+    }
   }
-  var sum = 0.0;
-  for (var e = 0u; e < p.E; e++) {
-    let v = select(exp(logits[o + e] - m), 0.0, ablated[e] != 0u);
-    probs[o + e] = v;
-    sum += v;
+  if (lid.x != 0u) { return; }
+  if (p.stage == 0u) {
+    for (var e = 0u; e < p.E; e++) { logits[o + e] = part[e * WG] + bitcast<f32>(rules[e]); }
   }
-  for (var e = 0u; e < p.E; e++) { probs[o + e] = probs[o + e] / sum; }
+  if (p.stage <= 1u) {
+    var m = -3.4028234663852886e38;
+    for (var e = 0u; e < p.E; e++) { if (rules[ablated + e] == 0u) { m = max(m, logits[o + e]); } }
+    var sum = 0.0;
+    for (var e = 0u; e < p.E; e++) {
+      let v = select(exp(logits[o + e] - m), 0.0, rules[ablated + e] != 0u);
+      probs[o + e] = v;
+      sum += v;
+    }
+    for (var e = 0u; e < p.E; e++) { probs[o + e] = probs[o + e] / sum; }
+  }
 
   // top-K by repeated selection: E is small (8 for Mixtral)
+  let wo = p.T * p.K; // where the weights start in choice
   var taken: array<bool, MAX_E>;
   var total = 0.0;
   for (var k = 0u; k < p.K; k++) {
     var best = 0u;
     var bestP = -1.0;
     for (var e = 0u; e < p.E; e++) {
-      let pe = select(probs[o + e], -1.0, ablated[e] != 0u);
+      let pe = select(probs[o + e], -1.0, rules[ablated + e] != 0u);
       if (!taken[e] && pe > bestP) { best = e; bestP = pe; }
     }
     taken[best] = true;
-    idx[t * p.K + k] = best;
-    weights[t * p.K + k] = bestP;
+    choice[t * p.K + k] = best;
+    choice[wo + t * p.K + k] = bitcast<u32>(bestP);
     total += bestP;
   }
 
   // forced experts
-  let pos = p.pos0 + t;
-  var at = 1u;
-  for (var r = 0u; r < rules[0]; r++) {
+  let pos = step.pos0 + t;
+  var at = 2u * p.E + 1u;
+  for (var r = 0u; r < rules[2u * p.E]; r++) {
     let all = rules[at] != 0u;
     let n = rules[at + 1u];
     let hasWeights = rules[at + 2u] != 0u;
@@ -70,9 +111,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
       total = 0.0;
       for (var k = 0u; k < p.K; k++) {
         let e = rules[experts + k];
-        idx[t * p.K + k] = e;
+        choice[t * p.K + k] = e;
         let w = select(probs[o + e], bitcast<f32>(rules[wts + k]), hasWeights);
-        weights[t * p.K + k] = w;
+        choice[wo + t * p.K + k] = bitcast<u32>(w);
         total += w;
       }
       if (hasWeights) { return; } // given weights are used as they are
@@ -81,6 +122,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     at = positions + n;
   }
   for (var k = 0u; k < p.K; k++) {
-    weights[t * p.K + k] = select(1.0 / f32(p.K), weights[t * p.K + k] / total, total > 0.0);
+    let w = bitcast<f32>(choice[wo + t * p.K + k]);
+    choice[wo + t * p.K + k] = bitcast<u32>(select(1.0 / f32(p.K), w / total, total > 0.0));
   }
 }
