@@ -35,6 +35,8 @@ const RING = 3;
 export interface GpuForwardResult extends ForwardResult {
   /** GPU milliseconds of the call's work, from timestamp queries (engines created with `timestamps`). */
   gpuMs?: number;
+  /** Milliseconds the host spent on the call: planning, encoding and submitting it, reading its result (with function hooks, their syncs too). */
+  hostMs: number;
 }
 
 export class GpuSession implements EngineSession {
@@ -124,6 +126,7 @@ export class GpuSession implements EngineSession {
 
   /** Steps 1-4: plan and submit; returns step 5, reading the result back. */
   private async submitCall(ids: readonly number[] | null, request: ForwardRequest): Promise<() => Promise<GpuForwardResult>> {
+    const started = performance.now();
     const e = this.engine, { device, config: c, counters } = e;
     if (ids) checkIds(c, ids, this.length);
     else {
@@ -192,6 +195,7 @@ export class GpuSession implements EngineSession {
     // 5. the result, when it comes
     const result = mapRead(staging, at + timeBytes, counters);
     slot.busy = result.catch(() => undefined);
+    const submitMs = performance.now() - started;
     return async () => {
       let bytes: ArrayBuffer;
       try {
@@ -204,6 +208,7 @@ export class GpuSession implements EngineSession {
         if (this.epoch === epoch) { this.epoch++; this.length = Math.min(this.length, pos0); this.picked = false; this.lastPlan = ''; }
         throw err;
       }
+      const read = performance.now();
       const words = new Uint32Array(bytes, capture.result.offset, sampleWords(nCand));
       const n = words[1], mass = words[2] + words[3] * 2 ** 32;
       const candidates = nCand ? {
@@ -214,7 +219,7 @@ export class GpuSession implements EngineSession {
       if (readLogits) logits = new Float32Array(bytes, capture.logits!.offset + (output === 'all' ? 0 : 4 * (rows - 1) * V), (output === 'all' ? T : 1) * V);
       const out: GpuForwardResult = {
         logits, logitsShape: output === 'all' ? [T, V] : readLogits ? [V] : [0], token: words[0], hooks: capture.values(bytes), position: pos0,
-        ...(candidates ? { candidates } : {}),
+        ...(candidates ? { candidates } : {}), hostMs: 0,
       };
       if (timed) {
         const t = durations(new BigUint64Array(bytes, at, timeBytes / 8), timeBytes / 16);
@@ -226,6 +231,7 @@ export class GpuSession implements EngineSession {
           out.gpuMs = t.reduce((a, b) => a + b, 0);
         }
       }
+      out.hostMs = submitMs + performance.now() - read;
       return out;
     };
   }
@@ -260,14 +266,22 @@ export class GpuSession implements EngineSession {
     return this.cache.buffer('capture', bytes, { regions: true });
   }
 
-  /** A staging buffer of the ring of at least `bytes`. */
+  /**
+   * `slot`'s staging buffer, of at least `bytes`. The ring grows as one: every slot gets a new
+   * buffer (an old one in use is destroyed once its map is done), so a steady step finds its
+   * slot large enough whichever slot it is.
+   */
   private staging(slot: { buffer: GPUBuffer | null }, bytes: number): GPUBuffer {
     if (!slot.buffer || slot.buffer.size < bytes) {
-      slot.buffer?.destroy();
-      slot.buffer = createReadback(this.engine.device, 'staging', Math.max(bytes, 2 * (slot.buffer?.size ?? 0)));
-      this.cache.created++;
+      const size = Math.max(bytes, 2 * (slot.buffer?.size ?? 0));
+      for (const r of this.ring) {
+        const old = r.buffer;
+        if (old) void r.busy.then(() => old.destroy());
+        r.buffer = createReadback(this.engine.device, 'staging', size);
+        this.cache.created++;
+      }
     }
-    return slot.buffer;
+    return slot.buffer!;
   }
 
   /** The session's timestamp queries, at least `count` of them. */
