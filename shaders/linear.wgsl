@@ -4,7 +4,7 @@
 // xn from the workgroups of column 0, RESIDUAL writes y = x @ W^T and out = res + y), computed
 // one workgroup per output (t, n): its WG invocations walk the row of W in strides of pairs
 // (adjacent invocations read adjacent words), then reduce in workgroup memory (WG a power of
-// two). With NORM each workgroup first reduces the row's sum of squares the same way. F16 weights
+// two). With NORM the same walk sums the squares of x, reduced with the dot product. F16 weights
 // are packed halves (W[n, 2j] and W[n, 2j+1] the low and high halves of word n * In/2 + j), F32
 // weights f32 bits; In even. Row t reads x row xRow0 + t; out, res and y have row stride ldo
 // and first column col0 (the parts of a split weight).
@@ -25,19 +25,17 @@ override WG: u32 = 64;
 override F16: bool = true;
 override NORM: bool = false;
 override RESIDUAL: bool = false;
-var<workgroup> partial: array<f32, WG>;
+var<workgroup> partial: array<vec2f, WG>;
 
-// The sum of `v` over the workgroup (every invocation gets it).
-fn total(v: f32, lid: u32) -> f32 {
+// The sums of `v` over the workgroup (every invocation gets them).
+fn total(v: vec2f, lid: u32) -> vec2f {
   partial[lid] = v;
   workgroupBarrier();
   for (var s = WG / 2u; s > 0u; s >>= 1u) {
     if (lid < s) { partial[lid] += partial[lid + s]; }
     workgroupBarrier();
   }
-  let sum = partial[0];
-  workgroupBarrier(); // everyone has read it before partial is reused
-  return sum;
+  return partial[0];
 }
 
 // Weights 2j and 2j + 1 of the matrix, from packed halves or from f32 bits.
@@ -53,23 +51,26 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let t = o / p.N;
   let n = o % p.N;
   let xo = (p.xRow0 + t) * p.In;
-  var scale = 1.0;
+  let pairs = p.In / 2u;
+  // One walk: the dot product with g * x (NORM) or x, and with NORM the squares of x for its scale.
+  var acc = vec2f(0.0);
+  for (var j = lid.x; j < pairs; j += WG) {
+    let xv = vec2f(x[xo + 2u * j], x[xo + 2u * j + 1u]);
+    if (NORM) {
+      acc += vec2f(dot(pair(n * pairs + j), vec2f(g[2u * j], g[2u * j + 1u]) * xv), dot(xv, xv));
+    } else {
+      acc.x += dot(pair(n * pairs + j), xv);
+    }
+  }
+  let sums = total(acc, lid.x);
+  var s = sums.x;
   if (NORM) {
-    var ss = 0.0;
-    for (var i = lid.x; i < p.In; i += WG) { ss += x[xo + i] * x[xo + i]; }
-    scale = 1.0 / sqrt(total(ss, lid.x) / f32(p.In) + p.eps);
+    let scale = 1.0 / sqrt(sums.y / f32(p.In) + p.eps);
+    s *= scale;
     if (p.writeXn != 0u && n == 0u) {
       for (var i = lid.x; i < p.In; i += WG) { xn[t * p.In + i] = g[i] * (x[xo + i] * scale); }
     }
   }
-  let pairs = p.In / 2u;
-  var acc = 0.0;
-  for (var j = lid.x; j < pairs; j += WG) {
-    var xv = vec2f(x[xo + 2u * j], x[xo + 2u * j + 1u]);
-    if (NORM) { xv = vec2f(g[2u * j], g[2u * j + 1u]) * (xv * scale); }
-    acc += dot(pair(n * pairs + j), xv);
-  }
-  let s = total(acc, lid.x);
   if (lid.x == 0u) {
     let at = t * p.ldo + p.col0 + n;
     if (RESIDUAL) {

@@ -2,8 +2,9 @@
 // (input_layernorm), the q, k and v projections, the rotary embedding of q and k at positions
 // pos0 + t, and the append of k and v to the KV cache, in one dispatch. The same contract as
 // qkv_subgroup.wgsl (outputs, pair order, cache layout, F16KV), computed one workgroup per
-// (token, pair): its WG invocations reduce the row's sum of squares, then both rows' dot products,
-// in workgroup memory (WG a power of two); invocation 0 rotates and writes. D even.
+// (token, pair): its WG invocations walk x once for both rows' dot products and the squares of x,
+// reduced together in workgroup memory (WG a power of two); invocation 0 scales, rotates and
+// writes. D even.
 // Twins: rmsnorm, matmul and rope in engine/cpu/ops.ts (qkvTwin in engine/webgpu/twins.ts).
 // Bindings: params (with invFreq), step {pos0}, x (T, D), g (D), wq (H*Dh, D), wk and wv
 // (Hkv*Dh, D) as packed f16 pairs (F16) or f32 bits, qkv out, kv cache out.
@@ -22,8 +23,7 @@ struct Step { pos0: u32, S: u32, splits: u32, draw: u32 }
 override WG: u32 = 64;
 override F16: bool = true;
 override F16KV: bool = false;
-var<workgroup> pa: array<f32, WG>;
-var<workgroup> pb: array<f32, WG>;
+var<workgroup> part: array<vec3f, WG>;
 
 // Weights 2j and 2j + 1 of matrix m (0 q, 1 k, 2 v), the same across the workgroup.
 fn pairOf(m: u32, j: u32) -> vec2f {
@@ -52,36 +52,26 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let head = local / half;
   let i = local % half;
   let xo = t * p.D;
-  var ss = 0.0;
-  for (var j = lid.x; j < p.D; j += WG) { ss += x[xo + j] * x[xo + j]; }
-  pa[lid.x] = ss;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid.x < s) { pa[lid.x] += pa[lid.x + s]; }
-    workgroupBarrier();
-  }
-  let scale = 1.0 / sqrt(pa[0] / f32(p.D) + p.eps);
-  workgroupBarrier();
   let wpairs = p.D / 2u;
   let ra = (head * p.Dh + i) * wpairs;
   let rb = ra + half * wpairs;
-  var a = 0.0;
-  var b = 0.0;
+  // One walk: both rows' dot products with g * x and the squares of x, reduced together.
+  var acc = vec3f(0.0);
   for (var j = lid.x; j < wpairs; j += WG) {
-    let xv = vec2f(g[2u * j], g[2u * j + 1u]) * (vec2f(x[xo + 2u * j], x[xo + 2u * j + 1u]) * scale);
-    a += dot(pairOf(m, ra + j), xv);
-    b += dot(pairOf(m, rb + j), xv);
+    let xv = vec2f(x[xo + 2u * j], x[xo + 2u * j + 1u]);
+    let gx = vec2f(g[2u * j], g[2u * j + 1u]) * xv;
+    acc += vec3f(dot(pairOf(m, ra + j), gx), dot(pairOf(m, rb + j), gx), dot(xv, xv));
   }
-  pa[lid.x] = a;
-  pb[lid.x] = b;
+  part[lid.x] = acc;
   workgroupBarrier();
   for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid.x < s) { pa[lid.x] += pa[lid.x + s]; pb[lid.x] += pb[lid.x + s]; }
+    if (lid.x < s) { part[lid.x] += part[lid.x + s]; }
     workgroupBarrier();
   }
   if (lid.x != 0u) { return; }
-  var va = pa[0];
-  var vb = pb[0];
+  let scale = 1.0 / sqrt(part[0].z / f32(p.D) + p.eps);
+  var va = part[0].x * scale;
+  var vb = part[0].y * scale;
   if (m < 2u) {
     let sc = sincos(f32(step.pos0 + t) * p.invFreq[i / 4u][i % 4u]);
     let ra2 = va * sc.y - vb * sc.x;

@@ -4,15 +4,17 @@
 //   xn = RMSNorm(x) * g;  q = rope(xn @ Wq^T);  k = rope(xn @ Wk^T);  v = xn @ Wv^T
 // written to `qkv` (the hooks q (T, H, Dh), then k and v (T, Hkv, Dh)) and k, v also to the cache
 // rows pos0 .. pos0 + T - 1. Rope rotates the pair (i, i + Dh/2) of a head, so the work is cut in
-// pairs: a subgroup computes both rows of one pair (two dot products over the same xn, lanes
-// walking 16-byte words as in linear_subgroup.wgsl), rotates them in registers and writes them.
-// The pairs of q's heads come first, then k's, then v's (rotated by nobody). Each subgroup
-// normalises its own tokens' rows (g * (x * scale), the CPU twin's order).
+// pairs: a subgroup computes both rows of one pair (two dot products of x with the rows times g,
+// lanes walking 16-byte words as in linear_subgroup.wgsl; the same walk sums the squares of x, and the products
+// are scaled by the norm's 1 / sqrt(mean(x^2) + eps) at the end), rotates them in registers and
+// writes them. The pairs of q's heads come first, then k's, then v's (rotated by nobody).
 // The cache is (2, capacity, Hkv, Dh): keys, then values from word vOffset. With F16KV it holds
 // packed halves, the pair (i, i + Dh/2) in one word (element i in the low half): the layout the
 // attention kernels read; otherwise f32 bits.
-// Workgroup g = wid.x + wid.y * nwg.x covers RPW pairs of block g % rowBlocks for token block
-// g / rowBlocks (TB tokens, each weight read once per block). F16 weights: D % 8 == 0; F32: D % 4 == 0.
+// A subgroup takes R pairs at once, loading each word of x once for them. Workgroup
+// g = wid.x + wid.y * nwg.x covers RPW pairs (R x WG / the smallest subgroup size) of block
+// g % rowBlocks for token block g / rowBlocks (TB tokens, each weight read once per block).
+// F16 weights: D % 8 == 0; F32: D % 4 == 0.
 // Twins: rmsnorm, matmul and rope in engine/cpu/ops.ts (qkvTwin in engine/webgpu/twins.ts).
 // Bindings: params (with the rotary frequencies invFreq, fround(1 / theta^(2i/Dh)) from the host),
 // step {pos0}, x (T, D), g (D), wq (H*Dh, D), wk and wv (Hkv*Dh, D) words, qkv out, kv cache out.
@@ -34,9 +36,11 @@ struct Step { pos0: u32, S: u32, splits: u32, draw: u32 }
 override WG: u32 = 128;
 override RPW: u32 = 32;
 override TB: u32 = 1;
+override R: u32 = 4;
 override F16: bool = true;
 override F16KV: bool = false;
 const MAX_TB = 8u;
+const MAX_R = 4u;
 
 // Word k of matrix m (0 q, 1 k, 2 v): m is the same across a subgroup.
 fn word(m: u32, k: u32) -> vec4u {
@@ -45,15 +49,10 @@ fn word(m: u32, k: u32) -> vec4u {
   return wv[k];
 }
 
-// w . xn over one 16-byte word of weights at xn word xo (4 floats).
-fn dotWord(q: vec4u, t: u32, xo: u32, scale: f32) -> f32 {
-  let row = t * (p.D / 4u);
-  if (F16) {
-    let a = vec4f(unpack2x16float(q.x), unpack2x16float(q.y));
-    let b = vec4f(unpack2x16float(q.z), unpack2x16float(q.w));
-    return dot(a, g[xo] * (x[row + xo] * scale)) + dot(b, g[xo + 1u] * (x[row + xo + 1u] * scale));
-  }
-  return dot(bitcast<vec4f>(q), g[xo] * (x[row + xo] * scale));
+// One 16-byte word of weights as floats (4 or 8 of them).
+fn weights8(q: vec4u) -> array<vec4f, 2> {
+  if (F16) { return array<vec4f, 2>(vec4f(unpack2x16float(q.x), unpack2x16float(q.y)), vec4f(unpack2x16float(q.z), unpack2x16float(q.w))); }
+  return array<vec4f, 2>(bitcast<vec4f>(q), vec4f(0.0));
 }
 
 @compute @workgroup_size(WG)
@@ -66,63 +65,89 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let half = p.Dh / 2u;
   let nq = p.H * half;
   let nk = p.Hkv * half;
+  let pairs = nq + 2u * nk;
   let per = select(4u, 8u, F16);
   let words = p.D / per;
-  let xw = p.D / 4u;
-  var scale: array<f32, MAX_TB>;
-  for (var b = 0u; b < TB; b++) {
-    let xo = min(t0 + b, last) * xw;
-    var ss = 0.0;
-    for (var i = lane; i < xw; i += lanes) { let v = x[xo + i]; ss += dot(v, v); }
-    scale[b] = 1.0 / sqrt(subgroupAdd(ss) / f32(p.D) + p.eps);
-  }
-  for (var r = li / lanes; r < RPW; r += WG / lanes) {
-    let pair = (gi % p.rowBlocks) * RPW + r;
-    if (pair >= nq + 2u * nk) { break; }
-    let m = select(select(2u, 1u, pair < nq + nk), 0u, pair < nq);
-    let local = pair - select(select(nq + nk, nq, m == 1u), 0u, m == 0u);
-    let head = local / half;
-    let i = local % half;
-    let ra = (head * p.Dh + i) * words;
-    let rb = ra + half * words;
-    var a: array<f32, MAX_TB>;
-    var b2: array<f32, MAX_TB>;
+  for (var rg = li / lanes; rg < RPW / R; rg += WG / lanes) {
+    let pair0 = (gi % p.rowBlocks) * RPW + rg * R;
+    if (pair0 >= pairs) { break; }
+    // Both rows of each of the R pairs, and the squares of x (for the norm's scale), in one walk.
+    var a: array<f32, 32>;  // [b * MAX_R + r]
+    var b2: array<f32, 32>;
+    var ss: array<f32, MAX_TB>;
     for (var j = lane; j < words; j += lanes) {
-      let qa = word(m, ra + j);
-      let qb = word(m, rb + j);
+      let xo = j * (per / 4u);
+      var x0: array<vec4f, MAX_TB>;
+      var x1: array<vec4f, MAX_TB>;
+      let g0 = g[xo];
+      var g1 = vec4f(0.0);
+      if (F16) { g1 = g[xo + 1u]; }
       for (var b = 0u; b < TB; b++) {
-        let t = min(t0 + b, last);
-        a[b] += dotWord(qa, t, j * (per / 4u), scale[b]);
-        b2[b] += dotWord(qb, t, j * (per / 4u), scale[b]);
+        let row = min(t0 + b, last) * (p.D / 4u) + xo;
+        let xa = x[row];
+        var xb = vec4f(0.0);
+        if (F16) { xb = x[row + 1u]; }
+        ss[b] += dot(xa, xa) + dot(xb, xb);
+        x0[b] = xa * g0;
+        x1[b] = xb * g1;
+      }
+      for (var r = 0u; r < R; r++) {
+        let at = rowsOf(min(pair0 + r, pairs - 1u), nq, nk, half);
+        let wa = weights8(word(at.x, at.y * words + j));
+        let wb = weights8(word(at.x, at.z * words + j));
+        for (var b = 0u; b < TB; b++) {
+          a[b * MAX_R + r] += dot(wa[0], x0[b]) + dot(wa[1], x1[b]);
+          b2[b * MAX_R + r] += dot(wb[0], x0[b]) + dot(wb[1], x1[b]);
+        }
       }
     }
     for (var b = 0u; b < TB; b++) {
-      var va = subgroupAdd(a[b]);
-      var vb = subgroupAdd(b2[b]);
-      let t = t0 + b;
-      if (lane != 0u || t >= p.T) { continue; }
-      if (m < 2u) {
-        let f = p.invFreq[i / 4u][i % 4u];
-        let sc = sincos(f32(step.pos0 + t) * f);
-        let ra2 = va * sc.y - vb * sc.x;
-        vb = vb * sc.y + va * sc.x;
-        va = ra2;
+      let scale = 1.0 / sqrt(subgroupAdd(ss[b]) / f32(p.D) + p.eps);
+      for (var r = 0u; r < R; r++) {
+        let va = subgroupAdd(a[b * MAX_R + r]) * scale;
+        let vb = subgroupAdd(b2[b * MAX_R + r]) * scale;
+        let t = t0 + b;
+        let pair = pair0 + r;
+        if (lane == 0u && t < p.T && pair < pairs) { store(pair, t, va, vb, nq, nk, half); }
       }
-      let heads = select(p.Hkv, p.H, m == 0u);
-      let base = select(p.T * p.H * p.Dh + (m - 1u) * p.T * p.Hkv * p.Dh, 0u, m == 0u);
-      let o = base + (t * heads + head) * p.Dh + i;
-      qkv[o] = va;
-      qkv[o + half] = vb;
-      if (m > 0u) {
-        let row = (step.pos0 + t) * p.Hkv + head;
-        let v0 = (m - 1u) * p.vOffset;
-        if (F16KV) {
-          kv[v0 + row * half + i] = pack2x16float(vec2f(va, vb));
-        } else {
-          kv[v0 + row * p.Dh + i] = bitcast<u32>(va);
-          kv[v0 + row * p.Dh + i + half] = bitcast<u32>(vb);
-        }
-      }
+    }
+  }
+}
+
+// Which matrix a pair is in (x: 0 q, 1 k, 2 v) and its two rows there (y, z).
+fn rowsOf(pair: u32, nq: u32, nk: u32, half: u32) -> vec3u {
+  let m = select(select(2u, 1u, pair < nq + nk), 0u, pair < nq);
+  let local = pair - select(select(nq + nk, nq, m == 1u), 0u, m == 0u);
+  let ra = (local / half) * p.Dh + local % half;
+  return vec3u(m, ra, ra + half);
+}
+
+// Rotate (q, k) and write a pair of token t: to qkv, and (k, v) to the cache.
+fn store(pair: u32, t: u32, a: f32, b: f32, nq: u32, nk: u32, half: u32) {
+  let m = select(select(2u, 1u, pair < nq + nk), 0u, pair < nq);
+  let local = pair - select(select(nq + nk, nq, m == 1u), 0u, m == 0u);
+  let head = local / half;
+  let i = local % half;
+  var va = a;
+  var vb = b;
+  if (m < 2u) {
+    let sc = sincos(f32(step.pos0 + t) * p.invFreq[i / 4u][i % 4u]);
+    va = a * sc.y - b * sc.x;
+    vb = b * sc.y + a * sc.x;
+  }
+  let heads = select(p.Hkv, p.H, m == 0u);
+  let base = select(p.T * p.H * p.Dh + (m - 1u) * p.T * p.Hkv * p.Dh, 0u, m == 0u);
+  let o = base + (t * heads + head) * p.Dh + i;
+  qkv[o] = va;
+  qkv[o + half] = vb;
+  if (m > 0u) {
+    let row = (step.pos0 + t) * p.Hkv + head;
+    let v0 = (m - 1u) * p.vOffset;
+    if (F16KV) {
+      kv[v0 + row * half + i] = pack2x16float(vec2f(va, vb));
+    } else {
+      kv[v0 + row * p.Dh + i] = bitcast<u32>(va);
+      kv[v0 + row * p.Dh + i + half] = bitcast<u32>(vb);
     }
   }
 }

@@ -33,6 +33,7 @@ struct Step { pos0: u32, S: u32, splits: u32, draw: u32 }
 @group(0) @binding(5) var<storage, read_write> ids: array<u32>;
 
 override WG: u32 = 256;
+override ARGMAX_ONLY: bool = false;
 const MAX_CAND = 64u;
 var<workgroup> hLo: array<atomic<u32>, 256>; // a radix round's histogram: 64-bit sums per bucket
 var<workgroup> hHi: array<atomic<u32>, 256>;
@@ -230,6 +231,10 @@ fn main(@builtin(local_invocation_id) lid3: vec3u) {
   }
   let m = bestV[0];
   var token = bestI[0];
+  if (ARGMAX_ONLY) {
+    if (lid == 0u) { out[0] = token; ids[0] = token; out[1] = 0u; }
+    return;
+  }
   workgroupBarrier();
 
   if (p.greedy == 0u) {

@@ -14,9 +14,11 @@ import type { Part } from './split.ts';
 /**
  * How the subgroup kernels are laid out on this device: workgroups of `wg` invocations covering
  * `rowsPerWorkgroup` output rows (wg / the adapter's smallest subgroup size, so that any subgroup
- * size the adapter picks covers them), and `tokenBlock` tokens per weight read in prefill.
+ * size the adapter picks covers them), and `tokenBlock` tokens per weight read in prefill. The
+ * dense projections (linear, qkv) take `rowGroup` rows (pairs) per subgroup pass, reading each
+ * word of their input once for all of them: their workgroups cover rowGroup x rowsPerWorkgroup.
  */
-export interface SubgroupLayout { wg: number; rowsPerWorkgroup: number; tokenBlock: number }
+export interface SubgroupLayout { wg: number; rowsPerWorkgroup: number; tokenBlock: number; rowGroup: number }
 
 /** The compiled kernels of one device. */
 export interface Kernels {
@@ -57,7 +59,7 @@ export function withCache(k: Kernels, cache: PassCache): Kernels {
 }
 
 /** Workgroup size of the subgroup kernels, and tokens per weight read in their prefill variants. */
-const SUBGROUP_WG = 128, TOKEN_BLOCK = 8;
+const SUBGROUP_WG = 128, TOKEN_BLOCK = 8, ROW_GROUP = 4;
 /** Fixed workgroup sizes of kernels whose workgroup memory is sized for them. */
 const ATTENTION_WG = 64, ROUTER_WG = 32, SAMPLE_WG = 256;
 /** The largest head the attention kernels hold (4 elements per invocation of 64). */
@@ -115,22 +117,25 @@ function subgroupLayout(device: GPUDevice): SubgroupLayout | null {
   // WebGPU subgroups have at least 4 lanes; where the adapter does not say, plan for 4.
   const min = Math.max(4, (device as { adapterInfo?: GPUAdapterInfo }).adapterInfo?.subgroupMinSize ?? 4);
   const wg = Math.min(device.limits.maxComputeInvocationsPerWorkgroup, Math.max(SUBGROUP_WG, min));
-  return { wg, rowsPerWorkgroup: Math.max(1, wg / min), tokenBlock: TOKEN_BLOCK };
+  return { wg, rowsPerWorkgroup: Math.max(1, wg / min), tokenBlock: TOKEN_BLOCK, rowGroup: ROW_GROUP };
 }
 
 // ---- the variants
 
 const F = (b: boolean) => (b ? 1 : 0);
 const sgConstants = (k: Kernels) => ({ WG: k.subgroups!.wg, RPW: k.subgroups!.rowsPerWorkgroup });
+/** Rows (pairs) per workgroup of the dense projections: rowGroup per subgroup pass. */
+const groupedRows = (k: Kernels) => k.subgroups!.rowsPerWorkgroup * k.subgroups!.rowGroup;
+const groupedConstants = (k: Kernels) => ({ WG: k.subgroups!.wg, RPW: groupedRows(k), R: k.subgroups!.rowGroup });
 
 function linearVariant(k: Kernels, dtype: 'f16' | 'f32', norm: boolean, residual: boolean, subgroup: boolean, block: boolean): [ShaderName, Record<string, number>] {
   const fused = { F16: F(dtype === 'f16'), NORM: F(norm), RESIDUAL: F(residual) };
-  if (subgroup) return ['linear_subgroup', { ...sgConstants(k), TB: block ? k.subgroups!.tokenBlock : 1, ...fused }];
+  if (subgroup) return ['linear_subgroup', { ...groupedConstants(k), TB: block ? k.subgroups!.tokenBlock : 1, ...fused }];
   return ['linear', { WG: k.wg, ...fused }];
 }
 function qkvVariant(k: Kernels, subgroup: boolean, block: boolean): [ShaderName, Record<string, number>] {
   const kv = { F16: F(k.f16Weights), F16KV: F(k.f16KV) };
-  if (subgroup) return ['qkv_subgroup', { ...sgConstants(k), TB: block ? k.subgroups!.tokenBlock : 1, ...kv }];
+  if (subgroup) return ['qkv_subgroup', { ...groupedConstants(k), TB: block ? k.subgroups!.tokenBlock : 1, ...kv }];
   return ['qkv', { WG: k.wg, ...kv }];
 }
 const attentionVariant = (k: Kernels): [ShaderName, Record<string, number>] => ['attention', { WG: ATTENTION_WG, F16KV: F(k.f16KV) }];
@@ -147,7 +152,7 @@ function engineVariants(k: Kernels): [ShaderName, Record<string, number>][] {
   const out: [ShaderName, Record<string, number>][] = [
     ['add', { WG: k.wg }], ['embed', { WG: k.wg, F16: F(k.f16Weights) }], attentionVariant(k), ['attention_merge', { WG: ATTENTION_WG }],
     ['attention_apply', { WG: k.wg, F16KV: F(k.f16KV) }], ['moe_combine', { WG: k.wg }], ['moe_group', { WG: k.wg }],
-    ['router', { WG: ROUTER_WG }], ['sample', { WG: SAMPLE_WG }],
+    ['router', { WG: ROUTER_WG }], ['sample', { WG: SAMPLE_WG, ARGMAX_ONLY: 0 }], ['sample', { WG: SAMPLE_WG, ARGMAX_ONLY: 1 }],
     qkvVariant(k, false, false), linearVariant(k, dtype, true, false, false, false), linearVariant(k, dtype, false, true, false, false),
     linearVariant(k, dtype, false, false, false, false),
     ...(['moe_gate_up', 'moe_down', 'moe_gate_up_grouped', 'moe_down_grouped'] as const).map((s) => weightsVariant(k, s)),
@@ -213,7 +218,7 @@ export function planLinear(k: Kernels, a: {
   const eps = f32Bits(a.eps ?? 0), writeXn = a.xn ? 1 : 0;
   const sg = k.subgroups;
   if (sg && a.In % perWord(a.dtype) === 0) {
-    const rowBlocks = Math.ceil(a.N / sg.rowsPerWorkgroup);
+    const rowBlocks = Math.ceil(a.N / groupedRows(k));
     const block = a.T > 1;
     return plan(k, linearVariant(k, a.dtype, norm, residual, true, block), label, [a.T, a.In, a.N, ldo, col0, rowBlocks, xRow0, eps, writeXn], bindings,
       grid(k.device, rowBlocks * Math.ceil(a.T / (block ? sg.tokenBlock : 1))));
@@ -262,7 +267,7 @@ export function planQkv(k: Kernels, a: {
   const pairs = (a.H + 2 * a.Hkv) * a.Dh / 2;
   const sg = k.subgroups;
   if (sg && wholeWords(k, a.D)) {
-    const rowBlocks = Math.ceil(pairs / sg.rowsPerWorkgroup);
+    const rowBlocks = Math.ceil(pairs / groupedRows(k));
     const block = a.T > 1;
     params[5] = rowBlocks;
     return plan(k, qkvVariant(k, true, block), label, params, bindings, grid(k.device, rowBlocks * Math.ceil(a.T / (block ? sg.tokenBlock : 1))), a.step);
@@ -482,7 +487,9 @@ export function planSample(k: Kernels, a: { logits: Binding; row: number; V: num
   const one = samplingConstants({ temperature: 1 });
   const params = [a.V, a.row, s.greedy ? 1 : 0, s.topK, s.topP === null ? 0 : 1, s.topP ?? 0, f32Bits(s.c), f32Bits(s.dmax),
     s.seed, a.candidates, f32Bits(one.c), f32Bits(one.dmax), expTable().length];
-  return plan(k, ['sample', { WG: SAMPLE_WG }], label, params, [a.logits, k.expTable, a.out, a.ids], [1, 1, 1], a.step);
+  // The argmax alone (greedy, no candidates): a variant without the sampler's code.
+  const argmaxOnly = s.greedy && a.candidates === 0;
+  return plan(k, ['sample', { WG: SAMPLE_WG, ARGMAX_ONLY: F(argmaxOnly) }], label, params, [a.logits, k.expTable, a.out, a.ids], [1, 1, 1], a.step);
 }
 
 /** The bench's roof: read `words` 16-byte words of `src` once (stream_read.wgsl). */

@@ -143,6 +143,7 @@ export class GpuSession implements EngineSession {
     const T = ids ? ids.length : 1, pos0 = this.length, S = pos0 + T, V = c.vocab_size;
 
     // 1. the KV cache, grown in this call's command buffer
+    this.cache.beginCall(); // destroys what the previous call retired: its work is submitted
     const grow = this.reserve(S);
     // 2. the layout and the plan
     const readLogits = output === 'last' || output === 'all';
@@ -156,7 +157,6 @@ export class GpuSession implements EngineSession {
     this.lastPlan = key;
     const epoch = this.epoch;
     const uncaught = e.uncapturedErrors;
-    this.cache.beginCall();
 
     const build = () => {
       const buffer = this.captureBuffer(capture.bytes, T);
