@@ -4,7 +4,8 @@
 // forced-expert rules. Writes xn (the experts' input), the biased logits (what the hook sees),
 // the probabilities and the choice: indices (T, K), then weights (T, K) as f32 bits, the layout
 // of hook_expert_choice. One workgroup per token: its invocations reduce the sum of squares and
-// the E dot products in workgroup memory; invocation 0 then does the rest (E is small).
+// the E dot products in workgroup memory; invocation 0 then does the rest (lib/route.wgsl: E is
+// small). router_subgroup.wgsl does the same with subgroup operations.
 // `stage` reruns the tail after a function hook replaced a value: 1 starts from the logits (as
 // given, without the bias), 2 from the probabilities.
 // Twin: the router of engine/cpu/forward.ts (routerTwin in engine/webgpu/twins.ts).
@@ -36,7 +37,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let t = wid.x + wid.y * nwg.x;
   if (t >= p.T) { return; } // uniform across the workgroup
   let o = t * p.E;
-  let ablated = p.E; // where the ablated flags start in rules
   if (p.stage == 0u) {
     let xo = t * p.D;
     var ss = 0.0;
@@ -66,63 +66,5 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   if (p.stage == 0u) {
     for (var e = 0u; e < p.E; e++) { logits[o + e] = part[e * WG] + bitcast<f32>(rules[e]); }
   }
-  if (p.stage <= 1u) {
-    var m = -3.4028234663852886e38;
-    for (var e = 0u; e < p.E; e++) { if (rules[ablated + e] == 0u) { m = max(m, logits[o + e]); } }
-    var sum = 0.0;
-    for (var e = 0u; e < p.E; e++) {
-      let v = select(exp(logits[o + e] - m), 0.0, rules[ablated + e] != 0u);
-      probs[o + e] = v;
-      sum += v;
-    }
-    for (var e = 0u; e < p.E; e++) { probs[o + e] = probs[o + e] / sum; }
-  }
-
-  // top-K by repeated selection: E is small (8 for Mixtral)
-  let wo = p.T * p.K; // where the weights start in choice
-  var taken: array<bool, MAX_E>;
-  var total = 0.0;
-  for (var k = 0u; k < p.K; k++) {
-    var best = 0u;
-    var bestP = -1.0;
-    for (var e = 0u; e < p.E; e++) {
-      let pe = select(probs[o + e], -1.0, rules[ablated + e] != 0u);
-      if (!taken[e] && pe > bestP) { best = e; bestP = pe; }
-    }
-    taken[best] = true;
-    choice[t * p.K + k] = best;
-    choice[wo + t * p.K + k] = bitcast<u32>(bestP);
-    total += bestP;
-  }
-
-  // forced experts
-  let pos = step.pos0 + t;
-  var at = 2u * p.E + 1u;
-  for (var r = 0u; r < rules[2u * p.E]; r++) {
-    let all = rules[at] != 0u;
-    let n = rules[at + 1u];
-    let hasWeights = rules[at + 2u] != 0u;
-    let experts = at + 3u;
-    let wts = experts + p.K;
-    let positions = wts + p.K;
-    var hit = all;
-    for (var i = 0u; i < n; i++) { if (rules[positions + i] == pos) { hit = true; } }
-    if (hit) {
-      total = 0.0;
-      for (var k = 0u; k < p.K; k++) {
-        let e = rules[experts + k];
-        choice[t * p.K + k] = e;
-        let w = select(probs[o + e], bitcast<f32>(rules[wts + k]), hasWeights);
-        choice[wo + t * p.K + k] = bitcast<u32>(w);
-        total += w;
-      }
-      if (hasWeights) { return; } // given weights are used as they are
-      break;
-    }
-    at = positions + n;
-  }
-  for (var k = 0u; k < p.K; k++) {
-    let w = bitcast<f32>(choice[wo + t * p.K + k]);
-    choice[wo + t * p.K + k] = bitcast<u32>(select(1.0 / f32(p.K), w / total, total > 0.0));
-  }
+  route(t);
 }

@@ -138,7 +138,9 @@ function qkvVariant(k: Kernels, subgroup: boolean, block: boolean): [ShaderName,
   if (subgroup) return ['qkv_subgroup', { ...groupedConstants(k), TB: block ? k.subgroups!.tokenBlock : 1, ...kv }];
   return ['qkv', { WG: k.wg, ...kv }];
 }
-const attentionVariant = (k: Kernels): [ShaderName, Record<string, number>] => ['attention', { WG: ATTENTION_WG, F16KV: F(k.f16KV) }];
+const attentionVariant = (k: Kernels): [ShaderName, Record<string, number>] =>
+  (k.subgroups ? ['attention_subgroup', { ...sgConstants(k), F16KV: F(k.f16KV) }] : ['attention', { WG: ATTENTION_WG, F16KV: F(k.f16KV) }]);
+const routerVariant = (k: Kernels): [ShaderName, Record<string, number>] => (k.subgroups ? ['router_subgroup', sgConstants(k)] : ['router', { WG: ROUTER_WG }]);
 const weightsVariant = (k: Kernels, shader: ShaderName): [ShaderName, Record<string, number>] => {
   if (shader.endsWith('_subgroup')) {
     return [shader, { ...sgConstants(k), ...(shader.includes('grouped') ? { TB: k.subgroups!.tokenBlock } : {}), F16: F(k.f16Weights) }];
@@ -152,7 +154,7 @@ function engineVariants(k: Kernels): [ShaderName, Record<string, number>][] {
   const out: [ShaderName, Record<string, number>][] = [
     ['add', { WG: k.wg }], ['embed', { WG: k.wg, F16: F(k.f16Weights) }], attentionVariant(k), ['attention_merge', { WG: ATTENTION_WG }],
     ['attention_apply', { WG: k.wg, F16KV: F(k.f16KV) }], ['moe_combine', { WG: k.wg }], ['moe_group', { WG: k.wg }],
-    ['router', { WG: ROUTER_WG }], ['sample', { WG: SAMPLE_WG, ARGMAX_ONLY: 0 }], ['sample', { WG: SAMPLE_WG, ARGMAX_ONLY: 1 }],
+    routerVariant(k), ['sample', { WG: SAMPLE_WG, ARGMAX_ONLY: 0 }], ['sample', { WG: SAMPLE_WG, ARGMAX_ONLY: 1 }],
     qkvVariant(k, false, false), linearVariant(k, dtype, true, false, false, false), linearVariant(k, dtype, false, true, false, false),
     linearVariant(k, dtype, false, false, false, false),
     ...(['moe_gate_up', 'moe_down', 'moe_gate_up_grouped', 'moe_down_grouped'] as const).map((s) => weightsVariant(k, s)),
@@ -309,8 +311,10 @@ export function planAttention(k: Kernels, a: AttentionShape & {
   if (a.pattern) need(label, 'pattern', a.pattern, 4 * (a.patternSlot + 1) * a.H * a.T * a.S);
   const window = Math.min(a.window ?? 0xffffffff, 0xffffffff);
   const pattern = a.pattern ?? k.dummies[1];
+  const jobs = a.T * a.H * a.splits; // (row, split) pairs: a workgroup each, or a subgroup each
+  const workgroups = k.subgroups ? Math.ceil(jobs / k.subgroups.rowsPerWorkgroup) : jobs;
   const passes = [plan(k, attentionVariant(k), label, [a.T, a.H, a.Hkv, a.Dh, window, f32Bits(1 / Math.sqrt(a.Dh)), vOffset, slot],
-    [a.qkv, a.kv, a.headScale, pattern, a.z, a.partials], grid(k.device, a.T * a.H * a.splits), a.step)];
+    [a.qkv, a.kv, a.headScale, pattern, a.z, a.partials], grid(k.device, workgroups), a.step)];
   if (a.splits > 1) {
     passes.push(plan(k, ['attention_merge', { WG: ATTENTION_WG }], `${label} merge`, [a.T, a.H, a.Dh, window, slot],
       [a.partials, a.headScale, pattern, a.z], grid(k.device, a.T * a.H), a.step));
@@ -359,8 +363,8 @@ export function planRouter(k: Kernels, a: {
   need(label, 'logits', a.logits, 4 * a.T * a.E);
   need(label, 'probs', a.probs, 4 * a.T * a.E);
   need(label, 'choice', a.choice, 4 * 2 * a.T * a.K);
-  return plan(k, ['router', { WG: ROUTER_WG }], label, [a.T, a.D, a.E, a.K, f32Bits(a.eps), a.stage ?? 0],
-    [a.x, a.g, a.gate, a.rules, a.xn, a.logits, a.probs, a.choice], grid(k.device, a.T), a.step);
+  return plan(k, routerVariant(k), label, [a.T, a.D, a.E, a.K, f32Bits(a.eps), a.stage ?? 0],
+    [a.x, a.g, a.gate, a.rules, a.xn, a.logits, a.probs, a.choice], grid(k.device, k.subgroups ? Math.ceil(a.T / k.subgroups.rowsPerWorkgroup) : a.T), a.step);
 }
 
 /** out (n) = a + b: the residual add again, when a fused kernel's input was replaced. */

@@ -1,10 +1,11 @@
 // The WGSL text of every kernel, by name. The files live in shaders/ with their contracts in a
 // header comment; `?raw` makes Vite (site) and Vitest (Node) inline them as strings. WGSL has no
-// includes: the two helpers shared by several kernels (shaders/lib/) are prepended here.
+// includes: the helpers shared by several kernels (shaders/lib/) are prepended here.
 import add from '../../shaders/add.wgsl?raw';
 import attention from '../../shaders/attention.wgsl?raw';
 import attention_apply from '../../shaders/attention_apply.wgsl?raw';
 import attention_merge from '../../shaders/attention_merge.wgsl?raw';
+import attention_subgroup from '../../shaders/attention_subgroup.wgsl?raw';
 import embed from '../../shaders/embed.wgsl?raw';
 import linear from '../../shaders/linear.wgsl?raw';
 import linear_subgroup from '../../shaders/linear_subgroup.wgsl?raw';
@@ -21,9 +22,11 @@ import moe_group from '../../shaders/moe_group.wgsl?raw';
 import qkv from '../../shaders/qkv.wgsl?raw';
 import qkv_subgroup from '../../shaders/qkv_subgroup.wgsl?raw';
 import router from '../../shaders/router.wgsl?raw';
+import router_subgroup from '../../shaders/router_subgroup.wgsl?raw';
 import sample from '../../shaders/sample.wgsl?raw';
 import stream_read from '../../shaders/stream_read.wgsl?raw';
 import kv from '../../shaders/lib/kv.wgsl?raw';
+import route from '../../shaders/lib/route.wgsl?raw';
 import sincos from '../../shaders/lib/sincos.wgsl?raw';
 
 /** `enable` directives must come first: a helper goes after them. */
@@ -34,10 +37,11 @@ function withHelper(source: string, helper: string): string {
 }
 
 export const WGSL = {
-  add, attention: withHelper(attention, kv), attention_apply: withHelper(attention_apply, kv), attention_merge, embed,
-  linear, linear_subgroup, moe_combine, moe_down, moe_down_grouped, moe_down_grouped_subgroup, moe_down_subgroup,
-  moe_gate_up, moe_gate_up_grouped, moe_gate_up_grouped_subgroup, moe_gate_up_subgroup, moe_group,
-  qkv: withHelper(qkv, sincos), qkv_subgroup: withHelper(qkv_subgroup, sincos), router, sample, stream_read,
+  add, attention: withHelper(attention, kv), attention_apply: withHelper(attention_apply, kv), attention_merge,
+  attention_subgroup: withHelper(attention_subgroup, kv), embed, linear, linear_subgroup, moe_combine, moe_down, moe_down_grouped,
+  moe_down_grouped_subgroup, moe_down_subgroup, moe_gate_up, moe_gate_up_grouped, moe_gate_up_grouped_subgroup, moe_gate_up_subgroup,
+  moe_group, qkv: withHelper(qkv, sincos), qkv_subgroup: withHelper(qkv_subgroup, sincos), router: withHelper(router, route),
+  router_subgroup: withHelper(router_subgroup, route), sample, stream_read,
 } as const;
 
 export type ShaderName = keyof typeof WGSL;
