@@ -52,7 +52,9 @@ export async function decodeAt(engine: Engine, session: EngineSession, p: number
   const send = (): Promise<ForwardResult & { hostMs?: number; gpuMs?: number }> => {
     calls++;
     const request = mode(draw++);
-    return session.forwardPicked ? session.forwardPicked(request) : session.forward([token], request);
+    const r = session.forwardPicked ? session.forwardPicked(request) : session.forward([token], request);
+    r.catch(() => {}); // awaited below; a failure there ends the run, and the calls sent after it fail with it
+    return r;
   };
   while (wall.length < o.measured) {
     session.truncate(p);
