@@ -92,11 +92,14 @@ export class WebGpuEngine implements Engine {
     this.profile = p.profile;
     this.timestamps = p.timestamps;
     p.device.lost.then((info) => { this.lost = DeviceLostError.from(info); });
-    p.device.addEventListener('uncapturederror', (e) => {
-      this.uncapturedErrors++;
-      this.lastUncapturedError = (e as GPUUncapturedErrorEvent).error.message;
-    });
+    p.device.addEventListener('uncapturederror', this.onError);
   }
+
+  /** Counts errors outside any scope; removed on dispose, so engines made and dropped on one device leave nothing behind. */
+  private readonly onError = (e: Event): void => {
+    this.uncapturedErrors++;
+    this.lastUncapturedError = (e as GPUUncapturedErrorEvent).error.message;
+  };
 
   static async create(device: GPUDevice, config: MixtralConfig, weights: MixtralWeights, options: WebGpuEngineOptions = {}, description = 'WebGPU'): Promise<WebGpuEngine> {
     const dtype = options.weights ?? 'f32';
@@ -144,6 +147,7 @@ export class WebGpuEngine implements Engine {
     for (const s of [...this.sessions]) s.dispose();
     for (const b of weightBuffers(this.weights)) b.destroy();
     disposeKernels(this.kernels);
+    this.device.removeEventListener('uncapturederror', this.onError);
   }
 
   [Symbol.dispose](): void { this.dispose(); }
