@@ -13,12 +13,22 @@
 // read, the functions run (hooks/request.ts: HookRun, as on the CPU), what they return written
 // back, and the hook point's `rerun` steps recompute what a fused kernel derived from it: a sync,
 // which is its cost. No hook, no slot, no read.
+// Data that replaces a hook's value without the host (an activation patch: `Replacement`) plugs
+// in the same way: its steps write into the hook point's region, and the point's `rerun` follows,
+// so a replaced input of a fused kernel is seen by everything after it, as on the CPU.
 import type { MixtralConfig } from '../config.ts';
 import { RequestError } from '../errors.ts';
 import { hookNames, hookShape, hookSpec } from '../hooks/names.ts';
 import { HookRun, resolveHookNames, type ExpertChoice, type HookRequest, type HookTensor, type HookValue } from '../hooks/request.ts';
 import { copy, readBuffer, write, type Counters, type Region, type Step } from './gpu.ts';
 import { residualNames, type ForwardStep, type HookPoint, type Placement } from './forward.ts';
+
+/**
+ * Values written over hooks on the GPU at their hook points, without a sync: `names` are the
+ * hooks it replaces in this call (known before layout, so an observed earlier name of the same
+ * tensor keeps its own value), `steps` the GPU work that writes over the hook's region.
+ */
+export interface Replacement { names: ReadonlySet<string>; steps(hook: string, tensor: Region): Step[] }
 
 /** One call's dimensions: T tokens attending to S positions from pos0, a KV cache of `capacity`; `allRows`: every row's logits are wanted. */
 export interface CaptureCall { T: number; S: number; pos0: number; capacity: number; allRows: boolean }
@@ -52,12 +62,18 @@ export class HookCapture {
   private readonly patterns: { offset: number; layers: Map<number, number> };
   private readonly align: number;
 
-  constructor(private readonly device: GPUDevice, private readonly config: MixtralConfig, request: HookRequest, private readonly call: CaptureCall, o: { resultBytes: number; readLogits: boolean }) {
+  private readonly replacement: Replacement | null;
+  /** Hooks whose value is replaced in this call: by a function hook, or by a Replacement. */
+  private readonly replaced: Set<string>;
+
+  constructor(private readonly device: GPUDevice, private readonly config: MixtralConfig, request: HookRequest, private readonly call: CaptureCall, o: { resultBytes: number; readLogits: boolean; replacement?: Replacement }) {
     const c = config, { T, S } = call;
     this.run = new HookRun(c, request, call.pos0);
     const rows = this.rows = call.allRows || this.run.wants('hook_logits') || this.run.wants('ln_final.hook_normalized') ? T : 1;
     this.synced = resolveHookNames(c, Object.keys(request.fns ?? {}));
     this.observed = resolveHookNames(c, request.observe ?? []);
+    this.replacement = o.replacement ?? null;
+    this.replaced = new Set([...this.synced, ...(this.replacement?.names ?? [])]);
     for (const name of this.synced) {
       if (hookSpec(name)?.template === 'blocks.{l}.moe.hook_expert_out') {
         throw new RequestError(`function hooks on "${name}" are not supported by the WebGPU engine; use the CPU engine or hook_mlp_out`);
@@ -82,7 +98,7 @@ export class HookCapture {
       const stacked = group[0].endsWith('attn.hook_q');
       const observed = group.filter((n) => this.observed.has(n) && !this.synced.has(n));
       // An observed name before a replaced one keeps its own value: a slot of its own, by copy.
-      const lastReplaced = stacked ? -1 : group.findLastIndex((n) => this.synced.has(n));
+      const lastReplaced = stacked ? -1 : group.findLastIndex((n) => this.replaced.has(n));
       const copied = observed.filter((n) => group.indexOf(n) < lastReplaced);
       const inPlace = observed.filter((n) => !copied.includes(n));
       if (inPlace.length) {
@@ -144,18 +160,25 @@ export class HookCapture {
   }
 
   /**
-   * Append the GPU work of `plan` to `steps`, and at each hook point what its hooks need: a copy
-   * into the slot of an observed value that a later replacement would overwrite; a sync where a
-   * function hook runs (`flush` submits the steps so far), then the point's rerun when the value
-   * was replaced.
+   * Append the GPU work of `plan` to `steps`, and at each hook point what its hooks need: the
+   * Replacement's steps; a sync where a function hook runs (`flush` submits the steps so far);
+   * the point's rerun when either replaced the value; a copy into the slot of an observed value
+   * that a later replacement would overwrite.
    */
   async walk(plan: readonly ForwardStep[], steps: Step[], flush: () => Promise<void>, capture: GPUBuffer, counters?: Counters): Promise<void> {
     for (const p of plan) {
       if (!('hook' in p)) { steps.push(p); continue; }
+      let changed = false;
+      if (this.replacement?.names.has(p.hook)) {
+        const written = this.replacement.steps(p.hook, p.tensor);
+        steps.push(...written);
+        changed = written.length > 0;
+      }
       if (this.synced.has(p.hook)) {
         await flush();
-        if (await this.callFunctions(p, counters) && p.rerun) steps.push(...p.rerun);
+        if (await this.callFunctions(p, counters)) changed = true;
       }
+      if (changed && p.rerun) steps.push(...p.rerun);
       const slot = this.slots.get(p.hook);
       if (slot?.copied) steps.push(copy(p.tensor.buffer, p.tensor.offset, capture, slot.offset, slot.bytes));
     }

@@ -124,6 +124,31 @@ describe.each(goldenCases().flatMap((c) => kernelSets.map((k) => ({ ...c, ...k }
   });
 });
 
+describe('the f16 KV cache', () => {
+  it('decodes within 1e-2 of the CPU engine, with the same greedy tokens', async (ctx) => {
+    const d = device(ctx);
+    const c = goldenCases().find((g) => g.name === 'f16-gqa2-e8-k2')!;
+    const ckpt = await loadModelDirectory(c.dir);
+    const cpu = new CpuEngine(ckpt.config, ckpt.weights);
+    const half = await WebGpuEngine.create(d, ckpt.config, ckpt.weights, { weights: 'f16', kvCache: 'f16' });
+    expect(half.kernels.f16KV).toBe(true);
+    const ids = c.expected.ids, V = ckpt.config.vocab_size;
+    const full = await cpu.forward(ids, { output: 'all' });
+    const s = half.createSession();
+    const first = await s.forward(ids.slice(0, 3), { output: 'all' });
+    let err = maxDiff(first.logits, full.logits.subarray(0, 3 * V));
+    for (let t = 3; t < ids.length; t++) err = Math.max(err, maxDiff((await s.forward([ids[t]])).logits, full.logits.subarray(t * V, (t + 1) * V)));
+    s.dispose();
+    console.log(`[webgpu:f16-kv] largest |logit diff| vs CPU: ${err.toExponential(2)}`);
+    // k and v rounded to halves (11 bits): the error is f16's, not f32's.
+    expect(err).toBeLessThanOrEqual(1e-2);
+    const tokens: number[] = [];
+    for await (const step of generate({ engine: half, prompt: c.expected.greedy.prompt }, { maxTokens: c.expected.greedy.tokens.length, temperature: 0, stopAtEos: false })) tokens.push(step.token);
+    expect(tokens).toEqual(c.expected.greedy.tokens);
+    half.dispose();
+  });
+});
+
 describe('a lost device', () => {
   it('gives a clear error, and a new engine on a new device works without restarting', async (ctx) => {
     device(ctx);
