@@ -1,7 +1,8 @@
 // What planned GPU work keeps between calls, so that a steady-state decode step creates no GPU
 // objects (each session has one; the kernels' own serves tests and the bench): scratch buffers
 // by name, small constant buffers by content, and for every planned dispatch its params uniform
-// and bind group. A dispatch is found again by its kernel, the regions it binds and how many
+// and bind group. A dispatch is found again by its pipeline (a bind group made for one 'auto'
+// layout fits no other, not even another variant of the same shader), the regions it binds and how many
 // times the same pair came before in this call; its params are rewritten with queue.writeBuffer
 // only when they changed (in steady decode they do not: what moves with the position is in the
 // session's step uniform). Creating a bind group or a buffer per dispatch costs more than a small
@@ -17,7 +18,7 @@ interface Planned { uniform: GPUBuffer; params: Uint32Array<ArrayBuffer>; bindGr
 export class PassCache {
   /** GPU objects created through this cache so far (buffers, uniforms, bind groups). */
   created = 0;
-  private ids = new WeakMap<GPUBuffer, number>();
+  private ids = new WeakMap<GPUBuffer | GPUComputePipeline, number>();
   private nextId = 1;
   private planned = new Map<string, Planned>();
   private occurrences = new Map<string, number>();
@@ -35,7 +36,7 @@ export class PassCache {
     this.retired = [];
   }
 
-  private id(b: GPUBuffer): number {
+  private id(b: GPUBuffer | GPUComputePipeline): number {
     let i = this.ids.get(b);
     if (i === undefined) { i = this.nextId++; this.ids.set(b, i); }
     return i;
@@ -43,7 +44,7 @@ export class PassCache {
 
   /** A dispatch of `pipeline` over `bindings` with these params, reusing its uniform and bind group. */
   pass(kernel: string, pipeline: GPUComputePipeline, label: string, params: readonly number[], bindings: readonly Binding[], workgroups: Pass['workgroups'], step?: GPUBuffer): Pass {
-    const base = `${kernel}:${bindings.map((b) => { const r = regionOf(b); return `${this.id(r.buffer)}@${r.offset}+${r.size}`; }).join(',')}${step ? `|${this.id(step)}` : ''}`;
+    const base = `${kernel}/${this.id(pipeline)}:${bindings.map((b) => { const r = regionOf(b); return `${this.id(r.buffer)}@${r.offset}+${r.size}`; }).join(',')}${step ? `|${this.id(step)}` : ''}`;
     const n = this.occurrences.get(base) ?? 0;
     this.occurrences.set(base, n + 1);
     const key = `${base}#${n}`;
