@@ -11,7 +11,8 @@
 //    there with the same procedure (engine/sampling.ts) and returns the candidates, and each
 //    next step is submitted before the current one is read, fed the token the device picked.
 // 3. Each step says why it ended the generation, if it did: 'eos', 'length', 'context',
-//    'stopped' (the signal was aborted; it is looked at between tokens).
+//    'stopped' (the signal was aborted; it is looked at between tokens). A forward whose expert
+//    weights or logits are not finite numbers ends it with a NonFiniteError, never a token.
 // 4. With `routeLast`, one more forward feeds the last token so it has its routing and hooks too.
 // 5. The session is disposed on every path: done, error, abort, a consumer that stops iterating.
 import type { Engine, ForwardOutput, ForwardRequest, ForwardResult } from './engine.ts';
@@ -23,6 +24,7 @@ import { createSampler, type SamplingOptions } from './sampling.ts';
 import { promptIds } from './generation/prompt.ts';
 import { TokenTexts, specialIds, type TokenInfo } from './generation/token-texts.ts';
 import { candidatesOf, nextTokenCandidates, type Candidate } from './generation/candidates.ts';
+import { checkFinite } from './generation/finite.ts';
 import { layerRouting, routingHooks, type LayerRouting } from './routing/routing.ts';
 
 /**
@@ -52,6 +54,8 @@ export interface GenerateOptions extends SamplingOptions {
   candidates?: number;
   /** After the last token, one more forward that feeds it, so it has its routing and hooks (default false). */
   routeLast?: boolean;
+  /** Read special tokens written in a text prompt ("</s>") as those tokens (default false: they are text). */
+  specialTokens?: boolean;
 }
 
 /** One forward of the loop: the tokens fed and what was observed. */
@@ -105,7 +109,7 @@ export async function* generate(input: GenerateInput, o: GenerateOptions = {}): 
   const { engine } = input;
   const tokenizer = input.tokenizer ?? null;
   const config = engine.config;
-  const ids = promptIds(config, tokenizer, input.prompt, 'generate');
+  const ids = promptIds(config, tokenizer, input.prompt, 'generate', { specialTokens: o.specialTokens });
   const maxTokens = o.maxTokens ?? 64;
   if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new RequestError(`maxTokens must be a positive integer, got ${maxTokens}`);
   const candidates = o.candidates ?? 0;
@@ -150,6 +154,7 @@ export async function* generate(input: GenerateInput, o: GenerateOptions = {}): 
       // On the device the next step goes out before this one is read (dropped if this one is the last).
       const ahead = onDevice && (index + 1 < budget || o.routeLast) ? send(null, out, index + 1) : null;
       const { result, ...forward } = await receive(sent, fed);
+      checkFinite(config, forward.position, fed.length, forward.routing, result);
       if (index > 0) decodeMs += forward.ms;
       const token = greedy || onDevice ? result.token : sample(result.logits);
       const position = forward.position + fed.length;
@@ -171,7 +176,8 @@ export async function* generate(input: GenerateInput, o: GenerateOptions = {}): 
         tokensPerSecond: decodeMs > 0 ? (1000 * index) / decodeMs : 0, finish,
       };
       if (finish && o.routeLast) {
-        const { result: _, ...last } = await receive(ahead ?? send([sampled], 'argmax', index + 1), [sampled]);
+        const { result: closing, ...last } = await receive(ahead ?? send([sampled], 'argmax', index + 1), [sampled]);
+        checkFinite(config, last.position, 1, last.routing, closing);
         step.last = last;
       }
       yield step;

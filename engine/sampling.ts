@@ -19,6 +19,10 @@
 //    running weight exceeds u. (Every sum is an integer below 2^48: exact in a float64.)
 // 5. Candidates: the first n of the order, probability = weight at temperature 1 / the total weight
 //    at temperature 1 over the vocabulary (a float64 division of the same integers on both sides).
+//
+// Logits that are not numbers are never a choice: argmax skips NaN (and says -1 when nothing is
+// left), and the sampler refuses them (engine/generate.ts stops a generation with a
+// NonFiniteError before it gets here).
 
 export interface SamplingOptions {
   /** 0 (or less) means greedy argmax. */
@@ -27,6 +31,7 @@ export interface SamplingOptions {
   topK?: number;
   /** Keep the smallest set of most likely tokens whose probability exceeds p (1: no limit). */
   topP?: number;
+  /** An integer from 0 to 2^32 - 1 (the generator's state is 32 bits: no other value is a seed of its own). */
   seed?: number;
 }
 
@@ -79,15 +84,22 @@ export function drawBits(seed: number, draw: number): number {
   return (t ^ (t >>> 14)) >>> 0;
 }
 
+/** The largest seed: seeds are the 32-bit states of the generator. */
+export const MAX_SEED = 2 ** 32 - 1;
+
 /** mulberry32: a small, fast, well-distributed 32-bit generator; good enough for sampling. */
 export function seededRandom(seed: number): () => number {
   let draw = 0;
   return () => drawBits(seed, draw++) / 4294967296;
 }
 
+/** Index of the largest value, ties to the lower index; NaN is skipped, and -1 means no value was a number. */
 export function argmax(x: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
+  let best = -1;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    if (v === v && (best < 0 || v > x[best])) best = i; // v === v: not NaN
+  }
   return best;
 }
 
@@ -186,6 +198,15 @@ export function checkSamplingOptions(o: SamplingOptions): void {
   }
   if (o.topP !== undefined && (o.topP <= 0 || o.topP > 1)) throw new RangeError(`topP must be in (0, 1], got ${o.topP}`);
   if (o.topK !== undefined && (o.topK < 0 || !Number.isInteger(o.topK))) throw new RangeError(`topK must be a non-negative integer, got ${o.topK}`);
+  // A fraction or a value past 32 bits would silently become another seed (the generator keeps 32 bits).
+  if (o.seed !== undefined && (!Number.isInteger(o.seed) || o.seed < 0 || o.seed > MAX_SEED)) throw new RangeError(`seed must be an integer from 0 to ${MAX_SEED}, got ${o.seed}`);
+}
+
+/** Throws a RangeError naming the first logit that is NaN or +Infinity: no token can be drawn from it. */
+export function checkSampleable(logits: ArrayLike<number>): void {
+  for (let i = 0; i < logits.length; i++) {
+    if (Number.isNaN(logits[i]) || logits[i] === Infinity) throw new RangeError(`cannot sample from logits that are not finite (${logits[i]} at token ${i})`);
+  }
 }
 
 /** A sampler bound to its options and its own random stream (draw 0, 1, 2, ... in turn). */
@@ -193,5 +214,5 @@ export function createSampler(o: SamplingOptions = {}): (logits: ArrayLike<numbe
   checkSamplingOptions(o);
   if (!o.temperature || o.temperature <= 0) return argmax;
   let draw = 0;
-  return (logits) => pickToken(logits, o, draw++);
+  return (logits) => { checkSampleable(logits); return pickToken(logits, o, draw++); };
 }

@@ -26,6 +26,7 @@ import { MAX_CANDIDATES, attentionSplits, kvWords, sampleWords, stepWords, withC
 import { PassCache } from './pass-cache.ts';
 import { planForward, scratchFor, type Call } from './forward.ts';
 import { HookCapture } from './capture.ts';
+import { patchReplacement } from './patches.ts';
 import type { WebGpuEngine } from './engine.ts';
 
 /** Staging buffers in the ring: a call maps one while the next ones are submitted. */
@@ -147,7 +148,9 @@ export class GpuSession implements EngineSession {
     const grow = this.reserve(S);
     // 2. the layout and the plan
     const readLogits = output === 'last' || output === 'all';
-    const capture = new HookCapture(device, c, hookRequest, { T, S, pos0, capacity: this.capacity, allRows: output === 'all' }, { resultBytes: 4 * sampleWords(nCand), readLogits });
+    // Activation patches: their values written now, copied over the hooks at their points.
+    const replacement = patchReplacement(device, c, interventions, { T, pos0 }, (label, bytes) => this.cache.buffer(label, bytes), counters) ?? undefined;
+    const capture = new HookCapture(device, c, hookRequest, { T, S, pos0, capacity: this.capacity, allRows: output === 'all' }, { resultBytes: 4 * sampleWords(nCand), readLogits, replacement });
     const rows = capture.rows;
     const splits = attentionSplits(T, S, c.sliding_window);
     const timed: Timestamps | undefined = e.profile ? 'each' : e.timestamps ? 'all' : undefined;

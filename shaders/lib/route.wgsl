@@ -6,17 +6,25 @@
 fn route(t: u32) {
   let o = t * p.E;
   let ablated = p.E; // where the ablated flags start in rules
+  var sum = 0.0;
   if (p.stage <= 1u) {
     var m = -3.4028234663852886e38;
     for (var e = 0u; e < p.E; e++) { if (rules[ablated + e] == 0u) { m = max(m, logits[o + e]); } }
-    var sum = 0.0;
     for (var e = 0u; e < p.E; e++) {
       let v = select(exp(logits[o + e] - m), 0.0, rules[ablated + e] != 0u);
       probs[o + e] = v;
       sum += v;
     }
     for (var e = 0u; e < p.E; e++) { probs[o + e] = probs[o + e] / sum; }
+  } else {
+    // Probabilities a hook gave: their sum only says whether they are all numbers.
+    for (var e = 0u; e < p.E; e++) { if (rules[ablated + e] == 0u) { sum += probs[o + e]; } }
   }
+  // Logits (or given probabilities) that are not numbers (NaN, or an infinity that makes
+  // exp(inf - inf)) leave a sum whose exponent bits are all ones: the weights are then NaN, so
+  // the output says so rather than route silently to the first experts (as the CPU engine does).
+  // Bits, not x != x, which a compiler may assume false.
+  let notNumbers = (bitcast<u32>(sum) & 0x7f800000u) == 0x7f800000u;
 
   // top-K by repeated selection: E is small (8 for Mixtral)
   let wo = p.T * p.K; // where the weights start in choice
@@ -63,6 +71,7 @@ fn route(t: u32) {
   }
   for (var k = 0u; k < p.K; k++) {
     let w = bitcast<f32>(choice[wo + t * p.K + k]);
-    choice[wo + t * p.K + k] = bitcast<u32>(select(1.0 / f32(p.K), w / total, total > 0.0));
+    let r = select(1.0 / f32(p.K), w / total, total > 0.0);
+    choice[wo + t * p.K + k] = bitcast<u32>(select(r, sum, notNumbers)); // sum is that NaN: a constant NaN is not valid WGSL
   }
 }
