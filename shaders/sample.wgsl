@@ -15,6 +15,8 @@
 //    is the first id, walking the candidate set in id order, whose running weight exceeds u.
 // 5. Candidates: the first n of the order, with their weights at temperature 1 and the mass of all
 //    weights at temperature 1 (the host divides: probability = w / mass).
+// A logit that is NaN or +Infinity leaves no token: 0xffffffff, past the vocabulary, which the
+// host reports (engine/generation/finite.ts), as the CPU's sampler refuses such logits.
 // The token is also written to ids[0], the next call's input: a decode step can be submitted
 // before the host has read this one (session.ts: forwardPicked).
 // One workgroup of WG invocations, each scanning a contiguous chunk of the vocabulary.
@@ -43,6 +45,7 @@ var<workgroup> bestV: array<f32, WG>;
 var<workgroup> bestI: array<u32, WG>;
 var<workgroup> decided: array<u32, 8>;         // what invocation 0 decided, for everyone
 var<workgroup> found: atomic<u32>;
+var<workgroup> notNumbers: atomic<u32>;       // 1 when a logit is NaN or +Infinity
 var<workgroup> candId: array<u32, MAX_CAND>;
 var<workgroup> candKey: array<u32, MAX_CAND>;
 
@@ -217,6 +220,9 @@ fn main(@builtin(local_invocation_id) lid3: vec3u) {
   for (var e = lo; e < hi; e++) {
     let x = logit(e);
     if (x > v || at == 0xffffffffu) { v = x; at = e; }
+    // Exponent bits all ones, not -Infinity. Bits, not x != x, which a compiler may assume false.
+    let b = bitcast<u32>(x);
+    if ((b & 0x7f800000u) == 0x7f800000u && b != 0xff800000u) { atomicOr(&notNumbers, 1u); }
   }
   bestV[lid] = v;
   bestI[lid] = at;
@@ -231,6 +237,7 @@ fn main(@builtin(local_invocation_id) lid3: vec3u) {
   }
   let m = bestV[0];
   var token = bestI[0];
+  if (atomicLoad(&notNumbers) != 0u) { token = 0xffffffffu; }
   if (ARGMAX_ONLY) {
     if (lid == 0u) { out[0] = token; ids[0] = token; out[1] = 0u; }
     return;
@@ -288,7 +295,7 @@ fn main(@builtin(local_invocation_id) lid3: vec3u) {
       }
     }
     workgroupBarrier();
-    token = decided[6];
+    token = select(decided[6], 0xffffffffu, atomicLoad(&notNumbers) != 0u);
     workgroupBarrier();
   }
   if (lid == 0u) {
