@@ -1,104 +1,165 @@
-// npm run bench: the CPU and WebGPU engines side by side on the default model, in one run.
-// `npm run bench -- --scale` runs scale mode instead (scale.ts); `--model DIR` benches another
-// checkpoint (a golden fixture while the default model is training). Prints one JSON object:
-// prefill tokens/s, decode tokens/s and ms per token, with no hooks and with every hook observed,
-// greedy decode with the argmax on the GPU (only the token id read back), the WebGPU/CPU ratios
-// and kernel times from timestamp queries. WebGPU runs on Dawn (SwiftShader when the
-// machine has no GPU: a CPU emulation, so its absolute numbers say nothing about GPU speed).
+// npm run bench: the WebGPU engine on the default model, one line of JSON on stdout (notes on
+// stderr). `--scale` runs scale mode instead (scale.ts: one Mixtral-8x7B layer); `--preflight`
+// only describes the adapter (preflight.ts); `--model DIR` benches another checkpoint; `--quick`
+// measures fewer tokens (a smoke run, not figures).
+// Per mode (no hooks, greedy, the site's hooks, every hook; decode.ts) and at positions near 16
+// and near 480 (the default model's window is 128, so the second attends to a full window): the
+// median, p10 and p90 ms per token over 256 tokens after 16 warm-up tokens, host and GPU time
+// per token, and the engine's counters per decode call (dispatches, passes, copies, maps, writes).
+// Timestamp quantization is turned off (engine/node-webgpu.ts) and checked: some GPU reading
+// must not be a multiple of 65,536 ns. Beside them: prefill, the CPU engine, the workgroup-
+// reduction kernels and per-kernel times, for ratios within this run. On a real GPU it prints
+// PASS/FAIL lines against the targets (targets.ts); on SwiftShader (a CPU emulation) its
+// absolute figures say nothing about GPUs, and the "here" targets check ratios instead.
 //
 // Napkin maths for decode: each token reads every active weight once. For the default model
 // (F16) that is about 2 bytes x 5.2 M active parameters = 10 MB per token; at 1 TB/s of memory
-// bandwidth the ceiling would be ~100k tokens/s, so real-GPU decode is bound by dispatch overhead.
+// bandwidth the ceiling would be ~100k tokens/s, so real-GPU decode of a model this small is bound
+// by launch overhead: 39 dispatches in one compute pass per token, submitted without a host wait.
 import { loadModelDirectory } from '../engine/node.ts';
-import { generate } from '../engine/generate.ts';
 import { CpuEngine } from '../engine/cpu/engine.ts';
-import { createNodeWebGpuEngine } from '../engine/node-webgpu.ts';
 import type { Engine } from '../engine/engine.ts';
 import { DEFAULT_MODEL_DIR } from '../engine/cli/commands.ts';
 import { registerWgslLoader, requestNodeGpuDevice } from '../engine/node-webgpu.ts';
+import { weightStorageFor } from '../engine/checkpoint/dtype.ts';
+import { MEASURED, MODES, REWIND, WARMUP, decodeAt, promptOf, type PositionFigures } from './decode.ts';
+import { adapterFacts, describeAdapter, isRealGpu, modelTargets } from './targets.ts';
 
-const PROMPT = 128, DECODE = 32, REPEAT = 2;
-
-/**
- * Prefill of PROMPT tokens and greedy decode of DECODE more, through the one generation loop
- * (engine/generate.ts) that the CLI and the site use. With `greedyOnGpu` nothing needs the
- * logits, so the loop asks the engine for the argmax alone; otherwise every step reads them back.
- */
-async function measure(engine: Engine, hooks: string[], greedyOnGpu = false, repeat = REPEAT) {
-  const prompt = Array.from({ length: PROMPT }, (_, i) => 3 + ((i * 977) % (engine.config.vocab_size - 3)));
-  let best = { prefill: Infinity, decode: Infinity };
-  for (let r = 0; r < repeat; r++) {
-    let prefill = 0, decode = 0;
-    for await (const step of generate({ engine, prompt }, { maxTokens: DECODE + 1, temperature: 0, stopAtEos: false, hooks, logits: !greedyOnGpu })) {
-      if (step.index === 0) prefill = step.ms; else decode += step.ms;
-    }
-    best = { prefill: Math.min(best.prefill, prefill), decode: Math.min(best.decode, decode) };
-  }
-  return {
-    prefill_tokens_per_s: +(PROMPT / (best.prefill / 1000)).toFixed(1),
-    decode_tokens_per_s: +(DECODE / (best.decode / 1000)).toFixed(1),
-    decode_ms_per_token: +(best.decode / DECODE).toFixed(2),
-  };
-}
+const POSITIONS = [16, 480] as const;
+const PREFILL = 128;
+const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
 
 async function main() {
+  const quick = process.argv.includes('--quick');
+  const o = quick ? { warmup: 2, measured: 8 } : { warmup: WARMUP, measured: MEASURED };
+  registerWgslLoader(); // the kernels import WGSL with `?raw`
+  if (process.argv.includes('--preflight')) {
+    await (await import('./preflight.ts')).preflight();
+    return;
+  }
   if (process.argv.includes('--scale')) {
-    // Scale mode: one layer at Mixtral-8x7B's real dimensions (see scale.ts).
-    registerWgslLoader(); // the kernels import WGSL with `?raw`
     const { scaleBench, MIXTRAL_8X7B } = await import('./scale.ts');
     const { device, adapter } = await requestNodeGpuDevice(MIXTRAL_8X7B, 'f16');
-    const out = await scaleBench(device);
-    process.stdout.write(JSON.stringify({ scale: out, webgpu_adapter: `${adapter.info.vendor} ${adapter.info.architecture} ${adapter.info.description}`.trim() }) + '\n');
+    const out = await scaleBench(device, adapterFacts(adapter), { runs: quick ? 2 : 20 });
+    process.stdout.write(JSON.stringify(out) + '\n');
     device.destroy();
     return;
   }
   const at = process.argv.indexOf('--model');
   const dir = at > 0 ? process.argv[at + 1] : DEFAULT_MODEL_DIR;
   const model = await loadModelDirectory(dir);
-  const cpu = new CpuEngine(model.config, model.weights);
-  const gpu = await createNodeWebGpuEngine(model.config, model.weights, model.dtypeBytes);
-  const result: Record<string, unknown> = { model: at > 0 ? dir : 'models/mixscope-tiny', prompt_tokens: PROMPT, decode_tokens: DECODE, webgpu_adapter: gpu.description };
-  for (const [name, engine] of [['cpu', cpu], ['webgpu', gpu]] as const) {
-    result[name] = { no_hooks: await measure(engine, []), every_hook: await measure(engine, ['*']) };
+  const c = model.config;
+  const dtype = weightStorageFor(model.dtypeBytes);
+  const { WebGpuEngine } = await import('../engine/webgpu/engine.ts');
+  const { device, adapter } = await requestNodeGpuDevice(c, dtype);
+  const facts = adapterFacts(adapter);
+  const gpu = await WebGpuEngine.create(device, c, model.weights, { weights: dtype, timestamps: true }, `WebGPU (${describeAdapter(facts)})`);
+  const cpu = new CpuEngine(c, model.weights);
+  const positions = POSITIONS.filter((p) => p + REWIND <= c.max_position_embeddings);
+  const result: Record<string, unknown> = {
+    model: at > 0 ? dir : 'models/mixscope-tiny', webgpu_adapter: describeAdapter(facts), real_gpu: isRealGpu(facts),
+    kernels: gpu.kernels.subgroups ? `subgroup kernels (${gpu.kernels.subgroups.wg}-invocation workgroups, ${gpu.kernels.subgroups.rowsPerWorkgroup} rows each)` : 'workgroup-reduction kernels (no subgroups on this adapter)',
+    tokens: { warmup: o.warmup, measured: o.measured, rewind_every: REWIND, sliding_window: c.sliding_window },
+  };
+
+  // ---- decode, per mode and position
+  const readings: number[] = [];
+  const modes: Record<string, Record<string, unknown>> = {};
+  const sessions = new Map<number, ReturnType<typeof gpu.createSession>>();
+  for (const p of positions) {
+    const s = gpu.createSession();
+    await s.forward(promptOf(p, c.vocab_size), { output: 'token' });
+    sessions.set(p, s);
   }
-  (result.webgpu as Record<string, unknown>).greedy_argmax_on_gpu = await measure(gpu, [], true);
-  (result.webgpu as Record<string, unknown>).kernels = gpu.kernels.subgroups ? `subgroup kernels (${gpu.kernels.subgroups.wg}-invocation workgroups, ${gpu.kernels.subgroups.rowsPerWorkgroup} rows each)` : 'workgroup-reduction kernels (no subgroups on this adapter)';
-  // The workgroup-reduction kernels (what adapters without `subgroups` run), on the same device
-  // and in the same run, so the two kernel sets compare side by side. Once: they are the slow path.
-  let withoutSubgroups: Awaited<ReturnType<typeof measure>> | null = null;
+  for (const [name, mode] of Object.entries(MODES)) {
+    const entry: Record<string, unknown> = {};
+    for (const p of positions) {
+      log(`${name} near ${p}`);
+      const { figures, counters, gpuReadings } = await decodeAt(gpu, sessions.get(p)!, p, mode, o);
+      entry[`near_${p}`] = figures;
+      readings.push(...gpuReadings);
+      if (p === positions[0] && counters) {
+        const { scopes, ...rest } = counters;
+        entry.counters = rest;
+        entry.error_scopes_awaited = scopes;
+      }
+    }
+    modes[name] = entry;
+  }
+  for (const s of sessions.values()) s.dispose();
+  result.modes = modes;
+  const ns = readings.map((ms) => Math.round(ms * 1e6));
+  result.timestamp_quantization = {
+    disabled: true, readings: ns.length, not_multiples_of_65536_ns: ns.filter((v) => v % 65536 !== 0).length,
+    checked: ns.some((v) => v % 65536 !== 0),
+  };
+
+  // ---- beside it: prefill, the CPU engine, the workgroup-reduction kernels, kernel times
+  const prefill = async (e: Engine) => {
+    const times: number[] = [];
+    for (let r = 0; r < (quick ? 1 : 3); r++) {
+      using s = e.createSession();
+      const t = performance.now();
+      await s.forward(promptOf(PREFILL, c.vocab_size), { output: 'token' });
+      times.push(performance.now() - t);
+    }
+    return +(PREFILL / (Math.min(...times) / 1000)).toFixed(1);
+  };
+  log('prefill');
+  result.prefill_tokens_per_s = { prompt_tokens: PREFILL, webgpu: await prefill(gpu), cpu: await prefill(cpu) };
+  const short = { warmup: o.warmup, measured: Math.min(o.measured, 64) };
+  const at16 = async (e: Engine, name: keyof typeof MODES, opts = short): Promise<PositionFigures> => {
+    using s = e.createSession();
+    await s.forward(promptOf(positions[0], c.vocab_size), { output: 'token' });
+    return (await decodeAt(e, s, positions[0], MODES[name], opts)).figures;
+  };
+  log('CPU engine');
+  result.cpu = { no_hooks: { near_16: await at16(cpu, 'no_hooks') }, every_hook: { near_16: await at16(cpu, 'every_hook') } };
+  let workgroup: PositionFigures | null = null;
   if (gpu.kernels.subgroups) {
-    const fallback = await createNodeWebGpuEngine(model.config, model.weights, model.dtypeBytes, { subgroups: false });
-    withoutSubgroups = await measure(fallback, [], false, 1);
-    result.webgpu_without_subgroups = { no_hooks: withoutSubgroups };
+    log('workgroup-reduction kernels');
+    const fallback = await WebGpuEngine.create(device, c, model.weights, { weights: dtype, subgroups: false, timestamps: true });
+    workgroup = await at16(fallback, 'no_hooks', { warmup: 2, measured: quick ? 4 : 16 });
+    result.workgroup_reduction_kernels = { no_hooks: { near_16: workgroup } };
     fallback.dispose();
   }
-  // Kernel times from timestamp queries, in a separate profiled engine (profiling adds overhead).
-  const profiled = await createNodeWebGpuEngine(model.config, model.weights, model.dtypeBytes, { profile: true });
+  const profiled = await WebGpuEngine.create(device, c, model.weights, { weights: dtype, profile: true });
   if (profiled.profile) {
-    const s = profiled.createSession();
-    const sorted = () => Object.fromEntries(Object.entries(profiled.lastKernelTimes ?? {}).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, +v.toFixed(4)]));
-    await s.forward(Array.from({ length: PROMPT }, (_, i) => 3 + i));
-    result.webgpu_prefill_kernel_ms = sorted();
-    await s.forward([5]);
-    result.webgpu_decode_kernel_ms = sorted();
-  } else {
-    result.webgpu_decode_kernel_ms = 'this adapter has no timestamp-query';
+    using s = profiled.createSession();
+    await s.forward(promptOf(positions[0], c.vocab_size), { output: 'token' });
+    await s.forward([5], { output: 'token' });
+    result.decode_kernel_ms = Object.fromEntries(Object.entries(profiled.lastKernelTimes ?? {}).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, +v.toFixed(4)]));
   }
   profiled.dispose();
-  const r = result as Record<'cpu' | 'webgpu', Record<'no_hooks' | 'every_hook' | 'greedy_argmax_on_gpu', Record<string, number>>>;
-  result.ratios = {
-    webgpu_over_cpu_decode_no_hooks: +(r.webgpu.no_hooks.decode_tokens_per_s / r.cpu.no_hooks.decode_tokens_per_s).toFixed(3),
-    webgpu_over_cpu_prefill_no_hooks: +(r.webgpu.no_hooks.prefill_tokens_per_s / r.cpu.no_hooks.prefill_tokens_per_s).toFixed(3),
-    webgpu_greedy_argmax_over_logits_decode: +(r.webgpu.greedy_argmax_on_gpu.decode_tokens_per_s / r.webgpu.no_hooks.decode_tokens_per_s).toFixed(3),
-    webgpu_hook_cost: +(1 - r.webgpu.every_hook.decode_tokens_per_s / r.webgpu.no_hooks.decode_tokens_per_s).toFixed(3),
-    cpu_hook_cost: +(1 - r.cpu.every_hook.decode_tokens_per_s / r.cpu.no_hooks.decode_tokens_per_s).toFixed(3),
-    ...(withoutSubgroups ? {
-      subgroup_over_workgroup_kernels_decode: +(r.webgpu.no_hooks.decode_tokens_per_s / withoutSubgroups.decode_tokens_per_s).toFixed(2),
-      subgroup_over_workgroup_kernels_prefill: +(r.webgpu.no_hooks.prefill_tokens_per_s / withoutSubgroups.prefill_tokens_per_s).toFixed(2),
-    } : {}),
+
+  // ---- ratios, and the targets
+  const fig = (mode: string, p: number) => modes[mode][`near_${p}`] as PositionFigures;
+  const [p0, p1] = [positions[0], positions.at(-1)!];
+  const cost = (mode: string, p: number) => +(1 - fig(mode, p).tokens_per_s / fig('no_hooks', p).tokens_per_s).toFixed(3);
+  const positionRatio = Object.fromEntries(Object.keys(MODES).map((m) => [m, +(fig(m, p1).median_ms / fig(m, p0).median_ms).toFixed(3)]));
+  const ratios: Record<string, unknown> = {
+    every_hook_cost: Object.fromEntries(positions.map((p) => [`near_${p}`, cost('every_hook', p)])),
+    site_hooks_cost: Object.fromEntries(positions.map((p) => [`near_${p}`, cost('site_hooks', p)])),
+    [`ms_per_token_${p1}_over_${p0}`]: positionRatio,
+    webgpu_over_cpu_decode_no_hooks: +(fig('no_hooks', p0).tokens_per_s / (result.cpu as Record<string, Record<string, PositionFigures>>).no_hooks.near_16.tokens_per_s).toFixed(3),
+    ...(workgroup ? { subgroup_over_workgroup_kernels_decode: +(fig('no_hooks', p0).tokens_per_s / workgroup.tokens_per_s).toFixed(2) } : {}),
   };
+  result.ratios = ratios;
+  const counters = modes.every_hook.counters as Record<string, number>;
+  result.targets_here = {
+    dispatches_per_token_le_48: (modes.no_hooks.counters as Record<string, number>).dispatches <= 48,
+    every_hook_passes_le_2_copies_le_2: counters.passes <= 2 && counters.copies <= 2,
+    one_map_per_token: counters.maps === 1,
+    no_awaited_error_scope: Object.values(modes).every((m) => m.error_scopes_awaited === 0),
+    every_hook_cost_le_10_percent: positions.every((p) => cost('every_hook', p) <= 0.1),
+    [`near_${p1}_within_1_15_of_near_${p0}`]: positionRatio.no_hooks <= 1.15,
+    timestamps_not_quantized: (result.timestamp_quantization as { checked: boolean }).checked,
+  };
+  if (isRealGpu(facts)) result.targets = modelTargets(fig('no_hooks', p0).tokens_per_s, fig('every_hook', p0).tokens_per_s);
   gpu.dispose();
+  device.destroy();
   process.stdout.write(JSON.stringify(result) + '\n');
+  if (result.targets) for (const l of result.targets as string[]) log(l);
 }
 
-main().catch((e) => { process.stderr.write(`bench: ${(e as Error).message}\n`); process.exitCode = 1; });
+main().catch((e) => { process.stderr.write(`bench: ${(e as Error).stack ?? (e as Error).message}\n`); process.exitCode = 1; });

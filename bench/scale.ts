@@ -1,17 +1,24 @@
 // Scale mode: one decoder layer with Mixtral-8x7B's real dimensions (hidden 4096, expert width
-// 14336, 32 query / 8 key-value heads, 8 experts, top-2), random F16 weights, run through the
-// WebGPU engine's own layer plan (forward.ts: planLayer) as a decode step. Reports time per layer and the memory bandwidth
-// achieved (bytes of weights a token actually reads / time) as a fraction of the device's own
-// copy bandwidth measured in the same run.
+// 14336, 32 query / 8 key-value heads, 8 experts, top-2, no sliding window), random F16 weights,
+// run through the WebGPU engine's own layer plan (forward.ts: planLayer) as a decode step after
+// 64, 1,024 and 4,096 positions of context. Timed by timestamps: the whole layer (median of
+// `runs`), and each kernel on its own (median us, with the bytes it moves and its GB/s). The roof
+// is measured the same way: a read-only streaming kernel (stream_read.wgsl) over 512 MiB, its
+// bandwidth the most a memory-bound layer can reach; beside it, the adapter's published bandwidth
+// when known (targets.ts). lm_head (32000 x 4096, the final norm folded in) is timed too, for the
+// projection of a whole token: 32 layers + lm_head.
 //
-// Napkin maths per token per layer: attention 2 x (4096x4096 + 2 x 1024x4096 + 4096x4096) bytes
-// = 84 MB, router 128 KB, two experts 2 x 3 x 4096 x 14336 x 2 bytes = 705 MB: ~789 MB read.
+// Napkin maths per token per layer: q/k/v/o 2 x (4096x4096 + 2 x 1024x4096 + 4096x4096) bytes =
+// 84 MB, router 128 KB, two experts 2 x 3 x 4096 x 14336 x 2 bytes = 705 MB: ~789 MB read; the
+// KV cache adds 2 x S x 1024 x 4 bytes (32 MB at 4,096 positions). lm_head: 262 MB.
 import { parseConfig, type MixtralConfig } from '../engine/config.ts';
 import { interventionsForLayer } from '../engine/hooks/interventions.ts';
-import { copy, createEmpty, createStorage, submit, validated, type Step } from '../engine/webgpu/gpu.ts';
-import { createKernels } from '../engine/webgpu/kernels.ts';
-import { planLayer, scratchFor } from '../engine/webgpu/forward.ts';
+import { createEmpty, createStorage, createUniform, submit, validated, write, type Pass, type Step } from '../engine/webgpu/gpu.ts';
+import { attentionSplits, createKernels, disposeKernels, kvWords, planLinearParts, planStreamRead, stepWords, type Kernels } from '../engine/webgpu/kernels.ts';
+import { NOWHERE, planLayer, scratchFor } from '../engine/webgpu/forward.ts';
 import { layerBuffers, type GpuLayer } from '../engine/webgpu/upload.ts';
+import { splitRows } from '../engine/webgpu/split.ts';
+import { publishedBandwidth, scaleTargets, isRealGpu, describeAdapter, type AdapterFacts } from './targets.ts';
 
 /** Mixtral-8x7B's published config (mistralai/Mixtral-8x7B-v0.1 config.json). */
 export const MIXTRAL_8X7B: MixtralConfig = parseConfig({
@@ -20,7 +27,10 @@ export const MIXTRAL_8X7B: MixtralConfig = parseConfig({
   rms_norm_eps: 1e-5, rope_theta: 1e6, sliding_window: null, max_position_embeddings: 32768, tie_word_embeddings: false,
 });
 
-/** A storage buffer of `words` random halves pairs, written in chunks (values in about [-1, 1]). */
+const CONTEXTS = [64, 1024, 4096] as const;
+const ROOF_BYTES = 512 * 2 ** 20;
+
+/** A storage buffer of `words` random half pairs, written in chunks (values in about [-1, 1]). */
 function randomHalves(device: GPUDevice, label: string, words: number, seed: number): GPUBuffer {
   const buffer = createEmpty(device, label, 4 * words);
   const chunk = 1 << 22;
@@ -37,28 +47,6 @@ function randomHalves(device: GPUDevice, label: string, words: number, seed: num
   return buffer;
 }
 
-async function timeSubmit(device: GPUDevice, steps: Step[]): Promise<number> {
-  const t = performance.now();
-  await submit(device, steps, { label: 'scale layer' });
-  await device.queue.onSubmittedWorkDone();
-  return performance.now() - t;
-}
-
-/** Peak copy bandwidth of the device (bytes/s): read + write of a 256 MB buffer. */
-async function copyBandwidth(device: GPUDevice): Promise<number> {
-  const bytes = 256 << 20;
-  const a = createEmpty(device, 'bw a', bytes), b = createEmpty(device, 'bw b', bytes);
-  let best = Infinity;
-  for (let r = 0; r < 3; r++) {
-    const t = performance.now();
-    await submit(device, [copy(a, 0, b, 0, bytes)], { label: 'copy bandwidth' });
-    await device.queue.onSubmittedWorkDone();
-    best = Math.min(best, performance.now() - t);
-  }
-  a.destroy(); b.destroy();
-  return (2 * bytes) / (best / 1000);
-}
-
 /** One decoder layer of `c` with random F16 weights, laid out as the engine uploads a layer. */
 function randomLayer(device: GPUDevice, c: MixtralConfig): GpuLayer {
   const D = c.hidden_size, F = c.intermediate_size, E = c.num_local_experts, q = c.num_attention_heads * c.head_dim, kv = c.num_key_value_heads * c.head_dim;
@@ -73,69 +61,119 @@ function randomLayer(device: GPUDevice, c: MixtralConfig): GpuLayer {
   };
 }
 
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const gbps = (bytes: number, ms: number) => +(bytes / (ms / 1000) / 1e9).toFixed(2);
+
+/** Bytes a kernel of the layer moves at S positions (weights, and the KV cache for attention): the napkin maths above. */
+function bytesOf(kernel: string, c: MixtralConfig, S: number, k: Kernels): number {
+  const D = c.hidden_size, F = c.intermediate_size, H = c.num_attention_heads, Hkv = c.num_key_value_heads, Dh = c.head_dim, K = c.num_experts_per_tok, E = c.num_local_experts;
+  switch (kernel) {
+    case 'qkv_subgroup': case 'qkv': return 2 * (H + 2 * Hkv) * Dh * D;
+    case 'attention': return 2 * 4 * kvWords(k, S, Hkv, Dh) + 4 * H * Dh;
+    case 'linear_subgroup': case 'linear': return 2 * D * H * Dh;
+    case 'router': return 4 * E * D;
+    case 'moe_gate_up_subgroup': case 'moe_gate_up': return 2 * K * 2 * F * D;
+    case 'moe_down_subgroup': case 'moe_down': return 2 * K * D * F;
+    default: return 0;
+  }
+}
+
 /**
- * Decode `tokens` tokens after `context` positions through one layer of Mixtral-8x7B: the
- * engine's own layer plan (forward.ts: planLayer) on random weights, timed by the wall clock
- * and by timestamp queries (the whole layer, and each kernel on its own).
+ * Scale mode on `device`: per context, the layer's GPU time (median of `runs`); at the longest,
+ * each kernel's median; the read roof; lm_head; the 32-layer projection.
  */
-export async function scaleBench(device: GPUDevice, tokens = 3, context = 64): Promise<Record<string, unknown>> {
+export async function scaleBench(device: GPUDevice, adapter: AdapterFacts, { runs = 20 } = {}): Promise<Record<string, unknown>> {
+  if (!device.features.has('timestamp-query')) throw new Error('scale mode times kernels with timestamp queries: this adapter has no timestamp-query');
   const c = MIXTRAL_8X7B;
-  const D = c.hidden_size, F = c.intermediate_size, H = c.num_attention_heads, Hkv = c.num_key_value_heads, Dh = c.head_dim, E = c.num_local_experts, K = c.num_experts_per_tok;
+  const D = c.hidden_size, Hkv = c.num_key_value_heads, Dh = c.head_dim, V = c.vocab_size;
   const k = await createKernels(device, { f16Weights: true });
   const w = await validated(device, 'scale weights', () => randomLayer(device, c));
-  const width = context + tokens;
-  const cache = { k: createEmpty(device, 'k cache', 4 * width * Hkv * Dh), v: createEmpty(device, 'v cache', 4 * width * Hkv * Dh) };
-  const noInterventions = interventionsForLayer(c, [], 0);
-  const times: number[] = [];
-  let gpu: { whole: number; each: number[] } | null = null;
-  let labels: string[] = [];
-  for (let t = 0; t < tokens; t++) {
-    const pos0 = context + t;
+  const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+  const lmHead = splitRows('lm_head', V, 2 * D, limit).map((r) => ({ ...r, buffer: randomHalves(device, `lm_head ${r.row0}`, (r.rows * D) / 2, 11 + r.row0) }));
+  const norm = createStorage(device, 'norm', new Float32Array(D).fill(1));
+  const capacity = Math.max(...CONTEXTS) + 1;
+  const kv = randomHalves(device, 'kv cache', 2 * kvWords(k, capacity, Hkv, Dh), 9); // f32 cache words of random halves: finite values
+  const step = createUniform(device, 'step', [0, 0, 0, 0]);
+  const x0 = Float32Array.from({ length: D }, (_, i) => Math.cos(i));
+  const none = interventionsForLayer(c, [], 0);
+  const timed = async (steps: Step[], timestamps: 'all' | 'each') => (await submit(device, steps, { label: 'scale', timestamps }))!;
+
+  const layer: Record<string, number> = {};
+  const layerGb: Record<string, number> = {};
+  let perKernel: { kernel: string; label: string; us: number; bytes: number; gb_per_s: number }[] = [];
+  let activeBytes = 0;
+  for (const S0 of CONTEXTS) {
+    const pos0 = S0, S = pos0 + 1, splits = attentionSplits(1, S, c.sliding_window);
     k.cache.beginCall();
     const steps = await validated(device, 'plan', () => {
-      const s = scratchFor(k.cache, c, 1, 1, width);
-      if (t === 0) device.queue.writeBuffer(s.x, 0, Float32Array.from({ length: D }, (_, i) => Math.cos(i)));
-      // The layer as the engine runs it, without its hook points.
-      return planLayer({ k, c, s, T: 1, pos0, S: pos0 + 1 }, 0, w, cache, noInterventions).filter((p): p is Step => !('hook' in p));
+      const s = scratchFor(k.cache, c, 1, 1, splits);
+      write(device, step, 0, stepWords({ pos0, S, splits, draw: 0 }));
+      write(device, s.x, 0, x0);
+      const x = { buffer: s.x, offset: 0, size: 4 * D };
+      // The layer as the engine runs it, without its hook points; its output goes to a buffer of its own.
+      const out = { buffer: k.cache.buffer('scale out', 4 * D), offset: 0, size: 4 * D };
+      return planLayer({ k, c, s, T: 1, pos0, S, capacity, splits, step, place: NOWHERE }, 0, w, kv, none, { x, out }).filter((p): p is Step => !('hook' in p));
     });
-    times.push(await timeSubmit(device, steps));
-    if (t === tokens - 1 && device.features.has('timestamp-query')) {
-      const [whole] = (await submit(device, steps, { label: 'scale layer', timestamps: 'all' }))!;
-      const each = (await submit(device, steps, { label: 'scale layer', timestamps: 'each' }))!;
-      gpu = { whole, each };
-      labels = steps.flatMap((p) => ('pipeline' in p ? [p.label] : []));
+    const whole: number[] = [];
+    for (let r = 0; r < runs; r++) whole.push((await timed(steps, 'all'))[0]);
+    layer[`context_${S0}`] = +median(whole).toFixed(3);
+    const passes = steps.filter((p): p is Pass => 'pipeline' in p);
+    const bytes = passes.reduce((a, p) => a + bytesOf(p.kernel!, c, S, k), 0);
+    layerGb[`context_${S0}`] = gbps(bytes, median(whole));
+    if (S0 === CONTEXTS[0]) activeBytes = bytes;
+    if (S0 === CONTEXTS.at(-1)) {
+      const each: number[][] = passes.map(() => []);
+      for (let r = 0; r < runs; r++) (await timed(steps, 'each')).forEach((t, i) => each[i].push(t));
+      perKernel = passes.map((p, i) => {
+        const ms = median(each[i]), b = bytesOf(p.kernel!, c, S, k);
+        return { kernel: p.kernel!, label: p.label, us: +(1000 * ms).toFixed(1), bytes: b, gb_per_s: b ? gbps(b, ms) : 0 };
+      });
     }
   }
-  const ms = Math.min(...times.slice(1).length ? times.slice(1) : times);
-  const activeBytes = 2 * (H * Dh * D * 2 + Hkv * Dh * D * 2) + 4 * E * D + 2 * K * 3 * D * F;
-  const achieved = activeBytes / (ms / 1000);
-  const peak = await copyBandwidth(device);
-  // Bytes of weights each weight-reading kernel moves, to rate it against the copy bandwidth.
-  const weightBytes: Record<string, number> = {
-    [`matmul_f16 T=1 In=${D} N=${H * Dh}`]: 2 * H * Dh * D, [`matmul_f16 T=1 In=${D} N=${Hkv * Dh}`]: 2 * Hkv * Dh * D,
-    [`matmul_f16 T=1 In=${H * Dh} N=${D}`]: 2 * D * H * Dh, [`experts T=1 K=${K} D=${D} F=${F} gate/up`]: 2 * K * 2 * F * D,
-    [`experts T=1 K=${K} D=${D} F=${F} down`]: 2 * K * D * F,
-  };
-  const kernels = gpu ? labels.map((label, i) => {
-    const bytes = weightBytes[label];
-    return { kernel: label, ms: +gpu!.each[i].toFixed(4), ...(bytes ? { gb_per_s: +(bytes / (gpu!.each[i] / 1000) / 1e9).toFixed(1) } : {}) };
-  }) : 'this adapter has no timestamp-query';
-  for (const b of [...layerBuffers(w), cache.k, cache.v]) b.destroy();
-  k.cache.dispose();
+
+  // lm_head with the final norm folded in, on the last row
+  k.cache.beginCall();
+  const head = await validated(device, 'plan lm_head', () => {
+    const x = createStorage(device, 'final x', x0), out = k.cache.buffer('logits', 4 * V);
+    return planLinearParts(k, { x, g: norm, eps: c.rms_norm_eps, parts: lmHead, out, T: 1, In: D, N: V, dtype: 'f16' });
+  });
+  const headMs: number[] = [];
+  for (let r = 0; r < runs; r++) headMs.push((await timed(head, 'all'))[0]);
+  const lmHeadMs = median(headMs);
+
+  // the roof: reading 512 MiB once
+  const words = ROOF_BYTES / 16;
+  const src = randomHalves(device, 'roof', ROOF_BYTES / 4, 13);
+  const groups = Math.min(4096, device.limits.maxComputeWorkgroupsPerDimension);
+  const sink = createEmpty(device, 'roof sink', 4 * groups);
+  const roofPass = await validated(device, 'plan roof', () => [planStreamRead(k, { src, words, out: sink, workgroups: groups })]);
+  const roofMs: number[] = [];
+  for (let r = 0; r < Math.max(3, runs); r++) roofMs.push((await timed(roofPass, 'all'))[0]);
+  const roof = gbps(ROOF_BYTES, median(roofMs));
+
+  const ms64 = layer[`context_${CONTEXTS[0]}`];
+  const fractionOfRoof = +((activeBytes / (ms64 / 1000) / 1e9) / roof).toFixed(3);
+  const published = publishedBandwidth(adapter);
+  for (const b of [...layerBuffers(w), ...lmHead.map((p) => p.buffer), norm, kv, step, src, sink]) b.destroy();
+  disposeKernels(k);
   return {
-    dims: 'Mixtral-8x7B layer: hidden 4096, expert width 14336, 32/8 heads, 8 experts, top-2, F16 weights',
-    kernels: gpu ? `${(k.subgroups ? 'subgroup' : 'workgroup-reduction')} kernels` : 'unknown',
-    decode_ms_per_layer: +ms.toFixed(2),
-    ...(gpu ? {
-      gpu_ms_per_layer: +gpu.whole.toFixed(3),
-      gpu_achieved_gb_per_s: +(activeBytes / (gpu.whole / 1000) / 1e9).toFixed(2),
-      gpu_fraction_of_copy_bandwidth: +(activeBytes / (gpu.whole / 1000) / peak).toFixed(3),
-    } : {}),
-    decode_ms_per_token_32_layers: +(32 * ms).toFixed(1),
-    active_bytes_per_token_per_layer: activeBytes,
-    achieved_gb_per_s: +(achieved / 1e9).toFixed(2),
-    device_copy_gb_per_s: +(peak / 1e9).toFixed(2),
-    fraction_of_copy_bandwidth: +(achieved / peak).toFixed(3),
-    kernel_ms: kernels,
+    scale: {
+      dims: 'Mixtral-8x7B layer: hidden 4096, expert width 14336, 32/8 heads, 8 experts, top-2, F16 weights, f32 KV cache, no sliding window',
+      kernels: `${k.subgroups ? 'subgroup' : 'workgroup-reduction'} kernels`, runs,
+      layer_gpu_ms: layer,
+      layer_gb_per_s: layerGb,
+      [`layer_${CONTEXTS.at(-1)}_over_${CONTEXTS[0]}`]: +(layer[`context_${CONTEXTS.at(-1)}`] / ms64).toFixed(3),
+      active_bytes_per_token_per_layer: activeBytes,
+      roof_gb_per_s: roof,
+      fraction_of_roof: fractionOfRoof,
+      published_gb_per_s: published,
+      fraction_of_published: published ? +((activeBytes / (ms64 / 1000) / 1e9) / published).toFixed(3) : null,
+      lm_head_ms: +lmHeadMs.toFixed(3),
+      projected_ms_per_token_32_layers: +(32 * ms64 + lmHeadMs).toFixed(2),
+      kernel_us_at_context_4096: perKernel,
+    },
+    webgpu_adapter: describeAdapter(adapter), real_gpu: isRealGpu(adapter),
+    targets_here: { [`layer_${CONTEXTS.at(-1)}_within_2x_of_${CONTEXTS[0]}`]: layer[`context_${CONTEXTS.at(-1)}`] / ms64 <= 2 },
+    ...(isRealGpu(adapter) ? { targets: scaleTargets(fractionOfRoof) } : {}),
   };
 }

@@ -6,7 +6,10 @@
 // 1. Check the prompt (engine/generation/prompt.ts) and the budget: at most `maxTokens`, and
 //    never past the model's window (P positions: a prompt of n tokens leaves room for P - n).
 // 2. Open a session; feed the prompt, then each chosen token. Ask the engine for the argmax
-//    alone ('argmax' output: 4 bytes read back on the GPU) when nothing needs the logits.
+//    alone ('argmax' output: 4 bytes read back on the GPU) when nothing needs the logits. An
+//    engine that picks tokens on the device (its sessions have forwardPicked: WebGPU) draws them
+//    there with the same procedure (engine/sampling.ts) and returns the candidates, and each
+//    next step is submitted before the current one is read, fed the token the device picked.
 // 3. Each step says why it ended the generation, if it did: 'eos', 'length', 'context',
 //    'stopped' (the signal was aborted; it is looked at between tokens). A forward whose expert
 //    weights or logits are not finite numbers ends it with a NonFiniteError, never a token.
@@ -20,7 +23,7 @@ import { RequestError } from './errors.ts';
 import { createSampler, type SamplingOptions } from './sampling.ts';
 import { promptIds } from './generation/prompt.ts';
 import { TokenTexts, specialIds, type TokenInfo } from './generation/token-texts.ts';
-import { nextTokenCandidates, type Candidate } from './generation/candidates.ts';
+import { candidatesOf, nextTokenCandidates, type Candidate } from './generation/candidates.ts';
 import { checkFinite } from './generation/finite.ts';
 import { layerRouting, routingHooks, type LayerRouting } from './routing/routing.ts';
 
@@ -124,20 +127,36 @@ export async function* generate(input: GenerateInput, o: GenerateOptions = {}): 
   if (o.signal?.aborted) return;
 
   const session = engine.createSession();
-  const run = async (fed: TokenInfo[], out: ForwardOutput): Promise<FedForward & { result: ForwardResult }> => {
-    const t0 = performance.now();
-    const result = await session.forward(fed.map((t) => t.id), { ...request, output: out });
-    const ms = performance.now() - t0;
+  const onDevice = typeof session.forwardPicked === 'function';
+  const out: ForwardOutput = onDevice && o.logits !== true ? 'token' : output;
+  const onDeviceRequest = (draw: number): ForwardRequest => (onDevice ? {
+    candidates, ...(greedy ? {} : { sample: { temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed, draw } }),
+  } : {});
+  /** A forward sent: fed `fed`, or (null) the token the device picked last. */
+  const send = (fed: TokenInfo[] | null, output: ForwardOutput, draw: number) => {
+    const req = { ...request, output, ...onDeviceRequest(draw) };
+    const result = fed ? session.forward(fed.map((t) => t.id), req) : session.forwardPicked!(req);
+    result.catch(() => {}); // a step sent ahead may be dropped unread; its error then matters to nobody
+    return { t0: performance.now(), result };
+  };
+  let arrived = 0; // when the last result came: a step sent ahead takes its time from there
+  const receive = async (sent: ReturnType<typeof send>, fed: TokenInfo[]): Promise<FedForward & { result: ForwardResult }> => {
+    const result = await sent.result;
+    const now = performance.now(), ms = now - Math.max(sent.t0, arrived);
+    arrived = now;
     return { fed, position: result.position, hooks: result.hooks, routing: routing ? layerRouting(config, result.hooks, routing) : null, ms, result };
   };
   try {
     let fed = ids.map((id, i) => texts.push(id, i, false));
     let decodeMs = 0;
+    let sent = send(fed, out, 0);
     for (let index = 0; index < budget; index++) {
-      const { result, ...forward } = await run(fed, output);
+      // On the device the next step goes out before this one is read (dropped if this one is the last).
+      const ahead = onDevice && (index + 1 < budget || o.routeLast) ? send(null, out, index + 1) : null;
+      const { result, ...forward } = await receive(sent, fed);
       checkFinite(config, forward.position, fed.length, forward.routing, result);
       if (index > 0) decodeMs += forward.ms;
-      const token = greedy ? result.token : sample(result.logits);
+      const token = greedy || onDevice ? result.token : sample(result.logits);
       const position = forward.position + fed.length;
       const sampled = texts.push(token, position, true);
       let text = texts.shownAsPiece(token) ? '' : sampled.text;
@@ -152,17 +171,19 @@ export async function* generate(input: GenerateInput, o: GenerateOptions = {}): 
       }
       const step: GenerateStep = {
         ...forward, index, token, piece: sampled.piece, text, sampled, inputIds: fed.map((t) => t.id),
-        logits: result.logits, candidates: candidates ? nextTokenCandidates(result.logits, candidates, tokenizer) : [],
+        logits: result.logits,
+        candidates: !candidates ? [] : onDevice ? candidatesOf(result.candidates!, tokenizer) : nextTokenCandidates(result.logits, candidates, tokenizer),
         tokensPerSecond: decodeMs > 0 ? (1000 * index) / decodeMs : 0, finish,
       };
       if (finish && o.routeLast) {
-        const { result: closing, ...last } = await run([sampled], 'argmax');
+        const { result: closing, ...last } = await receive(ahead ?? send([sampled], 'argmax', index + 1), [sampled]);
         checkFinite(config, last.position, 1, last.routing, closing);
         step.last = last;
       }
       yield step;
       if (finish) return;
       fed = [sampled];
+      sent = ahead ?? send(fed, out, index + 1);
     }
   } finally {
     session.dispose();

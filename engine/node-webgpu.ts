@@ -45,7 +45,9 @@ export async function requestNodeAdapter(): Promise<GPUAdapter> {
     throw new GpuError(`WebGPU in Node needs the "webgpu" package (npm install webgpu): ${(e as Error).message}`);
   }
   Object.assign(globalThis, mod.globals);
-  const gpu = mod.create([]);
+  // Dawn rounds timestamp queries to 65.5 us by default (a browser's guard against timing
+  // attacks); a process timing kernels wants them as the GPU gives them.
+  const gpu = mod.create(['disable-dawn-features=timestamp_quantization']);
   instances.push(gpu);
   const adapter = await gpu.requestAdapter();
   if (!adapter) throw new GpuError(`no WebGPU adapter (install Debian's chromium for SwiftShader, or a Vulkan driver; VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES ?? 'unset'})`);

@@ -1,11 +1,16 @@
-// The experts' weighted sum: out[t, d] = sum_k weights[t, k] * expertOut[t*K + k, d], k in order
-// (as the CPU twin adds them), so the result is the same whatever order the experts ran in.
-// Bindings: params, weights (T, K) f32, expertOut (T*K, D) f32, out (T, D) f32 out.
+// The experts' weighted sum and the residual add after the MoE block (prefill):
+// mlpOut[t, d] = sum_k weights[t, k] * expertOut[t*K + k, d], k in order (as the CPU twin adds
+// them), so the result is the same whatever order the experts ran in; out = res + mlpOut.
+// Twin: the expert loop of engine/cpu/forward.ts and addInPlace (moeTwin in engine/webgpu/twins.ts).
+// Bindings: params, choice (indices (T, K), then weights (T, K) as f32 bits), expertOut
+// (T*K, D) f32, res (T, D), mlpOut (T, D) out (the hook), out (T, D) out.
 struct Params { T: u32, K: u32, D: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> weights: array<f32>;
-@group(0) @binding(2) var<storage, read> expertOut: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read_write> choice: array<u32>;
+@group(0) @binding(2) var<storage, read_write> expertOut: array<f32>;
+@group(0) @binding(3) var<storage, read_write> res: array<f32>;
+@group(0) @binding(4) var<storage, read_write> mlpOut: array<f32>;
+@group(0) @binding(5) var<storage, read_write> out: array<f32>;
 
 override WG: u32 = 64;
 
@@ -18,7 +23,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   var acc = 0.0;
   for (var k = 0u; k < p.K; k++) {
     let slot = t * p.K + k;
-    acc += weights[slot] * expertOut[slot * p.D + d];
+    acc += bitcast<f32>(choice[p.T * p.K + slot]) * expertOut[slot * p.D + d];
   }
-  out[i] = acc;
+  mlpOut[i] = acc;
+  out[i] = res[i] + acc;
 }

@@ -1,16 +1,21 @@
-// Second half of the experts and their weighted sum: for each token t and output d,
-// expertOut[t*K + k, d] = w2[e_k, d, :] . h[t*K + k] and out[t, d] = sum_k weights[t, k] * expertOut.
+// Second half of the experts, their weighted sum and the residual add after the MoE block: for
+// each token t and output d, expertOut[t*K + k, d] = w2[e_k, d, :] . h[t*K + k],
+// mlpOut[t, d] = sum_k weights[t, k] * expertOut (k in order, as the CPU twin adds them) and
+// out[t, d] = res[t, d] + mlpOut[t, d] (the residual stream leaving the layer).
 // One workgroup per output (t, d), strided reads and a workgroup reduction per chosen expert.
-// Bindings: params, h (T*K, F), idx (T, K) u32, weights (T, K), w2 (E, D, F) as packed f16 pairs
-// (F16, F even) or f32 bits, expertOut (T*K, D) out (kept for the hook), out (T, D) out.
+// Twin: the expert loop of engine/cpu/forward.ts and addInPlace (moeTwin in engine/webgpu/twins.ts).
+// Bindings: params, h (T*K, F), choice (indices (T, K), then weights (T, K) as f32 bits),
+// w2 (E, D, F) as packed f16 pairs (F16, F even) or f32 bits, res (T, D), expertOut (T*K, D)
+// out (the hook), mlpOut (T, D) out (the hook), out (T, D) out.
 struct Params { T: u32, K: u32, D: u32, F: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> h: array<f32>;
-@group(0) @binding(2) var<storage, read> idx: array<u32>;
-@group(0) @binding(3) var<storage, read> weights: array<f32>;
-@group(0) @binding(4) var<storage, read> w2: array<u32>;
+@group(0) @binding(2) var<storage, read_write> choice: array<u32>;
+@group(0) @binding(3) var<storage, read> w2: array<u32>;
+@group(0) @binding(4) var<storage, read_write> res: array<f32>;
 @group(0) @binding(5) var<storage, read_write> expertOut: array<f32>;
-@group(0) @binding(6) var<storage, read_write> out: array<f32>;
+@group(0) @binding(6) var<storage, read_write> mlpOut: array<f32>;
+@group(0) @binding(7) var<storage, read_write> out: array<f32>;
 
 override WG: u32 = 64;
 override F16: bool = true;
@@ -30,7 +35,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   var acc = 0.0;
   for (var k = 0u; k < p.K; k++) {
     let slot = t * p.K + k;
-    let row = ((idx[slot] * p.D + d) * p.F) / 2u;
+    let row = ((choice[slot] * p.D + d) * p.F) / 2u;
     let ho = slot * p.F;
     var y = 0.0;
     for (var j = lid.x; j < p.F / 2u; j += WG) {
@@ -43,8 +48,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       workgroupBarrier();
     }
     if (lid.x == 0u) { expertOut[slot * p.D + d] = ys[0]; }
-    acc += weights[slot] * ys[0];
+    acc += bitcast<f32>(choice[p.T * p.K + slot]) * ys[0];
     workgroupBarrier(); // everyone has read ys[0] before the next expert overwrites it
   }
-  if (lid.x == 0u) { out[o] = acc; }
+  if (lid.x == 0u) {
+    mlpOut[o] = acc;
+    out[o] = res[o] + acc;
+  }
 }

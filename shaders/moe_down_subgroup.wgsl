@@ -1,23 +1,27 @@
-// Second half of the chosen experts and their weighted sum, on adapters with `subgroups`
-// (decode): expertOut[t*K + k, d] = w2[e_k, d, :] . h[t*K + k] and
-// out[t, d] = sum_k weights[t, k] * expertOut[t*K + k, d], k in order as the CPU twin adds them.
+// Second half of the chosen experts, their weighted sum and the residual add after the MoE block,
+// on adapters with `subgroups` (decode): expertOut[t*K + k, d] = w2[e_k, d, :] . h[t*K + k],
+// mlpOut[t, d] = sum_k weights[t, k] * expertOut[t*K + k, d] (k in order, as the CPU twin adds
+// them) and out[t, d] = res[t, d] + mlpOut[t, d] (the residual stream leaving the layer).
 // A subgroup computes one (t, d): for each k its lanes walk the weight row in strides of 16-byte
-// words and reduce with subgroupAdd (see matmul_subgroup.wgsl). F16 weights are packed halves
+// words and reduce with subgroupAdd (see linear_subgroup.wgsl). F16 weights are packed halves
 // (F % 8 == 0), F32 weights f32 bits (F % 4 == 0). Workgroup g = wid.x + wid.y * nwg.x covers RPW
 // outputs of block g % rowBlocks for token g / rowBlocks.
-// Bindings: params, h (T*K, F) f32, idx (T, K) u32, weights (T, K) f32, w2 (E, D, F) words,
-// expertOut (T*K, D) out (kept for the hook), out (T, D) out.
+// Twin: the expert loop of engine/cpu/forward.ts and addInPlace (moeTwin in engine/webgpu/twins.ts).
+// Bindings: params, h (T*K, F) f32, choice (indices (T, K), then weights (T, K) as f32 bits),
+// w2 (E, D, F) words, res (T, D), expertOut (T*K, D) out (the hook), mlpOut (T, D) out (the
+// hook), out (T, D) out.
 enable subgroups;
 diagnostic(off, subgroup_uniformity);
 
 struct Params { T: u32, K: u32, D: u32, F: u32, rowBlocks: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> h: array<vec4f>;
-@group(0) @binding(2) var<storage, read> idx: array<u32>;
-@group(0) @binding(3) var<storage, read> weights: array<f32>;
-@group(0) @binding(4) var<storage, read> w2: array<vec4u>;
+@group(0) @binding(2) var<storage, read_write> choice: array<u32>;
+@group(0) @binding(3) var<storage, read> w2: array<vec4u>;
+@group(0) @binding(4) var<storage, read_write> res: array<f32>;
 @group(0) @binding(5) var<storage, read_write> expertOut: array<f32>;
-@group(0) @binding(6) var<storage, read_write> out: array<f32>;
+@group(0) @binding(6) var<storage, read_write> mlpOut: array<f32>;
+@group(0) @binding(7) var<storage, read_write> out: array<f32>;
 
 override WG: u32 = 128;
 override RPW: u32 = 32;
@@ -44,14 +48,17 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     var acc = 0.0;
     for (var k = 0u; k < p.K; k++) {
       let slot = t * p.K + k;
-      let row = (idx[slot] * p.D + d) * words;
+      let row = (choice[slot] * p.D + d) * words;
       let ho = slot * (p.F / 4u);
       var y = 0.0;
       for (var j = lane; j < words; j += lanes) { y += dotWord(w2[row + j], ho + j * (per / 4u)); }
       let ys = subgroupAdd(y);
       if (lane == 0u) { expertOut[slot * p.D + d] = ys; }
-      acc += weights[slot] * ys;
+      acc += bitcast<f32>(choice[p.T * p.K + slot]) * ys;
     }
-    if (lane == 0u) { out[t * p.D + d] = acc; }
+    if (lane == 0u) {
+      mlpOut[t * p.D + d] = acc;
+      out[t * p.D + d] = res[t * p.D + d] + acc;
+    }
   }
 }

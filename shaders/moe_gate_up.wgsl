@@ -8,7 +8,7 @@
 struct Params { T: u32, K: u32, D: u32, F: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> idx: array<u32>;
+@group(0) @binding(2) var<storage, read_write> idx: array<u32>;
 @group(0) @binding(3) var<storage, read> w1: array<u32>;
 @group(0) @binding(4) var<storage, read> w3: array<u32>;
 @group(0) @binding(5) var<storage, read_write> h: array<f32>;

@@ -4,7 +4,7 @@
 // A subgroup computes one feature for the whole block: its lanes walk both weight rows in
 // strides of 16-byte words, each word read once and used for all TB tokens (a matrix-matrix
 // product per expert), then TB subgroupAdd reductions; no workgroup barriers (see
-// matmul_subgroup.wgsl for the layout of subgroups in a workgroup). F16 weights are packed
+// linear_subgroup.wgsl for the layout of subgroups in a workgroup). F16 weights are packed
 // halves (D % 8 == 0), F32 weights f32 bits (D % 4 == 0).
 // Workgroup g = wid.x + wid.y * nwg.x: feature block g % rowBlocks, then token block, then the
 // expert within this weight buffer (experts e0 .. e0 + experts - 1: a tensor split under the

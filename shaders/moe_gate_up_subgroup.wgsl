@@ -2,7 +2,7 @@
 // (decode: only the chosen experts run, their ids read from idx on the GPU).
 // h[slot, f] = silu(w1[e, f, :] . x_t) * (w3[e, f, :] . x_t), e = idx[slot], t = slot / K.
 // A subgroup computes one (slot, f): its lanes walk both weight rows in strides of 16-byte words
-// and reduce with subgroupAdd, no workgroup barriers (see matmul_subgroup.wgsl for the layout of
+// and reduce with subgroupAdd, no workgroup barriers (see linear_subgroup.wgsl for the layout of
 // subgroups in a workgroup). F16 weights are packed halves (D % 8 == 0), F32 weights f32 bits
 // (D % 4 == 0). Workgroup g = wid.x + wid.y * nwg.x covers RPW features of block g % rowBlocks
 // for slot g / rowBlocks. Twin: the expert loop in engine/cpu/forward.ts.
@@ -13,7 +13,7 @@ diagnostic(off, subgroup_uniformity);
 struct Params { slots: u32, K: u32, D: u32, F: u32, rowBlocks: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<vec4f>;
-@group(0) @binding(2) var<storage, read> idx: array<u32>;
+@group(0) @binding(2) var<storage, read_write> idx: array<u32>;
 @group(0) @binding(3) var<storage, read> w1: array<vec4u>;
 @group(0) @binding(4) var<storage, read> w3: array<vec4u>;
 @group(0) @binding(5) var<storage, read_write> h: array<f32>;

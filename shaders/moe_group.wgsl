@@ -8,7 +8,7 @@
 // Bindings: params, idx (T*K) u32, offsets (E+1) u32 out, order (T*K) u32 out.
 struct Params { slots: u32, E: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> idx: array<u32>;
+@group(0) @binding(1) var<storage, read_write> idx: array<u32>;
 @group(0) @binding(2) var<storage, read_write> offsets: array<u32>;
 @group(0) @binding(3) var<storage, read_write> order: array<u32>;
 

@@ -1,92 +1,70 @@
-// The MoE router for each token, after the gate matmul: add the router bias, softmax over the
-// experts that are not ablated, take the top K (ties to the lower index), renormalise their
-// weights to sum to 1, then apply forced-expert rules. Writes the biased logits back (so the
-// hook sees what the router used), the probabilities, and the choice.
-// Bindings: params, bias (E), ablated (E, 1 = never route), rules (see below),
-//           logits (T, E) in/out, probs (T, E) out, idx (T, K) out, weights (T, K) out.
-// rules: [count, then per rule: allPositions, nPositions, hasWeights, experts[K], weightBits[K], positions[nPositions]]
-// (positions are absolute; the first matching rule wins, as in the CPU engine).
-struct Params { T: u32, E: u32, K: u32, pos0: u32 }
+// The MoE router of each token, fused with what feeds it: RMSNorm (post_attention_layernorm) of
+// the residual stream, the gate projection, then the router bias, softmax over the experts that
+// are not ablated, the top K (ties to the lower index), weights renormalised to sum to 1, and the
+// forced-expert rules. Writes xn (the experts' input), the biased logits (what the hook sees),
+// the probabilities and the choice: indices (T, K), then weights (T, K) as f32 bits, the layout
+// of hook_expert_choice. One workgroup per token: its invocations reduce the sum of squares and
+// the E dot products in workgroup memory; invocation 0 then does the rest (lib/route.wgsl: E is
+// small). router_subgroup.wgsl does the same with subgroup operations.
+// `stage` reruns the tail after a function hook replaced a value: 1 starts from the logits (as
+// given, without the bias), 2 from the probabilities.
+// Twin: the router of engine/cpu/forward.ts (routerTwin in engine/webgpu/twins.ts).
+// Bindings: params, step {pos0}, x (T, D), g (D), gate (E, D) f32, rules, xn (T, D) out,
+// logits (T, E) in/out, probs (T, E) in/out, choice (2, T, K) out.
+// rules: [bias (E) f32 bits, ablated (E, 1 = never route), count, then per rule: allPositions,
+// nPositions, hasWeights, experts[K], weightBits[K], positions[nPositions]] (positions are
+// absolute; the first matching rule wins, as in the CPU engine).
+struct Params { T: u32, D: u32, E: u32, K: u32, eps: f32, stage: u32 }
+struct Step { pos0: u32, S: u32, splits: u32, draw: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> bias: array<f32>;
-@group(0) @binding(2) var<storage, read> ablated: array<u32>;
-@group(0) @binding(3) var<storage, read> rules: array<u32>;
-@group(0) @binding(4) var<storage, read_write> logits: array<f32>;
-@group(0) @binding(5) var<storage, read_write> probs: array<f32>;
-@group(0) @binding(6) var<storage, read_write> idx: array<u32>;
-@group(0) @binding(7) var<storage, read_write> weights: array<f32>;
+@group(0) @binding(1) var<uniform> step: Step;
+@group(0) @binding(2) var<storage, read_write> x: array<f32>;
+@group(0) @binding(3) var<storage, read> g: array<f32>;
+@group(0) @binding(4) var<storage, read> gate: array<f32>;
+@group(0) @binding(5) var<storage, read> rules: array<u32>;
+@group(0) @binding(6) var<storage, read_write> xn: array<f32>;
+@group(0) @binding(7) var<storage, read_write> logits: array<f32>;
+@group(0) @binding(8) var<storage, read_write> probs: array<f32>;
+@group(0) @binding(9) var<storage, read_write> choice: array<u32>;
 
-override WG: u32 = 64;
+override WG: u32 = 32;
 const MAX_E = 64u;
+var<workgroup> part: array<f32, 2048>; // [expert][invocation]: MAX_E * WG, WG <= 32
+var<workgroup> red: array<f32, WG>;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let t = gid.x + gid.y * nwg.x * WG;
-  if (t >= p.T) { return; }
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let t = wid.x + wid.y * nwg.x;
+  if (t >= p.T) { return; } // uniform across the workgroup
   let o = t * p.E;
-  var m = -3.4028234663852886e38;
-  for (var e = 0u; e < p.E; e++) {
-    let l = logits[o + e] + bias[e];
-    logits[o + e] = l;
-    if (ablated[e] == 0u) { m = max(m, l); }
-  }
-  var sum = 0.0;
-  for (var e = 0u; e < p.E; e++) {
-    let v = select(exp(logits[o + e] - m), 0.0, ablated[e] != 0u);
-    probs[o + e] = v;
-    sum += v;
-  }
-  for (var e = 0u; e < p.E; e++) { probs[o + e] = probs[o + e] / sum; }
-  // Logits that are not numbers (NaN, or an infinity that makes exp(inf - inf)) leave a sum whose
-  // exponent bits are all ones (it cannot be infinite: each term is at most 1): the weights are
-  // then NaN, so the output says so rather than route silently to the first experts. Bits, not
-  // x != x, which a compiler may assume false.
-  let notNumbers = (bitcast<u32>(sum) & 0x7f800000u) == 0x7f800000u;
-
-  // top-K by repeated selection: E is small (8 for Mixtral)
-  var taken: array<bool, MAX_E>;
-  var total = 0.0;
-  for (var k = 0u; k < p.K; k++) {
-    var best = 0u;
-    var bestP = -1.0;
-    for (var e = 0u; e < p.E; e++) {
-      let pe = select(probs[o + e], -1.0, ablated[e] != 0u);
-      if (!taken[e] && pe > bestP) { best = e; bestP = pe; }
+  if (p.stage == 0u) {
+    let xo = t * p.D;
+    var ss = 0.0;
+    for (var i = lid.x; i < p.D; i += WG) { ss += x[xo + i] * x[xo + i]; }
+    red[lid.x] = ss;
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s >>= 1u) {
+      if (lid.x < s) { red[lid.x] += red[lid.x + s]; }
+      workgroupBarrier();
     }
-    taken[best] = true;
-    idx[t * p.K + k] = best;
-    weights[t * p.K + k] = bestP;
-    total += bestP;
-  }
-
-  // forced experts
-  let pos = p.pos0 + t;
-  var at = 1u;
-  for (var r = 0u; r < rules[0]; r++) {
-    let all = rules[at] != 0u;
-    let n = rules[at + 1u];
-    let hasWeights = rules[at + 2u] != 0u;
-    let experts = at + 3u;
-    let wts = experts + p.K;
-    let positions = wts + p.K;
-    var hit = all;
-    for (var i = 0u; i < n; i++) { if (rules[positions + i] == pos) { hit = true; } }
-    if (hit) {
-      total = 0.0;
-      for (var k = 0u; k < p.K; k++) {
-        let e = rules[experts + k];
-        idx[t * p.K + k] = e;
-        let w = select(probs[o + e], bitcast<f32>(rules[wts + k]), hasWeights);
-        weights[t * p.K + k] = w;
-        total += w;
+    let scale = 1.0 / sqrt(red[0] / f32(p.D) + p.eps);
+    for (var e = 0u; e < p.E; e++) { part[e * WG + lid.x] = 0.0; }
+    for (var i = lid.x; i < p.D; i += WG) {
+      let v = g[i] * (x[xo + i] * scale);
+      xn[xo + i] = v;
+      for (var e = 0u; e < p.E; e++) { part[e * WG + lid.x] += v * gate[e * p.D + i]; }
+    }
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s >>= 1u) {
+      if (lid.x < s) {
+        for (var e = 0u; e < p.E; e++) { part[e * WG + lid.x] += part[e * WG + lid.x + s]; }
       }
-      if (hasWeights) { return; } // given weights are used as they are
-      break;
+      workgroupBarrier();
     }
-    at = positions + n;
   }
-  for (var k = 0u; k < p.K; k++) {
-    let w = select(1.0 / f32(p.K), weights[t * p.K + k] / total, total > 0.0);
-    weights[t * p.K + k] = select(w, sum, notNumbers); // sum is that NaN: a constant NaN is not valid WGSL
+  if (lid.x != 0u) { return; }
+  if (p.stage == 0u) {
+    for (var e = 0u; e < p.E; e++) { logits[o + e] = part[e * WG] + bitcast<f32>(rules[e]); }
   }
+  route(t);
 }

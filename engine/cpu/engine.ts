@@ -7,7 +7,7 @@ import { HookRun } from '../hooks/request.ts';
 import { validateInterventions } from '../hooks/interventions.ts';
 import { KVCache } from './kv-cache.ts';
 import { cpuForward } from './forward.ts';
-import { argmax } from '../sampling.ts';
+import { argmax, checkSamplingOptions, pickToken, topTokens } from '../sampling.ts';
 
 export function checkIds(config: MixtralConfig, ids: readonly number[], position: number): void {
   if (ids.length === 0) throw new RequestError('no tokens to run: the input is empty');
@@ -47,11 +47,16 @@ class CpuSession implements EngineSession {
     const output = request.output ?? 'last';
     const all = output === 'all';
     const V = this.config.vocab_size;
+    if (request.sample) checkSamplingOptions(request.sample);
     try {
       const logits = cpuForward(this.config, this.weights, ids, { cache, hooks, interventions, allLogits: all });
-      const token = argmax(logits.subarray(logits.length - V));
+      const last = logits.subarray(logits.length - V);
+      const token = request.sample ? pickToken(last, request.sample, request.sample.draw) : argmax(last);
       // 'argmax' saves a readback on a GPU; here the last row's logits are already in hand, so they come too.
-      return { logits, logitsShape: all ? [ids.length, V] : [V], token, hooks: hooks.cache, position };
+      return {
+        logits, logitsShape: all ? [ids.length, V] : [V], token, hooks: hooks.cache, position,
+        ...(request.candidates ? { candidates: topTokens(last, request.candidates) } : {}),
+      };
     } catch (e) {
       cache.truncate(position); // a failed call (e.g. a throwing function hook) leaves no trace
       throw e;

@@ -13,7 +13,11 @@ export interface Candidate {
 }
 
 export function nextTokenCandidates(logits: ArrayLike<number>, count: number, tokenizer: MixscopeTokenizer | null | undefined): Candidate[] {
-  const { ids, probs } = topTokens(logits, count);
+  return candidatesOf(topTokens(logits, count), tokenizer);
+}
+
+/** The candidates an engine picked (ForwardResult.candidates: the same procedure as topTokens), with their texts. */
+export function candidatesOf({ ids, probs }: { ids: number[]; probs: number[] }, tokenizer: MixscopeTokenizer | null | undefined): Candidate[] {
   return ids.map((id, i) => {
     const piece = tokenizer?.idToToken(id) ?? String(id);
     const text = tokenizer ? tokenizer.decode([id], { skipSpecialTokens: false }) : piece;

@@ -8,6 +8,7 @@ import { generate } from '../generate.ts';
 import { argmax } from '../sampling.ts';
 import type { HookTensor, HookValue } from '../hooks/request.ts';
 import type { Intervention } from '../hooks/interventions.ts';
+import type { ForwardRequest } from '../engine.ts';
 import { requestNodeDevice, type NodeGpu } from '../../tests/gpu/node-webgpu.ts';
 import { noAdapter } from '../../tests/gpu/ci-policy.ts';
 import { goldenCases } from '../../tests/golden/fixtures.ts';
@@ -119,6 +120,30 @@ describe('greedy decoding on the GPU', () => {
     expect(quiet.every((s) => s.logits.length === 0)).toBe(true);
     expect(full.every((s) => s.logits.length === ckpt.config.vocab_size)).toBe(true);
     expect(reference.every((s) => s.logits.length === ckpt.config.vocab_size)).toBe(true);
+    g.dispose();
+  });
+});
+
+describe('one session, requests that change from step to step', () => {
+  it('greedy, sampled, with candidates and greedy again give the CPU engine\'s tokens (each kernel variant keeps its own bind groups)', async (ctx) => {
+    const d = device(ctx);
+    const { ckpt, dtype, cpu } = await load('f16-gqa2-e8-k2');
+    const g = await WebGpuEngine.create(d, ckpt.config, ckpt.weights, { weights: dtype });
+    const { expected } = fixture('f16-gqa2-e8-k2');
+    const sample = (draw: number) => ({ temperature: 0.9, topK: 20, seed: 4, draw });
+    const steps: ForwardRequest[] = [
+      { output: 'token' }, { output: 'token', sample: sample(1) }, { output: 'token', sample: sample(2), candidates: 5 }, { output: 'token' },
+      { output: 'last', sample: sample(4) }, { output: 'token', hooks: ['*'] },
+    ];
+    const gs = g.createSession(), cs = cpu.createSession();
+    let ids = expected.greedy.prompt;
+    for (const [i, request] of steps.entries()) {
+      const [a, b] = await Promise.all([gs.forward(ids, request), cs.forward(ids, request)]);
+      expect(a.token, `step ${i}`).toBe(b.token);
+      expect(a.candidates?.ids, `step ${i}`).toEqual(b.candidates?.ids);
+      ids = [a.token];
+    }
+    gs.dispose(); cs.dispose();
     g.dispose();
   });
 });

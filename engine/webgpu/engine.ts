@@ -1,22 +1,27 @@
 // The WebGPU engine: the Mixtral forward of forward.ts on WGSL kernels, behind the common Engine
 // interface. It holds one device's compiled kernels (kernels.ts) and the uploaded weights
-// (upload.ts), opens sessions (session.ts) and releases those still open with itself. Once the
-// device is lost, every call fails with DeviceLostError, a call in flight at the loss included.
+// (upload.ts), opens sessions (session.ts) and releases those still open with itself, and counts
+// what its calls did on the device (`counters`). Once the device is lost, every call fails with
+// DeviceLostError, a call in flight at the loss included.
 import type { MixtralConfig } from '../config.ts';
 import type { MixtralWeights } from '../weights.ts';
 import { RequestError } from '../errors.ts';
-import type { Engine, ForwardRequest, ForwardResult } from '../engine.ts';
-import { DeviceLostError, GpuError, validated } from './gpu.ts';
-import { createKernels, type Kernels } from './kernels.ts';
+import type { Engine, ForwardRequest } from '../engine.ts';
+import { DeviceLostError, GpuError, newCounters, validated, type Counters } from './gpu.ts';
+import { createKernels, disposeKernels, type Kernels } from './kernels.ts';
 import { bindingLimit } from './split.ts';
 import { uploadWeights, weightBuffers, type GpuWeights, type WeightDtype } from './upload.ts';
-import { GpuSession } from './session.ts';
+import { GpuSession, type GpuForwardResult } from './session.ts';
 
 export interface WebGpuEngineOptions {
   /** Storage of the big matrices: 'f16' (packed halves, exact for F16 checkpoints) or 'f32'. */
   weights?: WeightDtype;
-  /** Time every kernel with timestamp queries (needs the device's 'timestamp-query' feature). */
+  /** Time every kernel with timestamp queries (needs the device's 'timestamp-query' feature); each dispatch then gets a compute pass of its own. */
   profile?: boolean;
+  /** Time every call's GPU work as a whole with two timestamps (`gpuMs` in its result; needs 'timestamp-query'). */
+  timestamps?: boolean;
+  /** Storage of the KV cache: 'f32' (default, exact) or 'f16' (packed halves: half the memory and bandwidth). */
+  kvCache?: 'f16' | 'f32';
   /**
    * Bytes one weight buffer may hold, below the device's own limits: tensors larger than this are
    * split into parts. For tests of the splitting on small models; the device's limits always apply.
@@ -53,6 +58,7 @@ interface EngineParts {
   weights: GpuWeights;
   description: string;
   profile: boolean;
+  timestamps: boolean;
 }
 
 export class WebGpuEngine implements Engine {
@@ -62,10 +68,17 @@ export class WebGpuEngine implements Engine {
   readonly kernels: Kernels;
   readonly weights: GpuWeights;
   readonly description: string;
-  /** Whether calls are timed: asked for, and the device has timestamp queries. */
+  /** Whether every kernel is timed: asked for, and the device has timestamp queries. */
   readonly profile: boolean;
-  /** Kernel times of the last call, when profiling. */
+  /** Whether every call's GPU time is measured: asked for, and the device has timestamp queries. */
+  readonly timestamps: boolean;
+  /** Kernel times of the last profiled call. */
   lastKernelTimes: KernelTimes | null = null;
+  /** What this engine's calls did on the device so far: dispatches, compute passes, copies, maps, queue writes, error scopes. */
+  readonly counters: Counters = newCounters();
+  /** Errors the device reported outside any error scope (a steady call pushes none), and the last one's message. */
+  uncapturedErrors = 0;
+  lastUncapturedError = '';
   private readonly sessions = new Set<GpuSession>();
   private lost: DeviceLostError | null = null;
   private disposed = false;
@@ -77,19 +90,27 @@ export class WebGpuEngine implements Engine {
     this.weights = p.weights;
     this.description = p.description;
     this.profile = p.profile;
+    this.timestamps = p.timestamps;
     p.device.lost.then((info) => { this.lost = DeviceLostError.from(info); });
+    p.device.addEventListener('uncapturederror', this.onError);
   }
+
+  /** Counts errors outside any scope; removed on dispose, so engines made and dropped on one device leave nothing behind. */
+  private readonly onError = (e: Event): void => {
+    this.uncapturedErrors++;
+    this.lastUncapturedError = (e as GPUUncapturedErrorEvent).error.message;
+  };
 
   static async create(device: GPUDevice, config: MixtralConfig, weights: MixtralWeights, options: WebGpuEngineOptions = {}, description = 'WebGPU'): Promise<WebGpuEngine> {
     const dtype = options.weights ?? 'f32';
     if (config.hidden_size % 2 || config.intermediate_size % 2 || (config.num_attention_heads * config.head_dim) % 2) {
       throw new GpuError('the WebGPU engine reads weights in pairs: hidden_size, intermediate_size and heads*head_dim must be even');
     }
-    const kernels = await createKernels(device, { f16Weights: dtype === 'f16', subgroups: options.subgroups ?? true });
+    const kernels = await createKernels(device, { f16Weights: dtype === 'f16', f16KV: options.kvCache === 'f16', subgroups: options.subgroups ?? true });
     const limit = bindingLimit(device, options.maxBindingBytes);
     const uploaded = await validated(device, 'upload weights', () => uploadWeights(device, weights, dtype, limit));
-    const profile = (options.profile ?? false) && device.features.has('timestamp-query');
-    return new WebGpuEngine({ device, config, kernels, weights: uploaded, description, profile });
+    const timed = device.features.has('timestamp-query');
+    return new WebGpuEngine({ device, config, kernels, weights: uploaded, description, profile: (options.profile ?? false) && timed, timestamps: (options.timestamps ?? false) && timed });
   }
 
   /** A new sequence with an empty KV cache; dispose it when done. */
@@ -101,7 +122,7 @@ export class WebGpuEngine implements Engine {
     return s;
   }
 
-  async forward(ids: readonly number[], request?: ForwardRequest): Promise<ForwardResult> {
+  async forward(ids: readonly number[], request?: ForwardRequest): Promise<GpuForwardResult> {
     using session = this.createSession();
     return await session.forward(ids, request);
   }
@@ -125,7 +146,8 @@ export class WebGpuEngine implements Engine {
     this.disposed = true;
     for (const s of [...this.sessions]) s.dispose();
     for (const b of weightBuffers(this.weights)) b.destroy();
-    this.kernels.cache.dispose();
+    disposeKernels(this.kernels);
+    this.device.removeEventListener('uncapturederror', this.onError);
   }
 
   [Symbol.dispose](): void { this.dispose(); }

@@ -1,8 +1,9 @@
 // The WebGPU engine's public face: the engine, the forward as a plan, the GPU verbs, the kernels
 // and the f16 packing they read.
 export { WebGpuEngine, lossBehind, type WebGpuEngineOptions, type KernelTimes } from './engine.ts';
-export { GpuSession } from './session.ts';
-export { planForward, planEmbedding, planLayer, planHead, scratchFor, type Call, type ForwardStep, type Head, type HookPoint, type Scratch } from './forward.ts';
+export { GpuSession, type GpuForwardResult } from './session.ts';
+export { planForward, planEmbedding, planLayer, planHead, scratchFor, residualNames, NOWHERE, type Call, type ForwardStep, type Head, type HookPoint, type Placement, type Scratch } from './forward.ts';
+export { HookCapture } from './capture.ts';
 export { uploadWeights, layerBuffers, weightBuffers, type GpuLayer, type GpuWeights, type WeightDtype } from './upload.ts';
 export * from './gpu.ts';
 export * from './kernels.ts';

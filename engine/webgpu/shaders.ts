@@ -1,34 +1,47 @@
 // The WGSL text of every kernel, by name. The files live in shaders/ with their contracts in a
-// header comment; `?raw` makes Vite (site) and Vitest (Node) inline them as strings.
+// header comment; `?raw` makes Vite (site) and Vitest (Node) inline them as strings. WGSL has no
+// includes: the helpers shared by several kernels (shaders/lib/) are prepended here.
 import add from '../../shaders/add.wgsl?raw';
-import argmax from '../../shaders/argmax.wgsl?raw';
+import attention from '../../shaders/attention.wgsl?raw';
 import attention_apply from '../../shaders/attention_apply.wgsl?raw';
-import attention_scores from '../../shaders/attention_scores.wgsl?raw';
+import attention_merge from '../../shaders/attention_merge.wgsl?raw';
+import attention_subgroup from '../../shaders/attention_subgroup.wgsl?raw';
 import embed from '../../shaders/embed.wgsl?raw';
+import linear from '../../shaders/linear.wgsl?raw';
+import linear_subgroup from '../../shaders/linear_subgroup.wgsl?raw';
 import moe_combine from '../../shaders/moe_combine.wgsl?raw';
 import moe_down from '../../shaders/moe_down.wgsl?raw';
 import moe_down_grouped from '../../shaders/moe_down_grouped.wgsl?raw';
+import moe_down_grouped_subgroup from '../../shaders/moe_down_grouped_subgroup.wgsl?raw';
+import moe_down_subgroup from '../../shaders/moe_down_subgroup.wgsl?raw';
 import moe_gate_up from '../../shaders/moe_gate_up.wgsl?raw';
 import moe_gate_up_grouped from '../../shaders/moe_gate_up_grouped.wgsl?raw';
-import moe_group from '../../shaders/moe_group.wgsl?raw';
-import router from '../../shaders/router.wgsl?raw';
-import softmax_rows from '../../shaders/softmax_rows.wgsl?raw';
-import softmax_rows_subgroup from '../../shaders/softmax_rows_subgroup.wgsl?raw';
-import matmul_f16 from '../../shaders/matmul_f16.wgsl?raw';
-import matmul_f32 from '../../shaders/matmul_f32.wgsl?raw';
-import matmul_subgroup from '../../shaders/matmul_subgroup.wgsl?raw';
-import moe_down_subgroup from '../../shaders/moe_down_subgroup.wgsl?raw';
-import moe_down_grouped_subgroup from '../../shaders/moe_down_grouped_subgroup.wgsl?raw';
-import moe_gate_up_subgroup from '../../shaders/moe_gate_up_subgroup.wgsl?raw';
 import moe_gate_up_grouped_subgroup from '../../shaders/moe_gate_up_grouped_subgroup.wgsl?raw';
-import rmsnorm from '../../shaders/rmsnorm.wgsl?raw';
-import rmsnorm_subgroup from '../../shaders/rmsnorm_subgroup.wgsl?raw';
-import rope from '../../shaders/rope.wgsl?raw';
+import moe_gate_up_subgroup from '../../shaders/moe_gate_up_subgroup.wgsl?raw';
+import moe_group from '../../shaders/moe_group.wgsl?raw';
+import qkv from '../../shaders/qkv.wgsl?raw';
+import qkv_subgroup from '../../shaders/qkv_subgroup.wgsl?raw';
+import router from '../../shaders/router.wgsl?raw';
+import router_subgroup from '../../shaders/router_subgroup.wgsl?raw';
+import sample from '../../shaders/sample.wgsl?raw';
+import stream_read from '../../shaders/stream_read.wgsl?raw';
+import kv from '../../shaders/lib/kv.wgsl?raw';
+import route from '../../shaders/lib/route.wgsl?raw';
+import sincos from '../../shaders/lib/sincos.wgsl?raw';
+
+/** `enable` directives must come first: a helper goes after them. */
+function withHelper(source: string, helper: string): string {
+  const lines = source.split('\n');
+  const at = lines.findLastIndex((l) => l.startsWith('enable ') || l.startsWith('diagnostic('));
+  return [...lines.slice(0, at + 1), helper, ...lines.slice(at + 1)].join('\n');
+}
 
 export const WGSL = {
-  add, argmax, attention_apply, attention_scores, embed, matmul_f16, matmul_f32, matmul_subgroup, moe_combine, moe_down, moe_down_grouped,
-  moe_down_subgroup, moe_down_grouped_subgroup, moe_gate_up, moe_gate_up_grouped, moe_gate_up_subgroup, moe_gate_up_grouped_subgroup, moe_group,
-  rmsnorm, rmsnorm_subgroup, rope, router, softmax_rows, softmax_rows_subgroup,
+  add, attention: withHelper(attention, kv), attention_apply: withHelper(attention_apply, kv), attention_merge,
+  attention_subgroup: withHelper(attention_subgroup, kv), embed, linear, linear_subgroup, moe_combine, moe_down, moe_down_grouped,
+  moe_down_grouped_subgroup, moe_down_subgroup, moe_gate_up, moe_gate_up_grouped, moe_gate_up_grouped_subgroup, moe_gate_up_subgroup,
+  moe_group, qkv: withHelper(qkv, sincos), qkv_subgroup: withHelper(qkv_subgroup, sincos), router: withHelper(router, route),
+  router_subgroup: withHelper(router_subgroup, route), sample, stream_read,
 } as const;
 
 export type ShaderName = keyof typeof WGSL;

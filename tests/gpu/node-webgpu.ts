@@ -13,7 +13,8 @@ export async function requestNodeDevice(): Promise<NodeGpu | { reason: string }>
   let mod: typeof import('webgpu');
   try { mod = await import('webgpu'); } catch (e) { return { reason: `cannot load the webgpu package: ${(e as Error).message}` }; }
   Object.assign(globalThis, mod.globals);
-  const gpu = mod.create([]);
+  // Timestamps as the GPU gives them (Dawn rounds them to 65.5 us by default), as engine/node-webgpu.ts asks.
+  const gpu = mod.create(['disable-dawn-features=timestamp_quantization']);
   const adapter = await gpu.requestAdapter();
   if (!adapter) return { reason: `Dawn found no adapter (VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES ?? 'unset'})` };
   // The engine's optional features (subgroups), so that tests run the kernels a user's device runs.

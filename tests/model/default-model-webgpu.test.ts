@@ -1,6 +1,7 @@
 // The default model on the WebGPU engine (Dawn in Node) against the CPU engine: logits on
 // held-out text within 1e-3, the same expert choices wherever the CPU's top-k margin exceeds
-// 1e-4, and the same 128-token greedy continuations.
+// 1e-4, the same 128-token greedy continuations, and the same sampled continuation and
+// candidates for the same seed (the GPU draws on the device, the CPU from the logits: one procedure).
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -58,5 +59,22 @@ describe('the default model on WebGPU (Dawn)', () => {
       return out;
     };
     expect(await run(engine)).toEqual(await run(cpu));
+  });
+
+  it('a sampled continuation (temperature 0.8, top-k 40, top-p 0.95, seed 11) and its candidates are identical', { timeout: 300_000 }, async (ctx) => {
+    ready(ctx);
+    const g = parity.greedy[0];
+    const run = async (e: CpuEngine | WebGpuEngine) => {
+      const out: { token: number; candidates: number[]; probs: number[] }[] = [];
+      for await (const step of generate({ engine: e, tokenizer: model.tokenizer!, prompt: g.prompt }, { maxTokens: 48, temperature: 0.8, topK: 40, topP: 0.95, seed: 11, candidates: 5, stopAtEos: false })) {
+        out.push({ token: step.token, candidates: step.candidates.map((c) => c.id), probs: step.candidates.map((c) => c.prob) });
+      }
+      return out;
+    };
+    const [a, b] = [await run(engine), await run(cpu)];
+    expect(a.map((s) => s.token)).toEqual(b.map((s) => s.token));
+    expect(a.map((s) => s.candidates)).toEqual(b.map((s) => s.candidates));
+    // Probabilities from logits within 1e-3 of each other: equal where the logits round alike, close elsewhere.
+    for (let i = 0; i < a.length; i++) expect(maxAbsDiff(a[i].probs, b[i].probs)).toBeLessThanOrEqual(1e-3);
   });
 });
