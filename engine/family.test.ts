@@ -72,7 +72,7 @@ describe('sparse and dense layers', () => {
 describe('bad family configs are refused by name', () => {
   const bad = (over: Record<string, unknown>, file = 'qwen3-30b-a3b.json') => () => parseConfig({ ...published(file), ...over });
   it.each([
-    [{ model_type: 'llama' }, /model_type is "llama", expected one of/],
+    [{ model_type: 'llama' }, /model_type is "llama", expected "mixtral", "olmoe", "qwen2_moe", "qwen3_moe" or "granitemoe"/],
     [{ hidden_act: 'gelu' }, /hidden_act "gelu" is not supported/],
     [{ rope_scaling: { type: 'yarn', factor: 4 } }, /rope_scaling is not supported/],
     [{ use_sliding_window: true }, /use_sliding_window: true is not supported/],

@@ -86,7 +86,8 @@ export function modelTypeOf(r: Record<string, unknown>): ModelType {
   const t = r.model_type ?? 'mixtral';
   if (!(MODEL_TYPES as readonly unknown[]).includes(t)) {
     const shown = typeof t === 'string' ? `"${t.slice(0, 40)}"` : typeof t;
-    fail(`model_type is ${shown}, expected one of ${MODEL_TYPES.map((m) => `"${m}"`).join(', ')}`);
+    const quoted = MODEL_TYPES.map((m) => `"${m}"`);
+    fail(`model_type is ${shown}, expected ${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}`);
   }
   return t as ModelType;
 }
@@ -193,4 +194,12 @@ export function moeLayerIndices(c: { num_hidden_layers: number; family?: FamilyT
   const out: number[] = [];
   for (let l = 0; l < c.num_hidden_layers; l++) if (isMoeLayer(c.family, l)) out.push(l);
   return out;
+}
+
+/**
+ * Why the WebGPU engine cannot run this config yet (its kernels are Mixtral's until the families
+ * are added there), or null when it can. Callers fall back to the CPU engine, or say so.
+ */
+export function webgpuUnsupported(c: { model_type: ModelType; family: FamilyTraits }): string | null {
+  return c.model_type === 'mixtral' ? null : `the WebGPU engine does not run ${c.family.name} (${c.model_type}) yet; use the CPU engine`;
 }

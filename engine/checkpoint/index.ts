@@ -5,7 +5,7 @@ export {
   type LoadedCheckpoint, type LoadOptions, type LoadProgress, type UnusedTensor,
 } from './load.ts';
 export { urlSource, filesSource, type CheckpointSource, type NamedBlob } from './source.ts';
-export { MIXTRAL_TENSORS, mixtralTensorSpecs, assembleWeights, tensorOf, tensorName, tensorShape, tensorTemplate, type TensorDim, type TensorTemplate } from './tensor-specs.ts';
+export { MIXTRAL_TENSORS, mixtralTensorSpecs, assembleWeights, tensorOf, tensorName, tensorShape, tensorTemplate, tensorTable, type TensorDim, type TensorTemplate, type FamilyTensorTemplate } from './tensor-specs.ts';
 export { toFloat32, decodeInto, halfToFloat, isDType, weightStorageFor, DTYPE_BYTES, DTYPES, type DType } from './dtype.ts';
 export {
   parseSafetensorsHeader, parseHeader, readHeaderLength, MAX_HEADER_BYTES,

@@ -5,6 +5,7 @@ import { loadModel, type Model } from '../../engine/model.ts';
 import { urlSource, filesSource } from '../../engine/checkpoint/index.ts';
 import type { LoadProgress } from '../../engine/checkpoint/load.ts';
 import { CpuEngine } from '../../engine/cpu/engine.ts';
+import { webgpuUnsupported } from '../../engine/family.ts';
 import { hookNames } from '../../engine/hooks/names.ts';
 import { requestEngineDevice } from '../../engine/webgpu/limits.ts';
 import { weightStorageFor } from '../../engine/checkpoint/dtype.ts';
@@ -29,6 +30,8 @@ export function openModel(source: ModelSource, onProgress: (p: LoadProgress) => 
 export async function openEngine(model: Model, backend: 'auto' | 'cpu'): Promise<OpenedEngine> {
   const cpu = (reason: string): OpenedEngine => ({ engine: new CpuEngine(model.config, model.weights), reason, meter: null });
   if (backend === 'cpu') return cpu('the CPU engine was asked for');
+  const unsupported = webgpuUnsupported(model.config);
+  if (unsupported) return cpu(unsupported);
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
   if (!gpu) return cpu('this browser has no WebGPU');
   try {
