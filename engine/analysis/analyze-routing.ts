@@ -12,8 +12,8 @@ export interface RoutingAnalysis {
   windows: number;
   /** What uniformly random routing gives for the two repetition rates. */
   random: { repeat_first: number; repeat_topk: number };
-  /** Shares and rates as layerRoutingStats defines them (shares sum to 1 over experts). */
-  layers: { first_share: number[]; topk_share: number[]; repeat_first: number; repeat_topk: number }[];
+  /** Shares and rates as layerRoutingStats defines them (shares sum to 1 over experts); null for a dense layer. */
+  layers: ({ first_share: number[]; topk_share: number[]; repeat_first: number; repeat_topk: number } | null)[];
 }
 
 export async function analyzeRouting(engine: Engine, ids: readonly number[], onWindow?: (done: number, total: number) => void): Promise<RoutingAnalysis> {
@@ -27,6 +27,7 @@ export async function analyzeRouting(engine: Engine, ids: readonly number[], onW
     windows,
     random: randomRepeatRates(c.num_local_experts, c.num_experts_per_tok),
     layers: layers.map((L) => {
+      if (L.dense) return null;
       const { first_share, topk_share, repeat_first, repeat_topk } = layerRoutingStats(L.indices, c.num_experts_per_tok, c.num_local_experts);
       return { first_share, topk_share, repeat_first, repeat_topk };
     }),

@@ -2,7 +2,8 @@
 // routing taken from a window where it has at least `context` tokens before it (except at the
 // start of the text), so no token is routed without the context it would normally have.
 import type { Engine } from '../engine.ts';
-import { layerRouting, routingHooks, type LayerRouting } from '../routing/routing.ts';
+import { denseLayerRouting, layerRouting, routingHooks, type LayerRouting } from '../routing/routing.ts';
+import { isMoeLayer } from '../family.ts';
 
 export interface LongTextRouting {
   /** Per layer, the routing of all N tokens of the text. */
@@ -16,9 +17,9 @@ export async function routeLongText(engine: Engine, ids: readonly number[], o: {
   const context = Math.min(o.context ?? c.sliding_window ?? Math.floor(window / 4), Math.floor(window / 2));
   const K = c.num_experts_per_tok, E = c.num_local_experts;
   const N = ids.length;
-  const layers: LayerRouting[] = Array.from({ length: c.num_hidden_layers }, () => ({
+  const layers: LayerRouting[] = Array.from({ length: c.num_hidden_layers }, (_, l) => (isMoeLayer(c.family, l) ? {
     indices: new Int32Array(N * K), weights: new Float32Array(N * K), probs: new Float32Array(N * E),
-  }));
+  } : denseLayerRouting()));
   const starts: number[] = [0];
   while (starts[starts.length - 1] + window < N) starts.push(starts[starts.length - 1] + window - context);
   for (let w = 0; w < starts.length; w++) {
@@ -28,6 +29,7 @@ export async function routeLongText(engine: Engine, ids: readonly number[], o: {
     // Tokens from `keep` on are taken from this window; earlier ones came from the previous one.
     const keep = w === 0 ? 0 : context;
     layerRouting(c, r.hooks).forEach((L, l) => {
+      if (L.dense) return;
       layers[l].indices.set(L.indices.subarray(keep * K), (s + keep) * K);
       layers[l].weights.set(L.weights.subarray(keep * K), (s + keep) * K);
       layers[l].probs.set(L.probs.subarray(keep * E), (s + keep) * E);
