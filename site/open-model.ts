@@ -1,4 +1,4 @@
-// "Open your own model": a Hugging Face Mixtral checkpoint from a folder, from files, or from a
+// "Open your own model": a Hugging Face MoE checkpoint (Mixtral, OLMoE, Qwen-MoE, Qwen3-MoE, Granite-MoE) from a folder, from files, or from a
 // URL base. Errors are shown in the dialog; the model in use stays until a new one is ready.
 import type { ModelSource } from './api/protocol.ts';
 
@@ -8,7 +8,7 @@ export function createOpenModelDialog(load: (source: ModelSource) => Promise<unk
   const title = document.createElement('h2');
   title.textContent = 'Open your own model';
   const hint = document.createElement('p');
-  hint.textContent = 'A Hugging Face Mixtral checkpoint: config.json, model.safetensors (or model.safetensors.index.json and its shards) and tokenizer.json. Nothing is uploaded: the files are read in this browser.';
+  hint.textContent = 'A Hugging Face Mixtral, OLMoE, Qwen-MoE, Qwen3-MoE or Granite-MoE checkpoint: config.json, model.safetensors (or model.safetensors.index.json and its shards) and tokenizer.json. Nothing is uploaded: the files are read in this browser.';
   const folder = fileInput('Choose a folder', true);
   const files = fileInput('Choose files', false);
   const urlRow = document.createElement('form');
