@@ -9,6 +9,7 @@ export { createAttentionGrid, thumbSize, type AttentionGridOptions } from './att
 export { createRoutingPaths, tokenLinks, type RoutingPathsOptions } from './routing-paths.ts';
 export { createNextToken, type NextTokenOptions } from './next-token.ts';
 export { expertColor, textColorOn, probabilityScale, OKABE_ITO } from './palette.ts';
+export { expertPaint, choiceCounts, paintKey, MANY_EXPERTS, FOCUS, OTHER_EXPERT, type ExpertPaint } from './many-experts.ts';
 export { createHoverLink, type HoverLink } from './hover.ts';
 export { renderExpertLegend } from './legend.ts';
 export { createTooltip, type Tooltip } from './tooltip.ts';

@@ -1,7 +1,8 @@
 // Router heatmap: tokens (rows) x experts (columns), cell colour the router probability, the
 // chosen top-k marked with a dot in the expert's colour (larger for the first choice).
 import { select, type Selection } from 'd3';
-import { expertColor, probabilityScale, textColorOn } from './palette.ts';
+import { probabilityScale, textColorOn } from './palette.ts';
+import { expertPaint, paintKey, type ExpertPaint } from './many-experts.ts';
 import { tokenLabel } from './token-text.ts';
 import { choices, clampLayer, probsOf, unchangedPrefix, type DrawnPrefix } from './routing.ts';
 import { mountView, BASE_DEFAULTS, type BaseOptions, type View, type ViewState } from './view.ts';
@@ -19,7 +20,10 @@ interface CellDatum { row: RowDatum; e: number; p: number; rank: number }
 
 const M = { top: 30, right: 8, bottom: 4, left: 96 };
 
-/** Column width: the experts share what the labels leave, within readable bounds. */
+/**
+ * Column width: the experts share what the labels leave, within readable bounds (never under
+ * 12 px: 128 experts scroll sideways rather than shrink; hover names each cell).
+ */
 export function heatmapLayout(width: number, E: number, T: number, rowHeight: number) {
   const cell = Math.max(12, Math.min(48, Math.floor((width - M.left - M.right) / Math.max(1, E))));
   return { cell, width: M.left + cell * E + M.right, height: M.top + T * rowHeight + M.bottom };
@@ -43,7 +47,8 @@ function draw(s: State): void {
   const svg = select(s.body).selectAll<SVGSVGElement, null>('svg').data([null]).join('svg')
     .attr('width', width).attr('height', height).attr('font-family', 'system-ui, sans-serif').attr('font-size', 10);
   const root = svg.node() as Root;
-  const key = `${E}:${K}:${cell}:${rh}:${width}:${layer}`;
+  const paint = expertPaint(data, null);
+  const key = `${E}:${K}:${cell}:${rh}:${width}:${layer}:${paintKey(paint)}`;
   if (!root.mxRows) {
     // One listener for every cell: rows stream in by the hundred, and each cell would cost one.
     svg.on('mouseover mousemove', (event: MouseEvent) => {
@@ -57,9 +62,12 @@ function draw(s: State): void {
     const ticks = axis.selectAll<SVGGElement, number>('g.mx-tick').data(Array.from({ length: E }, (_, e) => e), (e) => String(e))
       .join((enter) => { const g = enter.append('g').attr('class', 'mx-tick'); g.append('rect'); g.append('text'); return g; })
       .attr('transform', (e) => `translate(${M.left + e * cell},0)`);
-    ticks.select('rect').attr('x', 1).attr('y', 4).attr('width', cell - 2).attr('height', 14).attr('rx', 2).attr('fill', (e) => expertColor(e, E));
-    ticks.select('text').attr('x', cell / 2).attr('y', 11).attr('dy', '0.35em').attr('text-anchor', 'middle')
-      .attr('fill', (e) => textColorOn(expertColor(e, E))).attr('font-weight', 600).text((e) => `E${e}`);
+    // Many experts: narrow columns, a number every 8th expert (and on each focus expert's tick as its title).
+    ticks.select('rect').attr('x', cell > 6 ? 1 : 0).attr('y', 4).attr('width', Math.max(1, cell - (cell > 6 ? 2 : 1))).attr('height', 14).attr('rx', cell > 6 ? 2 : 0).attr('fill', (e) => paint.color(e));
+    ticks.select('text').attr('x', paint.many ? 0 : cell / 2).attr('y', paint.many ? -2 : 11).attr('dy', paint.many ? 0 : '0.35em').attr('text-anchor', paint.many ? 'start' : 'middle')
+      .attr('fill', (e) => (paint.many ? '#555' : textColorOn(paint.color(e)))).attr('font-weight', paint.many ? 400 : 600)
+      .text((e) => (!paint.many ? `E${e}` : e % 8 === 0 ? String(e) : ''));
+    if (paint.many) svg.selectAll('g.mx-x-axis').attr('transform', 'translate(0,8)');
     axis.selectAll('text.mx-axis-title').data([null]).join('text').attr('class', 'mx-axis-title')
       .attr('x', M.left - 6).attr('y', 11).attr('dy', '0.35em').attr('text-anchor', 'end').attr('fill', '#555')
       .text(`layer ${layer}`);
@@ -90,7 +98,7 @@ function draw(s: State): void {
       sel.select<SVGTextElement>('text.mx-row-label').attr('x', M.left - 6).attr('y', rh / 2)
         .attr('fill', token.generated ? '#1d4ed8' : '#1b1e23').text(`${token.position}  ${tokenLabel(token, 11)}`);
     }
-    drawCells(s, select(g) as Selection<SVGGElement, RowDatum, null, undefined>, d, cell, rh, color);
+    drawCells(s, select(g) as Selection<SVGGElement, RowDatum, null, undefined>, d, cell, rh, color, paint);
   }
   for (let t = T; t < rows.length; t++) rows[t].remove();
   rows.length = T;
@@ -100,10 +108,10 @@ function draw(s: State): void {
 /** What a row's cells depend on; rows whose inputs are unchanged are skipped. */
 type Drawn = SVGGElement & { mxDrawn?: { layout: string; probs: Float32Array; chosen: string }; mxPlace?: string };
 
-function drawCells(s: State, g: Selection<SVGGElement, RowDatum, null, undefined>, row: RowDatum, cell: number, rh: number, color: (p: number) => string): void {
+function drawCells(s: State, g: Selection<SVGGElement, RowDatum, null, undefined>, row: RowDatum, cell: number, rh: number, color: (p: number) => string, paint: ExpertPaint): void {
   const E = s.data.experts;
   const node = g.node() as Drawn;
-  const layout = `${cell}:${rh}:${E}:${row.token.id}:${row.token.text}`, chosen = row.chosen.map((c) => `${c.expert}:${c.weight}`).join();
+  const layout = `${cell}:${rh}:${E}:${row.token.id}:${row.token.text}:${paintKey(paint)}`, chosen = row.chosen.map((c) => `${c.expert}:${c.weight}`).join();
   const prev = node.mxDrawn;
   if (prev && prev.layout === layout && prev.chosen === chosen && prev.probs.length === row.probs.length && prev.probs.every((p, e) => p === row.probs[e])) return;
   node.mxDrawn = { layout, probs: row.probs.slice(), chosen };
@@ -116,8 +124,8 @@ function drawCells(s: State, g: Selection<SVGGElement, RowDatum, null, undefined
   g.selectAll<SVGCircleElement, CellDatum>('circle.mx-choice').data(cells.filter((c) => c.rank >= 0), (d) => String(d.rank))
     .join((enter) => enter.append('circle').attr('class', 'mx-choice').attr('pointer-events', 'none'))
     .attr('cx', (d) => M.left + d.e * cell + cell / 2).attr('cy', rh / 2)
-    .attr('r', (d) => Math.max(2, Math.min(rh / 2 - 2, d.rank === 0 ? 4.5 : 3)))
-    .attr('fill', (d) => expertColor(d.e, E)).attr('stroke', '#111').attr('stroke-width', (d) => (d.rank === 0 ? 1.2 : 0.6))
+    .attr('r', (d) => Math.max(2, Math.min(rh / 2 - 2, cell / 2, d.rank === 0 ? 4.5 : 3)))
+    .attr('fill', (d) => paint.color(d.e)).attr('stroke', '#111').attr('stroke-width', (d) => (d.rank === 0 ? 1.2 : 0.6))
     .attr('data-rank', (d) => d.rank).attr('data-expert', (d) => d.e);
 }
 
@@ -143,7 +151,10 @@ export function createRouterHeatmap(data: RoutingData, options: Partial<RouterHe
     name: 'router-heatmap',
     hint: 'No tokens yet: router probabilities appear here as tokens arrive.',
     isEmpty: (d) => d.tokens.length === 0 || d.layers.length === 0,
-    legend: (d) => ({ experts: d.experts, note: 'cell: router probability (white 0 → blue 1) · dot: chosen (large = 1st)' }),
+    legend: (d, opt) => {
+      const paint = expertPaint(d, null);
+      return { experts: d.experts, paint, note: `cell: router probability (white 0 → blue 1) · dot: chosen (large = 1st)${paint.many ? ' · coloured: the most used experts over all layers; hover a cell for its expert' : ''}` };
+    },
     draw, highlight,
     rows: (d, opt) => d.layers.length === 0 ? [] : rowsOf(d, opt.layer).flatMap((r) => Array.from(r.probs, (p, e) => {
       const rank = r.chosen.findIndex((c) => c.expert === e);

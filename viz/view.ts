@@ -3,6 +3,7 @@
 import { createToolbar } from './toolbar.ts';
 import { createTooltip, type Tooltip } from './tooltip.ts';
 import { renderExpertLegend } from './legend.ts';
+import type { ExpertPaint } from './many-experts.ts';
 import { ensureStyles } from './style.ts';
 import type { HoverLink } from './hover.ts';
 import type { Row } from './export.ts';
@@ -37,7 +38,7 @@ export interface ViewSpec<D, O> {
   hint: string;
   isEmpty(data: D, options: O): boolean;
   /** Experts to put in the legend (null: no legend). */
-  legend(data: D, options: O): { experts: number; note?: string } | null;
+  legend(data: D, options: O): { experts: number; note?: string; paint?: ExpertPaint } | null;
   draw(state: ViewState<D, O>): void;
   highlight(state: ViewState<D, O>, position: number | null): void;
   rows(data: D, options: O): Row[];
@@ -96,11 +97,11 @@ export function mountView<D, O extends BaseOptions>(spec: ViewSpec<D, O>, data: 
       body.classList.toggle('mx-hidden', empty);
     }
     const l = empty ? null : spec.legend(d, o);
-    const lk = l ? `${l.experts}|${l.note ?? ''}` : '';
+    const lk = l ? `${l.experts}|${l.note ?? ''}|${l.paint?.many ? l.paint.focus.join(',') : ''}` : '';
     if (lk !== legendKey) {
       legendKey = lk;
       legend.classList.toggle('mx-hidden', !l);
-      if (l) renderExpertLegend(legend, l.experts, l.note);
+      if (l) renderExpertLegend(legend, l.experts, l.note, l.paint);
     }
     follow();
     if (!empty) {
