@@ -1,7 +1,9 @@
 // The Mixtral configuration, read from a Hugging Face config.json and checked for
 // values that cannot describe a working model. The other MoE families (family.ts) are read into
-// the same shape, in Mixtral's vocabulary, with what they do differently in `family`.
-import { CheckpointError } from './errors.ts';
+// the same shape, in Mixtral's vocabulary, with what they do differently in `family`. A config is
+// untrusted: its sizes are only bounded here (each fits a 32-bit index); the loader checks them
+// against the files in hand (checkpoint/load.ts) before building anything proportional to them.
+import { CheckpointError, describeValue } from './errors.ts';
 import { modelTypeOf, readFamilyTraits, toMixtralNames, type FamilyTraits, type ModelType } from './family.ts';
 
 /**
@@ -37,25 +39,30 @@ function fail(message: string): never {
   throw new CheckpointError('bad-config', FILE, message);
 }
 
+/** The largest size a config may give: every index into a tensor, a vocabulary or a window fits 32 bits. */
+export const MAX_CONFIG_INT = 2 ** 31 - 1;
+
 function positiveInt(raw: Record<string, unknown>, key: string, fallback?: number): number {
   const v = raw[key] ?? fallback;
   if (v === undefined) fail(`missing "${key}"`);
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) fail(`"${key}" must be a positive integer, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) fail(`"${key}" must be a positive integer, got ${describeValue(v)}`);
+  if (v > MAX_CONFIG_INT) fail(`"${key}" is ${v}, more than ${MAX_CONFIG_INT}`);
   return v;
 }
 
 function positiveNumber(raw: Record<string, unknown>, key: string, fallback: number): number {
   const v = raw[key] ?? fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) fail(`"${key}" must be a positive number, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) fail(`"${key}" must be a positive number, got ${describeValue(v)}`);
   return v;
 }
 
-function optionalTokenId(raw: Record<string, unknown>, key: string): number | null {
+function optionalTokenId(raw: Record<string, unknown>, key: string, vocab: number): number | null {
   const v = raw[key];
   if (v === undefined || v === null) return null;
   // Some configs list several eos ids; the first is the one generation stops on by default.
   const first = Array.isArray(v) ? v[0] : v;
-  if (typeof first !== 'number' || !Number.isInteger(first) || first < 0) fail(`"${key}" must be a token id, got ${JSON.stringify(v)}`);
+  if (typeof first !== 'number' || !Number.isInteger(first) || first < 0) fail(`"${key}" must be a token id, got ${describeValue(v)}`);
+  if (first >= vocab) fail(`"${key}" is ${first}, outside the vocabulary (vocab_size ${vocab})`);
   return first;
 }
 
@@ -63,7 +70,7 @@ function optionalTokenId(raw: Record<string, unknown>, key: string): number | nu
 export function parseConfig(input: string | unknown): MixtralConfig {
   let raw: unknown = input;
   if (typeof input === 'string') {
-    try { raw = JSON.parse(input); } catch (e) { fail(`not valid JSON (${(e as Error).message})`); }
+    try { raw = JSON.parse(input); } catch (e) { fail(`not valid JSON (${String((e as Error).message).slice(0, 80)})`); }
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('must be a JSON object');
   const model_type = modelTypeOf(raw as Record<string, unknown>);
@@ -95,10 +102,11 @@ export function parseConfig(input: string | unknown): MixtralConfig {
   const tie = r.tie_word_embeddings ?? false;
   if (typeof tie !== 'boolean') fail('"tie_word_embeddings" must be true or false');
   const num_hidden_layers = positiveInt(r, 'num_hidden_layers');
+  const vocab_size = positiveInt(r, 'vocab_size');
   return {
     model_type,
     family: readFamilyTraits(raw as Record<string, unknown>, model_type, num_hidden_layers),
-    vocab_size: positiveInt(r, 'vocab_size'),
+    vocab_size,
     hidden_size,
     intermediate_size: positiveInt(r, 'intermediate_size'),
     num_hidden_layers,
@@ -112,8 +120,8 @@ export function parseConfig(input: string | unknown): MixtralConfig {
     sliding_window,
     max_position_embeddings,
     tie_word_embeddings: tie,
-    bos_token_id: optionalTokenId(r, 'bos_token_id'),
-    eos_token_id: optionalTokenId(r, 'eos_token_id'),
-    router_aux_loss_coef: typeof r.router_aux_loss_coef === 'number' ? r.router_aux_loss_coef : 0.02,
+    bos_token_id: optionalTokenId(r, 'bos_token_id', vocab_size),
+    eos_token_id: optionalTokenId(r, 'eos_token_id', vocab_size),
+    router_aux_loss_coef: typeof r.router_aux_loss_coef === 'number' && Number.isFinite(r.router_aux_loss_coef) ? r.router_aux_loss_coef : 0.02,
   };
 }

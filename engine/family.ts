@@ -6,7 +6,7 @@
 //
 // Letters: D hidden, H query heads, Hkv key/value heads, Dh head_dim, E routed experts, K experts
 // per token, F routed expert width, L layers.
-import { CheckpointError } from './errors.ts';
+import { CheckpointError, describeValue } from './errors.ts';
 
 export const MODEL_TYPES = ['mixtral', 'olmoe', 'qwen2_moe', 'qwen3_moe', 'granitemoe'] as const;
 export type ModelType = (typeof MODEL_TYPES)[number];
@@ -124,15 +124,17 @@ export function toMixtralNames(r: Record<string, unknown>, type: ModelType): Rec
 
 function bool(r: Record<string, unknown>, key: string, fallback: boolean): boolean {
   const v = get(r, key, fallback);
-  if (typeof v !== 'boolean') fail(`"${key}" must be true or false, got ${JSON.stringify(v)?.slice(0, 40)}`);
+  if (typeof v !== 'boolean') fail(`"${key}" must be true or false, got ${describeValue(v)}`);
   return v;
 }
 
 function positive(r: Record<string, unknown>, key: string, fallback: number, integer = false): number {
   const v = get(r, key, fallback);
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) {
-    fail(`"${key}" must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(v)?.slice(0, 40)}`);
+    fail(`"${key}" must be a positive ${integer ? 'integer' : 'number'}, got ${describeValue(v)}`);
   }
+  // The same bound as config.ts's sizes: every index into a tensor fits 32 bits.
+  if (integer && v > 2 ** 31 - 1) fail(`"${key}" is ${v}, more than ${2 ** 31 - 1}`);
   return v;
 }
 

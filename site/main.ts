@@ -6,32 +6,47 @@ import { MixscopeClient } from './api/client.ts';
 import { modelStream } from './api/model-stream.ts';
 import { heldout } from './api/heldout.ts';
 import { mixtral } from './api/mixtral-lib.ts';
-import { createHeader } from './header.ts';
+import { createHeader, formatCount } from './header.ts';
 import { createOpenModelDialog } from './open-model.ts';
 import { currentRoute, urlState } from './url-state.ts';
 import { renderIndex } from './index-page.ts';
 import { renderNotebookPage } from './notebook-page.ts';
 import './style.css';
 
+// The tour streams a generation into seven views: they take turns, a few milliseconds of
+// drawing per task, so no task holds the page for long (viz/pacing.ts); a generation hands the
+// page its next state once the last one is drawn, ten at most a second.
+viz.paceDocument(document, 4);
+
 const DEFAULT_MODEL = new URL('mixscope-tiny/', location.href.replace(/#.*$/, '')).href;
 
 const worker = new Worker(new URL('./api/worker.ts', import.meta.url), { type: 'module' });
-const client = new MixscopeClient(worker);
-// `backend=cpu` forces the CPU engine, in the notebook's address (`#/tour?backend=cpu`) or before
-// it (`.../?backend=cpu#/tour`). The engine is chosen once per page load.
-const asksForCpu = () => currentRoute().params.get('backend') === 'cpu' || new URLSearchParams(location.search).get('backend') === 'cpu';
-const backend = asksForCpu() ? 'cpu' : 'auto';
+const client = new MixscopeClient(worker, { drawn: () => viz.settled(document), interval: 100 });
+// `backend=cpu` or `backend=webgpu` asks for an engine, in the notebook's address
+// (`#/tour?backend=cpu`) or before it (`.../?backend=webgpu#/tour`; the notebook's wins).
+// Otherwise the faster one is chosen (engine-host.ts). The engine is chosen once per page load.
+const askedBackend = (): 'auto' | 'cpu' | 'webgpu' => {
+  const v = currentRoute().params.get('backend') ?? new URLSearchParams(location.search).get('backend');
+  return v === 'cpu' || v === 'webgpu' ? v : 'auto';
+};
+const backend = askedBackend();
 
-const dialog = createOpenModelDialog((source) => client.load(source, backend), DEFAULT_MODEL);
+const dialog = createOpenModelDialog((source) => client.load(source, backend), DEFAULT_MODEL, () => client.cancelLoad());
 const header = createHeader({ onStop: () => client.stop(), onOpenModel: () => dialog.open() });
 client.onState(header.update);
+// Exported figures name the model and engine they came from (viz/figure.ts reads this).
+client.onState((s) => {
+  if (s.info) document.documentElement.dataset.mixscopeSource = `the model ${s.info.label} (${formatCount(s.info.parameters.total)} parameters) on ${s.info.backend === 'webgpu' ? 'WebGPU' : 'the CPU engine'}`;
+});
 const main = document.createElement('main');
 main.className = 'site-main';
 document.body.append(header.node, main, dialog.node);
 
 // What cells can name beyond the notebook standard library. `mixscope` is a definition (a
 // generator): a new API object per loaded model, so cells that use it re-run on a model change.
-const host = { builtins: { viz, d3, urlState, heldout, mixtral }, definitions: { mixscope: modelStream(client) } };
+// `urlState.notebooks`: each notebook's address keys, for the workshop guide's link builder.
+const linkable = notebooks.map(({ slug, title, keys }) => ({ slug, title, keys }));
+const host = { builtins: { viz, d3, urlState: { ...urlState, notebooks: linkable }, heldout, mixtral }, definitions: { mixscope: modelStream(client) } };
 
 let dispose: (() => void) | null = null;
 let shownPath: string | null = null;
@@ -56,12 +71,14 @@ async function route(): Promise<void> {
 
 window.addEventListener('hashchange', () => {
   // Typing `?backend=cpu` into the address of an open page changes only the hash: start again
-  // on the CPU engine rather than ignore it.
-  if (backend !== 'cpu' && asksForCpu()) { location.reload(); return; }
+  // on that engine rather than ignore it.
+  const asked = askedBackend();
+  if (asked !== 'auto' && asked !== backend) { location.reload(); return; }
   void route();
 });
 void route();
 client.load({ kind: 'url', base: DEFAULT_MODEL }, backend).catch(() => { /* shown in the header */ });
 
-// For tests and the curious: the client on the console.
+// For tests and the curious: the client and the address state on the console.
 (window as unknown as { mixscopeClient: MixscopeClient }).mixscopeClient = client;
+(window as unknown as { mixscopeUrlState: unknown }).mixscopeUrlState = host.builtins.urlState;

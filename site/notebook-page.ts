@@ -25,7 +25,7 @@ export async function renderNotebookPage(main: HTMLElement, notebooks: readonly 
     const nb = await entry.load();
     const body = document.createElement('div');
     article.append(body);
-    const mounted = mountNotebook(body, nb, host.builtins, host.definitions);
+    const mounted = mountNotebook(body, nb, host.builtins, host.definitions, { storage: browserStorage() });
     return () => mounted.dispose();
   } catch (e) {
     article.append(message(`This notebook could not be opened: ${(e as Error).message}`, true), backLink());
@@ -45,4 +45,9 @@ function backLink(): HTMLElement {
   a.href = '#/';
   a.textContent = 'All notebooks';
   return a;
+}
+
+/** localStorage, or null where the browser refuses it (private modes, sandboxed frames). */
+function browserStorage(): Storage | null {
+  try { return window.localStorage; } catch { return null; }
 }

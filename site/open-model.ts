@@ -1,8 +1,14 @@
-// "Open your own model": a Hugging Face MoE checkpoint (Mixtral, OLMoE, Qwen-MoE, Qwen3-MoE, Granite-MoE) from a folder, from files, or from a
-// URL base. Errors are shown in the dialog; the model in use stays until a new one is ready.
+// "Open your own model": a Hugging Face MoE checkpoint (Mixtral, OLMoE, Qwen-MoE, Qwen3-MoE,
+// Granite-MoE) from a folder, from files, or from a URL base. The model in use stays until a new
+// one is ready: a load that fails shows its error in one line (the whole message on demand), and
+// a load can be stopped, or replaced by another (any of the choices here, "Back to the default
+// model" included), while it runs.
 import type { ModelSource } from './api/protocol.ts';
+import { createErrorLine } from './header.ts';
 
-export function createOpenModelDialog(load: (source: ModelSource) => Promise<unknown>, defaultBase: string): { node: HTMLDialogElement; open(): void } {
+export function createOpenModelDialog(
+  load: (source: ModelSource) => Promise<unknown>, defaultBase: string, cancel: () => void = () => {},
+): { node: HTMLDialogElement; open(): void } {
   const dialog = document.createElement('dialog');
   dialog.className = 'open-model';
   const title = document.createElement('h2');
@@ -24,33 +30,56 @@ export function createOpenModelDialog(load: (source: ModelSource) => Promise<unk
   const status = document.createElement('p');
   status.className = 'open-model-status';
   status.setAttribute('role', 'status');
+  const error = createErrorLine('open-model-status error');
+  error.set('');
   const actions = document.createElement('div');
   actions.className = 'open-model-actions';
+  const stop = document.createElement('button');
+  stop.type = 'button';
+  stop.className = 'open-model-stop';
+  stop.textContent = 'Stop loading';
+  stop.hidden = true;
   const reset = document.createElement('button');
   reset.type = 'button';
   reset.textContent = 'Back to the default model';
   const close = document.createElement('button');
   close.type = 'button';
   close.textContent = 'Close';
-  actions.append(reset, close);
-  dialog.append(title, hint, folder.label, files.label, urlRow, status, actions);
+  actions.append(stop, reset, close);
+  dialog.append(title, hint, folder.label, files.label, urlRow, status, error.node, actions);
 
+  /** Counts loads started here: only the latest one speaks in the dialog. */
+  let runs = 0;
+  const show = (text: string, failure = '') => {
+    status.textContent = text;
+    status.hidden = !text;
+    error.set(failure);
+  };
   async function run(source: ModelSource): Promise<void> {
-    status.className = 'open-model-status';
-    status.textContent = 'Loading…';
+    const mine = ++runs;
+    show('Loading… (the model in use stays until this one is ready)');
+    stop.hidden = false;
     try {
       await load(source);
-      status.textContent = '';
+      if (mine !== runs) return;
+      show('');
       dialog.close();
     } catch (e) {
-      status.className = 'open-model-status error';
-      status.textContent = (e as Error).message;
+      if (mine !== runs) return; // replaced by a later choice, which speaks for itself
+      const err = e as Error;
+      if (err.name === 'AbortError') show('Loading stopped: the model in use stays.');
+      else show('', `${err.name && err.name !== 'Error' ? `${err.name}: ` : ''}${err.message}`);
+    } finally {
+      if (mine === runs) stop.hidden = true;
     }
   }
   const pick = (input: HTMLInputElement) => () => {
     const list = [...(input.files ?? [])];
     input.value = '';
-    if (list.length) void run({ kind: 'files', files: list });
+    if (!list.length) return;
+    const missing = missingFiles(list.map((f) => f.name));
+    if (missing) { status.className = 'open-model-status error'; status.textContent = missing; return; }
+    void run({ kind: 'files', files: list });
   };
   folder.input.addEventListener('change', pick(folder.input));
   files.input.addEventListener('change', pick(files.input));
@@ -59,9 +88,11 @@ export function createOpenModelDialog(load: (source: ModelSource) => Promise<unk
     const base = url.value.trim();
     void run({ kind: 'url', base: base.endsWith('/') ? base : `${base}/` });
   });
+  stop.addEventListener('click', () => cancel());
   reset.addEventListener('click', () => void run({ kind: 'url', base: defaultBase }));
+  // Closing leaves a load running: the header shows its progress, and its Stop cancels it.
   close.addEventListener('click', () => dialog.close());
-  return { node: dialog, open: () => { status.textContent = ''; dialog.showModal(); } };
+  return { node: dialog, open: () => { if (stop.hidden) show(''); dialog.showModal(); } };
 }
 
 function fileInput(text: string, directory: boolean): { label: HTMLLabelElement; input: HTMLInputElement } {
@@ -75,4 +106,13 @@ function fileInput(text: string, directory: boolean): { label: HTMLLabelElement;
   s.textContent = text;
   label.append(s, input);
   return { label, input };
+}
+
+/** What a set of chosen files lacks to be a checkpoint, in one sentence (null: nothing). */
+export function missingFiles(names: readonly string[]): string | null {
+  const has = (n: string) => names.includes(n);
+  const weights = names.some((n) => n.endsWith('.safetensors')) || has('model.safetensors.index.json');
+  const lacking = [has('config.json') ? null : 'config.json', weights ? null : 'the weights (model.safetensors, or model.safetensors.index.json and its shards)'].filter(Boolean);
+  if (!lacking.length) return null;
+  return `The ${names.length === 1 ? `file chosen (${names[0]}) is` : `${names.length} files chosen are`} not a whole checkpoint: choose ${lacking.join(' and ')} too, with tokenizer.json, all at once (or the folder that holds them).`;
 }

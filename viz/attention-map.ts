@@ -62,10 +62,10 @@ function draw(s: State): void {
     xAxis.selectAll('*').filter(function () { return !(this as Element).classList.contains('mx-label'); }).remove();
     yAxis.selectAll<SVGTextElement, (typeof ticks)[number]>('text.mx-label').data(ticks, (d) => String(d.pos)).join('text').attr('class', 'mx-label')
       .attr('x', -4).attr('y', (d) => (d.i + 0.5) * cell).attr('dy', '0.35em').attr('text-anchor', 'end').attr('fill', '#333')
-      .attr('font-size', Math.min(10, cell)).text((d) => `${d.pos} ${d.label}`);
+      .attr('font-size', Math.min(10, cell)).attr('font-style', (d) => (data.tokens[d.i]!.generated ? 'italic' : null)).text((d) => `${d.pos} ${d.label}`);
     xAxis.selectAll<SVGTextElement, (typeof ticks)[number]>('text.mx-label').data(ticks, (d) => String(d.pos)).join('text').attr('class', 'mx-label')
       .attr('transform', (d) => `translate(${(d.i + 0.5) * cell},4) rotate(-60)`).attr('dy', '0.35em').attr('text-anchor', 'end').attr('fill', '#333')
-      .attr('font-size', Math.min(10, cell)).text((d) => d.label);
+      .attr('font-size', Math.min(10, cell)).attr('font-style', (d) => (data.tokens[d.i]!.generated ? 'italic' : null)).text((d) => d.label);
   } else {
     yAxis.selectAll('text.mx-label').remove();
     xAxis.selectAll('text.mx-label').remove();
@@ -153,7 +153,7 @@ export function createAttentionMap(data: AttentionData, options: Partial<Attenti
     legend: (d, opt) => {
       const h = clampHead(d, opt.head);
       const w = d.slidingWindow === null ? 'no sliding window' : `dashed: sliding-window edge (window ${d.slidingWindow})`;
-      return { experts: 0, note: `layer ${d.layer} · head ${h} (kv ${kvHeadOf(h, d.heads, d.kvHeads)}) · white 0 → blue 1, grey masked · ${w}` };
+      return { experts: 0, note: `layer ${d.layer} · head ${h} (kv ${kvHeadOf(h, d.heads, d.kvHeads)}) · white 0 → blue 1, grey masked · ${w}`, generated: d.tokens.some((t) => t.generated) };
     },
     draw, highlight,
     rows: (d, opt) => (tokenCount(d) ? attentionRows(d, [clampHead(d, opt.head)]) : []),

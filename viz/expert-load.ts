@@ -55,9 +55,14 @@ function draw(s: State): void {
   const n = (d: ExpertLoad) => (options.count === 'first' ? d.first : d.topk);
   const uniform = 1 / E;
   const x = scaleBand<number>().domain(Array.from({ length: E }, (_, e) => e)).range([M.left, pw - M.right]).padding(0.18);
-  // One y scale for all panels so bar heights compare across layers.
-  const y = scaleLinear().domain([0, Math.max(uniform * 1.6, max(panels, (p) => max(p.bars, share)) ?? 0)]).nice(4).range([ph - M.bottom, M.top]);
+  // One y scale for all panels so bar heights compare across layers. Its top moves in steps of
+  // 10% (5% below 20%), so while tokens stream in the axes are redrawn a few times, not each time.
+  const top = Math.max(uniform * 1.6, max(panels, (p) => max(p.bars, share)) ?? 0);
+  const step = top < 0.2 ? 0.05 : 0.1;
+  const y = scaleLinear().domain([0, Math.min(1, Math.ceil(top / step - 1e-9) * step)]).range([ph - M.bottom, M.top]);
 
+  // One paint for every panel: an expert has one colour on the whole page (many-experts.ts).
+  const paint = expertPaint(data, null);
   const svg = select(s.body).selectAll<SVGSVGElement, null>('svg').data([null]).join('svg')
     .attr('width', options.width).attr('height', rowsN * ph + (rowsN - 1) * GAP)
     .attr('font-family', 'system-ui, sans-serif').attr('font-size', 10);
@@ -74,7 +79,6 @@ function draw(s: State): void {
     .attr('transform', (_p, i) => `translate(${(i % cols) * (pw + GAP)},${Math.floor(i / cols) * (ph + GAP)})`)
     .each(function (p) {
       const g = select(this);
-      const paint = expertPaint(data, null);
       // Sorted by load: bar i is the i-th most used expert of this layer (ties by index).
       const rank = new Map(byLoad
         ? [...p.bars].sort((a, b) => share(b) - share(a) || a.expert - b.expert).map((d, i) => [d.expert, i] as const)
@@ -102,19 +106,32 @@ function draw(s: State): void {
             .attr('fill', '#555').attr('font-size', x.bandwidth() < 12 ? 7 : 9).text((e) => `E${e}`);
         }
       }
-      g.select('g.mx-bars').selectAll<SVGRectElement, ExpertLoad>('rect.mx-bar').data(p.bars, (d) => String(d.expert))
+      const bars = g.select('g.mx-bars').selectAll<SVGRectElement, ExpertLoad>('rect.mx-bar').data(p.bars, (d) => String(d.expert))
         .join((enter) => enter.append('rect').attr('class', 'mx-bar')
           .on('mouseenter mousemove', (event: MouseEvent, d) => s.tooltip.show([
             `layer ${d.layer} · E${d.expert}`,
             `1st choice: ${d.first} of ${s.data.tokens.length} (${(d.firstShare * 100).toFixed(1)}%)`,
             `in top-${s.data.topK}: ${d.topk} tokens (${(d.topkShare * 100).toFixed(1)}% of ${s.data.tokens.length * s.data.topK} choices)`,
-          ], event)))
-        .attr('x', at).attr('width', Math.max(1, x.bandwidth()))
-        .attr('y', (d) => y(share(d))).attr('height', (d) => y(0) - y(share(d)))
-        .attr('fill', (d) => paint.color(d.expert)).attr('data-expert', (d) => d.expert).attr('data-count', n)
-        .attr('data-paint', paintKey(paint));
+          ], event)));
+      // Each attribute is written only when its value changes: while tokens stream in, most
+      // bars keep their height, and every write has the browser restyle the bar.
+      const pk = paintKey(paint);
+      bars.each(function (d) {
+        const h = y(0) - y(share(d));
+        setAttrs(this, {
+          x: at(d), width: Math.max(1, x.bandwidth()), y: y(share(d)), height: h,
+          fill: paint.color(d.expert), 'data-expert': d.expert, 'data-layer': d.layer, 'data-count': n(d), 'data-paint': pk,
+        });
+      });
     });
   svg.attr('data-tokens', T);
+}
+
+function setAttrs(el: Element, attrs: Record<string, string | number>): void {
+  for (const [k, v] of Object.entries(attrs)) {
+    const text = String(v);
+    if (el.getAttribute(k) !== text) el.setAttribute(k, text);
+  }
 }
 
 /** Outline the experts the hovered token chose in each layer. */
@@ -124,10 +141,13 @@ function highlight(s: State, position: number | null): void {
   if (t >= 0) s.data.layers.forEach((L, l) => choices(L, s.data.topK, t).forEach((c, k) => {
     if (s.options.count === 'topk' || k === 0) chosen.add(`${l}:${c.expert}`);
   }));
-  select(s.body).selectAll<SVGRectElement, ExpertLoad>('rect.mx-bar')
-    .attr('stroke', (d) => (chosen.has(`${d.layer}:${d.expert}`) ? '#111' : null))
-    .attr('stroke-width', (d) => (chosen.has(`${d.layer}:${d.expert}`) ? 2 : null))
-    .classed('mx-hover', (d) => chosen.has(`${d.layer}:${d.expert}`));
+  // Only bars whose state changes are touched.
+  select(s.body).selectAll<SVGRectElement, ExpertLoad>('rect.mx-bar').each(function (d) {
+    const on = chosen.has(`${d.layer}:${d.expert}`);
+    if (this.classList.contains('mx-hover') === on) return;
+    this.classList.toggle('mx-hover', on);
+    if (on) { this.setAttribute('stroke', '#111'); this.setAttribute('stroke-width', '2'); } else { this.removeAttribute('stroke'); this.removeAttribute('stroke-width'); }
+  });
 }
 
 export function createExpertLoad(data: RoutingData, options: Partial<ExpertLoadOptions> = {}): View<RoutingData, ExpertLoadOptions> {

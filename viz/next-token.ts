@@ -1,5 +1,5 @@
 // Next-token distribution: the top candidates as horizontal bars, the chosen token marked.
-import { axisTop, scaleBand, scaleLinear, select } from 'd3';
+import { axisTop, scaleBand, scaleLinear, select, type BaseType } from 'd3';
 import { displayToken } from './token-text.ts';
 import { mountView, BASE_DEFAULTS, type BaseOptions, type View, type ViewState } from './view.ts';
 import type { NextTokenData } from './types.ts';
@@ -23,6 +23,14 @@ function candidatesOf(data: NextTokenData, top: number): Candidate[] {
 function label(c: Candidate): string {
   const s = displayToken(c, 'mark');
   return s.length > 16 ? `${s.slice(0, 15)}…` : s;
+}
+
+/** Writes a label only when it changes: a new text node is laid out again, an unchanged one is not. */
+function setText(text: (c: Candidate) => string) {
+  return function (this: BaseType, c: Candidate): void {
+    const t = text(c), el = this as SVGTextElement;
+    if (el.textContent !== t) el.textContent = t;
+  };
 }
 
 function draw(s: State): void {
@@ -64,9 +72,9 @@ function draw(s: State): void {
     .call((g) => g.select('rect.mx-bar').attr('x', x(0)).attr('height', y.bandwidth()).attr('width', (c) => Math.max(0.5, x(c.prob) - x(0)))
       .attr('fill', (c) => (c.chosen ? CHOSEN : BAR)).attr('stroke', (c) => (c.chosen ? '#111' : 'none')))
     .call((g) => g.select('text.mx-bar-label').attr('x', M.left - 6).attr('y', y.bandwidth() / 2)
-      .attr('font-weight', (c) => (c.chosen ? 700 : 400)).attr('fill', '#1b1e23').text((c) => `${c.chosen ? '▶ ' : ''}${label(c)}`))
+      .attr('font-weight', (c) => (c.chosen ? 700 : 400)).attr('fill', '#1b1e23').each(setText((c) => `${c.chosen ? '▶ ' : ''}${label(c)}`)))
     .call((g) => g.select('text.mx-bar-value').attr('x', (c) => x(c.prob) + 4).attr('y', y.bandwidth() / 2).attr('fill', '#333')
-      .text((c) => `${(c.prob * 100).toFixed(c.prob < 0.01 ? 2 : 1)}%`));
+      .each(setText((c) => `${(c.prob * 100).toFixed(c.prob < 0.01 ? 2 : 1)}%`)));
 }
 
 export function createNextToken(data: NextTokenData, options: Partial<NextTokenOptions> = {}): View<NextTokenData, NextTokenOptions> {
@@ -75,7 +83,7 @@ export function createNextToken(data: NextTokenData, options: Partial<NextTokenO
     name: 'next-token',
     hint: 'No prediction yet: the next-token distribution appears after the first step.',
     isEmpty: (d) => d.candidates.length === 0,
-    legend: (d) => ({ experts: 0, note: `after position ${d.position} · ▶ dark bar: chosen token` }),
+    legend: (d) => ({ experts: 0, note: `after position ${d.position}${d.candidates.some((c) => c.id === d.chosen) ? ' · ▶ dark bar: the token chosen' : ''}` }),
     draw,
     // The prediction follows one context position; hovering that token elsewhere outlines the chart.
     highlight: (s, position) => { select(s.body).select('svg').style('outline', position === s.data.position ? '2px solid #fde68a' : ''); },

@@ -40,3 +40,11 @@ describe('textColorOn and probabilityScale', () => {
     for (let i = 1; i < L.length; i++) expect(L[i]).toBeLessThan(L[i - 1]);
   });
 });
+
+describe('colours of other categories', () => {
+  it('keep far from every expert colour, and apart from each other', async () => {
+    const { CATEGORY_COLORS, MODEL_COLORS } = await import('./palette.ts');
+    for (const c of [...CATEGORY_COLORS, ...Object.values(MODEL_COLORS)]) for (const e of OKABE_ITO) expect(distance(c, e)).toBeGreaterThan(24);
+    for (let i = 0; i < CATEGORY_COLORS.length; i++) for (let j = i + 1; j < CATEGORY_COLORS.length; j++) expect(distance(CATEGORY_COLORS[i]!, CATEGORY_COLORS[j]!)).toBeGreaterThan(20);
+  });
+});

@@ -1,5 +1,5 @@
 // Colours: one per expert, and a sequential scale for probabilities.
-import { hsl, interpolateBlues, scaleSequentialSqrt, type ScaleSequential } from 'd3';
+import { hsl, interpolateBlues, interpolateGreys, scaleSequentialSqrt, type ScaleSequential } from 'd3';
 
 /**
  * Okabe & Ito's colour-blind-safe qualitative palette, in their order. Their eighth colour is
@@ -37,3 +37,21 @@ export function textColorOn(background: string): string {
 export function probabilityScale(max = 1): ScaleSequential<string> {
   return scaleSequentialSqrt(interpolateBlues).domain([0, max]).clamp(true);
 }
+
+/**
+ * Router probabilities, under marks in the experts' colours: white to charcoal, a scale with no
+ * hue, so no expert's colour is lost against (or mistaken for) a cell. Square root, as above.
+ */
+export function routerScale(max = 1): ScaleSequential<string> {
+  return scaleSequentialSqrt((t: number) => interpolateGreys(0.05 + 0.8 * t)).domain([0, max]).clamp(true);
+}
+
+/**
+ * Colours for categories that are not experts (held-out domains, parts of a model, kinds of
+ * run): chosen far in Lab from every expert colour (more than 35), so a domain is never read as
+ * an expert on a page that shows both. Navy, magenta, leaf green, brown, maroon, salmon.
+ */
+export const CATEGORY_COLORS = ['#000080', '#f0027f', '#66a61e', '#8c6d31', '#800000', '#fb8072'] as const;
+
+/** Two models side by side (a Mixture of Experts and a dense one): near black and light grey, no expert hue. */
+export const MODEL_COLORS = { moe: '#2b2d42', dense: '#b8b8b8' } as const;

@@ -1,7 +1,7 @@
 // Router heatmap: tokens (rows) x experts (columns), cell colour the router probability, the
 // chosen top-k marked with a dot in the expert's colour (larger for the first choice).
 import { select, type Selection } from 'd3';
-import { probabilityScale, textColorOn } from './palette.ts';
+import { routerScale, textColorOn } from './palette.ts';
 import { expertPaint, paintKey, type ExpertPaint } from './many-experts.ts';
 import { tokenLabel } from './token-text.ts';
 import { choices, clampLayer, probsOf, unchangedPrefix, type DrawnPrefix } from './routing.ts';
@@ -19,6 +19,7 @@ interface RowDatum { token: TokenInfo; t: number; probs: Float32Array; chosen: {
 interface CellDatum { row: RowDatum; e: number; p: number; rank: number }
 
 const M = { top: 30, right: 8, bottom: 4, left: 96 };
+const HEAT = routerScale();
 
 /**
  * Column width: the experts share what the labels leave, within readable bounds (never under
@@ -34,18 +35,43 @@ function rowsOf(data: RoutingData, layer: number): RowDatum[] {
   return data.tokens.map((token, t) => ({ token, t, probs: probsOf(L, data.experts, t), chosen: choices(L, data.topK, t) }));
 }
 
-/** The heatmap's svg, with its row elements by token index and what they were drawn from. */
-type Root = SVGSVGElement & { mxRows?: Row[]; mxDrawn?: DrawnPrefix };
+/** The rows' svg, with its drawn rows by token index and what they were drawn from. */
+type Root = SVGSVGElement & { mxRows?: Map<number, Row>; mxDrawn?: DrawnPrefix; mxScroll?: number };
 type Row = SVGGElement & { __data__?: RowDatum };
 
-function draw(s: State): void {
+/**
+ * Rows drawn beyond the visible part of the scroll box, above and below. Only rows near what the
+ * reader sees exist in the DOM, in an svg of fixed size that slides along a spacer as tall as all
+ * the rows: a frame of a long generation touches a bounded number of nodes (a few dozen rows)
+ * whatever the number of tokens, and neither the svg nor its paint grows with them.
+ */
+const MARGIN_ROWS = 40;
+
+/** The rows [first, first + capacity) to keep drawn, from the scroll offset the view last saw (no layout read). */
+export function windowRows(T: number, rowHeight: number, scrollTop: number, viewHeight: number, margin = MARGIN_ROWS): { first: number; capacity: number } {
+  if (!Number.isFinite(viewHeight)) return { first: 0, capacity: T };
+  const capacity = Math.ceil(viewHeight / rowHeight) + 2 * margin;
+  const first = Math.max(0, Math.min(Math.floor((scrollTop - M.top) / rowHeight) - margin, T - capacity));
+  return { first, capacity };
+}
+
+/** Rows (re)drawn per call at most: a few ms of work, and as much to lay out and paint, on a slow machine. */
+const ROWS_PER_DRAW = 8;
+
+function draw(s: State): boolean {
   const { data, options } = s;
   const E = data.experts, K = data.topK, rh = options.rowHeight, layer = clampLayer(data, options.layer);
   const T = data.tokens.length;
-  const { cell, width, height } = heatmapLayout(options.width, E, T, rh);
-  const color = probabilityScale(1);
-  const svg = select(s.body).selectAll<SVGSVGElement, null>('svg').data([null]).join('svg')
-    .attr('width', width).attr('height', height).attr('font-family', 'system-ui, sans-serif').attr('font-size', 10);
+  const { cell, width } = heatmapLayout(options.width, E, T, rh);
+  // The expert axis stays in sight above the rows while they scroll (flex order puts it first;
+  // the rows' svg comes first in the document, the one a caller finds with querySelector).
+  const frame = select(s.body).selectAll<HTMLDivElement, null>('div.mx-heat').data([null]).join('div').attr('class', 'mx-heat');
+  const spacer = frame.selectAll<HTMLDivElement, null>('div.mx-heat-rows').data([null]).join('div').attr('class', 'mx-heat-rows')
+    .style('width', `${width}px`).style('height', `${T * rh + M.bottom}px`);
+  const axisSvg = frame.selectAll<SVGSVGElement, null>('svg.mx-heat-axis').data([null]).join('svg').attr('class', 'mx-heat-axis')
+    .attr('width', width).attr('height', M.top).attr('font-family', 'system-ui, sans-serif').attr('font-size', 10);
+  const svg = spacer.selectAll<SVGSVGElement, null>('svg').data([null]).join('svg')
+    .attr('font-family', 'system-ui, sans-serif').attr('font-size', 10);
   const root = svg.node() as Root;
   const paint = expertPaint(data, null);
   const key = `${E}:${K}:${cell}:${rh}:${width}:${layer}:${paintKey(paint)}`;
@@ -55,78 +81,153 @@ function draw(s: State): void {
       const target = event.target as SVGElement & { __data__?: CellDatum };
       if (target.classList.contains('mx-cell') && target.__data__) s.tooltip.show(cellTooltip(target.__data__, s.options.layer), event);
     });
+    // Scrolling brings other rows near the visible part: drawn at the next frame. The offset is
+    // kept here so that drawing never reads layout (a forced layout in a frame of many views).
+    s.body.addEventListener('scroll', () => { root.mxScroll = s.body.scrollTop; s.redraw(); }, { passive: true });
   }
+  drawAxis(axisSvg, E, cell, layer, root.mxDrawn?.key !== key, paint);
 
-  const axis = svg.selectAll<SVGGElement, null>('g.mx-x-axis').data([null]).join('g').attr('class', 'mx-x-axis');
-  if (root.mxDrawn?.key !== key) {
-    const ticks = axis.selectAll<SVGGElement, number>('g.mx-tick').data(Array.from({ length: E }, (_, e) => e), (e) => String(e))
-      .join((enter) => { const g = enter.append('g').attr('class', 'mx-tick'); g.append('rect'); g.append('text'); return g; })
-      .attr('transform', (e) => `translate(${M.left + e * cell},0)`);
-    // Many experts: narrow columns, a number every 8th expert (and on each focus expert's tick as its title).
-    ticks.select('rect').attr('x', cell > 6 ? 1 : 0).attr('y', 4).attr('width', Math.max(1, cell - (cell > 6 ? 2 : 1))).attr('height', 14).attr('rx', cell > 6 ? 2 : 0).attr('fill', (e) => paint.color(e));
-    ticks.select('text').attr('x', paint.many ? 0 : cell / 2).attr('y', paint.many ? -2 : 11).attr('dy', paint.many ? 0 : '0.35em').attr('text-anchor', paint.many ? 'start' : 'middle')
-      .attr('fill', (e) => (paint.many ? '#555' : textColorOn(paint.color(e)))).attr('font-weight', paint.many ? 400 : 600)
-      .text((e) => (!paint.many ? `E${e}` : e % 8 === 0 ? String(e) : ''));
-    if (paint.many) svg.selectAll('g.mx-x-axis').attr('transform', 'translate(0,8)');
-    axis.selectAll('text.mx-axis-title').data([null]).join('text').attr('class', 'mx-axis-title')
-      .attr('x', M.left - 6).attr('y', 11).attr('dy', '0.35em').attr('text-anchor', 'end').attr('fill', '#555')
-      .text(`layer ${layer}`);
+  const { first, capacity } = windowRows(T, rh, root.mxScroll ?? 0, options.maxHeight);
+  const last = Math.min(T, first + capacity);
+  // Rows keep their place (y = t * rowHeight); the svg shows [first, first + capacity) of them.
+  const place = `${first}:${capacity}:${width}:${rh}`;
+  if (root.dataset.place !== place) {
+    root.dataset.place = place;
+    svg.attr('width', width).attr('height', capacity * rh).attr('viewBox', `0 ${first * rh} ${width} ${capacity * rh}`).style('top', `${first * rh}px`);
   }
 
   // Rows of tokens drawn before from the same data are left alone: a step draws its new rows only.
   const L = data.layers[layer];
-  const rows = (root.mxRows ??= []);
+  const rows = (root.mxRows ??= new Map());
   const keep = unchangedPrefix(root.mxDrawn, data.tokens, [L.indices, L.weights, L.probs], key);
-  for (let t = keep; t < T; t++) {
-    let g = rows[t];
-    if (!g) {
-      const row = svg.append('g').attr('class', 'mx-row');
-      row.append('rect').attr('class', 'mx-row-bg').attr('fill', 'transparent');
-      row.append('text').attr('class', 'mx-row-label').attr('text-anchor', 'end').attr('dy', '0.35em');
-      row.on('mouseenter', function (this: Row) { s.hover(this.__data__!.token.position); });
-      g = rows[t] = row.node() as Row;
+  for (const [t, g] of rows) if (t < first || t >= last) { g.remove(); rows.delete(t); }
+  // Drawn rows are one run [a, b) of tokens; new rows above it go before it, the rest after.
+  let a = last;
+  for (const t of rows.keys()) a = Math.min(a, t);
+  const above = rows.get(a) ?? null;
+  let drawn = 0;
+  for (let t = first; t < last; t++) {
+    let g = rows.get(t);
+    if (g && t < keep) continue;
+    if (!g) { g = newRow(s, root, t < a ? above : null); rows.set(t, g); }
+    drawRow(s, g, t, cell, width, paint);
+    // A view far behind (just come into sight, a new layer) catches up a slice at a time.
+    if (++drawn === ROWS_PER_DRAW && t + 1 < last) {
+      root.mxDrawn = { tokens: data.tokens.slice(0, t + 1), arrays: [L.indices, L.weights, L.probs], key };
+      return true;
     }
-    const token = data.tokens[t];
-    const d: RowDatum = { token, t, probs: probsOf(L, E, t), chosen: choices(L, K, t) };
-    g.__data__ = d;
-    const node = g as Drawn;
-    const place = `${t}:${rh}:${width}:${token.id}:${token.text}:${token.generated}:${token.position}`;
-    if (node.mxPlace !== place) {
-      node.mxPlace = place;
-      const sel = select(g).attr('transform', `translate(0,${M.top + t * rh})`).attr('data-position', token.position);
-      sel.select('rect.mx-row-bg').attr('x', 0).attr('width', width - M.right).attr('height', rh);
-      sel.select<SVGTextElement>('text.mx-row-label').attr('x', M.left - 6).attr('y', rh / 2)
-        .attr('fill', token.generated ? '#1d4ed8' : '#1b1e23').text(`${token.position}  ${tokenLabel(token, 11)}`);
-    }
-    drawCells(s, select(g) as Selection<SVGGElement, RowDatum, null, undefined>, d, cell, rh, color, paint);
   }
-  for (let t = T; t < rows.length; t++) rows[t].remove();
-  rows.length = T;
   root.mxDrawn = { tokens: data.tokens, arrays: [L.indices, L.weights, L.probs], key };
+  return false;
 }
 
-/** What a row's cells depend on; rows whose inputs are unchanged are skipped. */
-type Drawn = SVGGElement & { mxDrawn?: { layout: string; probs: Float32Array; chosen: string }; mxPlace?: string };
+function drawAxis(svg: Selection<SVGSVGElement, null, HTMLDivElement, unknown>, E: number, cell: number, layer: number, changed: boolean, paint: ExpertPaint): void {
+  const axis = svg.selectAll<SVGGElement, null>('g.mx-x-axis').data([null]).join('g').attr('class', 'mx-x-axis');
+  if (!changed) return;
+  const ticks = axis.selectAll<SVGGElement, number>('g.mx-tick').data(Array.from({ length: E }, (_, e) => e), (e) => String(e))
+    .join((enter) => { const g = enter.append('g').attr('class', 'mx-tick'); g.append('rect'); g.append('text'); return g; })
+    .attr('transform', (e) => `translate(${M.left + e * cell},0)`);
+  // Many experts: each column's swatch in its paint, a number every 8th expert above the swatches.
+  ticks.select('rect').attr('x', 1).attr('y', 4).attr('width', cell - 2).attr('height', 14).attr('rx', 2).attr('fill', (e) => paint.color(e));
+  ticks.select('text').attr('x', paint.many ? 0 : cell / 2).attr('y', paint.many ? -2 : 11).attr('dy', paint.many ? 0 : '0.35em').attr('text-anchor', paint.many ? 'start' : 'middle')
+    .attr('fill', (e) => (paint.many ? '#555' : textColorOn(paint.color(e)))).attr('font-weight', paint.many ? 400 : 600)
+    .text((e) => (!paint.many ? `E${e}` : e % 8 === 0 ? String(e) : ''));
+  axis.attr('transform', paint.many ? 'translate(0,8)' : null);
+  axis.selectAll('text.mx-axis-title').data([null]).join('text').attr('class', 'mx-axis-title')
+    .attr('x', M.left - 6).attr('y', 11).attr('dy', '0.35em').attr('text-anchor', 'end').attr('fill', '#555')
+    .text(`layer ${layer}`);
+}
 
-function drawCells(s: State, g: Selection<SVGGElement, RowDatum, null, undefined>, row: RowDatum, cell: number, rh: number, color: (p: number) => string, paint: ExpertPaint): void {
-  const E = s.data.experts;
-  const node = g.node() as Drawn;
-  const layout = `${cell}:${rh}:${E}:${row.token.id}:${row.token.text}:${paintKey(paint)}`, chosen = row.chosen.map((c) => `${c.expert}:${c.weight}`).join();
+function newRow(s: State, parent: SVGElement, before: Row | null): Row {
+  const row = select(parent).insert('g', () => before).attr('class', 'mx-row');
+  row.append('rect').attr('class', 'mx-row-bg').attr('fill', 'transparent');
+  row.append('text').attr('class', 'mx-row-label').attr('text-anchor', 'end').attr('dy', '0.35em');
+  row.on('mouseenter', function (this: Row) { s.hover(this.__data__!.token.position); });
+  return row.node() as Row;
+}
+
+/** Token t's row: its place and label, then its cells (each skipped when its inputs are unchanged). */
+function drawRow(s: State, g: Row, t: number, cell: number, width: number, paint: ExpertPaint): void {
+  const { data, options } = s;
+  const E = data.experts, rh = options.rowHeight;
+  const L = data.layers[clampLayer(data, options.layer)];
+  const token = data.tokens[t];
+  const d: RowDatum = { token, t, probs: probsOf(L, E, t), chosen: choices(L, data.topK, t) };
+  g.__data__ = d;
+  const node = g as Drawn;
+  const place = `${t}:${rh}:${width}:${token.id}:${token.text}:${token.generated}:${token.position}`;
+  if (node.mxPlace !== place) {
+    node.mxPlace = place;
+    const sel = select(g).attr('transform', `translate(0,${t * rh})`).attr('data-position', token.position);
+    sel.select('rect.mx-row-bg').attr('x', 0).attr('width', width - M.right).attr('height', rh);
+    sel.select<SVGTextElement>('text.mx-row-label').attr('x', M.left - 6).attr('y', rh / 2)
+      .attr('fill', '#1b1e23').attr('font-style', token.generated ? 'italic' : null)
+      .text(`${token.position}  ${tokenLabel(token, 11)}`);
+  }
+  drawCells(s, node, d, cell, rh, HEAT, paint);
+}
+
+/** The whole heatmap, axis and every row, for export: built for the occasion. */
+function fullSvg(s: State): SVGSVGElement | null {
+  const axis = s.body.querySelector('svg.mx-heat-axis g.mx-x-axis');
+  if (!axis) return null;
+  const T = s.data.tokens.length;
+  const { cell, width, height } = heatmapLayout(s.options.width, s.data.experts, T, s.options.rowHeight);
+  const svg = select(document.createElementNS('http://www.w3.org/2000/svg', 'svg'))
+    .attr('width', width).attr('height', height).attr('font-family', 'system-ui, sans-serif').attr('font-size', 10);
+  svg.node()!.append(axis.cloneNode(true));
+  const rows = svg.append('g').attr('transform', `translate(0,${M.top})`).node()!;
+  const paint = expertPaint(s.data, null);
+  for (let t = 0; t < T; t++) drawRow(s, newRow(s, rows, null), t, cell, width, paint);
+  return svg.node();
+}
+
+/** What a row's cells depend on (rows whose inputs are unchanged are skipped), and its marks. */
+type Drawn = SVGGElement & {
+  mxDrawn?: { layout: string; probs: Float32Array; chosen: string }; mxPlace?: string;
+  mxCells?: (SVGRectElement & { __data__?: CellDatum })[]; mxHalos?: SVGCircleElement[]; mxDots?: SVGCircleElement[];
+};
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+function mark<K extends 'rect' | 'circle'>(parent: Element, tag: K, attrs: Record<string, string | number>): SVGElementTagNameMap[K] {
+  const el = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  parent.appendChild(el);
+  return el;
+}
+
+/**
+ * A row's E cells and its K chosen dots, written with plain DOM calls: rows are drawn by the
+ * dozen per frame, and these are most of the page's SVG nodes. The marks are made once per row
+ * and only their changing attributes are written afterwards.
+ */
+function drawCells(s: State, node: Drawn, row: RowDatum, cell: number, rh: number, color: (p: number) => string, paint: ExpertPaint): void {
+  const E = s.data.experts, K = row.chosen.length;
+  const layout = `${cell}:${rh}:${E}:${K}:${row.token.id}:${row.token.text}:${paintKey(paint)}`, chosen = row.chosen.map((c) => `${c.expert}:${c.weight}`).join();
   const prev = node.mxDrawn;
   if (prev && prev.layout === layout && prev.chosen === chosen && prev.probs.length === row.probs.length && prev.probs.every((p, e) => p === row.probs[e])) return;
+  const relayout = prev?.layout.split(':').slice(0, 4).join() !== layout.split(':').slice(0, 4).join();
   node.mxDrawn = { layout, probs: row.probs.slice(), chosen };
-  const cells: CellDatum[] = Array.from(row.probs, (p, e) => ({ row, e, p, rank: row.chosen.findIndex((c) => c.expert === e) }));
-  g.selectAll<SVGRectElement, CellDatum>('rect.mx-cell').data(cells, (d) => String(d.e))
-    .join('rect').attr('class', 'mx-cell')
-    .attr('x', (d) => M.left + d.e * cell).attr('y', 0).attr('width', cell).attr('height', rh)
-    .attr('fill', (d) => color(d.p)).attr('stroke', '#fff').attr('stroke-width', 1)
-    .attr('data-expert', (d) => d.e).attr('data-prob', (d) => d.p.toFixed(4));
-  g.selectAll<SVGCircleElement, CellDatum>('circle.mx-choice').data(cells.filter((c) => c.rank >= 0), (d) => String(d.rank))
-    .join((enter) => enter.append('circle').attr('class', 'mx-choice').attr('pointer-events', 'none'))
-    .attr('cx', (d) => M.left + d.e * cell + cell / 2).attr('cy', rh / 2)
-    .attr('r', (d) => Math.max(2, Math.min(rh / 2 - 2, cell / 2, d.rank === 0 ? 4.5 : 3)))
-    .attr('fill', (d) => paint.color(d.e)).attr('stroke', '#111').attr('stroke-width', (d) => (d.rank === 0 ? 1.2 : 0.6))
-    .attr('data-rank', (d) => d.rank).attr('data-expert', (d) => d.e);
+  if (relayout || !node.mxCells) {
+    for (const el of [...(node.mxCells ?? []), ...(node.mxHalos ?? []), ...(node.mxDots ?? [])]) el.remove();
+    node.mxCells = Array.from({ length: E }, (_, e) => mark(node, 'rect', { class: 'mx-cell', x: M.left + e * cell, y: 0, width: cell, height: rh, stroke: '#fff', 'stroke-width': 1, 'data-expert': e }));
+    // A white ring under each dot keeps every expert's colour readable on any cell, dark or light.
+    node.mxHalos = Array.from({ length: K }, () => mark(node, 'circle', { class: 'mx-halo', 'pointer-events': 'none', fill: '#fff', cy: rh / 2 }));
+    node.mxDots = Array.from({ length: K }, (_, k) => mark(node, 'circle', { class: 'mx-choice', 'pointer-events': 'none', stroke: '#111', 'stroke-width': k === 0 ? 1 : 0.6, cy: rh / 2, 'data-rank': k }));
+  }
+  row.probs.forEach((p, e) => {
+    const rect = node.mxCells![e];
+    rect.__data__ = { row, e, p, rank: row.chosen.findIndex((c) => c.expert === e) };
+    rect.setAttribute('fill', color(p));
+    rect.setAttribute('data-prob', p.toFixed(4));
+  });
+  row.chosen.forEach((c, k) => {
+    const r = Math.max(2, Math.min(rh / 2 - 2, k === 0 ? 4.5 : 3)), cx = String(M.left + c.expert * cell + cell / 2);
+    const halo = node.mxHalos![k], dot = node.mxDots![k];
+    halo.setAttribute('cx', cx); halo.setAttribute('r', String(r + 1.5));
+    dot.setAttribute('cx', cx); dot.setAttribute('r', String(r));
+    dot.setAttribute('fill', paint.color(c.expert)); dot.setAttribute('data-expert', String(c.expert));
+  });
 }
 
 function cellTooltip(d: CellDatum, layer: number): string[] {
@@ -151,15 +252,16 @@ export function createRouterHeatmap(data: RoutingData, options: Partial<RouterHe
     name: 'router-heatmap',
     hint: 'No tokens yet: router probabilities appear here as tokens arrive.',
     isEmpty: (d) => d.tokens.length === 0 || d.layers.length === 0,
-    legend: (d, opt) => {
+    legend: (d) => {
       const paint = expertPaint(d, null);
-      return { experts: d.experts, paint, note: `cell: router probability (white 0 → blue 1) · dot: chosen (large = 1st)${paint.many ? ' · coloured: the most used experts over all layers; hover a cell for its expert' : ''}` };
+      const note = `cell: router probability (white 0 → dark 1) · dot: chosen expert (large = 1st)${paint.many ? ' · coloured: the most used experts over all layers; hover a cell for its expert' : ''}`;
+      return { experts: d.experts, paint, note, generated: d.tokens.some((t) => t.generated) };
     },
     draw, highlight,
     rows: (d, opt) => d.layers.length === 0 ? [] : rowsOf(d, opt.layer).flatMap((r) => Array.from(r.probs, (p, e) => {
       const rank = r.chosen.findIndex((c) => c.expert === e);
       return { position: r.token.position, text: r.token.text, layer: clampLayer(d, opt.layer), expert: e, prob: p, rank: rank + 1, weight: rank >= 0 ? r.chosen[rank].weight : 0 };
     })),
-    svg: (s) => s.body.querySelector('svg'),
+    svg: fullSvg,
   }, data, o);
 }

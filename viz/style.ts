@@ -18,7 +18,7 @@ const CSS = `
 .mx-body{overflow:auto;max-height:var(--mx-max-height,360px);position:relative;contain:content}
 .mx-hint{color:#6b7280;font-style:italic;padding:14px 2px}
 .mx-hidden{display:none!important}
-.mx-tooltip{position:absolute;left:0;top:0;pointer-events:none;background:rgba(255,255,255,.97);border:1px solid #c9ced6;border-radius:4px;padding:4px 7px;box-shadow:0 2px 6px rgba(0,0,0,.12);white-space:pre;z-index:20;font-size:11px;line-height:1.4;max-width:420px;overflow:hidden;text-overflow:ellipsis}
+.mx-tooltip{position:fixed;left:0;top:0;pointer-events:none;font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1b1e23;background:rgba(255,255,255,.97);border:1px solid #c9ced6;border-radius:4px;padding:4px 7px;box-shadow:0 2px 6px rgba(0,0,0,.12);white-space:pre;z-index:1000;font-size:11px;line-height:1.4;max-width:min(420px,calc(100vw - 8px));overflow:hidden;text-overflow:ellipsis}
 .mx-strip{line-height:1.95;font-size:12px;padding:2px 0;word-break:normal}
 .mx-token{display:inline}
 .mx-chip{display:inline-block;white-space:pre;padding:0 2px;margin:1px 1px 2px 0;border-radius:2px;border-bottom:4px solid transparent;line-height:1.45;cursor:default;max-width:100%;overflow-wrap:anywhere;vertical-align:top}
@@ -34,7 +34,12 @@ const CSS = `
 .mx-head-cell.mx-selected{border-color:#111}
 .mx-head-cell canvas{display:block;image-rendering:pixelated;background:#fff}
 .mx-map-wrap{position:relative}
+.mx-heat{display:flex;flex-direction:column}
+.mx-heat-axis{order:-1;position:sticky;top:0;z-index:1;background:#fff;flex:none}
+.mx-heat-rows{position:relative;overflow:hidden;flex:none}
+.mx-heat-rows>svg{position:absolute;left:0}
 .mx-map-wrap canvas{position:absolute;image-rendering:pixelated}
+.mx-view [data-expert]{cursor:pointer}
 `;
 
 /** Add the stylesheet to `doc` unless it is there already (the check is the DOM, not a module flag). */

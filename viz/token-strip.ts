@@ -30,7 +30,10 @@ function chipsOf(data: RoutingData, layer: number): Chip[] {
 type Strip = HTMLDivElement & { mxTokens?: TokenEl[]; mxDrawn?: DrawnPrefix };
 type TokenEl = HTMLSpanElement & { __data__?: Chip };
 
-function draw(s: State): void {
+/** Chips (re)drawn per call at most: a strip far behind (a new layer, just come into sight) catches up in slices. */
+const CHIPS_PER_DRAW = 48;
+
+function draw(s: State): boolean {
   const { data, options } = s;
   const E = data.experts, K = data.topK, layer = clampLayer(data, options.layer);
   const strip = select(s.body).selectAll<HTMLDivElement, null>('div.mx-strip').data([null]).join('div').attr('class', 'mx-strip');
@@ -42,7 +45,8 @@ function draw(s: State): void {
   // Tokens drawn before from the same data are left alone: a step draws its new tokens only.
   const key = `${E}:${K}:${layer}:${paintKey(paint)}`;
   const keep = unchangedPrefix(root.mxDrawn, data.tokens, [L.indices, L.weights], key);
-  for (let t = keep; t < data.tokens.length; t++) {
+  const end = Math.min(data.tokens.length, keep + CHIPS_PER_DRAW);
+  for (let t = keep; t < end; t++) {
     let el = els[t];
     if (!el) {
       const token = strip.append('span').attr('class', 'mx-token');
@@ -70,9 +74,14 @@ function draw(s: State): void {
     // Line breaks sit beside the chip (inside the token span) so prose wraps like the text.
     select(el).selectAll('br').data(Array.from({ length: newlineCount(d.token.text) })).join('br');
   }
+  if (end < data.tokens.length) {
+    root.mxDrawn = { tokens: data.tokens.slice(0, end), arrays: [L.indices, L.weights], key };
+    return true;
+  }
   for (let t = data.tokens.length; t < els.length; t++) els[t].remove();
   els.length = data.tokens.length;
   root.mxDrawn = { tokens: data.tokens, arrays: [L.indices, L.weights], key };
+  return false;
 }
 
 function tooltipLines(d: Chip, layer: number): string[] {
@@ -120,7 +129,7 @@ export function createTokenStrip(data: RoutingData, options: Partial<TokenStripO
     legend: (d, opt) => {
       const paint = expertPaint(d, null);
       const note = `layer ${clampLayer(d, opt.layer)} · fill: 1st choice, band: 2nd${paint.many ? ` · colours: the ${paint.focus.length} most used experts over all layers (hover a token for its experts)` : ''}`;
-      return { experts: d.experts, note, paint };
+      return { experts: d.experts, note, paint, generated: d.tokens.some((t) => t.generated) };
     },
     draw, highlight,
     rows: (d, opt) => d.layers.length === 0 ? [] : chipsOf(d, opt.layer).map((c) => ({

@@ -5,9 +5,12 @@ import { createTooltip, type Tooltip } from './tooltip.ts';
 import { renderExpertLegend } from './legend.ts';
 import type { ExpertPaint } from './many-experts.ts';
 import { ensureStyles } from './style.ts';
+import { paced } from './pacing.ts';
+import { figureSvg } from './figure.ts';
 import type { HoverLink } from './hover.ts';
 import type { Row } from './export.ts';
 import type { ViewNode } from './types.ts';
+import { listenForExpertPicks, type ExpertPickHandler } from './expert-pick.ts';
 
 export interface BaseOptions {
   /** Width in CSS pixels the view lays itself out to. */
@@ -17,9 +20,19 @@ export interface BaseOptions {
   title: string;
   /** Height after which the body scrolls instead of growing the page. */
   maxHeight: number;
+  /**
+   * Called when the reader clicks anything that shows an expert (an element with `data-expert`:
+   * a chip, a heatmap cell, a load bar, a node): open its dashboard (viz/expert-pick.ts).
+   */
+  onExpert: ExpertPickHandler | null;
+  /**
+   * Where the data came from (the model and engine), for the caption of an exported figure. By
+   * default the page's: `data-mixscope-source` on the document's root element (the site sets it).
+   */
+  source: string | null;
 }
 
-export const BASE_DEFAULTS: BaseOptions = { width: 640, link: null, title: '', maxHeight: 420 };
+export const BASE_DEFAULTS: BaseOptions = { width: 640, link: null, title: '', maxHeight: 420, onExpert: null, source: null };
 
 /** What a view's drawing functions see. */
 export interface ViewState<D, O> {
@@ -29,6 +42,8 @@ export interface ViewState<D, O> {
   tooltip: Tooltip;
   /** Report the token under the pointer (absolute position) to the link, if any. */
   hover(position: number | null): void;
+  /** Ask for a draw of the current data (after a scroll that shows other rows, say), paced like an update. */
+  redraw(): void;
 }
 
 export interface ViewSpec<D, O> {
@@ -37,13 +52,21 @@ export interface ViewSpec<D, O> {
   /** One line shown while there is nothing to draw. */
   hint: string;
   isEmpty(data: D, options: O): boolean;
-  /** Experts to put in the legend (null: no legend). */
-  legend(data: D, options: O): { experts: number; note?: string; paint?: ExpertPaint } | null;
-  draw(state: ViewState<D, O>): void;
+  /** Experts to put in the legend, what the marks mean, and whether tokens the model wrote are shown (italic) (null: no legend). */
+  legend(data: D, options: O): LegendSpec | null;
+  /**
+   * Draws the state, or part of it: a draw that has more to do than a slice of work (many rows
+   * at once) returns true and is called again, at once on a plain page, in a later task on a
+   * paced one (viz/pacing.ts).
+   */
+  draw(state: ViewState<D, O>): boolean | void;
   highlight(state: ViewState<D, O>, position: number | null): void;
   rows(data: D, options: O): Row[];
   svg(state: ViewState<D, O>): SVGSVGElement | null;
 }
+
+/** `paint`: many experts' colouring (many-experts.ts), when the view uses it. */
+export interface LegendSpec { experts: number; note?: string; generated?: boolean; paint?: ExpertPaint }
 
 export type View<D, O> = ViewNode<D, O> & { destroy(): void };
 
@@ -67,9 +90,20 @@ export function mountView<D, O extends BaseOptions>(spec: ViewSpec<D, O>, data: 
     data, options, body,
     tooltip: createTooltip(root),
     hover: (position) => state.options.link?.set(position),
+    redraw: () => again(),
   };
-  header.appendChild(createToolbar({ name: spec.name, svg: () => spec.svg(state), rows: () => spec.rows(state.data, state.options) }));
+  // Exports are figures that read on their own: title, legend, the chart, and where it came from.
+  const exported = () => {
+    const chart = spec.svg(state);
+    if (!chart) return null;
+    const { data: d, options: o } = state;
+    const l = spec.isEmpty(d, o) ? null : spec.legend(d, o);
+    const source = o.source ?? root.ownerDocument.documentElement.dataset.mixscopeSource ?? undefined;
+    return figureSvg(chart, { title: o.title || spec.name.replace(/-/g, ' '), experts: l?.experts ?? 0, note: l?.note, generated: l?.generated, source });
+  };
+  header.appendChild(createToolbar({ name: spec.name, svg: exported, rows: () => spec.rows(state.data, state.options) }));
   body.addEventListener('mouseleave', () => { state.tooltip.hide(); state.hover(null); });
+  listenForExpertPicks(root, () => state.options);
 
   let unsubscribe: (() => void) | null = null;
   let subscribed: HoverLink | null = null;
@@ -97,16 +131,17 @@ export function mountView<D, O extends BaseOptions>(spec: ViewSpec<D, O>, data: 
       body.classList.toggle('mx-hidden', empty);
     }
     const l = empty ? null : spec.legend(d, o);
-    const lk = l ? `${l.experts}|${l.note ?? ''}|${l.paint?.many ? l.paint.focus.join(',') : ''}` : '';
+    const lk = l ? `${l.experts}|${l.note ?? ''}|${l.generated ?? false}|${l.paint?.many ? l.paint.focus.join(',') : ''}` : '';
     if (lk !== legendKey) {
       legendKey = lk;
       legend.classList.toggle('mx-hidden', !l);
-      if (l) renderExpertLegend(legend, l.experts, l.note, l.paint);
+      if (l) renderExpertLegend(legend, l.experts, l.note, l.generated, l.paint);
     }
     follow();
     if (!empty) {
-      spec.draw(state);
+      const more = spec.draw(state) === true;
       spec.highlight(state, state.options.link?.get() ?? null);
+      if (more) again();
     }
   };
 
@@ -127,15 +162,19 @@ export function mountView<D, O extends BaseOptions>(spec: ViewSpec<D, O>, data: 
   }, { rootMargin: '200px' });
   sight?.observe(root);
 
+  // On a paced document (viz/pacing.ts) a draw may wait for a later task; it draws the newest data.
+  const drawNow = () => { stale = false; render(); };
+  function again(): void { stale = true; paced(root.ownerDocument, root, () => { if (stale) drawNow(); }); }
   root.update = (next, opts) => {
     state.data = next;
     if (opts) state.options = { ...state.options, ...opts };
-    if (inSight || !root.isConnected) { stale = false; render(); return; }
+    if (inSight || !root.isConnected) { again(); return; }
     stale = true;
     idle ??= onIdle(flush, 1000);
   };
   root.rows = () => spec.rows(state.data, state.options);
   root.destroy = () => {
+    state.tooltip.element.remove();
     unsubscribe?.(); unsubscribe = null; subscribed = null;
     sight?.disconnect();
     if (idle !== null) cancelIdle(idle);

@@ -83,29 +83,111 @@ export function tensorName(t: Pick<TensorTemplate, 'name'>, l = 0, e = 0): strin
 /**
  * Every tensor a checkpoint for `c` must hold, in checkpoint order: embed_tokens, each layer's
  * tensors followed by its experts', then norm and lm_head. With `optional`, also those it may
- * hold but need not (lm_head under tied embeddings).
+ * hold but need not (lm_head under tied embeddings). One at a time: a config is untrusted, and
+ * its counts are checked against the files before anything proportional to them is built.
  */
-export function mixtralTensorSpecs(c: MixtralConfig, { optional = false } = {}): TensorSpec[] {
-  const specs: TensorSpec[] = [];
-  const model = (field: ModelTensor) => {
+export function* eachTensorSpec(c: MixtralConfig, { optional = false } = {}): Generator<TensorSpec, void, void> {
+  const model = (field: ModelTensor): TensorSpec => {
     const t = tensorTemplate(field);
-    specs.push({ name: t.name, shape: tensorShape(c, t.dims), scope: 'model', field });
+    return { name: t.name, shape: tensorShape(c, t.dims), scope: 'model', field };
   };
   const table = tensorTable(c);
-  model('embed_tokens');
+  yield model('embed_tokens');
   for (let l = 0; l < c.num_hidden_layers; l++) {
     for (const t of table) {
-      if (t.scope === 'layer' && inLayer(c, t, l)) specs.push({ name: tensorName(t, l), shape: tensorShape(c, t.dims), scope: 'layer', field: t.field, layer: l });
+      if (t.scope === 'layer' && inLayer(c, t, l)) yield { name: tensorName(t, l), shape: tensorShape(c, t.dims), scope: 'layer', field: t.field, layer: l };
     }
+    // A dense layer has no experts.
     for (let e = 0; e < (isMoeLayer(c.family, l) ? c.num_local_experts : 0); e++) {
       for (const t of table) {
-        if (t.scope === 'expert') specs.push({ name: tensorName(t, l, e), shape: tensorShape(c, t.dims), scope: 'expert', field: t.field, layer: l, expert: e });
+        if (t.scope === 'expert') yield { name: tensorName(t, l, e), shape: tensorShape(c, t.dims), scope: 'expert', field: t.field, layer: l, expert: e };
       }
     }
   }
-  model('norm');
-  if (!c.tie_word_embeddings || optional) model('lm_head');
-  return specs;
+  yield model('norm');
+  if (!c.tie_word_embeddings || optional) yield model('lm_head');
+}
+
+/** The tensors of eachTensorSpec as a list: only for a config already checked against its files. */
+export function mixtralTensorSpecs(c: MixtralConfig, options: { optional?: boolean } = {}): TensorSpec[] {
+  return [...eachTensorSpec(c, options)];
+}
+
+/** How many tensors eachTensorSpec gives, counted without listing them (nor the layers). */
+export function tensorCount(c: MixtralConfig, { optional = false } = {}): number {
+  const table = tensorTable(c);
+  const count = (scope: TensorTemplate['scope'], when?: 'sparse' | 'dense') =>
+    table.filter((t) => t.scope === scope && (when === undefined || t.when === undefined || t.when === when)).length;
+  const model = count('model') - (c.tie_word_embeddings && !optional ? 1 : 0);
+  const sparse = sparseLayerCount(c), dense = c.num_hidden_layers - sparse;
+  return model + sparse * (count('layer', 'sparse') + c.num_local_experts * count('expert')) + dense * count('layer', 'dense');
+}
+
+/** How many of the layers are sparse, from the family's rule, in time independent of the layer count. */
+function sparseLayerCount(c: MixtralConfig): number {
+  const f = c.family;
+  // Layers l with (l + 1) % step == 0, less those mlp_only_layers names among them.
+  const onStep = Math.floor(c.num_hidden_layers / f.decoder_sparse_step);
+  return onStep - f.mlp_only_layers.filter((l) => l < c.num_hidden_layers && (l + 1) % f.decoder_sparse_step === 0).length;
+}
+
+/**
+ * The row of the table a tensor name stands for, with its layer and expert, when `c` has that
+ * layer and expert (and, without `optional`, needs the tensor); else null. In time independent
+ * of the config's counts, so the loader can look up each name a header lists.
+ */
+export function tensorSpecFor(c: MixtralConfig, name: string, { optional = false } = {}): TensorSpec | null {
+  for (const t of cachedTable(c)) {
+    const m = matchTemplate(t.name, name);
+    if (!m) continue;
+    const shape = tensorShape(c, t.dims);
+    if (t.scope === 'model') {
+      if (t.field === 'lm_head' && c.tie_word_embeddings && !optional) return null;
+      return { name, shape, scope: 'model', field: t.field };
+    }
+    if (m.l >= c.num_hidden_layers) return null;
+    // A row only sparse (or only dense) layers hold, named in a layer of the other kind.
+    if (t.scope === 'layer') return inLayer(c, t, m.l) ? { name, shape, scope: 'layer', field: t.field, layer: m.l } : null;
+    if (m.e >= c.num_local_experts || !isMoeLayer(c.family, m.l)) return null;
+    return { name, shape, scope: 'expert', field: t.field, layer: m.l, expert: m.e };
+  }
+  return null;
+}
+
+/** A config's table, built once per config object (tensorSpecFor runs once per header entry). */
+const TABLES = new WeakMap<MixtralConfig, readonly FamilyTensorTemplate[]>();
+function cachedTable(c: MixtralConfig): readonly FamilyTensorTemplate[] {
+  let t = TABLES.get(c);
+  if (!t) TABLES.set(c, (t = tensorTable(c)));
+  return t;
+}
+
+/** Each template's name cut at its `{l}` and `{e}`: literal parts and the letters between them. */
+const TEMPLATE_PARTS = new Map<string, string[]>();
+function templateParts(template: string): string[] {
+  let parts = TEMPLATE_PARTS.get(template);
+  if (!parts) TEMPLATE_PARTS.set(template, (parts = template.split(/(\{[le]\})/).filter((p) => p !== '')));
+  return parts;
+}
+
+/** `name` read against a template: the numbers standing for `{l}` and `{e}` (in canonical form), or null. */
+function matchTemplate(template: string, name: string): { l: number; e: number } | null {
+  const found = { l: 0, e: 0 };
+  let at = 0;
+  for (const part of templateParts(template)) {
+    if (part === '{l}' || part === '{e}') {
+      let end = at;
+      while (end < name.length && end - at < 10 && name.charCodeAt(end) >= 0x30 && name.charCodeAt(end) <= 0x39) end++;
+      // "07" is not layer 7: Hugging Face writes indices without leading zeros.
+      if (end === at || end - at > 9 || (end - at > 1 && name.charCodeAt(at) === 0x30)) return null;
+      found[part === '{l}' ? 'l' : 'e'] = Number(name.slice(at, end));
+      at = end;
+    } else {
+      if (!name.startsWith(part, at)) return null;
+      at += part.length;
+    }
+  }
+  return at === name.length ? found : null;
 }
 
 /** The array of `w` that holds the tensor `s`. */

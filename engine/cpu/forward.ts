@@ -11,7 +11,7 @@ import type { MixtralConfig } from '../config.ts';
 import { isMoeLayer } from '../family.ts';
 import type { LayerWeights, MixtralWeights } from '../weights.ts';
 import { HookRun, type ExpertChoice, type HookTensor } from '../hooks/request.ts';
-import { interventionsForLayer, type Intervention, type LayerInterventions } from '../hooks/interventions.ts';
+import { applyPatches, interventionsForLayer, type Intervention, type LayerInterventions, type PatchableHook } from '../hooks/interventions.ts';
 import { KVCache } from './kv-cache.ts';
 import { addBias, addInPlace, matmul, rmsnorm, rope, scaleInPlace, sigmoid, silu, softmaxInPlace, swiglu, topk } from './ops.ts';
 
@@ -43,26 +43,31 @@ export function cpuForward(c: MixtralConfig, w: MixtralWeights, ids: readonly nu
     const lw = w.layers[l];
     const iv = interventionsForLayer(c, o.interventions, l);
     const name = (leaf: string) => `blocks.${l}.${leaf}`;
-    x = o.hooks.apply(name('hook_resid_pre'), tensor([T, D], x), l).data;
+    // A (T, D) hook point: activation patches replace their rows first, then the hooks run.
+    const point = (leaf: PatchableHook, v: Float32Array): Float32Array => {
+      applyPatches(v, iv.patches.get(leaf), pos0, T, D);
+      return o.hooks.apply(name(leaf), tensor([T, D], v), l).data;
+    };
+    x = point('hook_resid_pre', x);
 
     // ---- attention sub-block: x = x + m * o_proj(attention(rmsnorm(x))), m = Granite's residual_multiplier, else 1
     const xn = new Float32Array(T * D);
     rmsnorm(xn, x, lw.input_layernorm, T, D, c.rms_norm_eps);
-    let attnOut = attention(c, lw, xn, T, pos0, S, l, o.cache, o.hooks, iv);
-    scaleInPlace(attnOut, f.residual_multiplier);
-    attnOut = o.hooks.apply(name('hook_attn_out'), tensor([T, D], attnOut), l).data;
+    const attnRaw = attention(c, lw, xn, T, pos0, S, l, o.cache, o.hooks, iv);
+    scaleInPlace(attnRaw, f.residual_multiplier);
+    const attnOut = point('hook_attn_out', attnRaw);
     addInPlace(x, attnOut);
-    x = o.hooks.apply(name('hook_resid_mid'), tensor([T, D], x), l).data;
+    x = point('hook_resid_mid', x);
 
     // ---- sparse MoE sub-block: x = x + m * sum_k weight_k * expert_k(rmsnorm(x)) (+ the gated shared
     //      expert), or in a dense layer (qwen's mlp_only_layers, decoder_sparse_step) x = x + mlp(rmsnorm(x))
     const xm = new Float32Array(T * D);
     rmsnorm(xm, x, lw.post_attention_layernorm, T, D, c.rms_norm_eps);
-    let moeOut = isMoeLayer(f, l) ? moe(c, lw, xm, T, pos0, l, o.hooks, iv) : denseMlp(c, lw, xm, T);
-    scaleInPlace(moeOut, f.residual_multiplier);
-    moeOut = o.hooks.apply(name('hook_mlp_out'), tensor([T, D], moeOut), l).data;
+    const moeRaw = isMoeLayer(f, l) ? moe(c, lw, xm, T, pos0, l, o.hooks, iv) : denseMlp(c, lw, xm, T);
+    scaleInPlace(moeRaw, f.residual_multiplier);
+    const moeOut = point('hook_mlp_out', moeRaw);
     addInPlace(x, moeOut);
-    x = o.hooks.apply(name('hook_resid_post'), tensor([T, D], x), l).data;
+    x = point('hook_resid_post', x);
   }
   o.cache.length = S;
 
@@ -235,7 +240,8 @@ function moe(
     const sum = raw.reduce((a, b) => a + b, 0);
     for (let k = 0; k < K; k++) {
       choice.indices[t * K + k] = chosen[k];
-      choice.weights[t * K + k] = forced?.weights || !renormalise ? raw[k] : sum > 0 ? raw[k] / sum : 1 / K;
+      // NaN probabilities give NaN weights: the output says so, rather than route silently 1/K.
+      choice.weights[t * K + k] = forced?.weights || !renormalise ? raw[k] : sum > 0 ? raw[k] / sum : Number.isNaN(sum) ? NaN : 1 / K;
     }
   }
   choice = hooks.apply(name('hook_expert_choice'), choice, l);

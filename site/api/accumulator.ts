@@ -7,6 +7,7 @@ import type { HookValue } from '../../engine/hooks/request.ts';
 import type { Finish } from '../../engine/generate.ts';
 import type { AttentionData, LayerRouting, NextTokenData, RoutingData, TokenInfo } from '../../viz/types.ts';
 import type { StepPayload, TracePayload } from './protocol.ts';
+import type { LensLayer } from '../../engine/lens/logit-lens.ts';
 import type { GenerationState, Trace } from './types.ts';
 
 /** Per-layer routing of a growing sequence. */
@@ -115,6 +116,10 @@ export class GenerationAccumulator {
   private tps = 0;
   private text = '';
   private steps = 0;
+  /** The logit lens of every routed token, per layer (with the `lens` option). */
+  private lens: LensLayer[] | null = null;
+  /** What the last snapshot held, for a stop to go back to. */
+  private shown: { tokens: number; routed: number; text: string; steps: number; next: NextTokenData; hooks: Record<string, HookValue>; tps: number } | null = null;
 
   constructor(private readonly config: MixtralConfig) {
     this.routing = new RoutingColumns(config);
@@ -127,6 +132,10 @@ export class GenerationAccumulator {
     this.routing.append(p.routing, p.fed.length);
     this.attention.append(position, p.fed.length, p.attention);
     this.routedCount += p.fed.length;
+    if (p.lens) {
+      this.lens ??= p.lens.map(() => ({ resid: [], experts: [] }));
+      p.lens.forEach((L, l) => { this.lens![l].resid.push(...L.resid); this.lens![l].experts.push(...L.experts); });
+    }
     if (p.sampled) {
       this.tokens.push(p.sampled);
       this.text += p.sampled.text;
@@ -138,12 +147,29 @@ export class GenerationAccumulator {
     if (p.finish) this.finish = p.finish;
   }
 
-  /** Ends the state early (a stop from the page): the worker's later payloads are ignored. */
-  stop(): void { this.finish ??= 'stopped'; }
+  /**
+   * Ends the state early (a stop from the page): the worker's later payloads are ignored, and the
+   * state goes back to the last one a reader was shown, so tokens that arrived between that frame
+   * and the click (computed, but not yet drawn) never appear after Stop.
+   */
+  stop(): void {
+    if (this.finish !== undefined) return;
+    this.finish = 'stopped';
+    const shown = this.shown;
+    if (!shown) return;
+    this.tokens.length = shown.tokens;
+    this.routedCount = shown.routed;
+    this.text = shown.text;
+    this.steps = shown.steps;
+    this.next = shown.next;
+    this.hooks = shown.hooks;
+    this.tps = shown.tps;
+  }
 
   get done(): boolean { return this.finish !== undefined; }
 
   snapshot(): GenerationState {
+    this.shown = { tokens: this.tokens.length, routed: this.routedCount, text: this.text, steps: this.steps, next: this.next, hooks: this.hooks, tps: this.tps };
     const routed = this.tokens.slice(0, this.routedCount);
     const attention = this.attention;
     return {
@@ -152,6 +178,7 @@ export class GenerationAccumulator {
       routing: this.routing.data(routed),
       attention: (layer: number) => attention.data(layer, routed),
       next: this.next, hooks: this.hooks, tokensPerSecond: this.tps,
+      ...(this.lens ? { lens: { tokens: routed, layers: this.lens.map((L) => ({ resid: L.resid.slice(), experts: L.experts.slice() })) } } : {}),
     };
   }
 }

@@ -1,5 +1,8 @@
 // Opens a checkpoint and the best engine for it: WebGPU where the browser gives an adapter,
 // the CPU reference engine otherwise, with a one-line reason the page shows in its header.
+// A load can be cancelled (its signal aborts the fetches and the parsing), and holds at most
+// WORKER_MAX_WEIGHT_BYTES of weights: a larger checkpoint fails naming the tensor, before the
+// tab runs out of memory.
 import type { Engine } from '../../engine/engine.ts';
 import { loadModel, type Model } from '../../engine/model.ts';
 import { urlSource, filesSource } from '../../engine/checkpoint/index.ts';
@@ -10,6 +13,7 @@ import { hookNames } from '../../engine/hooks/names.ts';
 import { requestEngineDevice } from '../../engine/webgpu/limits.ts';
 import { weightStorageFor } from '../../engine/checkpoint/dtype.ts';
 import { meterBuffers, type BufferMeter } from '../../engine/webgpu/buffer-meter.ts';
+import { DeviceLostError } from '../../engine/webgpu/gpu.ts';
 import type { ModelSource } from './protocol.ts';
 import type { ModelInfo } from './types.ts';
 
@@ -17,19 +21,42 @@ export interface OpenedEngine {
   engine: Engine;
   /** Why the CPU engine is used (null on WebGPU). */
   reason: string | null;
+  /** The faster engine here ('fastest'), a slower one the address asked for ('slower'), the CPU asked for ('asked'), or the only one ('only'). */
+  choice?: BackendChoice;
   /** Live GPU buffers of the engine's device (null on the CPU), for the worker's `stats`. */
   meter: BufferMeter | null;
+  /** Settles when the engine's GPU device is lost, whenever that is (absent on the CPU). */
+  lost?: Promise<DeviceLostError>;
 }
+
+/**
+ * The most weight bytes (as float32, the engines' layout) a tab loads: 4 GiB, a model of a
+ * billion parameters. Browsers refuse single allocations well before a machine's memory is full,
+ * and a tab that runs out takes every notebook with it.
+ */
+export const WORKER_MAX_WEIGHT_BYTES = 4 * 2 ** 30;
 
 export function openModel(source: ModelSource, onProgress: (p: LoadProgress) => void, signal?: AbortSignal): Promise<Model> {
-  const src = source.kind === 'url' ? urlSource(source.base) : filesSource(source.files);
-  return loadModel(src, { onProgress, signal });
+  const src = source.kind === 'url' ? urlSource(source.base, (...a) => fetch(...a), signal) : filesSource(source.files);
+  return loadModel(src, { onProgress, signal, maxWeightBytes: WORKER_MAX_WEIGHT_BYTES });
 }
 
-/** WebGPU if it can be had, else the CPU engine and why. Never throws for a missing GPU. */
-export async function openEngine(model: Model, backend: 'auto' | 'cpu'): Promise<OpenedEngine> {
-  const cpu = (reason: string): OpenedEngine => ({ engine: new CpuEngine(model.config, model.weights), reason, meter: null });
-  if (backend === 'cpu') return cpu('the CPU engine was asked for');
+/** The CPU reference engine for `model`, with the reason it is used. */
+export function cpuEngine(model: Model, reason: string): OpenedEngine {
+  return { engine: new CpuEngine(model.config, model.weights), reason, meter: null };
+}
+
+export type BackendChoice = 'fastest' | 'slower' | 'asked' | 'only';
+
+/**
+ * The faster engine: WebGPU on a hardware adapter; the CPU engine where WebGPU is missing, fails,
+ * runs on a software fallback adapter (SwiftShader: several times slower than the CPU engine
+ * for this model), or cannot run the model's family yet. `backend` 'cpu' or 'webgpu' (from the
+ * address) asks for one. Never throws for a missing GPU.
+ */
+export async function openEngine(model: Model, backend: 'auto' | 'cpu' | 'webgpu'): Promise<OpenedEngine> {
+  const cpu = (reason: string, choice: BackendChoice = 'only'): OpenedEngine => ({ ...cpuEngine(model, reason), choice });
+  if (backend === 'cpu') return cpu('the CPU engine was asked for', 'asked');
   const unsupported = webgpuUnsupported(model.config);
   if (unsupported) return cpu(unsupported);
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
@@ -37,14 +64,18 @@ export async function openEngine(model: Model, backend: 'auto' | 'cpu'): Promise
   try {
     const adapter = await gpu.requestAdapter();
     if (!adapter) return cpu('WebGPU gave no adapter');
+    const software = adapter.info.isFallbackAdapter === true;
+    const adapterName = [adapter.info.vendor, adapter.info.architecture, adapter.info.description].filter(Boolean).join(' ') || 'adapter';
+    if (software && backend === 'auto') return cpu(`faster here than WebGPU, whose adapter is a software fallback: ${adapterName}`, 'fastest');
     const f16 = weightStorageFor(model.dtypeBytes) === 'f16';
     const device = await requestEngineDevice(adapter, model.config, f16 ? 'f16' : 'f32');
     const meter = meterBuffers(device);
     const { WebGpuEngine } = await import('../../engine/webgpu/engine.ts');
     const info = adapter.info;
     const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'adapter';
-    const engine = await WebGpuEngine.create(device, model.config, model.weights, { weights: f16 ? 'f16' : 'f32' }, `WebGPU (${name})`);
-    return { engine, reason: null, meter };
+    const described = software ? `${name}: a software adapter, slower than the CPU engine here` : name;
+    const engine = await WebGpuEngine.create(device, model.config, model.weights, { weights: f16 ? 'f16' : 'f32' }, `WebGPU (${described})`);
+    return { engine, reason: null, meter, choice: software ? 'slower' : 'fastest', lost: device.lost.then((info) => DeviceLostError.from(info)) };
   } catch (e) {
     return cpu(`WebGPU failed: ${(e as Error).message}`);
   }
@@ -52,13 +83,30 @@ export async function openEngine(model: Model, backend: 'auto' | 'cpu'): Promise
 
 export function modelInfo(model: Model, opened: OpenedEngine): ModelInfo {
   return {
-    label: shortLabel(model.label),
+    label: displayLabel(model.label, model.config as unknown as Record<string, unknown>),
     config: model.config,
     parameters: { total: model.parameters.total, activePerToken: model.parameters.activePerToken },
     backend: opened.engine.backend,
     backendDescription: opened.reason ? `CPU (${opened.reason})` : opened.engine.description,
+    backendChoice: opened.choice ?? 'only',
     hookNames: hookNames(model.config),
   };
+}
+
+/**
+ * The model's name for readers: a URL's last folder, a chosen folder's name ("tiny (3 files)" ->
+ * "tiny"), and for files chosen one by one (labelled "8 files" or "config.json") the config's
+ * `_name_or_path` if it has one, else "your model".
+ */
+export function displayLabel(label: string, config: Record<string, unknown>): string {
+  const short = shortLabel(label);
+  const folder = /^(.+) \(\d+ files\)$/.exec(short);
+  if (folder) return folder[1]!;
+  if (/^\d+ files$/.test(short) || /\.(json|safetensors)$/i.test(short)) {
+    const named = typeof config._name_or_path === 'string' ? config._name_or_path.split('/').filter(Boolean).at(-1) : undefined;
+    return named || 'your model';
+  }
+  return short;
 }
 
 /** "https://host/models/mixscope-tiny/" -> "mixscope-tiny"; a files label stays as it is. */

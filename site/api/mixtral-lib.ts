@@ -3,11 +3,13 @@
 // Face config as the loader does (any family: Mixtral, OLMoE, Qwen2-MoE, Qwen3-MoE, Granite-MoE);
 // `mixtral.countParameters(config)` counts total and per-token parameters exactly as the engine's
 // model summary does; `mixtral.publishedConfigs` are the config.json files of published MoE
-// checkpoints shipped in models/configs/ (sources in its README), as data.
+// checkpoints shipped in models/configs/ (sources in its README), as data. The routing-history
+// statistics (router saturation, domain specialisation) read `heldout.routingHistory()`.
 import { parseConfig } from '../../engine/config.ts';
 import { countParameters } from '../../engine/params.ts';
 import { isMoeLayer } from '../../engine/family.ts';
 import { randomRepeatRates, layerRoutingStats } from '../../engine/analysis/routing-stats.ts';
+import { domainDivergence, domainSpecialisation, firstChoiceShare, randomSaturation, routerSaturation } from '../../engine/analysis/routing-history.ts';
 import mixtral8x7b from '../../models/configs/mixtral-8x7b-v0.1.json';
 import mixtral8x22b from '../../models/configs/mixtral-8x22b-v0.1.json';
 import olmoe from '../../models/configs/olmoe-1b-7b-0924.json';
@@ -27,4 +29,7 @@ const publishedConfigs: readonly PublishedConfig[] = [
   { key: 'granite-3.1-1b-a400m', name: 'granite-3.1-1b-a400m', checkpoint: 'ibm-granite/granite-3.1-1b-a400m-base', config: granite },
 ];
 
-export const mixtral = { parseConfig, countParameters, isMoeLayer, randomRepeatRates, layerRoutingStats, publishedConfigs };
+export const mixtral = {
+  parseConfig, countParameters, isMoeLayer, randomRepeatRates, layerRoutingStats, publishedConfigs,
+  routerSaturation, randomSaturation, domainSpecialisation, domainDivergence, firstChoiceShare,
+};

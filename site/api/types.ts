@@ -6,6 +6,7 @@ import type { Intervention } from '../../engine/hooks/interventions.ts';
 import type { HookValue } from '../../engine/hooks/request.ts';
 import type { Finish } from '../../engine/generate.ts';
 import type { AttentionData, NextTokenData, RoutingData, TokenInfo } from '../../viz/types.ts';
+import type { LensLayer } from '../../engine/lens/logit-lens.ts';
 
 export interface ModelInfo {
   label: string;
@@ -14,6 +15,11 @@ export interface ModelInfo {
   backend: 'webgpu' | 'cpu';
   /** The WebGPU adapter's description, or "CPU" with the one-line reason WebGPU is not used. */
   backendDescription: string;
+  /**
+   * Why this engine: 'fastest' (the faster one here), 'slower' (a slower one, asked for in the
+   * address or after the GPU was lost), 'asked' (the CPU engine, asked for), 'only' (no other).
+   */
+  backendChoice: 'fastest' | 'slower' | 'asked' | 'only';
   /** Every concrete hook name of this model, in forward order. */
   hookNames: string[];
 }
@@ -51,6 +57,10 @@ export interface GenerationState {
   hooks: Record<string, HookValue>;
   /** Tokens per second of this generation so far (decode only). */
   tokensPerSecond: number;
+  /** With the `lens` option: the logit lens of every routed token so far (the lens view's data). */
+  lens?: { tokens: TokenInfo[]; layers: LensLayer[] };
+  /** The sampling seed (`mixscope.generate` draws one when none is given; it matters above temperature 0). */
+  seed?: number;
 }
 
 /** Whole-text analysis: one forward over a text, with routing, attention and per-token loss. */

@@ -10,6 +10,8 @@ import { javascript } from '@codemirror/lang-javascript';
 
 export interface CellEditor {
   readonly source: string;
+  /** Replaces the whole text (as a reset does). */
+  setSource(source: string): void;
   focus(): void;
   destroy(): void;
 }
@@ -39,6 +41,7 @@ export function createCellEditor(parent: HTMLElement, source: string, run: (sour
   });
   return {
     get source() { return view.state.doc.toString(); },
+    setSource: (text) => view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text } }),
     focus: () => view.focus(),
     destroy: () => view.destroy(),
   };

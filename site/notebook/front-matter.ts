@@ -7,6 +7,8 @@ export interface FrontMatter {
   order: number;
   /** Default for showing cell code; a fence's `echo` / `no-echo` overrides it. */
   echo: boolean;
+  /** The index heading it is listed under (default "Notebooks"). */
+  group: string;
 }
 
 /** `order` of a notebook that gives none: last. Finite, so it survives JSON. */
@@ -32,11 +34,12 @@ export function readFrontMatter(source: string, file: string): { frontMatter: Fr
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new NotebookError(`${file}: front matter must be a YAML mapping (title, summary, order)`);
   }
-  const { title, summary = '', order = UNORDERED, echo = false } = data as Record<string, unknown>;
+  const { title, summary = '', order = UNORDERED, echo = false, group = 'Notebooks' } = data as Record<string, unknown>;
   if (typeof title !== 'string' || !title.trim()) throw new NotebookError(`${file}: front matter needs a "title" (a non-empty string)`);
   if (typeof summary !== 'string') throw new NotebookError(`${file}: front matter "summary" must be a string`);
   if (typeof order !== 'number' || Number.isNaN(order)) throw new NotebookError(`${file}: front matter "order" must be a number, got ${JSON.stringify(order)}`);
   if (typeof echo !== 'boolean') throw new NotebookError(`${file}: front matter "echo" must be true or false`);
+  if (typeof group !== 'string' || !group.trim()) throw new NotebookError(`${file}: front matter "group" must be a non-empty string`);
 
-  return { frontMatter: { title: title.trim(), summary: summary.trim(), order, echo }, body: lines.slice(close + 1).join('\n') };
+  return { frontMatter: { title: title.trim(), summary: summary.trim(), order, echo, group: group.trim() }, body: lines.slice(close + 1).join('\n') };
 }

@@ -4,10 +4,14 @@ import { Runtime } from '@observablehq/runtime';
 import { notebookBuiltins } from './builtins.ts';
 import { createCellView, type CellView } from './cell-view.ts';
 import { defineCell } from './define-cell.ts';
+import { compileCell } from './compile-cell.ts';
 import { inspectError, summary } from './inspector.ts';
 import { ensureStyles } from './style.ts';
 import type { Observer, Variable } from '@observablehq/runtime';
-import type { InlineExpression, ParsedNotebook } from './types.ts';
+import type { CellBlock, InlineExpression, ParsedNotebook } from './types.ts';
+import { notebookEdits, notebookMarkdown } from './edits.ts';
+import { createNotebookTools } from './tools.ts';
+import { wrapTables } from './tables.ts';
 
 export interface MountedNotebook {
   runtime: Runtime;
@@ -17,7 +21,19 @@ export interface MountedNotebook {
   dispose(): void;
 }
 
-interface MountedCell { view: CellView; variables: Variable[]; source: string }
+interface MountedCell { view: CellView; variables: Variable[]; source: string; block: CellBlock }
+
+/** What a cell's chip says: the name it defines (`state`, `viewof layer`), or the start of its code. */
+export function cellLabel(source: string): string {
+  const compiled = compileCell(source);
+  if (compiled.ok) {
+    const shown = compiled.variables[compiled.display]?.name;
+    if (shown) return shown.replace(/^(initial|mutable) /, '');
+  }
+  // An anonymous block is named by its first line of code, not by its brace.
+  const first = source.split('\n').map((l) => l.trim()).find((l) => l && !/^[{}();]*$/.test(l) && !l.startsWith('//')) ?? '';
+  return first.length > 28 ? `${first.slice(0, 27)}…` : first;
+}
 
 function inlineObserver(span: HTMLElement): Observer {
   return {
@@ -37,11 +53,17 @@ function inlineObserver(span: HTMLElement): Observer {
  * `builtins` are values every cell can name; `definitions` are functions the runtime calls to
  * get a builtin's value, so a generator there (a stream of models) re-runs its dependents.
  */
+export interface MountOptions {
+  /** Where a reader's edits are kept across visits (the site passes localStorage); null: this page only. */
+  storage?: Storage | null;
+}
+
 export function mountNotebook(
   container: HTMLElement,
   nb: ParsedNotebook,
   builtins: Record<string, unknown> = {},
   definitions: Record<string, () => unknown> = {},
+  { storage = null }: MountOptions = {},
 ): MountedNotebook {
   ensureStyles(container.ownerDocument);
   const root = document.createElement('article');
@@ -57,6 +79,18 @@ export function mountNotebook(
     summaryLine.textContent = nb.meta.summary;
     root.append(summaryLine);
   }
+  const edits = notebookEdits(nb, storage);
+  const tools = createNotebookTools(root, {
+    edited: () => edits.edited().length,
+    reset: () => {
+      const ids = edits.edited();
+      edits.clear();
+      for (const id of ids) { const c = cells.get(id)!; c.view.setSource(c.block.source); redefineCell(id, c.block.source); }
+    },
+    markdown: () => notebookMarkdown(nb, (b) => cells.get(b.id)?.source ?? b.source),
+    slug: nb.meta.slug,
+  });
+  root.append(tools.node);
   container.append(root);
 
   const runtime = new Runtime(notebookBuiltins(root, builtins, definitions));
@@ -74,6 +108,9 @@ export function mountNotebook(
     if (!cell) throw new Error(`notebook ${nb.meta.slug} has no cell ${id}`);
     for (const variable of cell.variables) variable.delete();
     cell.source = source;
+    edits.record(cell.block, source);
+    cell.view.markEdited(source !== cell.block.source);
+    tools.refresh();
     cell.variables = defineCell(module, source, cell.view.observer());
   };
 
@@ -82,15 +119,17 @@ export function mountNotebook(
       const prose = document.createElement('div');
       prose.className = 'nb-prose';
       prose.innerHTML = block.html;
+      wrapTables(prose);
       root.append(prose);
       for (const inline of block.inlines) defineInline(prose, inline);
       continue;
     }
-    const cell = { variables: [], source: block.source } as Partial<MountedCell> as MountedCell;
-    cell.view = createCellView(block.id, () => cell.source, block.echo, (source) => redefineCell(block.id, source), block.display);
+    const cell = { variables: [], source: edits.sourceOf(block), block } as Partial<MountedCell> as MountedCell;
+    cell.view = createCellView(block.id, () => cell.source, block.echo, (source) => redefineCell(block.id, source), block.display, cellLabel(block.source));
     cells.set(block.id, cell);
+    cell.view.markEdited(cell.source !== block.source);
     root.append(cell.view.element);
-    cell.variables = defineCell(module, block.source, cell.view.observer());
+    cell.variables = defineCell(module, cell.source, cell.view.observer());
   }
 
   return {
@@ -99,6 +138,7 @@ export function mountNotebook(
     dispose() {
       runtime.dispose();
       for (const cell of cells.values()) cell.view.destroy();
+    tools.destroy();
       root.remove();
     },
   };

@@ -10,6 +10,16 @@ export interface NotebookMeta {
   order: number;
 }
 
+/** What the index and the link builder know of a notebook besides its meta. */
+export interface NotebookListing {
+  /** The heading it is listed under on the index ("Curriculum", "For instructors", ...; front matter `group`). */
+  group: string;
+  /** Minutes to read its prose, at 200 words a minute (exercises and computing come on top). */
+  minutes: number;
+  /** The address keys its cells read or write (`urlState.bind("layer", ...)`), in order of first use. */
+  keys: string[];
+}
+
 /** Markdown rendered to HTML; each live `${expr}` left as an empty `<span data-nb-inline=id>`. */
 export interface ProseBlock {
   type: 'prose';
@@ -38,4 +48,9 @@ export type NotebookBlock = ProseBlock | CellBlock;
 export interface ParsedNotebook {
   meta: NotebookMeta;
   blocks: NotebookBlock[];
+  listing: NotebookListing;
+  /** The notebook's Markdown file as written. */
+  markdown: string;
+  /** Where each cell's code is in `markdown`, [start, end), by cell id: a download splices edits there. */
+  ranges: Record<string, [number, number]>;
 }

@@ -3,12 +3,13 @@
 // vite-plugin.test.ts checks at compile time that the two agree.
 declare module 'virtual:mixscope-notebooks' {
   export interface NotebookMeta { slug: string; title: string; summary: string; order: number }
+  export interface NotebookListing { group: string; minutes: number; keys: string[] }
   export interface InlineExpression { id: string; source: string }
   export interface ProseBlock { type: 'prose'; html: string; inlines: InlineExpression[] }
   export interface CellBlock { type: 'cell'; id: string; source: string; echo: boolean; display: boolean }
-  export interface ParsedNotebook { meta: NotebookMeta; blocks: (ProseBlock | CellBlock)[] }
+  export interface ParsedNotebook { meta: NotebookMeta; blocks: (ProseBlock | CellBlock)[]; listing: NotebookListing; markdown: string; ranges: Record<string, [number, number]> }
 
-  export interface NotebookEntry extends NotebookMeta {
+  export interface NotebookEntry extends NotebookMeta, NotebookListing {
     /** The compiled notebook, loaded on demand (its own chunk). */
     load(): Promise<ParsedNotebook>;
   }

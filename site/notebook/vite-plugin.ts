@@ -48,7 +48,7 @@ export function notebooksPlugin({ dir }: NotebooksPluginOptions): Plugin {
           this.error(`mixscope notebooks: ${(e as Error).message} (${file})`);
         }
       };
-      if (id === `\0${VIRTUAL_ID}`) return catalogModule(slugs().map((slug) => read(slug).meta));
+      if (id === `\0${VIRTUAL_ID}`) return catalogModule(slugs().map((slug) => { const nb = read(slug); return { ...nb.meta, ...nb.listing }; }));
 
       const notebook = read(id.slice(`\0${NOTEBOOK_PREFIX}`.length));
       for (const block of notebook.blocks) {

@@ -12,9 +12,14 @@ export const CHROMIUM_ARGS = [
   '--no-first-run',
 ];
 
-export function launchChromium({ webgpu = true } = {}): Promise<Browser> {
+/** Browsers launched with WebGPU: the site harness opens the WebGPU engine in them (see site-harness.ts). */
+export const WEBGPU_BROWSERS = new WeakSet<Browser>();
+
+export async function launchChromium({ webgpu = true } = {}): Promise<Browser> {
   const args = webgpu ? CHROMIUM_ARGS : [...CHROMIUM_ARGS.filter((a) => a !== '--enable-unsafe-webgpu'), '--disable-webgpu'];
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args, headless: true });
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args, headless: true });
+  if (webgpu) WEBGPU_BROWSERS.add(browser);
+  return browser;
 }
 
 /** Collect console errors and uncaught page errors, so a test can assert there were none. */

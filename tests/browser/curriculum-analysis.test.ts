@@ -8,7 +8,7 @@ import { crossEntropy } from '../../site/api/run-trace.ts';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium, watchErrors } from './chromium.ts';
+import { launchChromium, watchErrors, WEBGPU_BROWSERS } from './chromium.ts';
 import { serveDirectory, type StaticServer } from './static-server.ts';
 import { GENERATE_TIMEOUT, ROOT, SUBPATH, buildSite, shot, waitForRest, type Backend } from './site-harness.ts';
 import { loadModelDirectory } from '../../engine/node.ts';
@@ -48,7 +48,8 @@ async function open(browser: Browser, server: StaticServer, hash: string): Promi
     outside.push(url);
     return route.abort();
   });
-  await page.goto(`${server.url}${SUBPATH}${hash}`);
+  // The WebGPU browser asks for the WebGPU engine: the site would not choose it on SwiftShader, a software fallback adapter.
+  await page.goto(`${server.url}${SUBPATH}${WEBGPU_BROWSERS.has(browser) ? '?backend=webgpu' : ''}${hash}`);
   return { page, errors, outside };
 }
 
@@ -203,7 +204,7 @@ describe('curriculum notebooks in headless Chromium: expert specialisation and l
     // The CPU run sweeps the bias over eleven traces of the text: half the default length keeps
     // that reasonable on a machine shared with training.
     const tokens = which === 'webgpu' ? 24 : 192;
-    const lbHash = which === 'webgpu' ? `#/load-balancing?tokens=${tokens}&bias=4` : `#/load-balancing?tokens=${tokens}`;
+    const lbHash = which === 'webgpu' ? `#/load-balancing?length=${tokens}&bias=4` : `#/load-balancing?length=${tokens}`;
 
     it(`load balancing on ${which}: the balanced reference is K, the live loss matches the engine, and a bias raises its expert's load`, async () => {
       const { page, errors, outside } = await open(which === 'webgpu' ? gpu.browser : cpu.browser, server, lbHash);
@@ -217,14 +218,16 @@ describe('curriculum notebooks in headless Chromium: expert specialisation and l
         expect(num(balanced, 'value')).toBeCloseTo(K, 12);
         expect(await page.locator('.lb-balanced').textContent()).toContain('2.000');
 
-        // The same text as the page's "mixed": one <s>, then an equal slice of every domain.
-        const per = Math.floor((tokens - 1) / DOMAINS.length);
+        // The same text as the page's "mixed": one <s>, then an equal slice of every domain (the
+        // first domains one token more when the count does not divide), `tokens` in all.
+        const per = Math.floor((tokens - 1) / DOMAINS.length), extra = (tokens - 1) % DOMAINS.length;
         const ids: number[] = [];
-        for (const d of DOMAINS) {
+        for (const [i, d] of DOMAINS.entries()) {
           const all = tokenizer.encode(heldout(d)).ids;
           if (!ids.length) ids.push(all[0]!);
-          ids.push(...all.slice(1, 1 + per));
+          ids.push(...all.slice(1, 1 + per + (i < extra ? 1 : 0)));
         }
+        expect(ids.length).toBe(tokens);
         const aux = (await datasets(page, '.lb-aux-table'))[0]!;
         expect(num(aux, 'tokens')).toBe(ids.length);
         const layers = await datasets(page, '.lb-aux-table tbody tr');

@@ -81,7 +81,7 @@ describe('curriculum notebooks in headless Chromium: the router, attention, inte
    */
   async function openNotebook(which: Which, hash: string): Promise<Page> {
     const opened = pages.get(which);
-    if (opened) await opened.page.goto(`${server.url}${SUBPATH}${hash}`);
+    if (opened) await opened.page.goto(`${server.url}${SUBPATH}${which === 'webgpu' ? '?backend=webgpu' : ''}${hash}`);
     else pages.set(which, await open(browsers.get(which)!, server, hash));
     const { page } = pages.get(which)!;
     // The first notebook waits for the model: minutes on SwiftShader while other work shares the cores.

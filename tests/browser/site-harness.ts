@@ -6,7 +6,7 @@ import { cpSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { watchErrors } from './chromium.ts';
+import { WEBGPU_BROWSERS, watchErrors } from './chromium.ts';
 import type { StaticServer } from './static-server.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -46,9 +46,15 @@ const RECORDER = `
 
 export interface OpenedPage { page: Page; errors: string[]; outside: string[]; dialogs: string[] }
 
-/** `height`: a viewport tall enough to hold every view of the tour keeps them all in sight, so each draws every frame. */
-export async function open(browser: Browser, server: StaticServer, hash: string, { height = 900 } = {}): Promise<OpenedPage> {
-  const page = await browser.newPage({ viewport: { width: 1100, height } });
+/**
+ * `height`: a viewport tall enough to hold every view of the tour keeps them all in sight, so each
+ * draws every frame. In a browser launched with WebGPU the page asks for the WebGPU engine
+ * (`?backend=webgpu`), which the site would otherwise not choose on SwiftShader, a software
+ * fallback adapter slower than the CPU engine; `backend: 'auto'` leaves the choice to the site.
+ */
+export async function open(browser: Browser, server: StaticServer, hash: string, { height = 900, width = 1100, backend = 'webgpu' as 'webgpu' | 'auto' } = {}): Promise<OpenedPage> {
+  const page = await browser.newPage({ viewport: { width, height } });
+  if (WEBGPU_BROWSERS.has(browser) && backend === 'webgpu' && !hash.includes('backend=')) hash = `?backend=webgpu${hash}`;
   const errors = watchErrors(page);
   const outside: string[] = [];
   const dialogs: string[] = [];
