@@ -4,8 +4,9 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from './config.ts';
 import { countParameters } from './params.ts';
-import { isMoeLayer, moeLayerIndices } from './family.ts';
-import { mixtralTensorSpecs } from './checkpoint/tensor-specs.ts';
+import { readdirSync } from 'node:fs';
+import { isMoeLayer, moeLayerIndices, sparseLayerCount } from './family.ts';
+import { mixtralTensorSpecs, tensorCount, tensorSpecFor } from './checkpoint/tensor-specs.ts';
 import { CheckpointError } from './errors.ts';
 
 const published = (file: string) => JSON.parse(readFileSync(new URL(`../models/configs/${file}`, import.meta.url), 'utf8')) as Record<string, unknown>;
@@ -68,6 +69,48 @@ describe('sparse and dense layers', () => {
     expect([p.moeLayers, p.denseLayers]).toEqual([3, 1]);
   });
 });
+
+describe("every family's tensors looked up by name and counted, as the loader checks a config against its files", () => {
+  const GOLDEN = new URL('../tests/fixtures/golden/', import.meta.url);
+  const fixtures = ['olmoe', 'qwen2_moe', 'qwen3_moe', 'granitemoe'].flatMap((type) =>
+    readdirSync(new URL(`${type}/`, GOLDEN)).map((dir) => `${type}/${dir}`));
+  it.each(fixtures)('%s: tensorSpecFor finds each tensor, tensorCount counts them', (dir) => {
+    const c = parseConfig(readFileSync(new URL(`${dir}/config.json`, GOLDEN), 'utf8'));
+    const specs = mixtralTensorSpecs(c);
+    for (const s of specs) expect(tensorSpecFor(c, s.name), s.name).toEqual(s);
+    expect(tensorCount(c)).toBe(specs.length);
+    expect(tensorCount(c, { optional: true })).toBe(mixtralTensorSpecs(c, { optional: true }).length);
+    expect(sparseLayerCount(c)).toBe(moeLayerIndices(c).length);
+  });
+
+  const base = { ...published('qwen1.5-moe-a2.7b-chat.json'), num_hidden_layers: 6, decoder_sparse_step: 2, mlp_only_layers: [1, 2] };
+  it('a dense layer has no router, shared expert nor experts; a sparse one no dense MLP', () => {
+    const c = parseConfig(base);
+    expect(moeLayerIndices(c)).toEqual([3, 5]);
+    expect(sparseLayerCount(c)).toBe(2);
+    expect(tensorSpecFor(c, 'model.layers.1.mlp.gate.weight')).toBeNull();
+    expect(tensorSpecFor(c, 'model.layers.1.mlp.experts.0.up_proj.weight')).toBeNull();
+    expect(tensorSpecFor(c, 'model.layers.0.mlp.shared_expert_gate.weight')).toBeNull();
+    expect(tensorSpecFor(c, 'model.layers.3.mlp.gate_proj.weight')).toBeNull();
+    expect(tensorSpecFor(c, 'model.layers.3.mlp.experts.59.down_proj.weight')?.shape).toEqual([c.hidden_size, c.intermediate_size]);
+    expect(tensorSpecFor(c, 'model.layers.3.mlp.experts.60.down_proj.weight')).toBeNull();
+    expect(tensorSpecFor(c, 'model.layers.2.mlp.gate_proj.weight')?.shape).toEqual([5632, c.hidden_size]);
+  });
+
+  it('counts a family config of 10^8 layers without walking them', () => {
+    const huge = parseConfig({ ...base, num_hidden_layers: 1e8, mlp_only_layers: [0, 1, 99_999_999] });
+    const t0 = performance.now();
+    // Sparse: odd-numbered layers (l + 1 even) less layers 1 and 99 999 999 named dense.
+    expect(sparseLayerCount(huge)).toBe(5e7 - 2);
+    const layerRows = 4 + 3 + 2;                // norms, q/k/v/o; q/k/v biases
+    const sparse = 1 + 4 + 60 * 3, dense = 3;   // router, shared expert, experts; dense MLP
+    expect(tensorCount(huge)).toBe(3 + 1e8 * layerRows + (5e7 - 2) * sparse + (5e7 + 2) * dense);
+    expect(countParametersFast(huge)).toBe(true);
+    expect(performance.now() - t0).toBeLessThan(1000);
+  });
+});
+
+const countParametersFast = (c: ReturnType<typeof parseConfig>) => Number.isFinite(countParameters(c).total);
 
 describe('bad family configs are refused by name', () => {
   const bad = (over: Record<string, unknown>, file = 'qwen3-30b-a3b.json') => () => parseConfig({ ...published(file), ...over });

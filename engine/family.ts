@@ -191,6 +191,17 @@ export function isMoeLayer(family: Pick<FamilyTraits, 'mlp_only_layers' | 'decod
   return !family.mlp_only_layers.includes(l) && (l + 1) % family.decoder_sparse_step === 0;
 }
 
+/**
+ * How many of the L layers are sparse, by the rule of isMoeLayer, in time independent of L (a
+ * config is untrusted until checked against its files, and may claim 10^8 layers).
+ */
+export function sparseLayerCount(c: { num_hidden_layers: number; family?: FamilyTraits }): number {
+  const f = c.family, L = c.num_hidden_layers;
+  if (!f) return L;
+  // Layers l with (l + 1) % step == 0, less those mlp_only_layers names among them.
+  return Math.floor(L / f.decoder_sparse_step) - f.mlp_only_layers.filter((l) => l < L && (l + 1) % f.decoder_sparse_step === 0).length;
+}
+
 /** Indices of the sparse (MoE) layers of a model with L layers. */
 export function moeLayerIndices(c: { num_hidden_layers: number; family?: FamilyTraits }): number[] {
   const out: number[] = [];

@@ -3,7 +3,7 @@
 // experts always run). Sizes come from the tensor table (checkpoint/tensor-specs.ts), so the
 // count is of exactly the tensors a checkpoint holds, in every family.
 import type { MixtralConfig } from './config.ts';
-import { isMoeLayer } from './family.ts';
+import { sparseLayerCount } from './family.ts';
 import type { FamilyTensorTemplate } from './checkpoint/tensor-specs.ts';
 import { tensorShape, tensorTable } from './checkpoint/tensor-specs.ts';
 
@@ -47,8 +47,7 @@ export function countParameters(c: MixtralConfig): ParameterCounts {
   const expertEach = sum((t) => t.scope === 'expert') + sum((t) => FUSED.has(t.field)) / E;
   const sharedPerLayer = sum((t) => SHARED.has(t.field));
   const denseMlpEach = sum((t) => DENSE.has(t.field));
-  let moeLayers = 0;
-  for (let l = 0; l < c.num_hidden_layers; l++) if (isMoeLayer(c.family, l)) moeLayers++;
+  const moeLayers = sparseLayerCount(c);
   const denseLayers = c.num_hidden_layers - moeLayers;
   const outside = embedding + finalNorm + lmHead + c.num_hidden_layers * (attentionPerLayer + normsPerLayer) + denseLayers * denseMlpEach;
   const total = outside + moeLayers * (routerPerLayer + sharedPerLayer + E * expertEach);

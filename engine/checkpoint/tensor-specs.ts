@@ -8,7 +8,7 @@
 // Dimension letters: V vocab, D hidden, F expert width, E experts, H query heads,
 // Hkv key/value heads, Dh head_dim; Fs shared expert width, Fd dense MLP width.
 import type { MixtralConfig } from '../config.ts';
-import { isMoeLayer } from '../family.ts';
+import { isMoeLayer, sparseLayerCount } from '../family.ts';
 import type { ExpertTensor, ExpertWeights, FamilyLayerTensor, LayerTensor, LayerWeights, MixtralWeights, ModelTensor, TensorSpec } from '../weights.ts';
 import { familyTensorTable } from './family-tensors.ts';
 
@@ -121,14 +121,6 @@ export function tensorCount(c: MixtralConfig, { optional = false } = {}): number
   const model = count('model') - (c.tie_word_embeddings && !optional ? 1 : 0);
   const sparse = sparseLayerCount(c), dense = c.num_hidden_layers - sparse;
   return model + sparse * (count('layer', 'sparse') + c.num_local_experts * count('expert')) + dense * count('layer', 'dense');
-}
-
-/** How many of the layers are sparse, from the family's rule, in time independent of the layer count. */
-function sparseLayerCount(c: MixtralConfig): number {
-  const f = c.family;
-  // Layers l with (l + 1) % step == 0, less those mlp_only_layers names among them.
-  const onStep = Math.floor(c.num_hidden_layers / f.decoder_sparse_step);
-  return onStep - f.mlp_only_layers.filter((l) => l < c.num_hidden_layers && (l + 1) % f.decoder_sparse_step === 0).length;
 }
 
 /**
