@@ -1,11 +1,19 @@
 // The Mixtral configuration, read from a Hugging Face config.json and checked for
-// values that cannot describe a working model. A config is untrusted: its sizes are only
-// bounded here (each fits a 32-bit index); the loader checks them against the files in hand
-// (checkpoint/load.ts) before building anything proportional to them.
+// values that cannot describe a working model. The other MoE families (family.ts) are read into
+// the same shape, in Mixtral's vocabulary, with what they do differently in `family`. A config is
+// untrusted: its sizes are only bounded here (each fits a 32-bit index); the loader checks them
+// against the files in hand (checkpoint/load.ts) before building anything proportional to them.
 import { CheckpointError, describeValue } from './errors.ts';
+import { modelTypeOf, readFamilyTraits, toMixtralNames, type FamilyTraits, type ModelType } from './family.ts';
 
-/** Normalised Mixtral hyper-parameters (names follow Hugging Face's MixtralConfig). */
+/**
+ * Normalised hyper-parameters (names follow Hugging Face's MixtralConfig, whatever the family:
+ * num_local_experts is E and intermediate_size the routed experts' width F in every family).
+ */
 export interface MixtralConfig {
+  model_type: ModelType;
+  /** What this family does differently from Mixtral (all false/1/null for Mixtral). */
+  family: FamilyTraits;
   vocab_size: number;
   hidden_size: number;            // D
   intermediate_size: number;      // F, one expert's width
@@ -65,10 +73,8 @@ export function parseConfig(input: string | unknown): MixtralConfig {
     try { raw = JSON.parse(input); } catch (e) { fail(`not valid JSON (${String((e as Error).message).slice(0, 80)})`); }
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('must be a JSON object');
-  const r = raw as Record<string, unknown>;
-  if (r.model_type !== undefined && r.model_type !== 'mixtral') {
-    fail(`model_type is ${describeValue(r.model_type)}, expected "mixtral"`);
-  }
+  const model_type = modelTypeOf(raw as Record<string, unknown>);
+  const r = toMixtralNames(raw as Record<string, unknown>, model_type);
   const hidden_size = positiveInt(r, 'hidden_size');
   const num_attention_heads = positiveInt(r, 'num_attention_heads');
   const num_key_value_heads = positiveInt(r, 'num_key_value_heads', num_attention_heads);
@@ -95,12 +101,15 @@ export function parseConfig(input: string | unknown): MixtralConfig {
   if (r.sliding_window !== undefined && r.sliding_window !== null) sliding_window = positiveInt(r, 'sliding_window');
   const tie = r.tie_word_embeddings ?? false;
   if (typeof tie !== 'boolean') fail('"tie_word_embeddings" must be true or false');
+  const num_hidden_layers = positiveInt(r, 'num_hidden_layers');
   const vocab_size = positiveInt(r, 'vocab_size');
   return {
+    model_type,
+    family: readFamilyTraits(raw as Record<string, unknown>, model_type, num_hidden_layers),
     vocab_size,
     hidden_size,
     intermediate_size: positiveInt(r, 'intermediate_size'),
-    num_hidden_layers: positiveInt(r, 'num_hidden_layers'),
+    num_hidden_layers,
     num_attention_heads,
     num_key_value_heads,
     head_dim,

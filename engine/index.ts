@@ -2,6 +2,7 @@
 // CPU reference engine, observe and intervene through named hooks, sample and generate.
 // Browser- and worker-safe: nothing here imports Node modules (see ./node.ts for those).
 export { parseConfig, type MixtralConfig } from './config.ts';
+export { MODEL_TYPES, isMoeLayer, moeLayerIndices, webgpuUnsupported, type FamilyTraits, type ModelType } from './family.ts';
 export { CheckpointError, RequestError, type CheckpointErrorCode } from './errors.ts';
 export type { MixtralWeights, LayerWeights, ExpertWeights, TensorSpec } from './weights.ts';
 export * from './checkpoint/index.ts';
@@ -20,6 +21,6 @@ export { routeLongText, type LongTextRouting } from './analysis/long-text-routin
 export { analyzeRouting, type RoutingAnalysis } from './analysis/analyze-routing.ts';
 export type { Engine, EngineSession, ForwardRequest, ForwardResult, ForwardOutput } from './engine.ts';
 export { CpuEngine } from './cpu/engine.ts';
-export { HOOK_POINTS, hookNames, hookShape, hookSpec, type HookPointSpec, type Dim } from './hooks/names.ts';
+export { HOOK_POINTS, hookNames, hookShape, hookSpec, hookExists, type HookPointSpec, type Dim } from './hooks/names.ts';
 export { resolveHookNames, type HookRequest, type HookFn, type HookValue, type HookTensor, type ExpertChoice, type HookContext } from './hooks/request.ts';
 export { validateInterventions, type Intervention, type AblateExperts, type ForceExperts, type RouterBias, type ZeroHead } from './hooks/interventions.ts';

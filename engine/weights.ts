@@ -10,15 +10,37 @@ export interface ExpertWeights {
   w3: Float32Array; // (F, D)  up projection
 }
 
-export interface LayerWeights {
+/**
+ * The tensors only some families have (docs/families.md), named after their Hugging Face names;
+ * a layer holds those its family and its kind (sparse or dense) need.
+ */
+export interface FamilyLayerWeights {
+  q_proj_bias: Float32Array;            // (H * Dh)      qwen2_moe; others iff attention_bias
+  k_proj_bias: Float32Array;            // (Hkv * Dh)
+  v_proj_bias: Float32Array;            // (Hkv * Dh)
+  o_proj_bias: Float32Array;            // (D)
+  q_norm: Float32Array;                 // (H * Dh) olmoe (whole projection) or (Dh) qwen3_moe (per head)
+  k_norm: Float32Array;                 // (Hkv * Dh) or (Dh)
+  shared_gate_proj: Float32Array;       // (Fs, D)  qwen2_moe's shared expert
+  shared_up_proj: Float32Array;         // (Fs, D)
+  shared_down_proj: Float32Array;       // (D, Fs)
+  shared_expert_gate: Float32Array;     // (1, D)   its sigmoid gate
+  mlp_gate_proj: Float32Array;          // (Fd, D)  a dense layer's MLP (qwen families)
+  mlp_up_proj: Float32Array;            // (Fd, D)
+  mlp_down_proj: Float32Array;          // (D, Fd)
+  experts_input_linear: Float32Array;   // (E, 2F, D) granitemoe's fused experts: per expert F gate rows, then F up rows
+  experts_output_linear: Float32Array;  // (E, D, F)
+}
+
+export interface LayerWeights extends Partial<FamilyLayerWeights> {
   input_layernorm: Float32Array;          // (D)
   q_proj: Float32Array;                   // (H * Dh, D)
   k_proj: Float32Array;                   // (Hkv * Dh, D)
   v_proj: Float32Array;                   // (Hkv * Dh, D)
   o_proj: Float32Array;                   // (D, H * Dh)
   post_attention_layernorm: Float32Array; // (D)
-  gate: Float32Array;                     // (E, D)  the router
-  experts: ExpertWeights[];               // E of them
+  gate: Float32Array;                     // (E, D)  the router; empty in a dense layer
+  experts: ExpertWeights[];               // E of them (granitemoe: views into its fused tensors); none in a dense layer
 }
 
 export interface MixtralWeights {
@@ -30,7 +52,8 @@ export interface MixtralWeights {
 
 /** The fields that hold one tensor each: of the model, of a layer, of an expert. */
 export type ModelTensor = 'embed_tokens' | 'norm' | 'lm_head';
-export type LayerTensor = Exclude<keyof LayerWeights, 'experts'>;
+export type LayerTensor = Exclude<keyof LayerWeights, 'experts' | FamilyLayerTensor>;
+export type FamilyLayerTensor = keyof FamilyLayerWeights;
 export type ExpertTensor = keyof ExpertWeights;
 
 /**
@@ -39,5 +62,5 @@ export type ExpertTensor = keyof ExpertWeights;
  */
 export type TensorSpec = { name: string; shape: number[] } & (
   | { scope: 'model'; field: ModelTensor }
-  | { scope: 'layer'; field: LayerTensor; layer: number }
+  | { scope: 'layer'; field: LayerTensor | FamilyLayerTensor; layer: number }
   | { scope: 'expert'; field: ExpertTensor; layer: number; expert: number });

@@ -1,7 +1,8 @@
-// "Open your own model": a Hugging Face Mixtral checkpoint from a folder, from files, or from a
-// URL base. The model in use stays until a new one is ready: a load that fails shows its error
-// in one line (the whole message on demand), and a load can be stopped, or replaced by another
-// (any of the choices here, "Back to the default model" included), while it runs.
+// "Open your own model": a Hugging Face MoE checkpoint (Mixtral, OLMoE, Qwen-MoE, Qwen3-MoE,
+// Granite-MoE) from a folder, from files, or from a URL base. The model in use stays until a new
+// one is ready: a load that fails shows its error in one line (the whole message on demand), and
+// a load can be stopped, or replaced by another (any of the choices here, "Back to the default
+// model" included), while it runs.
 import type { ModelSource } from './api/protocol.ts';
 import { createErrorLine } from './header.ts';
 
@@ -13,7 +14,7 @@ export function createOpenModelDialog(
   const title = document.createElement('h2');
   title.textContent = 'Open your own model';
   const hint = document.createElement('p');
-  hint.textContent = 'A Hugging Face Mixtral checkpoint: config.json, model.safetensors (or model.safetensors.index.json and its shards) and tokenizer.json. Nothing is uploaded: the files are read in this browser.';
+  hint.textContent = 'A Hugging Face Mixtral, OLMoE, Qwen-MoE, Qwen3-MoE or Granite-MoE checkpoint: config.json, model.safetensors (or model.safetensors.index.json and its shards) and tokenizer.json. Nothing is uploaded: the files are read in this browser.';
   const folder = fileInput('Choose a folder', true);
   const files = fileInput('Choose files', false);
   const urlRow = document.createElement('form');

@@ -15,7 +15,18 @@ export interface CoactivationOptions extends BaseOptions {
 
 type State = ViewState<StructureData, CoactivationOptions>;
 
-const clampLayer = (d: StructureData, l: number) => Math.max(0, Math.min(d.layers.length - 1, Math.floor(l) || 0));
+/**
+ * The layer asked for, within range; a dense layer (it routes nothing: null in the analysis) gives
+ * the nearest layer that routes (the earlier one on a tie). The title names the layer shown.
+ */
+function clampLayer(d: StructureData, l: number): number {
+  const at = Math.max(0, Math.min(d.layers.length - 1, Math.floor(l) || 0));
+  for (let k = 0; k < d.layers.length; k++) {
+    if (d.layers[at - k]) return at - k;
+    if (d.layers[at + k]) return at + k;
+  }
+  return at;
+}
 
 /** Lift of a pair over independence; 1 where either expert is never chosen (nothing to say). */
 export function pairLift(m: number[][], e: number, f: number): number {
@@ -26,7 +37,7 @@ export function pairLift(m: number[][], e: number, f: number): number {
 function draw(s: State): void {
   const { data, options } = s;
   const layer = clampLayer(data, options.layer);
-  const m = data.layers[layer].coactivation;
+  const m = data.layers[layer]!.coactivation;
   const E = m.length;
   const cell = matrixCell(Math.min(options.width, 560), E);
   const title = `layer ${layer}: ${options.normalize === 'lift' ? 'chosen together vs independent' : 'share of tokens choosing both'}`;
@@ -62,7 +73,7 @@ export function createCoactivation(data: StructureData, options: Partial<Coactiv
   return mountView<StructureData, CoactivationOptions>({
     name: 'coactivation',
     hint: 'No analysis yet: run mixscope.analyze(text) for co-activation.',
-    isEmpty: (d) => !d || d.layers.length === 0 || !d.layers[0].coactivation,
+    isEmpty: (d) => !d || !d.layers.some((L) => L?.coactivation),
     // Past 16 experts the axis labels carry the colours: a swatch per expert would only crowd the view.
     legend: (d, opt) => ({
       experts: d.experts <= 16 ? d.experts : 0,
@@ -71,7 +82,7 @@ export function createCoactivation(data: StructureData, options: Partial<Coactiv
     draw,
     highlight: () => {},
     rows: (d, opt) => {
-      const layer = clampLayer(d, opt.layer), m = d.layers[layer].coactivation;
+      const layer = clampLayer(d, opt.layer), m = d.layers[layer]!.coactivation;
       return m.flatMap((row, e) => row.map((x, f) => ({ layer, expert: e, with: f, share: x, lift: e === f ? 1 : pairLift(m, e, f) })));
     },
     svg: (s) => s.body.querySelector('svg'),

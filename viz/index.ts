@@ -8,6 +8,7 @@ export { createAttentionMap, attentionRows, type AttentionMapOptions } from './a
 export { createAttentionGrid, thumbSize, type AttentionGridOptions } from './attention-grid.ts';
 export { createRoutingPaths, tokenLinks, type RoutingPathsOptions } from './routing-paths.ts';
 export { createNextToken, type NextTokenOptions } from './next-token.ts';
+export { expertPaint, choiceCounts, paintKey, MANY_EXPERTS, FOCUS, OTHER_EXPERT, type ExpertPaint } from './many-experts.ts';
 // The research views (issue 13): expert dashboards, routing structure, the lens, compare, patching.
 export { createExpertDashboard, type ExpertDashboardOptions } from './expert-dashboard.ts';
 export { createCoactivation, pairLift, type CoactivationOptions } from './coactivation.ts';

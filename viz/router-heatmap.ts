@@ -1,7 +1,8 @@
 // Router heatmap: tokens (rows) x experts (columns), cell colour the router probability, the
 // chosen top-k marked with a dot in the expert's colour (larger for the first choice).
 import { select, type Selection } from 'd3';
-import { expertColor, routerScale, textColorOn } from './palette.ts';
+import { routerScale, textColorOn } from './palette.ts';
+import { expertPaint, paintKey, type ExpertPaint } from './many-experts.ts';
 import { tokenLabel } from './token-text.ts';
 import { choices, clampLayer, probsOf, unchangedPrefix, type DrawnPrefix } from './routing.ts';
 import { mountView, BASE_DEFAULTS, type BaseOptions, type View, type ViewState } from './view.ts';
@@ -20,7 +21,10 @@ interface CellDatum { row: RowDatum; e: number; p: number; rank: number }
 const M = { top: 30, right: 8, bottom: 4, left: 96 };
 const HEAT = routerScale();
 
-/** Column width: the experts share what the labels leave, within readable bounds. */
+/**
+ * Column width: the experts share what the labels leave, within readable bounds (never under
+ * 12 px: 128 experts scroll sideways rather than shrink; hover names each cell).
+ */
 export function heatmapLayout(width: number, E: number, T: number, rowHeight: number) {
   const cell = Math.max(12, Math.min(48, Math.floor((width - M.left - M.right) / Math.max(1, E))));
   return { cell, width: M.left + cell * E + M.right, height: M.top + T * rowHeight + M.bottom };
@@ -69,7 +73,8 @@ function draw(s: State): boolean {
   const svg = spacer.selectAll<SVGSVGElement, null>('svg').data([null]).join('svg')
     .attr('font-family', 'system-ui, sans-serif').attr('font-size', 10);
   const root = svg.node() as Root;
-  const key = `${E}:${K}:${cell}:${rh}:${width}:${layer}`;
+  const paint = expertPaint(data, null);
+  const key = `${E}:${K}:${cell}:${rh}:${width}:${layer}:${paintKey(paint)}`;
   if (!root.mxRows) {
     // One listener for every cell: rows stream in by the hundred, and each cell would cost one.
     svg.on('mouseover mousemove', (event: MouseEvent) => {
@@ -80,7 +85,7 @@ function draw(s: State): boolean {
     // kept here so that drawing never reads layout (a forced layout in a frame of many views).
     s.body.addEventListener('scroll', () => { root.mxScroll = s.body.scrollTop; s.redraw(); }, { passive: true });
   }
-  drawAxis(axisSvg, E, cell, layer, root.mxDrawn?.key !== key);
+  drawAxis(axisSvg, E, cell, layer, root.mxDrawn?.key !== key, paint);
 
   const { first, capacity } = windowRows(T, rh, root.mxScroll ?? 0, options.maxHeight);
   const last = Math.min(T, first + capacity);
@@ -105,7 +110,7 @@ function draw(s: State): boolean {
     let g = rows.get(t);
     if (g && t < keep) continue;
     if (!g) { g = newRow(s, root, t < a ? above : null); rows.set(t, g); }
-    drawRow(s, g, t, cell, width);
+    drawRow(s, g, t, cell, width, paint);
     // A view far behind (just come into sight, a new layer) catches up a slice at a time.
     if (++drawn === ROWS_PER_DRAW && t + 1 < last) {
       root.mxDrawn = { tokens: data.tokens.slice(0, t + 1), arrays: [L.indices, L.weights, L.probs], key };
@@ -116,15 +121,18 @@ function draw(s: State): boolean {
   return false;
 }
 
-function drawAxis(svg: Selection<SVGSVGElement, null, HTMLDivElement, unknown>, E: number, cell: number, layer: number, changed: boolean): void {
+function drawAxis(svg: Selection<SVGSVGElement, null, HTMLDivElement, unknown>, E: number, cell: number, layer: number, changed: boolean, paint: ExpertPaint): void {
   const axis = svg.selectAll<SVGGElement, null>('g.mx-x-axis').data([null]).join('g').attr('class', 'mx-x-axis');
   if (!changed) return;
   const ticks = axis.selectAll<SVGGElement, number>('g.mx-tick').data(Array.from({ length: E }, (_, e) => e), (e) => String(e))
     .join((enter) => { const g = enter.append('g').attr('class', 'mx-tick'); g.append('rect'); g.append('text'); return g; })
     .attr('transform', (e) => `translate(${M.left + e * cell},0)`);
-  ticks.select('rect').attr('x', 1).attr('y', 4).attr('width', cell - 2).attr('height', 14).attr('rx', 2).attr('fill', (e) => expertColor(e, E));
-  ticks.select('text').attr('x', cell / 2).attr('y', 11).attr('dy', '0.35em').attr('text-anchor', 'middle')
-    .attr('fill', (e) => textColorOn(expertColor(e, E))).attr('font-weight', 600).text((e) => `E${e}`);
+  // Many experts: each column's swatch in its paint, a number every 8th expert above the swatches.
+  ticks.select('rect').attr('x', 1).attr('y', 4).attr('width', cell - 2).attr('height', 14).attr('rx', 2).attr('fill', (e) => paint.color(e));
+  ticks.select('text').attr('x', paint.many ? 0 : cell / 2).attr('y', paint.many ? -2 : 11).attr('dy', paint.many ? 0 : '0.35em').attr('text-anchor', paint.many ? 'start' : 'middle')
+    .attr('fill', (e) => (paint.many ? '#555' : textColorOn(paint.color(e)))).attr('font-weight', paint.many ? 400 : 600)
+    .text((e) => (!paint.many ? `E${e}` : e % 8 === 0 ? String(e) : ''));
+  axis.attr('transform', paint.many ? 'translate(0,8)' : null);
   axis.selectAll('text.mx-axis-title').data([null]).join('text').attr('class', 'mx-axis-title')
     .attr('x', M.left - 6).attr('y', 11).attr('dy', '0.35em').attr('text-anchor', 'end').attr('fill', '#555')
     .text(`layer ${layer}`);
@@ -139,7 +147,7 @@ function newRow(s: State, parent: SVGElement, before: Row | null): Row {
 }
 
 /** Token t's row: its place and label, then its cells (each skipped when its inputs are unchanged). */
-function drawRow(s: State, g: Row, t: number, cell: number, width: number): void {
+function drawRow(s: State, g: Row, t: number, cell: number, width: number, paint: ExpertPaint): void {
   const { data, options } = s;
   const E = data.experts, rh = options.rowHeight;
   const L = data.layers[clampLayer(data, options.layer)];
@@ -156,7 +164,7 @@ function drawRow(s: State, g: Row, t: number, cell: number, width: number): void
       .attr('fill', '#1b1e23').attr('font-style', token.generated ? 'italic' : null)
       .text(`${token.position}  ${tokenLabel(token, 11)}`);
   }
-  drawCells(s, node, d, cell, rh, HEAT);
+  drawCells(s, node, d, cell, rh, HEAT, paint);
 }
 
 /** The whole heatmap, axis and every row, for export: built for the occasion. */
@@ -169,7 +177,8 @@ function fullSvg(s: State): SVGSVGElement | null {
     .attr('width', width).attr('height', height).attr('font-family', 'system-ui, sans-serif').attr('font-size', 10);
   svg.node()!.append(axis.cloneNode(true));
   const rows = svg.append('g').attr('transform', `translate(0,${M.top})`).node()!;
-  for (let t = 0; t < T; t++) drawRow(s, newRow(s, rows, null), t, cell, width);
+  const paint = expertPaint(s.data, null);
+  for (let t = 0; t < T; t++) drawRow(s, newRow(s, rows, null), t, cell, width, paint);
   return svg.node();
 }
 
@@ -192,9 +201,9 @@ function mark<K extends 'rect' | 'circle'>(parent: Element, tag: K, attrs: Recor
  * dozen per frame, and these are most of the page's SVG nodes. The marks are made once per row
  * and only their changing attributes are written afterwards.
  */
-function drawCells(s: State, node: Drawn, row: RowDatum, cell: number, rh: number, color: (p: number) => string): void {
+function drawCells(s: State, node: Drawn, row: RowDatum, cell: number, rh: number, color: (p: number) => string, paint: ExpertPaint): void {
   const E = s.data.experts, K = row.chosen.length;
-  const layout = `${cell}:${rh}:${E}:${K}:${row.token.id}:${row.token.text}`, chosen = row.chosen.map((c) => `${c.expert}:${c.weight}`).join();
+  const layout = `${cell}:${rh}:${E}:${K}:${row.token.id}:${row.token.text}:${paintKey(paint)}`, chosen = row.chosen.map((c) => `${c.expert}:${c.weight}`).join();
   const prev = node.mxDrawn;
   if (prev && prev.layout === layout && prev.chosen === chosen && prev.probs.length === row.probs.length && prev.probs.every((p, e) => p === row.probs[e])) return;
   const relayout = prev?.layout.split(':').slice(0, 4).join() !== layout.split(':').slice(0, 4).join();
@@ -217,7 +226,7 @@ function drawCells(s: State, node: Drawn, row: RowDatum, cell: number, rh: numbe
     const halo = node.mxHalos![k], dot = node.mxDots![k];
     halo.setAttribute('cx', cx); halo.setAttribute('r', String(r + 1.5));
     dot.setAttribute('cx', cx); dot.setAttribute('r', String(r));
-    dot.setAttribute('fill', expertColor(c.expert, E)); dot.setAttribute('data-expert', String(c.expert));
+    dot.setAttribute('fill', paint.color(c.expert)); dot.setAttribute('data-expert', String(c.expert));
   });
 }
 
@@ -243,7 +252,11 @@ export function createRouterHeatmap(data: RoutingData, options: Partial<RouterHe
     name: 'router-heatmap',
     hint: 'No tokens yet: router probabilities appear here as tokens arrive.',
     isEmpty: (d) => d.tokens.length === 0 || d.layers.length === 0,
-    legend: (d) => ({ experts: d.experts, note: 'cell: router probability (white 0 → dark 1) · dot: chosen expert (large = 1st)', generated: d.tokens.some((t) => t.generated) }),
+    legend: (d) => {
+      const paint = expertPaint(d, null);
+      const note = `cell: router probability (white 0 → dark 1) · dot: chosen expert (large = 1st)${paint.many ? ' · coloured: the most used experts over all layers; hover a cell for its expert' : ''}`;
+      return { experts: d.experts, paint, note, generated: d.tokens.some((t) => t.generated) };
+    },
     draw, highlight,
     rows: (d, opt) => d.layers.length === 0 ? [] : rowsOf(d, opt.layer).flatMap((r) => Array.from(r.probs, (p, e) => {
       const rank = r.chosen.findIndex((c) => c.expert === e);

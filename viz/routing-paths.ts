@@ -2,7 +2,8 @@
 // chosen experts in each layer, linked to the next layer's with width ~ the product of weights.
 // 'aggregate' mode is a Sankey of all tokens' first-choice flows, with the token's path on top.
 import { scalePoint, select } from 'd3';
-import { expertColor, probabilityScale } from './palette.ts';
+import { expertPaint, paintKey } from './many-experts.ts';
+import { probabilityScale } from './palette.ts';
 import { choices } from './routing.ts';
 import { firstChoiceCounts, firstChoiceFlows, ribbonPath, sankeyLayout, type FlowNode, type Ribbon } from './flows.ts';
 import { mountView, BASE_DEFAULTS, type BaseOptions, type View, type ViewState } from './view.ts';
@@ -76,6 +77,8 @@ function followed(s: State, hovered: number | null): number {
 function draw(s: State): void {
   const { options } = s;
   const { x, nodes, ribbons, E } = geometry(s);
+  // Many experts: the most used experts over all layers have colours, the others grey.
+  const paint = expertPaint(s.data, null);
   const svg = select(s.body).selectAll<SVGSVGElement, null>('svg').data([null]).join('svg')
     .attr('width', options.width).attr('height', options.height).attr('font-family', 'system-ui, sans-serif').attr('font-size', 10);
   const plot = svg.selectAll<SVGGElement, null>('g.mx-plot').data([null]).join('g').attr('class', 'mx-plot').attr('transform', `translate(0,${M.top})`);
@@ -86,11 +89,11 @@ function draw(s: State): void {
     .join((enter) => enter.append('path').attr('class', 'mx-ribbon')
       .on('mouseenter mousemove', (event: MouseEvent, r) => s.tooltip.show([`layer ${r.layer} E${r.source} → layer ${r.layer + 1} E${r.target}`, `${r.count} tokens (first choice)`, `P(E${r.target} next | E${r.source}) = ${(r.count / Math.max(1, geometry(s).nodes[r.layer * s.data.experts + r.source].count)).toFixed(2)}`], event)))
     .attr('d', (r) => ribbonPath(x(r.layer)! + NODE_W, x(r.layer + 1)!, r))
-    .attr('fill', (r) => (options.colorBy === 'transition' ? transitionColor(r.count / Math.max(1, nodes[r.layer * E + r.source].count)) : expertColor(r.source, E)))
+    .attr('fill', (r) => (options.colorBy === 'transition' ? transitionColor(r.count / Math.max(1, nodes[r.layer * E + r.source].count)) : paint.color(r.source)))
     .attr('fill-opacity', options.colorBy === 'transition' ? 0.8 : 0.35).attr('stroke', 'none');
 
   // In token mode the nodes and labels depend on the layout only: drawn again when it changes.
-  const frame = options.mode === 'aggregate' ? null : `${options.width}|${options.height}|${E}|${s.data.layers.length}`;
+  const frame = options.mode === 'aggregate' ? null : `${options.width}|${options.height}|${E}|${s.data.layers.length}|${paintKey(paint)}`;
   const plotNode = plot.node() as SVGGElement & { mxFrame?: string | null };
   if (frame !== null && plotNode.mxFrame === frame) return;
   plotNode.mxFrame = frame;
@@ -98,7 +101,7 @@ function draw(s: State): void {
     .join((enter) => enter.append('rect').attr('class', 'mx-node')
       .on('mouseenter mousemove', (event: MouseEvent, n) => s.tooltip.show(nodeTooltip(s, n), event)))
     .attr('x', (n) => x(n.layer)!).attr('y', (n) => n.y0).attr('width', NODE_W).attr('height', (n) => Math.max(options.mode === 'aggregate' ? 1 : 0, n.y1 - n.y0))
-    .attr('rx', 2).attr('fill', (n) => (options.mode === 'aggregate' ? expertColor(n.expert, E) : '#f1f3f5'))
+    .attr('rx', 2).attr('fill', (n) => (options.mode === 'aggregate' ? paint.color(n.expert) : '#f1f3f5'))
     .attr('stroke', options.mode === 'aggregate' ? 'none' : '#d8dce1')
     .attr('data-layer', (n) => n.layer).attr('data-expert', (n) => n.expert);
 
@@ -108,7 +111,10 @@ function draw(s: State): void {
   gLabels.selectAll<SVGTextElement, FlowNode>('text.mx-expert-label').data(nodes.filter((n) => n.layer === 0), (n) => String(n.expert))
     .join('text').attr('class', 'mx-expert-label').attr('x', M.left - 4).attr('y', (n) => (n.y0 + n.y1) / 2).attr('dy', '0.35em')
     .attr('text-anchor', 'end').attr('fill', '#333').attr('font-weight', 600)
-    .attr('display', (n) => (n.y1 - n.y0 < 7 && options.mode === 'aggregate' ? 'none' : null)).text((n) => `E${n.expert}`);
+    // Too many experts to label each (node slots under 7 px): every 8th in token mode.
+    .attr('display', (n) => (n.y1 - n.y0 < 7 && (options.mode === 'aggregate' || n.expert % 8 !== 0) ? 'none' : null))
+    // Three-digit experts lose their "E" to fit the margin.
+    .text((n) => (E > 100 ? String(n.expert) : `E${n.expert}`));
   gPath.attr('pointer-events', 'none');
 }
 
@@ -133,6 +139,7 @@ function highlight(s: State, position: number | null): void {
   const { data, options } = s;
   const t = followed(s, position);
   const { x, nodes, E } = geometry(s);
+  const paint = expertPaint(data, null);
   const node = (l: number, e: number) => nodes[l * E + e];
   const mid = (n: FlowNode) => (n.y0 + n.y1) / 2;
   const g = select(s.body).select<SVGGElement>('g.mx-token-path');
@@ -146,7 +153,7 @@ function highlight(s: State, position: number | null): void {
       const y0 = mid(node(k.layer, k.from)), y1 = mid(node(k.layer + 1, k.to));
       return `M${x0},${y0}C${xm},${y0} ${xm},${y1} ${x1},${y1}`;
     })
-    .attr('fill', 'none').attr('stroke', aggregate ? '#111' : (k) => expertColor(k.from, E)).attr('stroke-opacity', aggregate ? 0.9 : 0.75)
+    .attr('fill', 'none').attr('stroke', aggregate ? '#111' : (k) => paint.color(k.from)).attr('stroke-opacity', aggregate ? 0.9 : 0.75)
     .attr('stroke-width', (k) => (aggregate ? 2 : Math.max(1, k.weight * maxW))).attr('stroke-linecap', 'round');
   const chosen = t < 0 ? [] : data.layers.flatMap((L, l) => choices(L, data.topK, t).map((c, k) => ({ l, k, ...c })))
     .filter((c) => !aggregate || c.k === 0);
@@ -154,7 +161,7 @@ function highlight(s: State, position: number | null): void {
     .join('rect').attr('class', 'mx-token-node')
     .attr('x', (c) => x(c.l)! - 1).attr('width', NODE_W + 2)
     .attr('y', (c) => (aggregate ? mid(node(c.l, c.expert)) - 3 : node(c.l, c.expert).y0)).attr('height', (c) => (aggregate ? 6 : node(c.l, c.expert).y1 - node(c.l, c.expert).y0))
-    .attr('rx', 2).attr('fill', (c) => (aggregate ? '#111' : expertColor(c.expert, E)))
+    .attr('rx', 2).attr('fill', (c) => (aggregate ? '#111' : paint.color(c.expert)))
     // Coloured by co-activation, the node's own fill is the information: the token's nodes are outlined only.
     .attr('fill-opacity', (c) => (aggregate ? 1 : options.colorBy === 'coactivation' ? 0 : 0.35 + 0.65 * c.weight))
     .attr('stroke', '#111').attr('stroke-width', (c) => (c.k === 0 ? 1.5 : 0.75))
@@ -179,6 +186,7 @@ export function createRoutingPaths(data: RoutingData, options: Partial<RoutingPa
     isEmpty: (d) => d.tokens.length === 0 || d.layers.length === 0,
     legend: (d, opt) => ({
       experts: d.experts,
+      paint: expertPaint(d, null),
       note: (opt.mode === 'aggregate' ? `ribbons: first-choice flows of all tokens${opt.colorBy === 'transition' ? ', coloured by transition probability (white 0 → blue 1)' : ''} · black: the followed token` : `link width ~ product of the two layers' routing weights (top-${d.topK})`)
         + (opt.colorBy === 'coactivation' ? ' · nodes: how often chosen together with the followed token\'s first choice (white 0 → blue 1)' : ''),
     }),

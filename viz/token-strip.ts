@@ -1,7 +1,8 @@
 // Token strip: the text as chips coloured by the first-choice expert in one layer, the second
 // choice as a band under the chip (Figure 8 of the Mixtral paper).
 import { select } from 'd3';
-import { expertColor, textColorOn } from './palette.ts';
+import { textColorOn } from './palette.ts';
+import { expertPaint, paintKey } from './many-experts.ts';
 import { displayToken, newlineCount } from './token-text.ts';
 import { choices, clampLayer, unchangedPrefix, type DrawnPrefix } from './routing.ts';
 import { mountView, BASE_DEFAULTS, type BaseOptions, type View, type ViewState } from './view.ts';
@@ -39,8 +40,10 @@ function draw(s: State): boolean {
   const root = strip.node() as Strip;
   const els = (root.mxTokens ??= []);
   const L = data.layers[layer];
+  // Many experts: the most used experts (over all layers, so every view and layer agrees) have colours, the others grey (many-experts.ts).
+  const paint = expertPaint(data, null);
   // Tokens drawn before from the same data are left alone: a step draws its new tokens only.
-  const key = `${E}:${K}:${layer}`;
+  const key = `${E}:${K}:${layer}:${paintKey(paint)}`;
   const keep = unchangedPrefix(root.mxDrawn, data.tokens, [L.indices, L.weights], key);
   const end = Math.min(data.tokens.length, keep + CHIPS_PER_DRAW);
   for (let t = keep; t < end; t++) {
@@ -55,10 +58,10 @@ function draw(s: State): boolean {
     const d = chipOf(data, L, t);
     el.__data__ = d;
     // Chips of earlier tokens rarely change; skip those whose inputs did not.
-    const sig = `${E}:${d.first}:${d.second}:${d.token.generated}:${d.token.id}:${d.token.text}:${d.token.piece}:${d.token.position}`;
+    const sig = `${E}:${paintKey(paint)}:${d.first}:${d.second}:${d.token.generated}:${d.token.id}:${d.token.text}:${d.token.piece}:${d.token.position}`;
     if (el.dataset.sig === sig) continue;
     el.dataset.sig = sig;
-    const bg = expertColor(d.first, E);
+    const bg = paint.color(d.first);
     select(el).select<HTMLSpanElement>('span.mx-chip')
       .attr('data-position', d.token.position)
       .attr('data-expert', d.first)
@@ -66,7 +69,7 @@ function draw(s: State): boolean {
       .classed('mx-partial', d.token.text === '')
       .style('background-color', bg)
       .style('color', textColorOn(bg))
-      .style('border-bottom-color', d.second === null ? bg : expertColor(d.second, E))
+      .style('border-bottom-color', d.second === null ? bg : paint.color(d.second))
       .text(displayToken(d.token, 'keep'));
     // Line breaks sit beside the chip (inside the token span) so prose wraps like the text.
     select(el).selectAll('br').data(Array.from({ length: newlineCount(d.token.text) })).join('br');
@@ -123,7 +126,11 @@ export function createTokenStrip(data: RoutingData, options: Partial<TokenStripO
     name: 'token-strip',
     hint: 'No tokens yet: type a prompt or start generating.',
     isEmpty: (d) => d.tokens.length === 0 || d.layers.length === 0,
-    legend: (d, opt) => ({ experts: d.experts, note: `layer ${clampLayer(d, opt.layer)} · fill: 1st choice, band: 2nd`, generated: d.tokens.some((t) => t.generated) }),
+    legend: (d, opt) => {
+      const paint = expertPaint(d, null);
+      const note = `layer ${clampLayer(d, opt.layer)} · fill: 1st choice, band: 2nd${paint.many ? ` · colours: the ${paint.focus.length} most used experts over all layers (hover a token for its experts)` : ''}`;
+      return { experts: d.experts, note, paint, generated: d.tokens.some((t) => t.generated) };
+    },
     draw, highlight,
     rows: (d, opt) => d.layers.length === 0 ? [] : chipsOf(d, opt.layer).map((c) => ({
       position: c.token.position, id: c.token.id, text: c.token.text, piece: c.token.piece, generated: c.token.generated ? 1 : 0,

@@ -17,7 +17,8 @@ type State = ViewState<StructureData, TransitionsOptions>;
 const GAP = 14;
 
 function pairsOf(d: StructureData, o: TransitionsOptions): number[] {
-  const all = d.layers.map((_, l) => l).filter((l) => d.layers[l].transition);
+  // Pairs whose earlier layer routes and whose next one does too (a dense layer is null).
+  const all = d.layers.map((_, l) => l).filter((l) => d.layers[l]?.transition);
   return o.layers ? all.filter((l) => o.layers!.includes(l)) : all;
 }
 
@@ -43,7 +44,7 @@ function draw(s: State): void {
     .attr('data-layer', (l) => l)
     .attr('transform', (_l, i) => `translate(${(i % cols) * (panel + GAP)},${Math.floor(i / cols) * (ph + GAP)})`)
     .each(function (l) {
-      const m = data.layers[l].transition!;
+      const m = data.layers[l]!.transition!;
       const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
       drawMatrix(select(this) as never, {
         n: E, cell, color: (e, f) => color(m[e][f]), rowLayer: l, colLayer: l + 1,
@@ -58,11 +59,11 @@ export function createTransitions(data: StructureData, options: Partial<Transiti
   return mountView<StructureData, TransitionsOptions>({
     name: 'transitions',
     hint: 'No analysis yet: run mixscope.analyze(text) for transitions between layers.',
-    isEmpty: (d) => !d || d.layers.length < 2 || !d.layers[0].transition,
+    isEmpty: (d) => !d || !d.layers.some((L) => L?.transition),
     legend: (d) => ({ experts: d.experts <= 16 ? d.experts : 0, note: 'row: first choice at the earlier layer · cell: P(first choice at the next layer) (white 0 → blue 1)' }),
     draw,
     highlight: () => {},
-    rows: (d, opt) => pairsOf(d, opt).flatMap((l) => d.layers[l].transition!.flatMap((row, e) => row.map((p, f) => ({ layer: l, from: e, to: f, p })))),
+    rows: (d, opt) => pairsOf(d, opt).flatMap((l) => d.layers[l]!.transition!.flatMap((row, e) => row.map((p, f) => ({ layer: l, from: e, to: f, p })))),
     svg: (s) => s.body.querySelector('svg'),
   }, data, o);
 }

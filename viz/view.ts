@@ -3,6 +3,7 @@
 import { createToolbar } from './toolbar.ts';
 import { createTooltip, type Tooltip } from './tooltip.ts';
 import { renderExpertLegend } from './legend.ts';
+import type { ExpertPaint } from './many-experts.ts';
 import { ensureStyles } from './style.ts';
 import { paced } from './pacing.ts';
 import { figureSvg } from './figure.ts';
@@ -64,7 +65,8 @@ export interface ViewSpec<D, O> {
   svg(state: ViewState<D, O>): SVGSVGElement | null;
 }
 
-export interface LegendSpec { experts: number; note?: string; generated?: boolean }
+/** `paint`: many experts' colouring (many-experts.ts), when the view uses it. */
+export interface LegendSpec { experts: number; note?: string; generated?: boolean; paint?: ExpertPaint }
 
 export type View<D, O> = ViewNode<D, O> & { destroy(): void };
 
@@ -129,11 +131,11 @@ export function mountView<D, O extends BaseOptions>(spec: ViewSpec<D, O>, data: 
       body.classList.toggle('mx-hidden', empty);
     }
     const l = empty ? null : spec.legend(d, o);
-    const lk = l ? `${l.experts}|${l.note ?? ''}|${l.generated ?? false}` : '';
+    const lk = l ? `${l.experts}|${l.note ?? ''}|${l.generated ?? false}|${l.paint?.many ? l.paint.focus.join(',') : ''}` : '';
     if (lk !== legendKey) {
       legendKey = lk;
       legend.classList.toggle('mx-hidden', !l);
-      if (l) renderExpertLegend(legend, l.experts, l.note, l.generated);
+      if (l) renderExpertLegend(legend, l.experts, l.note, l.generated, l.paint);
     }
     follow();
     if (!empty) {

@@ -13,7 +13,7 @@ export interface LayerAnalysis {
   repeat_topk: number;
   /** (E, E) shares of tokens whose top-k set holds both experts (the diagonal: holds the expert). */
   coactivation: number[][];
-  /** (E, E) P(first choice f at the next layer | first choice e here); absent on the last layer. */
+  /** (E, E) P(first choice f at the next layer | first choice e here); absent on the last layer and before a dense one. */
   transition?: number[][];
   /** Mean over tokens of the K-th largest router probability minus the (K+1)-th. */
   margin: number;
@@ -31,9 +31,9 @@ export interface RoutingAnalysis {
   random: { repeat_first: number; repeat_topk: number };
   /**
    * Shares and rates as layerRoutingStats defines them (shares sum to 1 over experts), and the
-   * routing structure of routing-structure.ts.
+   * routing structure of routing-structure.ts; null for a dense layer (it routes nothing).
    */
-  layers: LayerAnalysis[];
+  layers: (LayerAnalysis | null)[];
 }
 
 export async function analyzeRouting(engine: Engine, ids: readonly number[], onWindow?: (done: number, total: number) => void, signal?: AbortSignal): Promise<RoutingAnalysis> {
@@ -48,12 +48,14 @@ export async function analyzeRouting(engine: Engine, ids: readonly number[], onW
     windows,
     random: randomRepeatRates(c.num_local_experts, c.num_experts_per_tok),
     layers: layers.map((L, l) => {
+      if (L.dense) return null;
       const { first_share, topk_share, repeat_first, repeat_topk } = layerRoutingStats(L.indices, K, E);
       const next = layers[l + 1];
       return {
         first_share, topk_share, repeat_first, repeat_topk,
         coactivation: coactivation(L.indices, K, E),
-        ...(next ? { transition: transition(L.indices, next.indices, K, E) } : {}),
+        // To the next layer only when it routes too (a dense layer chooses no expert).
+        ...(next && !next.dense ? { transition: transition(L.indices, next.indices, K, E) } : {}),
         ...marginStats(L.probs, K, E),
       };
     }),

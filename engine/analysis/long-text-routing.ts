@@ -3,7 +3,8 @@
 // start of the text), so no token is routed without the context it would normally have.
 import type { Engine } from '../engine.ts';
 import type { MixtralConfig } from '../config.ts';
-import { layerRouting, routingHooks, type LayerRouting } from '../routing/routing.ts';
+import { isMoeLayer } from '../family.ts';
+import { denseLayerRouting, layerRouting, routingHooks, type LayerRouting } from '../routing/routing.ts';
 
 export interface LongTextRouting {
   /** Per layer, the routing of all N tokens of the text. */
@@ -32,9 +33,9 @@ export async function routeLongText(engine: Engine, ids: readonly number[], o: {
   const { window, context, starts } = textWindows(c, ids.length, o);
   const K = c.num_experts_per_tok, E = c.num_local_experts;
   const N = ids.length;
-  const layers: LayerRouting[] = Array.from({ length: c.num_hidden_layers }, () => ({
+  const layers: LayerRouting[] = Array.from({ length: c.num_hidden_layers }, (_, l) => (isMoeLayer(c.family, l) ? {
     indices: new Int32Array(N * K), weights: new Float32Array(N * K), probs: new Float32Array(N * E),
-  }));
+  } : denseLayerRouting()));
   for (let w = 0; w < starts.length; w++) {
     o.signal?.throwIfAborted();
     const s = starts[w];
@@ -43,6 +44,7 @@ export async function routeLongText(engine: Engine, ids: readonly number[], o: {
     // Tokens from `keep` on are taken from this window; earlier ones came from the previous one.
     const keep = w === 0 ? 0 : context;
     layerRouting(c, r.hooks).forEach((L, l) => {
+      if (L.dense) return;
       layers[l].indices.set(L.indices.subarray(keep * K), (s + keep) * K);
       layers[l].weights.set(L.weights.subarray(keep * K), (s + keep) * K);
       layers[l].probs.set(L.probs.subarray(keep * E), (s + keep) * E);

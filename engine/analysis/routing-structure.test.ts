@@ -48,7 +48,8 @@ describe('top-k margins', () => {
     const ckpt = await loadModelDirectory(g.dir);
     const engine = new CpuEngine(ckpt.config, ckpt.weights);
     const a = await analyzeRouting(engine, g.expected.ids);
-    a.layers.forEach((layer, l) => {
+    // Mixtral: every layer routes (a dense layer of another family would be null).
+    a.layers.map((L) => L!).forEach((layer, l) => {
       const ref = g.expected.topk_margin![l];
       const mean = ref.reduce((x, y) => x + y, 0) / ref.length;
       expect(layer.margin).toBeCloseTo(mean, 5);
@@ -66,8 +67,8 @@ describe('analyze: routing structure per layer', () => {
     const ids = Array.from({ length: 40 }, (_, i) => (i * 7 + 3) % c.vocab_size);
     const a = await analyzeRouting(engine, ids);
     expect(a.windows).toBe(3);
-    expect(a.layers.map((l) => 'transition' in l)).toEqual([true, true, false]);
-    for (const layer of a.layers) {
+    expect(a.layers.map((l) => 'transition' in l!)).toEqual([true, true, false]);
+    for (const layer of a.layers.map((L) => L!)) {
       expect(layer.coactivation).toHaveLength(c.num_local_experts);
       layer.coactivation.forEach((row, e) => row.forEach((x, f) => expect(x).toBe(layer.coactivation[f][e])));
       // The diagonal is the share of tokens holding the expert: K times its top-k share.

@@ -6,8 +6,8 @@ export {
 } from './load.ts';
 export { urlSource, filesSource, type CheckpointSource, type NamedBlob } from './source.ts';
 export {
-  MIXTRAL_TENSORS, mixtralTensorSpecs, eachTensorSpec, tensorCount, tensorSpecFor, assembleWeights, tensorOf, tensorName, tensorShape, tensorTemplate,
-  type TensorDim, type TensorTemplate,
+  MIXTRAL_TENSORS, mixtralTensorSpecs, eachTensorSpec, tensorCount, tensorSpecFor, assembleWeights, tensorOf, tensorName, tensorShape, tensorTemplate, tensorTable,
+  type TensorDim, type TensorTemplate, type FamilyTensorTemplate,
 } from './tensor-specs.ts';
 export { toFloat32, decodeInto, halfToFloat, isDType, weightStorageFor, DTYPE_BYTES, DTYPES, type DType } from './dtype.ts';
 export {

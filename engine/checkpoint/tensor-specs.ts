@@ -2,12 +2,17 @@
 // MixtralWeights it fills and its shape in letters that config.json sizes. The loader checks the
 // files against it and assembles MixtralWeights from it; the WebGPU engine uploads by it.
 //
+// The other families' tables (OLMoE, Qwen2-MoE, Qwen3-MoE, Granite-MoE) are built beside it by
+// `tensorTable` from the same rows plus what each family adds (family-tensors.ts).
+//
 // Dimension letters: V vocab, D hidden, F expert width, E experts, H query heads,
-// Hkv key/value heads, Dh head_dim.
+// Hkv key/value heads, Dh head_dim; Fs shared expert width, Fd dense MLP width.
 import type { MixtralConfig } from '../config.ts';
-import type { ExpertTensor, ExpertWeights, LayerTensor, LayerWeights, MixtralWeights, ModelTensor, TensorSpec } from '../weights.ts';
+import { isMoeLayer, sparseLayerCount } from '../family.ts';
+import type { ExpertTensor, ExpertWeights, FamilyLayerTensor, LayerTensor, LayerWeights, MixtralWeights, ModelTensor, TensorSpec } from '../weights.ts';
+import { familyTensorTable } from './family-tensors.ts';
 
-export type TensorDim = 'V' | 'D' | 'F' | 'E' | 'H*Dh' | 'Hkv*Dh';
+export type TensorDim = 'V' | 'D' | 'F' | 'E' | 'H*Dh' | 'Hkv*Dh' | 'Dh' | 'Fs' | 'Fd' | '2F' | '1';
 
 /** A row of the table: `{l}` and `{e}` in the name stand for the layer and the expert. */
 export type TensorTemplate = {
@@ -19,6 +24,13 @@ export type TensorTemplate = {
    */
   f32?: true;
 } & ({ scope: 'model'; field: ModelTensor } | { scope: 'layer'; field: LayerTensor } | { scope: 'expert'; field: ExpertTensor });
+
+/**
+ * A row of a family's table: as a Mixtral row, with the family's own layer fields, and `when` for
+ * rows only sparse (MoE) or only dense layers hold.
+ */
+export type FamilyTensorTemplate = { name: string; dims: readonly TensorDim[]; f32?: true; when?: 'sparse' | 'dense' }
+  & ({ scope: 'model'; field: ModelTensor } | { scope: 'layer'; field: LayerTensor | FamilyLayerTensor } | { scope: 'expert'; field: ExpertTensor });
 
 /** In checkpoint order: embeddings, each layer (attention, router, each expert), final norm, lm_head. */
 export const MIXTRAL_TENSORS: readonly TensorTemplate[] = [
@@ -43,13 +55,24 @@ export function tensorTemplate(field: TensorTemplate['field']): TensorTemplate {
   return MIXTRAL_TENSORS.find((t) => t.field === field)!;
 }
 
+/** The table of this config's family: Mixtral's, or one with that family's names and extra rows. */
+export function tensorTable(c: MixtralConfig): readonly FamilyTensorTemplate[] {
+  return c.model_type === 'mixtral' ? (MIXTRAL_TENSORS as readonly FamilyTensorTemplate[]) : familyTensorTable(c);
+}
+
 /** The size of each letter for this config. */
 export function tensorShape(c: MixtralConfig, dims: readonly TensorDim[]): number[] {
   const size: Record<TensorDim, number> = {
     V: c.vocab_size, D: c.hidden_size, F: c.intermediate_size, E: c.num_local_experts,
-    'H*Dh': c.num_attention_heads * c.head_dim, 'Hkv*Dh': c.num_key_value_heads * c.head_dim,
+    'H*Dh': c.num_attention_heads * c.head_dim, 'Hkv*Dh': c.num_key_value_heads * c.head_dim, Dh: c.head_dim,
+    Fs: c.family.shared_expert_intermediate_size ?? 0, Fd: c.family.dense_intermediate_size ?? 0, '2F': 2 * c.intermediate_size, 1: 1,
   };
   return dims.map((d) => size[d]);
+}
+
+/** Whether layer l of `c` holds the row `t` (rows marked sparse or dense live in one kind of layer). */
+function inLayer(c: MixtralConfig, t: FamilyTensorTemplate, l: number): boolean {
+  return t.when === undefined || (t.when === 'sparse') === isMoeLayer(c.family, l);
 }
 
 /** The concrete name of a row of the table, for layer `l` and expert `e`. */
@@ -68,13 +91,15 @@ export function* eachTensorSpec(c: MixtralConfig, { optional = false } = {}): Ge
     const t = tensorTemplate(field);
     return { name: t.name, shape: tensorShape(c, t.dims), scope: 'model', field };
   };
+  const table = tensorTable(c);
   yield model('embed_tokens');
   for (let l = 0; l < c.num_hidden_layers; l++) {
-    for (const t of MIXTRAL_TENSORS) {
-      if (t.scope === 'layer') yield { name: tensorName(t, l), shape: tensorShape(c, t.dims), scope: 'layer', field: t.field, layer: l };
+    for (const t of table) {
+      if (t.scope === 'layer' && inLayer(c, t, l)) yield { name: tensorName(t, l), shape: tensorShape(c, t.dims), scope: 'layer', field: t.field, layer: l };
     }
-    for (let e = 0; e < c.num_local_experts; e++) {
-      for (const t of MIXTRAL_TENSORS) {
+    // A dense layer has no experts.
+    for (let e = 0; e < (isMoeLayer(c.family, l) ? c.num_local_experts : 0); e++) {
+      for (const t of table) {
         if (t.scope === 'expert') yield { name: tensorName(t, l, e), shape: tensorShape(c, t.dims), scope: 'expert', field: t.field, layer: l, expert: e };
       }
     }
@@ -88,11 +113,14 @@ export function mixtralTensorSpecs(c: MixtralConfig, options: { optional?: boole
   return [...eachTensorSpec(c, options)];
 }
 
-/** How many tensors eachTensorSpec gives, counted without listing them. */
+/** How many tensors eachTensorSpec gives, counted without listing them (nor the layers). */
 export function tensorCount(c: MixtralConfig, { optional = false } = {}): number {
-  const count = (scope: TensorTemplate['scope']) => MIXTRAL_TENSORS.filter((t) => t.scope === scope).length;
+  const table = tensorTable(c);
+  const count = (scope: TensorTemplate['scope'], when?: 'sparse' | 'dense') =>
+    table.filter((t) => t.scope === scope && (when === undefined || t.when === undefined || t.when === when)).length;
   const model = count('model') - (c.tie_word_embeddings && !optional ? 1 : 0);
-  return model + c.num_hidden_layers * (count('layer') + c.num_local_experts * count('expert'));
+  const sparse = sparseLayerCount(c), dense = c.num_hidden_layers - sparse;
+  return model + sparse * (count('layer', 'sparse') + c.num_local_experts * count('expert')) + dense * count('layer', 'dense');
 }
 
 /**
@@ -101,7 +129,7 @@ export function tensorCount(c: MixtralConfig, { optional = false } = {}): number
  * of the config's counts, so the loader can look up each name a header lists.
  */
 export function tensorSpecFor(c: MixtralConfig, name: string, { optional = false } = {}): TensorSpec | null {
-  for (const t of MIXTRAL_TENSORS) {
+  for (const t of cachedTable(c)) {
     const m = matchTemplate(t.name, name);
     if (!m) continue;
     const shape = tensorShape(c, t.dims);
@@ -110,21 +138,35 @@ export function tensorSpecFor(c: MixtralConfig, name: string, { optional = false
       return { name, shape, scope: 'model', field: t.field };
     }
     if (m.l >= c.num_hidden_layers) return null;
-    if (t.scope === 'layer') return { name, shape, scope: 'layer', field: t.field, layer: m.l };
-    if (m.e >= c.num_local_experts) return null;
+    // A row only sparse (or only dense) layers hold, named in a layer of the other kind.
+    if (t.scope === 'layer') return inLayer(c, t, m.l) ? { name, shape, scope: 'layer', field: t.field, layer: m.l } : null;
+    if (m.e >= c.num_local_experts || !isMoeLayer(c.family, m.l)) return null;
     return { name, shape, scope: 'expert', field: t.field, layer: m.l, expert: m.e };
   }
   return null;
 }
 
+/** A config's table, built once per config object (tensorSpecFor runs once per header entry). */
+const TABLES = new WeakMap<MixtralConfig, readonly FamilyTensorTemplate[]>();
+function cachedTable(c: MixtralConfig): readonly FamilyTensorTemplate[] {
+  let t = TABLES.get(c);
+  if (!t) TABLES.set(c, (t = tensorTable(c)));
+  return t;
+}
+
 /** Each template's name cut at its `{l}` and `{e}`: literal parts and the letters between them. */
-const TEMPLATE_PARTS = new Map(MIXTRAL_TENSORS.map((t) => [t.name, t.name.split(/(\{[le]\})/).filter((p) => p !== '')]));
+const TEMPLATE_PARTS = new Map<string, string[]>();
+function templateParts(template: string): string[] {
+  let parts = TEMPLATE_PARTS.get(template);
+  if (!parts) TEMPLATE_PARTS.set(template, (parts = template.split(/(\{[le]\})/).filter((p) => p !== '')));
+  return parts;
+}
 
 /** `name` read against a template: the numbers standing for `{l}` and `{e}` (in canonical form), or null. */
 function matchTemplate(template: string, name: string): { l: number; e: number } | null {
   const found = { l: 0, e: 0 };
   let at = 0;
-  for (const part of TEMPLATE_PARTS.get(template)!) {
+  for (const part of templateParts(template)) {
     if (part === '{l}' || part === '{e}') {
       let end = at;
       while (end < name.length && end - at < 10 && name.charCodeAt(end) >= 0x30 && name.charCodeAt(end) <= 0x39) end++;
@@ -143,16 +185,21 @@ function matchTemplate(template: string, name: string): { l: number; e: number }
 /** The array of `w` that holds the tensor `s`. */
 export function tensorOf(w: MixtralWeights, s: TensorSpec): Float32Array {
   if (s.scope === 'model') return w[s.field];
-  if (s.scope === 'layer') return w.layers[s.layer][s.field];
+  if (s.scope === 'layer') return w.layers[s.layer][s.field]!;
   return w.layers[s.layer].experts[s.expert][s.field];
 }
 
 /**
  * MixtralWeights from the tensors by name, as the table places them. Every required tensor must
  * be there (the loader checks first); lm_head falls back to embed_tokens under tied embeddings.
+ * A dense layer gets an empty router and no experts; fused 3-D experts (granitemoe) are cut into
+ * per-expert views, without copying.
  */
 export function assembleWeights(c: MixtralConfig, tensors: ReadonlyMap<string, Float32Array>): MixtralWeights {
-  const layers = Array.from({ length: c.num_hidden_layers }, () => ({ experts: Array.from({ length: c.num_local_experts }, () => ({})) }));
+  const layers = Array.from({ length: c.num_hidden_layers }, (_, l) => ({
+    experts: Array.from({ length: isMoeLayer(c.family, l) ? c.num_local_experts : 0 }, () => ({})),
+    ...(isMoeLayer(c.family, l) ? {} : { gate: new Float32Array(0) }),
+  }));
   const model: Partial<Record<ModelTensor, Float32Array>> = {};
   for (const s of mixtralTensorSpecs(c, { optional: true })) {
     const a = tensors.get(s.name);
@@ -163,5 +210,19 @@ export function assembleWeights(c: MixtralConfig, tensors: ReadonlyMap<string, F
   }
   const missing = mixtralTensorSpecs(c).find((s) => !tensors.has(s.name));
   if (missing) throw new Error(`assembleWeights: tensor ${missing.name} is missing`);
+  for (const layer of layers as LayerWeights[]) {
+    if (layer.experts_input_linear && layer.experts_output_linear) splitFusedExperts(c, layer);
+  }
   return { embed_tokens: model.embed_tokens!, layers: layers as LayerWeights[], norm: model.norm!, lm_head: model.lm_head ?? model.embed_tokens! };
+}
+
+/** Per-expert views of fused (E, 2F, D) / (E, D, F) expert tensors: rows 0..F-1 gate (w1), F..2F-1 up (w3). */
+function splitFusedExperts(c: MixtralConfig, layer: LayerWeights): void {
+  const D = c.hidden_size, F = c.intermediate_size;
+  const gateUp = layer.experts_input_linear!, down = layer.experts_output_linear!;
+  layer.experts = Array.from({ length: c.num_local_experts }, (_, e) => ({
+    w1: gateUp.subarray(e * 2 * F * D, (e * 2 + 1) * F * D),
+    w3: gateUp.subarray((e * 2 + 1) * F * D, (e + 1) * 2 * F * D),
+    w2: down.subarray(e * D * F, (e + 1) * D * F),
+  }));
 }

@@ -101,10 +101,13 @@ async function info(values: Values, out: Out) {
   const tokenizer = s.tokenizerJson ? new MixscopeTokenizer(s.tokenizerJson) : null;
   out(JSON.stringify({
     model: dir,
+    family: s.config.family.name,
+    model_type: s.config.model_type,
     config: s.config,
     parameters: {
       total: p.total, active_per_token: p.activePerToken, embedding: p.embedding, lm_head: p.lmHead,
       attention_per_layer: p.attentionPerLayer, router_per_layer: p.routerPerLayer, expert_each: p.expertEach,
+      shared_expert_per_layer: p.sharedPerLayer, dense_mlp_each: p.denseMlpEach, moe_layers: p.moeLayers, dense_layers: p.denseLayers,
     },
     bytes_per_dtype: s.dtypeBytes,
     files: s.files,
@@ -133,11 +136,13 @@ async function forward(values: Values, out: Out) {
     const layers = layerRouting(model.config, r.hooks, { logits: true });
     // NaN would print as null: say what went wrong instead.
     checkFinite(model.config, r.position, ids.length, layers, r);
+    // A dense layer (qwen's mlp_only_layers / decoder_sparse_step) routes nothing: null.
+    const each = <V>(f: (L: LayerRouting) => V) => layers.map((L) => (L.dense ? null : f(L)));
     out(JSON.stringify({
       logits: Array.from(r.logits),
-      router_logits: layers.map((L) => rows(L.logits!, E)),
-      experts: layers.map((L) => rows(L.indices, K)),
-      expert_weights: layers.map((L) => rows(L.weights, K)),
+      router_logits: each((L) => rows(L.logits!, E)),
+      experts: each((L) => rows(L.indices, K)),
+      expert_weights: each((L) => rows(L.weights, K)),
     }) + '\n');
   } finally {
     engine.dispose();
@@ -160,14 +165,14 @@ async function generateCommand(values: Values, out: Out, note: Note) {
   const engine = await createEngine(values, model);
   const K = model.config.num_experts_per_tok;
   const json = values.json === true;
-  const steps: { id: number; token: string; text: string; experts: number[][]; weights: number[][] }[] = [];
+  const steps: { id: number; token: string; text: string; experts: (number[] | null)[]; weights: (number[] | null)[] }[] = [];
   let promptIds: number[] = [];
-  let promptExperts: number[][][] = [];
+  let promptExperts: (number[][] | null)[] = [];
   let text = '';
   let finish: Finish | undefined;
   let generated = 0;
   // The last row of a layer: the routing of the token that was fed last in the step.
-  const lastRow = (L: LayerRouting, which: 'indices' | 'weights') => Array.from(L[which].subarray(L[which].length - K));
+  const lastRow = (L: LayerRouting, which: 'indices' | 'weights') => (L.dense ? null : Array.from(L[which].subarray(L[which].length - K)));
   try {
     for await (const step of generate({ engine, tokenizer, prompt: values.prompt }, {
       maxTokens,
@@ -184,7 +189,7 @@ async function generateCommand(values: Values, out: Out, note: Note) {
       // Step 0 runs the whole prompt: its last row belongs to the prompt's final token.
       if (step.index === 0) {
         promptIds = step.inputIds;
-        promptExperts = routing.map((L) => rows(L.indices, K));
+        promptExperts = routing.map((L) => (L.dense ? null : rows(L.indices, K)));
       }
       steps.push({
         id: step.token, token: step.piece, text: step.text,

@@ -1,14 +1,19 @@
 // The Mixtral forward pass on the CPU: the executable specification every other backend is
 // checked against. It follows Hugging Face's MixtralForCausalLM step by step, in model order.
+// The other families (OLMoE, Qwen2-MoE, Qwen3-MoE, Granite-MoE) run through the same steps; where
+// one does something Mixtral does not, the step is a branch on `f`, the family's named
+// differences (family.ts, docs/families.md).
 //
 // Legend: T tokens in this call, S = cache + T positions attended to, D hidden, Dh head_dim,
-// H query heads, Hkv key/value heads, E experts, K experts per token, F expert width, V vocab.
+// H query heads, Hkv key/value heads, E experts, K experts per token, F expert width, V vocab;
+// Fs shared expert width, Fd dense MLP width.
 import type { MixtralConfig } from '../config.ts';
+import { isMoeLayer } from '../family.ts';
 import type { LayerWeights, MixtralWeights } from '../weights.ts';
 import { HookRun, type ExpertChoice, type HookTensor } from '../hooks/request.ts';
 import { applyPatches, interventionsForLayer, type Intervention, type LayerInterventions, type PatchableHook } from '../hooks/interventions.ts';
 import { KVCache } from './kv-cache.ts';
-import { addInPlace, matmul, rmsnorm, rope, silu, softmaxInPlace, topk } from './ops.ts';
+import { addBias, addInPlace, matmul, rmsnorm, rope, scaleInPlace, sigmoid, silu, softmaxInPlace, swiglu, topk } from './ops.ts';
 
 const tensor = (shape: number[], data: Float32Array): HookTensor => ({ shape, data });
 
@@ -24,12 +29,14 @@ export interface CpuForwardOptions {
 export function cpuForward(c: MixtralConfig, w: MixtralWeights, ids: readonly number[], o: CpuForwardOptions): Float32Array {
   const T = ids.length;
   const D = c.hidden_size;
+  const f = c.family;
   const pos0 = o.cache.reserve(T);
   const S = pos0 + T;
 
-  // ---- token embeddings: x (T, D)
+  // ---- token embeddings: x (T, D) (Granite: times embedding_multiplier)
   let x: Float32Array = new Float32Array(T * D);
   for (let t = 0; t < T; t++) x.set(w.embed_tokens.subarray(ids[t] * D, (ids[t] + 1) * D), t * D);
+  scaleInPlace(x, f.embedding_multiplier);
   x = o.hooks.apply('hook_embed', tensor([T, D], x), null).data;
 
   for (let l = 0; l < c.num_hidden_layers; l++) {
@@ -43,23 +50,29 @@ export function cpuForward(c: MixtralConfig, w: MixtralWeights, ids: readonly nu
     };
     x = point('hook_resid_pre', x);
 
-    // ---- attention sub-block: x = x + o_proj(attention(rmsnorm(x)))
+    // ---- attention sub-block: x = x + m * o_proj(attention(rmsnorm(x))), m = Granite's residual_multiplier, else 1
     const xn = new Float32Array(T * D);
     rmsnorm(xn, x, lw.input_layernorm, T, D, c.rms_norm_eps);
-    const attnOut = point('hook_attn_out', attention(c, lw, xn, T, pos0, S, l, o.cache, o.hooks, iv));
+    const attnRaw = attention(c, lw, xn, T, pos0, S, l, o.cache, o.hooks, iv);
+    scaleInPlace(attnRaw, f.residual_multiplier);
+    const attnOut = point('hook_attn_out', attnRaw);
     addInPlace(x, attnOut);
     x = point('hook_resid_mid', x);
 
-    // ---- sparse MoE sub-block: x = x + sum_k weight_k * expert_k(rmsnorm(x))
+    // ---- sparse MoE sub-block: x = x + m * sum_k weight_k * expert_k(rmsnorm(x)) (+ the gated shared
+    //      expert), or in a dense layer (qwen's mlp_only_layers, decoder_sparse_step) x = x + mlp(rmsnorm(x))
     const xm = new Float32Array(T * D);
     rmsnorm(xm, x, lw.post_attention_layernorm, T, D, c.rms_norm_eps);
-    const moeOut = point('hook_mlp_out', moe(c, lw, xm, T, pos0, l, o.hooks, iv));
+    const moeRaw = isMoeLayer(f, l) ? moe(c, lw, xm, T, pos0, l, o.hooks, iv) : denseMlp(c, lw, xm, T);
+    scaleInPlace(moeRaw, f.residual_multiplier);
+    const moeOut = point('hook_mlp_out', moeRaw);
     addInPlace(x, moeOut);
     x = point('hook_resid_post', x);
   }
   o.cache.length = S;
 
   // ---- final norm and lm_head: logits (T, V), or only the last row when that is all we need
+  //      (Granite: divided by logits_scaling)
   const rows = o.allLogits || o.hooks.wants('hook_logits') || o.hooks.wants('ln_final.hook_normalized') ? T : 1;
   const last = x.subarray((T - rows) * D);
   let xf: Float32Array = new Float32Array(rows * D);
@@ -67,6 +80,7 @@ export function cpuForward(c: MixtralConfig, w: MixtralWeights, ids: readonly nu
   if (rows === T) xf = o.hooks.apply('ln_final.hook_normalized', tensor([T, D], xf), null).data;
   let logits: Float32Array = new Float32Array(rows * c.vocab_size);
   matmul(logits, xf, w.lm_head, rows, D, c.vocab_size);
+  scaleInPlace(logits, 1 / f.logits_scaling);
   if (rows === T) logits = o.hooks.apply('hook_logits', tensor([T, c.vocab_size], logits), null).data;
   return o.allLogits ? logits : logits.subarray((rows - 1) * c.vocab_size);
 }
@@ -77,16 +91,37 @@ function attention(
   l: number, cache: KVCache, hooks: HookRun, iv: LayerInterventions,
 ): Float32Array {
   const D = c.hidden_size, H = c.num_attention_heads, Hkv = c.num_key_value_heads, Dh = c.head_dim;
+  const f = c.family;
   const group = H / Hkv; // query heads per key/value head
   const name = (leaf: string) => `blocks.${l}.attn.${leaf}`;
 
-  // q (T, H, Dh), k and v (T, Hkv, Dh); rotary on q and k at their absolute positions
+  // q (T, H, Dh), k and v (T, Hkv, Dh) (+ biases: qwen2_moe, or attention_bias)
   let q: Float32Array = new Float32Array(T * H * Dh);
   let k: Float32Array = new Float32Array(T * Hkv * Dh);
   let v: Float32Array = new Float32Array(T * Hkv * Dh);
   matmul(q, xn, lw.q_proj, T, D, H * Dh);
   matmul(k, xn, lw.k_proj, T, D, Hkv * Dh);
   matmul(v, xn, lw.v_proj, T, D, Hkv * Dh);
+  addBias(q, lw.q_proj_bias, T, H * Dh);
+  addBias(k, lw.k_proj_bias, T, Hkv * Dh);
+  addBias(v, lw.v_proj_bias, T, Hkv * Dh);
+
+  // q/k norms before rotary: OLMoE's over each token's whole projection (then its clamp of q, k
+  // and v to ±clip_qkv), Qwen3-MoE's over each head's Dh
+  if (f.qk_norm === 'projection') {
+    rmsnorm(q, q, lw.q_norm!, T, H * Dh, c.rms_norm_eps);
+    rmsnorm(k, k, lw.k_norm!, T, Hkv * Dh, c.rms_norm_eps);
+  } else if (f.qk_norm === 'head') {
+    rmsnorm(q, q, lw.q_norm!, T * H, Dh, c.rms_norm_eps);
+    rmsnorm(k, k, lw.k_norm!, T * Hkv, Dh, c.rms_norm_eps);
+  }
+  if (f.clip_qkv !== null) for (const a of [q, k, v]) clampInPlace(a, f.clip_qkv);
+  if (f.qk_norm !== 'none') {
+    q = hooks.apply(name('hook_q_normed'), tensor([T, H, Dh], q), l).data;
+    k = hooks.apply(name('hook_k_normed'), tensor([T, Hkv, Dh], k), l).data;
+  }
+
+  // rotary on q and k at their absolute positions
   rope(q, T, H, Dh, pos0, c.rope_theta);
   rope(k, T, Hkv, Dh, pos0, c.rope_theta);
   q = hooks.apply(name('hook_q'), tensor([T, H, Dh], q), l).data;
@@ -99,8 +134,9 @@ function attention(
   cache.v[l].set(v, pos0 * row);
   const kc = cache.k[l], vc = cache.v[l];
 
-  // scores (H, T, S): query i at position p sees key j iff 0 <= p - j < window
-  const scale = 1 / Math.sqrt(Dh);
+  // scores (H, T, S): query i at position p sees key j iff 0 <= p - j < window;
+  // scaled by 1/√Dh, or Granite's attention_multiplier
+  const scale = f.attention_scale ?? 1 / Math.sqrt(Dh);
   const window = c.sliding_window ?? Infinity;
   let pattern: Float32Array = new Float32Array(H * T * S);
   for (let h = 0; h < H; h++) {
@@ -141,15 +177,28 @@ function attention(
 
   const out = new Float32Array(T * D);
   matmul(out, z, lw.o_proj, T, H * Dh, D);
+  addBias(out, lw.o_proj_bias, T, D);
   return out;
 }
 
-/** Router and SwiGLU experts: only the K chosen experts of each token are computed. */
+function clampInPlace(x: Float32Array, c: number): void {
+  for (let i = 0; i < x.length; i++) x[i] = Math.min(c, Math.max(-c, x[i]));
+}
+
+/** A dense layer's MLP (qwen families): one SwiGLU of width Fd, for every token. */
+function denseMlp(c: MixtralConfig, lw: LayerWeights, xm: Float32Array, T: number): Float32Array {
+  const out = new Float32Array(T * c.hidden_size);
+  swiglu(out, xm, lw.mlp_gate_proj!, lw.mlp_up_proj!, lw.mlp_down_proj!, T, c.hidden_size, c.family.dense_intermediate_size!);
+  return out;
+}
+
+/** Router and SwiGLU experts: only the K chosen experts of each token are computed; then the shared expert. */
 function moe(
   c: MixtralConfig, lw: LayerWeights, xm: Float32Array, T: number, pos0: number,
   l: number, hooks: HookRun, iv: LayerInterventions,
 ): Float32Array {
   const D = c.hidden_size, E = c.num_local_experts, K = c.num_experts_per_tok, F = c.intermediate_size;
+  const f = c.family;
   const name = (leaf: string) => `blocks.${l}.moe.${leaf}`;
 
   // router logits (T, E) = gate(x) (+ bias)
@@ -166,17 +215,33 @@ function moe(
   }
   probs = hooks.apply(name('hook_router_probs'), tensor([T, E], probs), l).data;
 
-  // top-k with weights renormalised to sum to 1; forced experts override the router's choice
+  // top-k: Mixtral-like routers take the K most probable experts, Granite's the K largest logits
+  // (the same experts); the weights are renormalised to sum to 1 (Granite: a softmax over the K
+  // logits, the same numbers), or, where norm_topk_prob is false, the probabilities themselves.
+  // Forced experts override the router's choice.
   let choice: ExpertChoice = { shape: [T, K], indices: new Int32Array(T * K), weights: new Float32Array(T * K) };
+  const renormalise = f.norm_topk_prob;
   for (let t = 0; t < T; t++) {
-    const forced = iv.force.find((f) => !f.positions || f.positions.includes(pos0 + t));
-    const chosen = forced ? forced.experts : topk(probs, t * E, E, K);
-    const raw = forced?.weights ?? chosen.map((e) => probs[t * E + e]);
+    const forced = iv.force.find((fe) => !fe.positions || fe.positions.includes(pos0 + t));
+    let chosen: number[], raw: number[];
+    if (forced) {
+      chosen = forced.experts;
+      raw = forced.weights ?? chosen.map((e) => probs[t * E + e]);
+    } else if (f.router === 'topk-softmax') {
+      const masked = Array.from({ length: E }, (_, e) => (iv.ablated.has(e) ? -Infinity : logits[t * E + e]));
+      chosen = topk(masked, 0, E, K);
+      const top = Float32Array.from(chosen, (e) => masked[e]);
+      softmaxInPlace(top, 0, K);
+      raw = Array.from(top);
+    } else {
+      chosen = topk(probs, t * E, E, K);
+      raw = chosen.map((e) => probs[t * E + e]);
+    }
     const sum = raw.reduce((a, b) => a + b, 0);
     for (let k = 0; k < K; k++) {
       choice.indices[t * K + k] = chosen[k];
       // NaN probabilities give NaN weights: the output says so, rather than route silently 1/K.
-      choice.weights[t * K + k] = forced?.weights ? raw[k] : sum > 0 ? raw[k] / sum : Number.isNaN(sum) ? NaN : 1 / K;
+      choice.weights[t * K + k] = forced?.weights || !renormalise ? raw[k] : sum > 0 ? raw[k] / sum : Number.isNaN(sum) ? NaN : 1 / K;
     }
   }
   choice = hooks.apply(name('hook_expert_choice'), choice, l);
@@ -203,6 +268,19 @@ function moe(
     for (let t = 0; t < T; t++) for (let k = 0; k < K; k++) {
       accumulate(out, t * D, expertOut.subarray((t * K + k) * D, (t * K + k + 1) * D), choice.weights[t * K + k]);
     }
+  }
+
+  // the shared expert (Qwen2-MoE): shared (T, D) = swiglu(x), for every token, weighted by its
+  // gate (T) = sigmoid(shared_expert_gate · x)
+  if (f.shared_expert_intermediate_size !== null) {
+    let shared: Float32Array = new Float32Array(T * D);
+    swiglu(shared, xm, lw.shared_gate_proj!, lw.shared_up_proj!, lw.shared_down_proj!, T, D, f.shared_expert_intermediate_size);
+    shared = hooks.apply(name('hook_shared_out'), tensor([T, D], shared), l).data;
+    let gate: Float32Array = new Float32Array(T);
+    matmul(gate, xm, lw.shared_expert_gate!, T, D, 1);
+    for (let t = 0; t < T; t++) gate[t] = sigmoid(gate[t]);
+    gate = hooks.apply(name('hook_shared_gate'), tensor([T], gate), l).data;
+    for (let t = 0; t < T; t++) accumulate(out, t * D, shared.subarray(t * D, (t + 1) * D), gate[t]);
   }
   return out;
 }

@@ -2,13 +2,16 @@
 // same ones. A function hook is the escape hatch for anything the data kinds cannot say.
 import type { MixtralConfig } from '../config.ts';
 import { RequestError } from '../errors.ts';
+import { isMoeLayer } from '../family.ts';
 
 /** Never route to these experts in a layer: top-k is taken among the rest. */
 export interface AblateExperts { kind: 'ablate_experts'; layer: number; experts: number[] }
 /**
  * Send tokens to these experts in a layer instead of the router's choice. `positions` are absolute
  * token positions (all tokens when omitted). Weights default to the router's softmax
- * probabilities of the forced experts, renormalised to sum to 1.
+ * probabilities of the forced experts, renormalised to sum to 1 where the family renormalises
+ * its top-k (Mixtral, Granite, norm_topk_prob: true), else the probabilities themselves. A
+ * shared expert and dense layers are not affected.
  */
 export interface ForceExperts { kind: 'force_experts'; layer: number; experts: number[]; weights?: number[]; positions?: number[] }
 /** Add a bias (one value per expert) to the router logits of a layer, before softmax. */
@@ -47,6 +50,9 @@ export function validateInterventions(c: MixtralConfig, list: readonly Intervent
   const ablatedPerLayer = new Map<number, Set<number>>();
   for (const iv of list) {
     checkLayer(c, iv.layer, iv.kind);
+    if (iv.kind !== 'zero_head' && !isMoeLayer(c.family, iv.layer)) {
+      throw new RequestError(`${iv.kind}: layer ${iv.layer} is a dense MLP layer, with no router or experts`);
+    }
     switch (iv.kind) {
       case 'ablate_experts': {
         const set = ablatedPerLayer.get(iv.layer) ?? new Set<number>();

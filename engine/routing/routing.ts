@@ -4,6 +4,7 @@
 //
 // Letters: T tokens, E experts (num_local_experts), K experts per token (num_experts_per_tok).
 import type { MixtralConfig } from '../config.ts';
+import { isMoeLayer, type FamilyTraits } from '../family.ts';
 import type { ExpertChoice, HookTensor, HookValue } from '../hooks/request.ts';
 import type { TokenInfo } from '../generation/token-texts.ts';
 
@@ -17,6 +18,16 @@ export interface LayerRouting {
   probs: Float32Array;
   /** (T, E) gate logits after any router bias; only when asked for (`logits: true`). */
   logits?: Float32Array;
+  /**
+   * A dense MLP layer (qwen's mlp_only_layers / decoder_sparse_step): no router, so every array
+   * is empty. Absent for a sparse layer.
+   */
+  dense?: true;
+}
+
+/** The routing entry of a dense layer: nothing was routed. */
+export function denseLayerRouting(): LayerRouting {
+  return { indices: new Int32Array(0), weights: new Float32Array(0), probs: new Float32Array(0), dense: true };
 }
 
 /** Routing of a token sequence through every layer: what the routing views draw. */
@@ -41,9 +52,10 @@ export function routingHooks({ logits = false } = {}): string[] {
  * The routing of every layer from a forward's observed hooks (asked for with `routingHooks`).
  * The arrays are the hook values themselves, not copies.
  */
-export function layerRouting(config: Pick<MixtralConfig, 'num_hidden_layers'>, hooks: ReadonlyMap<string, HookValue>, { logits = false } = {}): LayerRouting[] {
+export function layerRouting(config: Pick<MixtralConfig, 'num_hidden_layers'> & { family?: FamilyTraits }, hooks: ReadonlyMap<string, HookValue>, { logits = false } = {}): LayerRouting[] {
   const out: LayerRouting[] = [];
   for (let l = 0; l < config.num_hidden_layers; l++) {
+    if (!isMoeLayer(config.family, l)) { out.push(denseLayerRouting()); continue; }
     const choice = hooks.get(`blocks.${l}.moe.hook_expert_choice`) as ExpertChoice | undefined;
     const probs = hooks.get(`blocks.${l}.moe.hook_router_probs`) as HookTensor | undefined;
     if (!choice || !probs) throw new Error(`the forward did not observe the routing of layer ${l} (observe routingHooks())`);
@@ -61,6 +73,7 @@ export function layerRouting(config: Pick<MixtralConfig, 'num_hidden_layers'>, h
 /** Rows [from, to) of every layer (views into the same arrays, not copies). */
 export function sliceRouting(layers: readonly LayerRouting[], K: number, E: number, from: number, to: number): LayerRouting[] {
   return layers.map((L) => {
+    if (L.dense) return L;
     const r: LayerRouting = { indices: L.indices.subarray(from * K, to * K), weights: L.weights.subarray(from * K, to * K), probs: L.probs.subarray(from * E, to * E) };
     if (L.logits) r.logits = L.logits.subarray(from * E, to * E);
     return r;

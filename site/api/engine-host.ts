@@ -8,6 +8,7 @@ import { loadModel, type Model } from '../../engine/model.ts';
 import { urlSource, filesSource } from '../../engine/checkpoint/index.ts';
 import type { LoadProgress } from '../../engine/checkpoint/load.ts';
 import { CpuEngine } from '../../engine/cpu/engine.ts';
+import { webgpuUnsupported } from '../../engine/family.ts';
 import { hookNames } from '../../engine/hooks/names.ts';
 import { requestEngineDevice } from '../../engine/webgpu/limits.ts';
 import { weightStorageFor } from '../../engine/checkpoint/dtype.ts';
@@ -49,13 +50,15 @@ export type BackendChoice = 'fastest' | 'slower' | 'asked' | 'only';
 
 /**
  * The faster engine: WebGPU on a hardware adapter; the CPU engine where WebGPU is missing, fails,
- * or runs on a software fallback adapter (SwiftShader: several times slower than the CPU engine
- * for this model). `backend` 'cpu' or 'webgpu' (from the address) asks for one. Never throws for
- * a missing GPU.
+ * runs on a software fallback adapter (SwiftShader: several times slower than the CPU engine
+ * for this model), or cannot run the model's family yet. `backend` 'cpu' or 'webgpu' (from the
+ * address) asks for one. Never throws for a missing GPU.
  */
 export async function openEngine(model: Model, backend: 'auto' | 'cpu' | 'webgpu'): Promise<OpenedEngine> {
   const cpu = (reason: string, choice: BackendChoice = 'only'): OpenedEngine => ({ ...cpuEngine(model, reason), choice });
   if (backend === 'cpu') return cpu('the CPU engine was asked for', 'asked');
+  const unsupported = webgpuUnsupported(model.config);
+  if (unsupported) return cpu(unsupported);
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
   if (!gpu) return cpu('this browser has no WebGPU');
   try {

@@ -100,7 +100,7 @@ describe('research notebooks in headless Chromium', () => {
       const coRows = await page.evaluate(() => (document.querySelector('.mx-coactivation') as unknown as { rows(): Data[] }).rows());
       expect(coRows).toHaveLength(64);
       const tol = which === 'cpu' ? 1e-12 : 2 / 16;
-      for (const row of coRows) expect(Math.abs(Number(row.share) - structure.layers[0].coactivation[Number(row.expert)][Number(row.with)])).toBeLessThanOrEqual(tol);
+      for (const row of coRows) expect(Math.abs(Number(row.share) - structure.layers[0]!.coactivation[Number(row.expert)][Number(row.with)])).toBeLessThanOrEqual(tol);
       expect(await page.locator('.mx-transitions image.mx-matrix').count()).toBe(model.config.num_hidden_layers - 1);
       await shot(page, `what-does-each-expert-do-${which}`);
       expect(errors).toEqual([]);
@@ -141,8 +141,8 @@ describe('research notebooks in headless Chromium', () => {
       expect(shown).toHaveLength(model.config.num_hidden_layers);
       for (const row of shown) {
         const l = Number(row.layer);
-        expect(Math.abs(Number(row.margin) - margins.layers[l].margin)).toBeLessThanOrEqual(which === 'cpu' ? 1e-9 : 1e-3);
-        if (which === 'cpu') expect(Number(row.fragile)).toBe(margins.layers[l].fragile_share);
+        expect(Math.abs(Number(row.margin) - margins.layers[l]!.margin)).toBeLessThanOrEqual(which === 'cpu' ? 1e-9 : 1e-3);
+        if (which === 'cpu') expect(Number(row.fragile)).toBe(margins.layers[l]!.fragile_share);
       }
       await shot(page, `compare-and-patch-${which}`);
       expect(errors).toEqual([]);

@@ -48,3 +48,48 @@ export function maxAbsDiff(actual: ArrayLike<number>, expected: unknown): number
   for (let i = 0; i < flat.length; i++) m = Math.max(m, Math.abs(actual[i] - flat[i]));
   return m;
 }
+
+/** expected.json of a family case (tests/fixtures/golden/<model_type>/<case>/, README "The other families"). */
+export interface FamilyGoldenIntervention extends Omit<GoldenIntervention, 'kind' | 'experts_chosen'> {
+  kind: GoldenIntervention['kind'] | 'force';
+  positions?: number[];
+  weights?: number[];
+  experts_chosen?: (number[][] | null)[];
+}
+
+export interface FamilyGoldenExpected {
+  family: string;
+  ids: number[];
+  moe_layers: boolean[];
+  logits: number[][];
+  embed: number[][];
+  router_logits: (number[][] | null)[];
+  router_probs: (number[][] | null)[];
+  experts: (number[][] | null)[];
+  expert_weights: (number[][] | null)[];
+  attn_pattern: number[][][][];
+  mlp_out: number[][][];
+  resid_post: number[][][];
+  q_normed?: number[][][][];
+  k_normed?: number[][][][];
+  shared_out?: (number[][] | null)[];
+  shared_gate?: (number[] | null)[];
+  greedy: { prompt: number[]; tokens: number[] };
+  interventions?: FamilyGoldenIntervention[];
+}
+
+/** Every family case, named `<model_type>/<case>`. */
+export function familyGoldenCases(): { name: string; dir: string; expected: FamilyGoldenExpected }[] {
+  if (!existsSync(GOLDEN_DIR)) return [];
+  const out: { name: string; dir: string; expected: FamilyGoldenExpected }[] = [];
+  for (const family of readdirSync(GOLDEN_DIR, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort()) {
+    const fdir = path.join(GOLDEN_DIR, family);
+    if (existsSync(path.join(fdir, 'expected.json'))) continue; // a Mixtral case
+    for (const c of readdirSync(fdir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort()) {
+      const dir = path.join(fdir, c);
+      if (!existsSync(path.join(dir, 'expected.json'))) continue;
+      out.push({ name: `${family}/${c}`, dir, expected: JSON.parse(readFileSync(path.join(dir, 'expected.json'), 'utf8')) as FamilyGoldenExpected });
+    }
+  }
+  return out;
+}
