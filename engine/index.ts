@@ -6,6 +6,7 @@ export { CheckpointError, RequestError, type CheckpointErrorCode } from './error
 export type { MixtralWeights, LayerWeights, ExpertWeights, TensorSpec } from './weights.ts';
 export * from './checkpoint/index.ts';
 export * from './hub/index.ts';
+export * from './footprint/index.ts';
 export { loadModel, type Model } from './model.ts';
 export { MixscopeTokenizer, StreamDecoder, type Encoded } from './tokenizer.ts';
 export { countParameters, type ParameterCounts } from './params.ts';

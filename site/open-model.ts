@@ -1,8 +1,12 @@
 // "Open your own model": a Hugging Face Mixtral checkpoint from a folder, from files, or from a
 // URL base. Errors are shown in the dialog; the model in use stays until a new one is ready.
 import type { ModelSource } from './api/protocol.ts';
+import type { LoadPlan } from './api/load-plan.ts';
+import { createHubSection } from './open-hub.ts';
+import { createStoredList } from './stored-models.ts';
 
-export function createOpenModelDialog(load: (source: ModelSource) => Promise<unknown>, defaultBase: string): { node: HTMLDialogElement; open(): void } {
+export function createOpenModelDialog(load: (source: ModelSource) => Promise<unknown>, defaultBase: string,
+  inspect: (source: ModelSource) => Promise<LoadPlan>): { node: HTMLDialogElement; open(): void } {
   const dialog = document.createElement('dialog');
   dialog.className = 'open-model';
   const title = document.createElement('h2');
@@ -33,7 +37,9 @@ export function createOpenModelDialog(load: (source: ModelSource) => Promise<unk
   close.type = 'button';
   close.textContent = 'Close';
   actions.append(reset, close);
-  dialog.append(title, hint, folder.label, files.label, urlRow, status, actions);
+  const hub = createHubSection({ inspect, load }, () => { void stored.refresh(); dialog.close(); });
+  const stored = createStoredList((model, endpoint) => hub.choose(model, endpoint));
+  dialog.append(title, hint, folder.label, files.label, urlRow, status, hub.node, stored.node, actions);
 
   async function run(source: ModelSource): Promise<void> {
     status.className = 'open-model-status';
@@ -61,7 +67,7 @@ export function createOpenModelDialog(load: (source: ModelSource) => Promise<unk
   });
   reset.addEventListener('click', () => void run({ kind: 'url', base: defaultBase }));
   close.addEventListener('click', () => dialog.close());
-  return { node: dialog, open: () => { status.textContent = ''; dialog.showModal(); } };
+  return { node: dialog, open: () => { status.textContent = ''; hub.reset(); void stored.refresh(); dialog.showModal(); } };
 }
 
 function fileInput(text: string, directory: boolean): { label: HTMLLabelElement; input: HTMLInputElement } {

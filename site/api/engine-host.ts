@@ -2,7 +2,9 @@
 // the CPU reference engine otherwise, with a one-line reason the page shows in its header.
 import type { Engine } from '../../engine/engine.ts';
 import { loadModel, type Model } from '../../engine/model.ts';
-import { urlSource, filesSource } from '../../engine/checkpoint/index.ts';
+import { urlSource, filesSource, type CheckpointSource } from '../../engine/checkpoint/index.ts';
+import { hubSource } from '../../engine/hub/source.ts';
+import { cachedHubSource, type CachedHubSource } from '../../engine/hub/browser-cache.ts';
 import type { LoadProgress } from '../../engine/checkpoint/load.ts';
 import { CpuEngine } from '../../engine/cpu/engine.ts';
 import { hookNames } from '../../engine/hooks/names.ts';
@@ -20,9 +22,21 @@ export interface OpenedEngine {
   meter: BufferMeter | null;
 }
 
-export function openModel(source: ModelSource, onProgress: (p: LoadProgress) => void, signal?: AbortSignal): Promise<Model> {
-  const src = source.kind === 'url' ? urlSource(source.base) : filesSource(source.files);
-  return loadModel(src, { onProgress, signal });
+/** The checkpoint source a ModelSource names: a Hub model through this browser's cache where it has one. */
+export function checkpointSource(source: ModelSource): CheckpointSource {
+  if (source.kind === 'url') return urlSource(source.base);
+  if (source.kind === 'files') return filesSource(source.files);
+  const options = { endpoint: source.endpoint, token: source.token };
+  return typeof caches === 'undefined' ? hubSource(source.model, options) : cachedHubSource(source.model, options);
+}
+
+export async function openModel(source: ModelSource, onProgress: (p: LoadProgress) => void, signal?: AbortSignal): Promise<Model> {
+  const src = checkpointSource(source);
+  const model = await loadModel(src, { onProgress, signal });
+  // Files still on their way into the cache finish before the model is reported open.
+  if ('settled' in src) await (src as CachedHubSource).settled();
+  // A Hub model is named as people write it ("org/name@revision"), not by its endpoint.
+  return source.kind === 'hub' ? { ...model, label: source.model } : model;
 }
 
 /** WebGPU if it can be had, else the CPU engine and why. Never throws for a missing GPU. */

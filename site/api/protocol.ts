@@ -7,11 +7,14 @@ import type { LayerRouting } from '../../engine/routing/routing.ts';
 import type { NextTokenData, TokenInfo } from '../../viz/types.ts';
 import type { ModelInfo } from './types.ts';
 import type { RoutingAnalysis } from '../../engine/analysis/analyze-routing.ts';
+import type { LoadPlan } from './load-plan.ts';
 
 /** Where the weights come from. */
 export type ModelSource =
   | { kind: 'url'; base: string }
-  | { kind: 'files'; files: File[] };
+  | { kind: 'files'; files: File[] }
+  /** A Hub model ("org/name[@revision]"), cached in this browser (Cache Storage). */
+  | { kind: 'hub'; model: string; endpoint?: string; token?: string };
 
 /** What one forward of a generation produced. */
 export interface StepPayload {
@@ -82,12 +85,13 @@ export type ToWorker =
   | { type: 'trace'; id: number; text: string | number[]; options: TraceRequestOptions }
   | { type: 'analyze'; id: number; text: string | number[]; options: AnalyzeRequestOptions }
   | { type: 'stats'; id: number }
+  | { type: 'inspect'; id: number; source: ModelSource; backend: 'auto' | 'cpu' }
   | { type: 'stop'; id: number };
 
 export type FromWorker =
   | { type: 'progress'; bytesDone: number; bytesTotal: number; file: string }
   | { type: 'loaded'; info: ModelInfo; tokenizerJson: unknown | null }
-  | { type: 'load-error'; name: string; message: string }
+  | { type: 'load-error'; name: string; message: string; code?: string }
   | { type: 'backend'; backend: 'webgpu' | 'cpu'; description: string }
   | { type: 'step'; id: number; payload: StepPayload }
   | { type: 'forward-result'; id: number; logits: Float32Array; logitsShape: number[]; hooks: Record<string, HookValue>; position: number }
@@ -95,4 +99,5 @@ export type FromWorker =
   | { type: 'trace-result'; id: number; payload: TracePayload }
   | { type: 'analyze-progress'; id: number; done: number; total: number }
   | { type: 'analyze-result'; id: number; result: RoutingAnalysis }
-  | { type: 'error'; id: number; name: string; message: string };
+  | { type: 'inspect-result'; id: number; plan: LoadPlan }
+  | { type: 'error'; id: number; name: string; message: string; code?: string };

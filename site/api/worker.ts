@@ -7,7 +7,8 @@ import { DeviceLostError } from '../../engine/webgpu/gpu.ts';
 import { promptIds } from '../../engine/generation/prompt.ts';
 import { resolveHookNames } from '../../engine/hooks/request.ts';
 import { analyzeRouting } from '../../engine/analysis/analyze-routing.ts';
-import { openEngine, openModel, modelInfo, type OpenedEngine } from './engine-host.ts';
+import { checkpointSource, openEngine, openModel, modelInfo, type OpenedEngine } from './engine-host.ts';
+import { planLoad } from './load-plan.ts';
 import { generationPayloads, namedHooks } from './generation-payloads.ts';
 import { runTrace } from './run-trace.ts';
 import { transferables } from './transferables.ts';
@@ -41,6 +42,10 @@ async function handle(msg: ToWorker): Promise<void> {
   const signal = stops.get(msg.id)!.signal;
   if (signal.aborted) { stops.delete(msg.id); return; }
   try {
+    if (msg.type === 'inspect') {
+      post({ type: 'inspect-result', id: msg.id, plan: await planLoad(checkpointSource(msg.source), msg.backend) });
+      return;
+    }
     const engine = requireEngine();
     const tokenizer = model!.tokenizer;
     if (msg.type === 'generate') {
@@ -70,12 +75,18 @@ async function handle(msg: ToWorker): Promise<void> {
     }
   } catch (e) {
     const err = e as Error;
-    post({ type: 'error', id: msg.id, name: err.name, message: err.message });
+    post({ type: 'error', id: msg.id, name: err.name, message: err.message, code: errorCode(err) });
     if (err instanceof DeviceLostError && model) await fallBackToCpu(err);
   } finally {
     stops.delete(msg.id);
   }
 }
+
+/** A typed error's code (HubError, CheckpointError), so the page can say what to do without reading the message. */
+const errorCode = (e: Error): string | undefined => {
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+};
 
 function requireEngine(): Engine {
   if (!opened) throw new Error('no model is loaded yet');
@@ -94,7 +105,7 @@ async function load(msg: Extract<ToWorker, { type: 'load' }>): Promise<void> {
     post({ type: 'loaded', info: modelInfo(m, o), tokenizerJson: m.tokenizerJson });
   } catch (e) {
     const err = e as Error;
-    post({ type: 'load-error', name: err.name, message: err.message });
+    post({ type: 'load-error', name: err.name, message: err.message, code: errorCode(err) });
   }
 }
 
