@@ -16,6 +16,7 @@ export const OPTIONS = {
   backend: { type: 'string' },
   hooks: { type: 'string' },
   json: { type: 'boolean' },
+  'no-weights': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 

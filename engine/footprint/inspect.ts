@@ -26,9 +26,12 @@ export interface CheckpointInspection {
 }
 
 /** The weight files a load would read: the single file, else the shards the index names. */
-async function weightFiles(source: CheckpointSource): Promise<string[]> {
+async function weightFiles(source: CheckpointSource, requireWeights: boolean): Promise<string[]> {
   if (await source.has(SINGLE_FILE)) return [SINGLE_FILE];
-  if (!(await source.has(INDEX_FILE))) throw new CheckpointError('missing-file', SINGLE_FILE, `no ${SINGLE_FILE} or ${INDEX_FILE} in ${source.label}`);
+  if (!(await source.has(INDEX_FILE))) {
+    if (!requireWeights) return [];
+    throw new CheckpointError('missing-file', SINGLE_FILE, `no ${SINGLE_FILE} or ${INDEX_FILE} in ${source.label}`);
+  }
   let map: unknown;
   try { map = (JSON.parse(await source.text(INDEX_FILE)) as { weight_map?: unknown }).weight_map; } catch (e) {
     throw new CheckpointError('bad-index', INDEX_FILE, `not valid JSON (${(e as Error).message})`);
@@ -49,7 +52,8 @@ export function guessStoredDtype(bytes: number, params: number, torchDtype: unkn
   return 'unknown';
 }
 
-export async function inspectCheckpoint(source: CheckpointSource): Promise<CheckpointInspection> {
+/** `requireWeights: false` sizes a folder with config.json alone (the CLI's info); a load needs them. */
+export async function inspectCheckpoint(source: CheckpointSource, { requireWeights = true } = {}): Promise<CheckpointInspection> {
   if (!(await source.has(CONFIG_FILE))) throw new CheckpointError('missing-file', CONFIG_FILE, `no ${CONFIG_FILE} in ${source.label}`);
   let config: Record<string, unknown>;
   try { config = JSON.parse(await source.text(CONFIG_FILE)) as Record<string, unknown>; } catch (e) {
@@ -58,7 +62,7 @@ export async function inspectCheckpoint(source: CheckpointSource): Promise<Check
   if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new CheckpointError('bad-config', CONFIG_FILE, 'must be a JSON object');
   let table;
   try { table = moeTensorTable(config); } catch (e) { throw new CheckpointError('bad-config', CONFIG_FILE, (e as Error).message.replace(/^config\.json: /, '')); }
-  const weights = await weightFiles(source);
+  const weights = await weightFiles(source, requireWeights);
   const names = [CONFIG_FILE, ...weights, ...((await source.has(TOKENIZER_FILE)) ? [TOKENIZER_FILE] : [])];
   const files = await Promise.all(names.map(async (name) => ({ name, bytes: await source.size(name) })));
   const known = files.filter((f) => f.bytes !== undefined);
