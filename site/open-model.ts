@@ -4,6 +4,7 @@ import type { ModelSource } from './api/protocol.ts';
 import type { LoadPlan } from './api/load-plan.ts';
 import { createHubSection } from './open-hub.ts';
 import { createStoredList } from './stored-models.ts';
+import { createCatalog } from './model-catalog.ts';
 
 export function createOpenModelDialog(load: (source: ModelSource) => Promise<unknown>, defaultBase: string,
   inspect: (source: ModelSource) => Promise<LoadPlan>): { node: HTMLDialogElement; open(): void } {
@@ -39,7 +40,8 @@ export function createOpenModelDialog(load: (source: ModelSource) => Promise<unk
   actions.append(reset, close);
   const hub = createHubSection({ inspect, load }, () => { void stored.refresh(); dialog.close(); });
   const stored = createStoredList((model, endpoint) => hub.choose(model, endpoint));
-  dialog.append(title, hint, folder.label, files.label, urlRow, status, hub.node, stored.node, actions);
+  const catalog = createCatalog((repo) => hub.choose(repo));
+  dialog.append(title, hint, folder.label, files.label, urlRow, status, hub.node, catalog, stored.node, actions);
 
   async function run(source: ModelSource): Promise<void> {
     status.className = 'open-model-status';

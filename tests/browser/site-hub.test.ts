@@ -93,9 +93,18 @@ describe('the site opens models from the Hugging Face Hub', () => {
     expect(plan).toMatch(/Download\s*\d+(\.\d+)? MB/);
     expect(plan).toContain('in memory on the CPU engine (f32');
     expect(hubRequests(mark).filter((q) => q.server === 'cdn' && q.method === 'GET')).toEqual([]);
-    await page.locator('dialog.open-model').screenshot({ path: path.join(SHOTS, 'open-hub-plan-1400.png') });
+    await page.screenshot({ path: path.join(SHOTS, 'open-hub-plan-1400.png') });
+    // The catalog: real checkpoints with their numbers from the shipped configs.
+    const catalog = page.locator('.open-hub-catalog tbody tr');
+    expect(await catalog.count()).toBe(6);
+    expect(await page.locator('.open-hub-catalog tr[data-repo="mistralai/Mixtral-8x7B-v0.1"]').textContent()).toMatch(/46\.7 B \(12\.9 B\)\s*93\.4 GB/);
+    await page.locator('.open-hub-catalog').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(SHOTS, 'open-hub-catalog-1400.png') });
     await page.setViewportSize({ width: 390, height: 844 });
+    await page.locator('.open-hub-result').scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(SHOTS, 'open-hub-plan-390.png') });
+    await page.locator('.open-hub-catalog').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(SHOTS, 'open-hub-catalog-390.png') });
     await page.setViewportSize({ width: 1400, height: 1000 });
 
     await page.locator('.open-hub-open').click();
