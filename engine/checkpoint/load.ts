@@ -47,7 +47,7 @@ export const TOKENIZER_FILE = 'tokenizer.json';
 export const INDEX_FILE = 'model.safetensors.index.json';
 export const SINGLE_FILE = 'model.safetensors';
 
-interface WeightPlan {
+export interface WeightPlan {
   files: string[];
   /** Tensor -> shard, from the index (empty for a single file). */
   weightMap: Map<string, string>;
@@ -57,7 +57,7 @@ interface WeightPlan {
  * Which safetensors files to read: the single file when there is one (Hugging Face's own order,
  * and it spares a browser a 404 for the index), else the shards an index names.
  */
-async function planWeightFiles(source: CheckpointSource): Promise<WeightPlan> {
+export async function planWeightFiles(source: CheckpointSource): Promise<WeightPlan> {
   if (await source.has(SINGLE_FILE)) return { files: [SINGLE_FILE], weightMap: new Map() };
   if (await source.has(INDEX_FILE)) {
     const bad = (message: string): never => { throw new CheckpointError('bad-index', INDEX_FILE, message); };

@@ -4,11 +4,12 @@
 // Legend: T tokens in this call, S = cache + T positions attended to, D hidden, Dh head_dim,
 // H query heads, Hkv key/value heads, E experts, K experts per token, F expert width, V vocab.
 import type { MixtralConfig } from '../config.ts';
-import type { LayerWeights, MixtralWeights } from '../weights.ts';
+import type { CpuLayerWeights, CpuWeights } from './stored-weights.ts';
+import { matmulStored as matmul, rowOf } from './stored-weights.ts';
 import { HookRun, type ExpertChoice, type HookTensor } from '../hooks/request.ts';
 import { interventionsForLayer, type Intervention, type LayerInterventions } from '../hooks/interventions.ts';
 import { KVCache } from './kv-cache.ts';
-import { addInPlace, matmul, rmsnorm, rope, silu, softmaxInPlace, topk } from './ops.ts';
+import { addInPlace, rmsnorm, rope, silu, softmaxInPlace, topk } from './ops.ts';
 
 const tensor = (shape: number[], data: Float32Array): HookTensor => ({ shape, data });
 
@@ -21,7 +22,7 @@ export interface CpuForwardOptions {
 }
 
 /** Run tokens `ids` at positions cache.length.. through the model; returns logits (T or 1, V). */
-export function cpuForward(c: MixtralConfig, w: MixtralWeights, ids: readonly number[], o: CpuForwardOptions): Float32Array {
+export function cpuForward(c: MixtralConfig, w: CpuWeights, ids: readonly number[], o: CpuForwardOptions): Float32Array {
   const T = ids.length;
   const D = c.hidden_size;
   const pos0 = o.cache.reserve(T);
@@ -29,7 +30,7 @@ export function cpuForward(c: MixtralConfig, w: MixtralWeights, ids: readonly nu
 
   // ---- token embeddings: x (T, D)
   let x: Float32Array = new Float32Array(T * D);
-  for (let t = 0; t < T; t++) x.set(w.embed_tokens.subarray(ids[t] * D, (ids[t] + 1) * D), t * D);
+  for (let t = 0; t < T; t++) rowOf(w.embed_tokens, ids[t], D, x.subarray(t * D, (t + 1) * D));
   x = o.hooks.apply('hook_embed', tensor([T, D], x), null).data;
 
   for (let l = 0; l < c.num_hidden_layers; l++) {
@@ -70,7 +71,7 @@ export function cpuForward(c: MixtralConfig, w: MixtralWeights, ids: readonly nu
 
 /** Grouped-query causal attention with an optional sliding window, over the KV cache. */
 function attention(
-  c: MixtralConfig, lw: LayerWeights, xn: Float32Array, T: number, pos0: number, S: number,
+  c: MixtralConfig, lw: CpuLayerWeights, xn: Float32Array, T: number, pos0: number, S: number,
   l: number, cache: KVCache, hooks: HookRun, iv: LayerInterventions,
 ): Float32Array {
   const D = c.hidden_size, H = c.num_attention_heads, Hkv = c.num_key_value_heads, Dh = c.head_dim;
@@ -143,7 +144,7 @@ function attention(
 
 /** Router and SwiGLU experts: only the K chosen experts of each token are computed. */
 function moe(
-  c: MixtralConfig, lw: LayerWeights, xm: Float32Array, T: number, pos0: number,
+  c: MixtralConfig, lw: CpuLayerWeights, xm: Float32Array, T: number, pos0: number,
   l: number, hooks: HookRun, iv: LayerInterventions,
 ): Float32Array {
   const D = c.hidden_size, E = c.num_local_experts, K = c.num_experts_per_tok, F = c.intermediate_size;

@@ -1,0 +1,62 @@
+// The CPU engine's weights kept at the width the checkpoint stores them: a matrix is either a
+// Float32Array or the F16/BF16 words themselves, decoded one row at a time as a product needs it
+// (exactly: every half and bfloat16 is a float32), so a 16-bit checkpoint takes about its file's
+// size in memory rather than twice it. Vectors (norms) and the router's gate are always float32:
+// they are small, and the router is what people study.
+// Dimension letters as in ../weights.ts.
+import { decodeInto } from '../checkpoint/dtype.ts';
+import type { LayerWeights, MixtralWeights } from '../weights.ts';
+
+/** A (rows, cols) matrix as its checkpoint stores it: little-endian 16-bit words, row-major. */
+export interface HalfMatrix { readonly dtype: 'F16' | 'BF16'; readonly words: Uint16Array }
+
+/** A weight matrix as the CPU engine reads it. */
+export type WeightMatrix = Float32Array | HalfMatrix;
+
+type Matrices = 'q_proj' | 'k_proj' | 'v_proj' | 'o_proj';
+export interface CpuLayerWeights extends Omit<LayerWeights, Matrices | 'experts'> {
+  q_proj: WeightMatrix; k_proj: WeightMatrix; v_proj: WeightMatrix; o_proj: WeightMatrix;
+  experts: { w1: WeightMatrix; w2: WeightMatrix; w3: WeightMatrix }[];
+}
+
+/** MixtralWeights with its matrices at stored width (a MixtralWeights is one, all float32). */
+export interface CpuWeights {
+  embed_tokens: WeightMatrix; // (V, D)
+  layers: CpuLayerWeights[];
+  norm: Float32Array;         // (D)
+  lm_head: WeightMatrix;      // (V, D)
+}
+
+// Compile-time check that float32 weights are CPU weights.
+const _float32IsCpu: (w: MixtralWeights) => CpuWeights = (w) => w;
+void _float32IsCpu;
+
+/** Row `r` (of `cols` values) of `w`, as float32 into `out` (which it returns). */
+export function rowOf(w: WeightMatrix, r: number, cols: number, out: Float32Array): Float32Array {
+  if (w instanceof Float32Array) { out.set(w.subarray(r * cols, (r + 1) * cols)); return out; }
+  const words = w.words.subarray(r * cols, (r + 1) * cols);
+  decodeInto(new Uint8Array(words.buffer, words.byteOffset, words.byteLength), w.dtype, out, 0);
+  return out;
+}
+
+/** Bytes a matrix holds. */
+export const matrixBytesHeld = (w: WeightMatrix): number => (w instanceof Float32Array ? w.byteLength : w.words.byteLength);
+
+/**
+ * out (T, N) = x (T, In) @ w(N, In)^T at stored width. A 16-bit row is decoded once for all T
+ * tokens; each dot product adds in the same order as the float32 matmul, so the results are
+ * bit for bit those of the float32 engine on the decoded weights.
+ */
+export function matmulStored(out: Float32Array, x: Float32Array, w: WeightMatrix, T: number, In: number, N: number): void {
+  const row = new Float32Array(In);
+  const f32 = w instanceof Float32Array;
+  for (let n = 0; n < N; n++) {
+    const wr = f32 ? w.subarray(n * In, (n + 1) * In) : rowOf(w, n, In, row);
+    for (let t = 0; t < T; t++) {
+      const xo = t * In;
+      let s = 0;
+      for (let i = 0; i < In; i++) s += x[xo + i] * wr[i];
+      out[t * N + n] = s;
+    }
+  }
+}
