@@ -21,6 +21,7 @@ export { routeLongText, type LongTextRouting } from './analysis/long-text-routin
 export { analyzeRouting, type RoutingAnalysis } from './analysis/analyze-routing.ts';
 export type { Engine, EngineSession, ForwardRequest, ForwardResult, ForwardOutput } from './engine.ts';
 export { CpuEngine } from './cpu/engine.ts';
+export type { CpuWeights, CpuLayerWeights, WeightMatrix, HalfMatrix } from './cpu/stored-weights.ts';
 export { HOOK_POINTS, hookNames, hookShape, hookSpec, type HookPointSpec, type Dim } from './hooks/names.ts';
 export { resolveHookNames, type HookRequest, type HookFn, type HookValue, type HookTensor, type ExpertChoice, type HookContext } from './hooks/request.ts';
 export { validateInterventions, type Intervention, type AblateExperts, type ForceExperts, type RouterBias, type ZeroHead } from './hooks/interventions.ts';

@@ -11,3 +11,5 @@ export {
   parseSafetensorsHeader, parseHeader, readHeaderLength, MAX_HEADER_BYTES,
   type SafetensorsHeader, type TensorEntry,
 } from './safetensors-header.ts';
+export { readTensors, type StoredTensor, type TensorReadOptions } from './tensor-reader.ts';
+export { loadStoredCheckpoint, type StoredCheckpoint } from './load-stored.ts';

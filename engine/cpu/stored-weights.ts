@@ -4,7 +4,7 @@
 // size in memory rather than twice it. Vectors (norms) and the router's gate are always float32:
 // they are small, and the router is what people study.
 // Dimension letters as in ../weights.ts.
-import { decodeInto } from '../checkpoint/dtype.ts';
+import { halfTable } from '../checkpoint/dtype.ts';
 import type { LayerWeights, MixtralWeights } from '../weights.ts';
 
 /** A (rows, cols) matrix as its checkpoint stores it: little-endian 16-bit words, row-major. */
@@ -34,8 +34,17 @@ void _float32IsCpu;
 /** Row `r` (of `cols` values) of `w`, as float32 into `out` (which it returns). */
 export function rowOf(w: WeightMatrix, r: number, cols: number, out: Float32Array): Float32Array {
   if (w instanceof Float32Array) { out.set(w.subarray(r * cols, (r + 1) * cols)); return out; }
-  const words = w.words.subarray(r * cols, (r + 1) * cols);
-  decodeInto(new Uint8Array(words.buffer, words.byteOffset, words.byteLength), w.dtype, out, 0);
+  // The words are little-endian halves already (dtype.ts decodes for any byte order when loading
+  // float32; here a platform's own order is little-endian wherever a browser runs).
+  const words = w.words, o = r * cols;
+  if (w.dtype === 'F16') {
+    const table = halfTable();
+    for (let i = 0; i < cols; i++) out[i] = table[words[o + i]];
+  } else {
+    // bfloat16 is the top half of a float32.
+    const bits = new Uint32Array(out.buffer, out.byteOffset, cols);
+    for (let i = 0; i < cols; i++) bits[i] = words[o + i] << 16;
+  }
   return out;
 }
 
