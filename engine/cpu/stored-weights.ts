@@ -5,13 +5,14 @@
 // they are small, and the router is what people study.
 // Dimension letters as in ../weights.ts.
 import { halfTable } from '../checkpoint/dtype.ts';
+import { dequantRow, quantBytes, type QuantMatrix } from '../quant/quantize.ts';
 import type { LayerWeights, MixtralWeights } from '../weights.ts';
 
 /** A (rows, cols) matrix as its checkpoint stores it: little-endian 16-bit words, row-major. */
 export interface HalfMatrix { readonly dtype: 'F16' | 'BF16'; readonly words: Uint16Array }
 
-/** A weight matrix as the CPU engine reads it. */
-export type WeightMatrix = Float32Array | HalfMatrix;
+/** A weight matrix as the CPU engine reads it: float32, stored halves, or 8-/4-bit groups (../quant/). */
+export type WeightMatrix = Float32Array | HalfMatrix | QuantMatrix;
 
 type Matrices = 'q_proj' | 'k_proj' | 'v_proj' | 'o_proj';
 export interface CpuLayerWeights extends Omit<LayerWeights, Matrices | 'experts'> {
@@ -34,6 +35,7 @@ void _float32IsCpu;
 /** Row `r` (of `cols` values) of `w`, as float32 into `out` (which it returns). */
 export function rowOf(w: WeightMatrix, r: number, cols: number, out: Float32Array): Float32Array {
   if (w instanceof Float32Array) { out.set(w.subarray(r * cols, (r + 1) * cols)); return out; }
+  if ('format' in w) return dequantRow(w, r, out);
   // The words are little-endian halves already (dtype.ts decodes for any byte order when loading
   // float32; here a platform's own order is little-endian wherever a browser runs).
   const words = w.words, o = r * cols;
@@ -49,7 +51,7 @@ export function rowOf(w: WeightMatrix, r: number, cols: number, out: Float32Arra
 }
 
 /** Bytes a matrix holds. */
-export const matrixBytesHeld = (w: WeightMatrix): number => (w instanceof Float32Array ? w.byteLength : w.words.byteLength);
+export const matrixBytesHeld = (w: WeightMatrix): number => (w instanceof Float32Array ? w.byteLength : 'format' in w ? quantBytes(w) : w.words.byteLength);
 
 /**
  * out (T, N) = x (T, In) @ w(N, In)^T at stored width. A 16-bit row is decoded once for all T
