@@ -64,3 +64,28 @@ describe('reading a checkpoint one tensor at a time', () => {
     expect(f32 / stored.heldBytes).toBeGreaterThan(1.9);
   });
 });
+
+describe('the CPU engine on q8 and q4 weights (the router stays float32)', () => {
+  it('f32 and f16 conversions of an F16 checkpoint are exact; q8 stays within 2% of the logits\' range and keeps the greedy token, q4 within 10%', async () => {
+    const { convertWeights } = await import('../../engine/quant/quantize-weights.ts');
+    const stored = await loadStoredCheckpoint(directorySource(TINY_DIR));
+    const c = stored.config;
+    const ids = [1, 415, 2936, 9, 77, 301, 12, 5];
+    const logits = async (w: typeof stored.weights) => (await new CpuEngine(c, w).forward(ids, { output: 'all' })).logits;
+    const ref = await logits(stored.weights);
+    expect(Array.from(await logits(convertWeights(stored.weights, c, 'f32')))).toEqual(Array.from(ref));
+    expect(Array.from(await logits(convertWeights(stored.weights, c, 'f16')))).toEqual(Array.from(ref));
+    const V = c.vocab_size;
+    const argmaxes = (a: Float32Array) => Array.from({ length: ids.length }, (_, t) => { let b = 0; for (let v = 1; v < V; v++) if (a[t * V + v] > a[t * V + b]) b = v; return b; });
+    const range = Math.max(...ref) - Math.min(...ref);
+    for (const [format, tol] of [['q8', 0.02], ['q4', 0.1]] as const) {
+      const q = await logits(convertWeights(stored.weights, c, format));
+      let worst = 0;
+      for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(q[i] - ref[i]));
+      expect(worst / range, format).toBeLessThan(tol);
+      if (format === 'q8') expect(argmaxes(q)).toEqual(argmaxes(ref));
+    }
+    const q4 = convertWeights(stored.weights, c, 'q4');
+    expect(q4.layers[0].gate).toBe(stored.weights.layers[0].gate);
+  });
+});
