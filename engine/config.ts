@@ -1,6 +1,8 @@
 // The Mixtral configuration, read from a Hugging Face config.json and checked for
-// values that cannot describe a working model.
-import { CheckpointError } from './errors.ts';
+// values that cannot describe a working model. A config is untrusted: its sizes are only
+// bounded here (each fits a 32-bit index); the loader checks them against the files in hand
+// (checkpoint/load.ts) before building anything proportional to them.
+import { CheckpointError, describeValue } from './errors.ts';
 
 /** Normalised Mixtral hyper-parameters (names follow Hugging Face's MixtralConfig). */
 export interface MixtralConfig {
@@ -29,25 +31,30 @@ function fail(message: string): never {
   throw new CheckpointError('bad-config', FILE, message);
 }
 
+/** The largest size a config may give: every index into a tensor, a vocabulary or a window fits 32 bits. */
+export const MAX_CONFIG_INT = 2 ** 31 - 1;
+
 function positiveInt(raw: Record<string, unknown>, key: string, fallback?: number): number {
   const v = raw[key] ?? fallback;
   if (v === undefined) fail(`missing "${key}"`);
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) fail(`"${key}" must be a positive integer, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) fail(`"${key}" must be a positive integer, got ${describeValue(v)}`);
+  if (v > MAX_CONFIG_INT) fail(`"${key}" is ${v}, more than ${MAX_CONFIG_INT}`);
   return v;
 }
 
 function positiveNumber(raw: Record<string, unknown>, key: string, fallback: number): number {
   const v = raw[key] ?? fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) fail(`"${key}" must be a positive number, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) fail(`"${key}" must be a positive number, got ${describeValue(v)}`);
   return v;
 }
 
-function optionalTokenId(raw: Record<string, unknown>, key: string): number | null {
+function optionalTokenId(raw: Record<string, unknown>, key: string, vocab: number): number | null {
   const v = raw[key];
   if (v === undefined || v === null) return null;
   // Some configs list several eos ids; the first is the one generation stops on by default.
   const first = Array.isArray(v) ? v[0] : v;
-  if (typeof first !== 'number' || !Number.isInteger(first) || first < 0) fail(`"${key}" must be a token id, got ${JSON.stringify(v)}`);
+  if (typeof first !== 'number' || !Number.isInteger(first) || first < 0) fail(`"${key}" must be a token id, got ${describeValue(v)}`);
+  if (first >= vocab) fail(`"${key}" is ${first}, outside the vocabulary (vocab_size ${vocab})`);
   return first;
 }
 
@@ -55,12 +62,12 @@ function optionalTokenId(raw: Record<string, unknown>, key: string): number | nu
 export function parseConfig(input: string | unknown): MixtralConfig {
   let raw: unknown = input;
   if (typeof input === 'string') {
-    try { raw = JSON.parse(input); } catch (e) { fail(`not valid JSON (${(e as Error).message})`); }
+    try { raw = JSON.parse(input); } catch (e) { fail(`not valid JSON (${String((e as Error).message).slice(0, 80)})`); }
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('must be a JSON object');
   const r = raw as Record<string, unknown>;
   if (r.model_type !== undefined && r.model_type !== 'mixtral') {
-    fail(`model_type is "${String(r.model_type)}", expected "mixtral"`);
+    fail(`model_type is ${describeValue(r.model_type)}, expected "mixtral"`);
   }
   const hidden_size = positiveInt(r, 'hidden_size');
   const num_attention_heads = positiveInt(r, 'num_attention_heads');
@@ -88,8 +95,9 @@ export function parseConfig(input: string | unknown): MixtralConfig {
   if (r.sliding_window !== undefined && r.sliding_window !== null) sliding_window = positiveInt(r, 'sliding_window');
   const tie = r.tie_word_embeddings ?? false;
   if (typeof tie !== 'boolean') fail('"tie_word_embeddings" must be true or false');
+  const vocab_size = positiveInt(r, 'vocab_size');
   return {
-    vocab_size: positiveInt(r, 'vocab_size'),
+    vocab_size,
     hidden_size,
     intermediate_size: positiveInt(r, 'intermediate_size'),
     num_hidden_layers: positiveInt(r, 'num_hidden_layers'),
@@ -103,8 +111,8 @@ export function parseConfig(input: string | unknown): MixtralConfig {
     sliding_window,
     max_position_embeddings,
     tie_word_embeddings: tie,
-    bos_token_id: optionalTokenId(r, 'bos_token_id'),
-    eos_token_id: optionalTokenId(r, 'eos_token_id'),
-    router_aux_loss_coef: typeof r.router_aux_loss_coef === 'number' ? r.router_aux_loss_coef : 0.02,
+    bos_token_id: optionalTokenId(r, 'bos_token_id', vocab_size),
+    eos_token_id: optionalTokenId(r, 'eos_token_id', vocab_size),
+    router_aux_loss_coef: typeof r.router_aux_loss_coef === 'number' && Number.isFinite(r.router_aux_loss_coef) ? r.router_aux_loss_coef : 0.02,
   };
 }

@@ -8,7 +8,8 @@
 // 2. Open a session; feed the prompt, then each chosen token. Ask the engine for the argmax
 //    alone ('argmax' output: 4 bytes read back on the GPU) when nothing needs the logits.
 // 3. Each step says why it ended the generation, if it did: 'eos', 'length', 'context',
-//    'stopped' (the signal was aborted; it is looked at between tokens).
+//    'stopped' (the signal was aborted; it is looked at between tokens). A forward whose expert
+//    weights or logits are not finite numbers ends it with a NonFiniteError, never a token.
 // 4. With `routeLast`, one more forward feeds the last token so it has its routing and hooks too.
 // 5. The session is disposed on every path: done, error, abort, a consumer that stops iterating.
 import type { Engine, ForwardOutput, ForwardRequest, ForwardResult } from './engine.ts';
@@ -20,6 +21,7 @@ import { createSampler, type SamplingOptions } from './sampling.ts';
 import { promptIds } from './generation/prompt.ts';
 import { TokenTexts, specialIds, type TokenInfo } from './generation/token-texts.ts';
 import { nextTokenCandidates, type Candidate } from './generation/candidates.ts';
+import { checkFinite } from './generation/finite.ts';
 import { layerRouting, routingHooks, type LayerRouting } from './routing/routing.ts';
 
 /**
@@ -49,6 +51,8 @@ export interface GenerateOptions extends SamplingOptions {
   candidates?: number;
   /** After the last token, one more forward that feeds it, so it has its routing and hooks (default false). */
   routeLast?: boolean;
+  /** Read special tokens written in a text prompt ("</s>") as those tokens (default false: they are text). */
+  specialTokens?: boolean;
 }
 
 /** One forward of the loop: the tokens fed and what was observed. */
@@ -102,7 +106,7 @@ export async function* generate(input: GenerateInput, o: GenerateOptions = {}): 
   const { engine } = input;
   const tokenizer = input.tokenizer ?? null;
   const config = engine.config;
-  const ids = promptIds(config, tokenizer, input.prompt, 'generate');
+  const ids = promptIds(config, tokenizer, input.prompt, 'generate', { specialTokens: o.specialTokens });
   const maxTokens = o.maxTokens ?? 64;
   if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new RequestError(`maxTokens must be a positive integer, got ${maxTokens}`);
   const candidates = o.candidates ?? 0;
@@ -131,6 +135,7 @@ export async function* generate(input: GenerateInput, o: GenerateOptions = {}): 
     let decodeMs = 0;
     for (let index = 0; index < budget; index++) {
       const { result, ...forward } = await run(fed, output);
+      checkFinite(config, forward.position, fed.length, forward.routing, result);
       if (index > 0) decodeMs += forward.ms;
       const token = greedy ? result.token : sample(result.logits);
       const position = forward.position + fed.length;
@@ -151,7 +156,8 @@ export async function* generate(input: GenerateInput, o: GenerateOptions = {}): 
         tokensPerSecond: decodeMs > 0 ? (1000 * index) / decodeMs : 0, finish,
       };
       if (finish && o.routeLast) {
-        const { result: _, ...last } = await run([sampled], 'argmax');
+        const { result: closing, ...last } = await run([sampled], 'argmax');
+        checkFinite(config, last.position, 1, last.routing, closing);
         step.last = last;
       }
       yield step;

@@ -5,12 +5,13 @@ import { createReadStream, readdirSync, statSync } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import path from 'node:path';
-import { CheckpointError } from './errors.ts';
+import { CheckpointError, excerpt } from './errors.ts';
 import { parseConfig, type MixtralConfig } from './config.ts';
 import {
-  CONFIG_FILE, INDEX_FILE, SINGLE_FILE, TOKENIZER_FILE, loadCheckpoint, mixtralTensorSpecs, parseHeader, readHeaderLength,
+  CONFIG_FILE, INDEX_FILE, SINGLE_FILE, TOKENIZER_FILE, HeaderParser, loadCheckpoint, readHeaderLength, tensorSpecFor,
   type CheckpointSource, type LoadedCheckpoint, type LoadOptions,
 } from './checkpoint/index.ts';
+import { JSON_LIMITS, readJsonFile } from './checkpoint/json-limits.ts';
 
 export { hubCacheSource, type HubCacheSource, type HubCacheSourceOptions } from './hub/node-source.ts';
 export { RepoCache, repoFolderName } from './hub/node-cache.ts';
@@ -82,21 +83,16 @@ export interface CheckpointSummary {
 export async function readCheckpointSummary(dir: string): Promise<CheckpointSummary> {
   const source = directorySource(dir);
   if (!(await source.has(CONFIG_FILE))) throw new CheckpointError('missing-file', CONFIG_FILE, `no ${CONFIG_FILE} in ${dir}`);
-  const config = parseConfig(await source.text(CONFIG_FILE));
+  const config = parseConfig(await readJsonFile(source, CONFIG_FILE, JSON_LIMITS.config, 'bad-config'));
   let tokenizerJson: unknown | null = null;
-  if (await source.has(TOKENIZER_FILE)) {
-    try { tokenizerJson = JSON.parse(await source.text(TOKENIZER_FILE)); } catch (e) {
-      if (e instanceof CheckpointError) throw e;
-      throw new CheckpointError('bad-tokenizer', TOKENIZER_FILE, `not valid JSON (${(e as Error).message})`);
-    }
-  }
+  if (await source.has(TOKENIZER_FILE)) tokenizerJson = await readJsonFile(source, TOKENIZER_FILE, JSON_LIMITS.tokenizer, 'bad-tokenizer');
   const weights = await weightFiles(source, dir);
-  const used = new Set(mixtralTensorSpecs(config).map((t) => t.name));
-  if (config.tie_word_embeddings) used.add('lm_head.weight');
+  // Each listed tensor is looked up by name: the config's counts are not trusted to size anything.
+  const used = (name: string) => tensorSpecFor(config, name, { optional: true }) !== null;
   const dtypeBytes: Record<string, number> = {};
   for (const file of weights) {
-    for (const t of (await readHeader(path.join(dir, file), file)).tensors.values()) {
-      if (used.has(t.name)) dtypeBytes[t.dtype] = (dtypeBytes[t.dtype] ?? 0) + (t.end - t.begin);
+    for (const t of (await readHeader(path.join(dir, file), file, used)).tensors.values()) {
+      dtypeBytes[t.dtype] = (dtypeBytes[t.dtype] ?? 0) + (t.end - t.begin);
     }
   }
   const files = [CONFIG_FILE, ...weights, ...(tokenizerJson !== null ? [TOKENIZER_FILE] : [])];
@@ -107,31 +103,35 @@ export async function readCheckpointSummary(dir: string): Promise<CheckpointSumm
 async function weightFiles(source: CheckpointSource, dir: string): Promise<string[]> {
   if (await source.has(SINGLE_FILE)) return [SINGLE_FILE];
   if (!(await source.has(INDEX_FILE))) return [];
-  let map: unknown;
-  try { map = (JSON.parse(await source.text(INDEX_FILE)) as { weight_map?: unknown }).weight_map; } catch (e) {
-    throw new CheckpointError('bad-index', INDEX_FILE, `not valid JSON (${(e as Error).message})`);
-  }
+  const index = await readJsonFile(source, INDEX_FILE, JSON_LIMITS.index, 'bad-index');
+  const map = (index as { weight_map?: unknown } | null)?.weight_map;
   if (typeof map !== 'object' || map === null || Array.isArray(map)) throw new CheckpointError('bad-index', INDEX_FILE, 'missing "weight_map" object');
   const shards = [...new Set(Object.values(map as Record<string, unknown>))].sort();
   for (const s of shards) {
     if (typeof s !== 'string' || s !== path.basename(s) || !(await source.has(s))) {
-      throw new CheckpointError('bad-index', INDEX_FILE, `names shard ${JSON.stringify(s)}, which is not a file in ${dir}`);
+      throw new CheckpointError('bad-index', INDEX_FILE, `names shard ${typeof s === 'string' ? excerpt(s, 80) : String(s)}, which is not a file in ${dir}`);
     }
   }
   return shards as string[];
 }
 
-/** The header of one safetensors file: its first 8 + N bytes only. */
-async function readHeader(file: string, name: string) {
+/** The header of one safetensors file: its first 8 + N bytes only, read and parsed 1 MiB at a time. */
+async function readHeader(file: string, name: string, keep: (tensor: string) => boolean) {
   const handle = await open(file, 'r');
   try {
     const size = (await handle.stat()).size;
     const first = new Uint8Array(8);
     const { bytesRead } = await handle.read(first, 0, 8, 0);
     const n = readHeaderLength(first.subarray(0, bytesRead), name, size);
-    const json = new Uint8Array(n);
-    await handle.read(json, 0, n, 8);
-    return parseHeader(json, name, size);
+    const parser = new HeaderParser(name, n, { fileSize: size, keep });
+    const part = new Uint8Array(Math.min(n, 1 << 20));
+    for (let at = 0; at < n;) {
+      const { bytesRead: got } = await handle.read(part, 0, Math.min(part.length, n - at), 8 + at);
+      if (got === 0) throw new CheckpointError('truncated', name, `file ends at byte ${8 + at}, inside its ${n}-byte header`);
+      parser.push(part.subarray(0, got));
+      at += got;
+    }
+    return parser.end();
   } finally {
     await handle.close();
   }

@@ -1,5 +1,7 @@
 // Choosing the next token from logits: greedy, temperature, top-k, top-p, with a seeded
-// generator so that a run with the same seed reproduces exactly.
+// generator so that a run with the same seed reproduces exactly. Logits that are not numbers
+// are never a choice: argmax skips NaN (and says -1 when nothing is left), and the sampler refuses
+// them (engine/generate.ts stops a generation with a NonFiniteError before it gets here).
 
 export interface SamplingOptions {
   /** 0 (or less) means greedy argmax. */
@@ -8,8 +10,12 @@ export interface SamplingOptions {
   topK?: number;
   /** Keep the smallest set of most likely tokens whose probability reaches p (1: no limit). */
   topP?: number;
+  /** An integer from 0 to 2^32 - 1 (the generator's state is 32 bits: no other value is a seed of its own). */
   seed?: number;
 }
+
+/** The largest seed: seeds are the 32-bit states of the generator. */
+export const MAX_SEED = 2 ** 32 - 1;
 
 /** mulberry32: a small, fast, well-distributed 32-bit generator; good enough for sampling. */
 export function seededRandom(seed: number): () => number {
@@ -23,9 +29,13 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+/** Index of the largest value, ties to the lower index; NaN is skipped, and -1 means no value was a number. */
 export function argmax(x: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
+  let best = -1;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    if (v === v && (best < 0 || v > x[best])) best = i; // v === v: not NaN
+  }
   return best;
 }
 
@@ -79,9 +89,14 @@ export function createSampler(o: SamplingOptions = {}): (logits: ArrayLike<numbe
   }
   if (o.topP !== undefined && (o.topP <= 0 || o.topP > 1)) throw new RangeError(`topP must be in (0, 1], got ${o.topP}`);
   if (o.topK !== undefined && (o.topK < 0 || !Number.isInteger(o.topK))) throw new RangeError(`topK must be a non-negative integer, got ${o.topK}`);
+  // A fraction or a value past 32 bits would silently become another seed (seededRandom keeps 32 bits).
+  if (o.seed !== undefined && (!Number.isInteger(o.seed) || o.seed < 0 || o.seed > MAX_SEED)) throw new RangeError(`seed must be an integer from 0 to ${MAX_SEED}, got ${o.seed}`);
   if (!o.temperature || o.temperature <= 0) return argmax;
   const random = seededRandom(o.seed ?? 0);
   return (logits) => {
+    for (let i = 0; i < logits.length; i++) {
+      if (Number.isNaN(logits[i]) || logits[i] === Infinity) throw new RangeError(`cannot sample from logits that are not finite (${logits[i]} at token ${i})`);
+    }
     const { ids, probs } = candidates(logits, o);
     let r = random();
     for (let i = 0; i < ids.length; i++) { r -= probs[i]; if (r < 0) return ids[i]; }

@@ -1,20 +1,38 @@
 // The tokenizer: Hugging Face tokenizer.json read by @huggingface/tokenizers (pure JavaScript,
 // no dependencies, ~8 kB gzip, and it implements the SentencePiece-BPE-with-byte-fallback
 // pipeline Mistral and Mixtral use), plus a streaming decoder that only emits whole characters.
+//
+// Special tokens written in text ("</s>" typed in a prompt) are text by default, as SentencePiece
+// reads them: a reader's prompt cannot end the sequence or fake a beginning. Hugging Face's fast
+// tokenizers parse them as control tokens; `encode(text, { specialTokens: true })` does that.
 import { Tokenizer } from '@huggingface/tokenizers';
 import { CheckpointError } from './errors.ts';
 
 export interface Encoded { ids: number[]; tokens: string[] }
 
+export interface EncodeOptions {
+  /** Add the template's tokens (the beginning-of-sequence token) (default true). */
+  addSpecialTokens?: boolean;
+  /**
+   * Read special tokens written in the text ("<s>", "</s>") as those tokens (default false: they
+   * are text, tokenized like any other characters).
+   */
+  specialTokens?: boolean;
+}
+
+interface AddedTokenJson { id: number; content: string; special?: boolean }
+
 export class MixscopeTokenizer {
   private readonly tk: Tokenizer;
+  /** The same tokenizer with special tokens not split out of text (built on first use). */
+  private plain: Tokenizer | null = null;
   readonly vocabSize: number;
 
-  constructor(tokenizerJson: unknown, tokenizerConfig: unknown = {}, file = 'tokenizer.json') {
+  constructor(private readonly tokenizerJson: unknown, private readonly tokenizerConfig: unknown = {}, private readonly file = 'tokenizer.json') {
     try {
       this.tk = new Tokenizer(tokenizerJson as object, (tokenizerConfig ?? {}) as object);
     } catch (e) {
-      throw new CheckpointError('bad-tokenizer', file, `cannot build a tokenizer: ${(e as Error).message}`);
+      throw new CheckpointError('bad-tokenizer', file, `cannot build a tokenizer: ${String((e as Error).message).slice(0, 120)}`);
     }
     const vocab = (tokenizerJson as { model?: { vocab?: Record<string, number> } }).model?.vocab ?? {};
     let max = -1;
@@ -23,10 +41,39 @@ export class MixscopeTokenizer {
     this.vocabSize = max + 1;
   }
 
-  /** Token ids and pieces; the beginning-of-sequence token is added as the tokenizer's template says. */
-  encode(text: string, { addSpecialTokens = true } = {}): Encoded {
-    const e = this.tk.encode(text, { add_special_tokens: addSpecialTokens });
+  /**
+   * Token ids and pieces; the beginning-of-sequence token is added as the tokenizer's template
+   * says. Special tokens written in the text are text unless `specialTokens` (see above).
+   */
+  encode(text: string, { addSpecialTokens = true, specialTokens = false }: EncodeOptions = {}): Encoded {
+    const tk = specialTokens ? this.tk : this.textTokenizer();
+    const e = tk.encode(text, { add_special_tokens: addSpecialTokens });
     return { ids: e.ids, tokens: e.tokens };
+  }
+
+  /**
+   * A tokenizer that does not split special tokens out of text (Hugging Face's
+   * `split_special_tokens`): the same file without them among its added tokens, their ids given
+   * back to the model's vocabulary so the template can still add them by name.
+   */
+  private textTokenizer(): Tokenizer {
+    if (this.plain) return this.plain;
+    const json = this.tokenizerJson as { added_tokens?: AddedTokenJson[] };
+    const added = Array.isArray(json.added_tokens) ? json.added_tokens : [];
+    const special = added.filter((t) => t.special);
+    if (special.length === 0) return (this.plain = this.tk);
+    let tk: Tokenizer;
+    try {
+      tk = new Tokenizer({ ...json, added_tokens: added.filter((t) => !t.special) }, (this.tokenizerConfig ?? {}) as object);
+    } catch (e) {
+      throw new CheckpointError('bad-tokenizer', this.file, `cannot build a tokenizer: ${String((e as Error).message).slice(0, 120)}`);
+    }
+    const model = tk.model as unknown as { tokens_to_ids: Map<string, number>; vocab: string[] };
+    for (const t of special) {
+      if (!model.tokens_to_ids.has(t.content)) model.tokens_to_ids.set(t.content, t.id);
+      model.vocab[t.id] ??= t.content;
+    }
+    return (this.plain = tk);
   }
 
   decode(ids: readonly number[], { skipSpecialTokens = true } = {}): string {

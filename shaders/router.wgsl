@@ -37,6 +37,11 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     sum += v;
   }
   for (var e = 0u; e < p.E; e++) { probs[o + e] = probs[o + e] / sum; }
+  // Logits that are not numbers (NaN, or an infinity that makes exp(inf - inf)) leave a sum whose
+  // exponent bits are all ones (it cannot be infinite: each term is at most 1): the weights are
+  // then NaN, so the output says so rather than route silently to the first experts. Bits, not
+  // x != x, which a compiler may assume false.
+  let notNumbers = (bitcast<u32>(sum) & 0x7f800000u) == 0x7f800000u;
 
   // top-K by repeated selection: E is small (8 for Mixtral)
   var taken: array<bool, MAX_E>;
@@ -81,6 +86,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     at = positions + n;
   }
   for (var k = 0u; k < p.K; k++) {
-    weights[t * p.K + k] = select(1.0 / f32(p.K), weights[t * p.K + k] / total, total > 0.0);
+    let w = select(1.0 / f32(p.K), weights[t * p.K + k] / total, total > 0.0);
+    weights[t * p.K + k] = select(w, sum, notNumbers); // sum is that NaN: a constant NaN is not valid WGSL
   }
 }

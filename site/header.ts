@@ -1,6 +1,39 @@
 // The site header: the model in use, the backend (WebGPU adapter, or CPU and why), a real
-// progress bar while weights load, Stop, and the way to open your own model.
+// progress bar while weights load, Stop (a generation, or a load), and the way to open your own
+// model. An error is one line; its whole text is one click away (never megabytes: messages quote
+// at most a short excerpt of what they found, and are cut here too).
 import type { LoadState } from './api/client.ts';
+
+/** The most characters of an error the page shows, on demand. */
+export const MAX_ERROR_CHARS = 2000;
+/** The most characters of the one line that is always shown. */
+const LINE_CHARS = 160;
+
+/**
+ * An error as one line (its start, cut at LINE_CHARS) that opens to the whole message: a
+ * <details> whose summary is the line. Empty text empties and hides it.
+ */
+export function createErrorLine(cls: string): { node: HTMLDetailsElement; set(text: string): void } {
+  const node = document.createElement('details');
+  node.className = `error-line ${cls}`;
+  node.setAttribute('role', 'alert');
+  const summary = document.createElement('summary');
+  const full = document.createElement('div');
+  full.className = 'error-line-full';
+  node.append(summary, full);
+  return {
+    node,
+    set(text: string) {
+      const whole = text.length > MAX_ERROR_CHARS ? `${text.slice(0, MAX_ERROR_CHARS)}... (${text.length} characters)` : text;
+      const line = whole.replace(/\s+/g, ' ');
+      summary.textContent = line.length > LINE_CHARS ? `${line.slice(0, LINE_CHARS - 1)}…` : line;
+      summary.title = line.length > LINE_CHARS ? 'Show the whole message' : '';
+      full.textContent = whole;
+      node.open = false;
+      node.hidden = !text;
+    },
+  };
+}
 
 export interface HeaderActions { onStop(): void; onOpenModel(): void }
 
@@ -16,12 +49,11 @@ export function createHeader(actions: HeaderActions): { node: HTMLElement; updat
   const progress = document.createElement('progress');
   progress.className = 'site-progress';
   const progressText = span('site-progress-text');
-  const error = span('site-error');
-  error.setAttribute('role', 'alert');
+  const error = createErrorLine('site-error');
   const stop = button('Stop', 'site-stop', actions.onStop);
   const open = button('Open your own model…', 'site-open', actions.onOpenModel);
   const spacer = span('site-spacer');
-  node.append(home, model, backend, progress, progressText, error, spacer, stop, open);
+  node.append(home, model, backend, progress, progressText, error.node, spacer, stop, open);
 
   function update(s: LoadState): void {
     model.textContent = s.info ? `${s.info.label} · ${formatCount(s.info.parameters.total)} parameters` : 'no model';
@@ -34,10 +66,10 @@ export function createHeader(actions: HeaderActions): { node: HTMLElement; updat
       if (s.bytesTotal > 0) { progress.max = s.bytesTotal; progress.value = s.bytesDone; } else progress.removeAttribute('value');
       progressText.textContent = s.bytesTotal > 0 ? `loading ${s.file}: ${mb(s.bytesDone)} / ${mb(s.bytesTotal)} MB` : 'loading…';
     }
-    error.textContent = s.phase === 'error' && s.error ? s.error : '';
-    error.title = error.textContent;
-    error.hidden = !error.textContent;
-    stop.disabled = s.running === 0;
+    error.set(s.phase === 'error' && s.error ? s.error : '');
+    // Stop ends the generations running, and a load in progress.
+    stop.disabled = s.running === 0 && !loading;
+    stop.title = loading ? 'Stop loading this model (the model in use stays)' : 'Stop the generations running';
   }
   return { node, update };
 }

@@ -22,7 +22,7 @@ const client = new MixscopeClient(worker);
 const asksForCpu = () => currentRoute().params.get('backend') === 'cpu' || new URLSearchParams(location.search).get('backend') === 'cpu';
 const backend = asksForCpu() ? 'cpu' : 'auto';
 
-const dialog = createOpenModelDialog((source) => client.load(source, backend), DEFAULT_MODEL, (source) => client.inspect(source, backend));
+const dialog = createOpenModelDialog((source) => client.load(source, backend), DEFAULT_MODEL, () => client.cancelLoad(), (source) => client.inspect(source, backend));
 const header = createHeader({ onStop: () => client.stop(), onOpenModel: () => dialog.open() });
 client.onState(header.update);
 const main = document.createElement('main');

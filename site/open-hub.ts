@@ -134,7 +134,9 @@ export function createHubSection(actions: HubActions, onOpened: () => void): Hub
         progress.textContent = '';
         onOpened();
       } catch (e) {
-        showError(hubErrorText(e as Error & { code?: string }, src));
+        // Stopped, or replaced by another choice: the model in use stays, and this one can be opened again.
+        if ((e as Error).name === 'AbortError') { progress.textContent = 'Loading stopped: the model in use stays.'; open.disabled = false; }
+        else showError(hubErrorText(e as Error & { code?: string }, src));
       }
     });
     result.append(open, progress);

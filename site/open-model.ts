@@ -1,13 +1,18 @@
 // "Open your own model": a Hugging Face Mixtral checkpoint from a folder, from files, or from a
-// URL base. Errors are shown in the dialog; the model in use stays until a new one is ready.
+// URL base. The model in use stays until a new one is ready: a load that fails shows its error
+// in one line (the whole message on demand), and a load can be stopped, or replaced by another
+// (any of the choices here, "Back to the default model" included), while it runs.
 import type { ModelSource } from './api/protocol.ts';
 import type { LoadPlan } from './api/load-plan.ts';
 import { createHubSection } from './open-hub.ts';
 import { createStoredList } from './stored-models.ts';
 import { createCatalog } from './model-catalog.ts';
+import { createErrorLine } from './header.ts';
 
-export function createOpenModelDialog(load: (source: ModelSource) => Promise<unknown>, defaultBase: string,
-  inspect: (source: ModelSource) => Promise<LoadPlan>): { node: HTMLDialogElement; open(): void } {
+export function createOpenModelDialog(
+  load: (source: ModelSource) => Promise<unknown>, defaultBase: string, cancel: () => void = () => {},
+  inspect: (source: ModelSource) => Promise<LoadPlan> = () => Promise.reject(new Error('sizing a Hub model is not available here')),
+): { node: HTMLDialogElement; open(): void } {
   const dialog = document.createElement('dialog');
   dialog.className = 'open-model';
   const title = document.createElement('h2');
@@ -29,30 +34,58 @@ export function createOpenModelDialog(load: (source: ModelSource) => Promise<unk
   const status = document.createElement('p');
   status.className = 'open-model-status';
   status.setAttribute('role', 'status');
+  const error = createErrorLine('open-model-status error');
+  error.set('');
   const actions = document.createElement('div');
   actions.className = 'open-model-actions';
+  const stop = document.createElement('button');
+  stop.type = 'button';
+  stop.className = 'open-model-stop';
+  stop.textContent = 'Stop loading';
+  stop.hidden = true;
   const reset = document.createElement('button');
   reset.type = 'button';
   reset.textContent = 'Back to the default model';
   const close = document.createElement('button');
   close.type = 'button';
   close.textContent = 'Close';
-  actions.append(reset, close);
-  const hub = createHubSection({ inspect, load }, () => { void stored.refresh(); dialog.close(); });
+  actions.append(stop, reset, close);
+  // A Hub load speaks in its own section; the dialog's Stop loading stops it too.
+  let hubLoads = 0;
+  const hubLoad = async (source: ModelSource) => {
+    hubLoads++;
+    runs++; // an earlier load here is replaced: it stays quiet
+    stop.hidden = false;
+    try { return await load(source); } finally { if (--hubLoads === 0) stop.hidden = true; }
+  };
+  const hub = createHubSection({ inspect, load: hubLoad }, () => { void stored.refresh(); dialog.close(); });
   const stored = createStoredList((model, endpoint) => hub.choose(model, endpoint));
   const catalog = createCatalog((repo) => hub.choose(repo));
-  dialog.append(title, hint, folder.label, files.label, urlRow, status, hub.node, catalog, stored.node, actions);
+  dialog.append(title, hint, folder.label, files.label, urlRow, status, error.node, hub.node, catalog, stored.node, actions);
 
+  /** Counts loads started here: only the latest one speaks in the dialog. */
+  let runs = 0;
+  const show = (text: string, failure = '') => {
+    status.textContent = text;
+    status.hidden = !text;
+    error.set(failure);
+  };
   async function run(source: ModelSource): Promise<void> {
-    status.className = 'open-model-status';
-    status.textContent = 'Loading…';
+    const mine = ++runs;
+    show('Loading… (the model in use stays until this one is ready)');
+    stop.hidden = false;
     try {
       await load(source);
-      status.textContent = '';
+      if (mine !== runs) return;
+      show('');
       dialog.close();
     } catch (e) {
-      status.className = 'open-model-status error';
-      status.textContent = (e as Error).message;
+      if (mine !== runs) return; // replaced by a later choice, which speaks for itself
+      const err = e as Error;
+      if (err.name === 'AbortError') show('Loading stopped: the model in use stays.');
+      else show('', `${err.name && err.name !== 'Error' ? `${err.name}: ` : ''}${err.message}`);
+    } finally {
+      if (mine === runs) stop.hidden = true;
     }
   }
   const pick = (input: HTMLInputElement) => () => {
@@ -67,9 +100,11 @@ export function createOpenModelDialog(load: (source: ModelSource) => Promise<unk
     const base = url.value.trim();
     void run({ kind: 'url', base: base.endsWith('/') ? base : `${base}/` });
   });
+  stop.addEventListener('click', () => cancel());
   reset.addEventListener('click', () => void run({ kind: 'url', base: defaultBase }));
+  // Closing leaves a load running: the header shows its progress, and its Stop cancels it.
   close.addEventListener('click', () => dialog.close());
-  return { node: dialog, open: () => { status.textContent = ''; hub.reset(); void stored.refresh(); dialog.showModal(); } };
+  return { node: dialog, open: () => { if (stop.hidden) { show(''); hub.reset(); } void stored.refresh(); dialog.showModal(); } };
 }
 
 function fileInput(text: string, directory: boolean): { label: HTMLLabelElement; input: HTMLInputElement } {

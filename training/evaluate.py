@@ -14,6 +14,7 @@ import sentencepiece as spm
 import torch
 
 import fastenv
+from run_log import read_log
 from export import load_f16_model, greedy, PROMPTS, MODEL_DIR, HERE
 
 CONTEXT = 256
@@ -108,8 +109,7 @@ def main():
                       "t0": sp.decode(greedy(model, ids, 48)[len(ids):]),
                       "t08": sp.decode(sample(model, ids, 48, 0.8, seed=42)[len(ids):])}
     result["samples"] = samples
-    with open(os.path.join(HERE, "work", "run", "log.jsonl")) as f:
-        log = [json.loads(l) for l in f]
+    log, _ = read_log(os.path.join(HERE, "work", "run", "log.jsonl"))  # one record per step, resumed steps once
     result["log_tail"] = log[-1]
     svg_curve(log, os.path.join(MODEL_DIR, "training-curve.svg"))
     with open(os.path.join(HERE, "work", "eval.json"), "w") as f:

@@ -92,7 +92,7 @@ function draw(s: State): void {
           ], event)))
         .attr('x', (d) => x(d.expert)!).attr('width', x.bandwidth())
         .attr('y', (d) => y(share(d))).attr('height', (d) => y(0) - y(share(d)))
-        .attr('fill', (d) => expertColor(d.expert, E)).attr('data-expert', (d) => d.expert).attr('data-count', n);
+        .attr('fill', (d) => expertColor(d.expert, E)).attr('data-expert', (d) => d.expert).attr('data-layer', (d) => d.layer).attr('data-count', n);
     });
   svg.attr('data-tokens', T);
 }

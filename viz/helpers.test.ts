@@ -1,7 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
 import { expertLoad } from './load.ts';
 import { createHoverLink } from './hover.ts';
-import { displayToken, newlineCount, tokenLabel } from './token-text.ts';
+import { displayToken, newlineCount, pieceToken, tokenLabel } from './token-text.ts';
+import { clip } from './routing-diff.ts';
+import { pieceLabel } from './lens-grid.ts';
 import { kvGroups, kvHeadOf, windowEdgePath } from './attention.ts';
 import { heatmapLayout } from './router-heatmap.ts';
 import { panelColumns } from './expert-load.ts';
@@ -49,6 +51,21 @@ describe('token text', () => {
     expect(displayToken({ text: '', piece: '<0xE2>' })).toBe('<0xE2>');
     expect(newlineCount('a\nb\n')).toBe(2);
     expect(tokenLabel({ text: ' fibonacci_sequence', piece: '' }, 8)).toBe('␣fibona…');
+  });
+
+  it('shows a bare vocabulary piece as its text: ▁ a marked space, byte pieces of newline and tab as ↵ and ⇥', () => {
+    expect(pieceToken('▁the')).toEqual({ text: ' the', piece: '▁the' });
+    expect(tokenLabel(pieceToken('<0x0A>'))).toBe('↵');
+    expect(pieceLabel('<0x09>▁if')).toBe('⇥␣if');
+    expect(pieceLabel('<0xE2>')).toBe('<0xE2>');
+    expect(pieceLabel('▁fibonacci', 6)).toBe('␣fibo…');
+  });
+
+  it('cuts a long run label in the middle, keeping the intervention count at its end', () => {
+    expect(clip('short')).toBe('short');
+    const long = `${'def fibonacci(n): return n '.repeat(2)} + 1 intervention`;
+    expect(clip(long)).toHaveLength(44);
+    expect(clip(long).endsWith('+ 1 intervention')).toBe(true);
   });
 });
 

@@ -8,6 +8,16 @@ export { createAttentionMap, attentionRows, type AttentionMapOptions } from './a
 export { createAttentionGrid, thumbSize, type AttentionGridOptions } from './attention-grid.ts';
 export { createRoutingPaths, tokenLinks, type RoutingPathsOptions } from './routing-paths.ts';
 export { createNextToken, type NextTokenOptions } from './next-token.ts';
+// The research views (issue 13): expert dashboards, routing structure, the lens, compare, patching.
+export { createExpertDashboard, type ExpertDashboardOptions } from './expert-dashboard.ts';
+export { createCoactivation, pairLift, type CoactivationOptions } from './coactivation.ts';
+export { createTransitions, transitionPanels, type TransitionsOptions } from './transitions.ts';
+export { createLensGrid, lensRows, pieceLabel, type LensGridOptions } from './lens-grid.ts';
+export { createRoutingDiff, type RoutingDiffOptions } from './routing-diff.ts';
+export { createPatchHeatmap, patchCell, type PatchHeatmapOptions } from './patch-heatmap.ts';
+export { expertPickAt, type ExpertPick, type ExpertPickHandler } from './expert-pick.ts';
+export { matrixCell, labelStep } from './matrix.ts';
+export { CONTEXT_MARKS, type ExpertsData, type StructureData, type LensData, type PatchData, type DiffData } from './research-types.ts';
 export { expertColor, textColorOn, probabilityScale, OKABE_ITO } from './palette.ts';
 export { createHoverLink, type HoverLink } from './hover.ts';
 export { renderExpertLegend } from './legend.ts';
@@ -21,3 +31,5 @@ export { headPattern, attentionRow, kvHeadOf, kvGroups, windowEdgePath, paintPat
 export { displayToken, tokenLabel, newlineCount } from './token-text.ts';
 export { BASE_DEFAULTS, type BaseOptions, type View } from './view.ts';
 export { emptyRouting, emptyAttention, emptyNextToken } from './empty.ts';
+export { createTrainingCurves, type TrainingCurvesData, type TrainingCurvesOptions, type TrainingSeries } from './training-curves.ts';
+export { createDomainShareGrid, gridColumns, type DomainShareData, type DomainShareOptions } from './domain-share-grid.ts';

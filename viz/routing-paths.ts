@@ -2,17 +2,29 @@
 // chosen experts in each layer, linked to the next layer's with width ~ the product of weights.
 // 'aggregate' mode is a Sankey of all tokens' first-choice flows, with the token's path on top.
 import { scalePoint, select } from 'd3';
-import { expertColor } from './palette.ts';
+import { expertColor, probabilityScale } from './palette.ts';
 import { choices } from './routing.ts';
 import { firstChoiceCounts, firstChoiceFlows, ribbonPath, sankeyLayout, type FlowNode, type Ribbon } from './flows.ts';
 import { mountView, BASE_DEFAULTS, type BaseOptions, type View, type ViewState } from './view.ts';
 import type { RoutingData } from './types.ts';
+
+/** Ribbons coloured by transition probability, as the transitions view colours its cells. */
+const transitionColor = probabilityScale(1);
 
 export interface RoutingPathsOptions extends BaseOptions {
   mode: 'token' | 'aggregate';
   /** Absolute position of the token to follow (null: the last token). A hovered token overrides it. */
   token: number | null;
   height: number;
+  /**
+   * Ribbons of 'aggregate' mode in their source expert's colour ('expert'), or by the transition
+   * probability P(next layer's first choice | this one's) that they carry ('transition': white to
+   * dark blue, as the transitions view colours it). 'coactivation' colours each layer's nodes by
+   * how often that expert is chosen together with the followed token's first choice there
+   * (P(e in the top-k set | the first choice in it), over the view's tokens; white 0 → blue 1),
+   * as the co-activation view's rows do.
+   */
+  colorBy: 'expert' | 'transition' | 'coactivation';
 }
 
 type State = ViewState<RoutingData, RoutingPathsOptions>;
@@ -34,6 +46,25 @@ function geometry(s: State) {
   return { x, nodes, ribbons, E };
 }
 
+/**
+ * Per layer, P(expert e in a token's top-k set | expert `first[l]` in it), over every token of
+ * `data`: a row of the co-activation matrix normalised by its diagonal. 0 where `first` is never chosen.
+ */
+export function coactivationWith(data: RoutingData, first: readonly number[]): number[][] {
+  const T = data.tokens.length, K = data.topK, E = data.experts;
+  return data.layers.map((L, l) => {
+    const both = new Array<number>(E).fill(0);
+    let with_ = 0;
+    for (let t = 0; t < T; t++) {
+      const set = choices(L, K, t).map((c) => c.expert);
+      if (!set.includes(first[l])) continue;
+      with_++;
+      for (const e of set) both[e]++;
+    }
+    return both.map((n) => (with_ ? n / with_ : 0));
+  });
+}
+
 /** The index of the followed token: the hovered one, else the option, else the last. */
 function followed(s: State, hovered: number | null): number {
   const tokens = s.data.tokens;
@@ -53,9 +84,10 @@ function draw(s: State): void {
 
   gRibbons.selectAll<SVGPathElement, Ribbon>('path.mx-ribbon').data(ribbons, (r) => `${r.layer}:${r.source}:${r.target}`)
     .join((enter) => enter.append('path').attr('class', 'mx-ribbon')
-      .on('mouseenter mousemove', (event: MouseEvent, r) => s.tooltip.show([`layer ${r.layer} E${r.source} → layer ${r.layer + 1} E${r.target}`, `${r.count} tokens (first choice)`], event)))
+      .on('mouseenter mousemove', (event: MouseEvent, r) => s.tooltip.show([`layer ${r.layer} E${r.source} → layer ${r.layer + 1} E${r.target}`, `${r.count} tokens (first choice)`, `P(E${r.target} next | E${r.source}) = ${(r.count / Math.max(1, geometry(s).nodes[r.layer * s.data.experts + r.source].count)).toFixed(2)}`], event)))
     .attr('d', (r) => ribbonPath(x(r.layer)! + NODE_W, x(r.layer + 1)!, r))
-    .attr('fill', (r) => expertColor(r.source, E)).attr('fill-opacity', 0.35).attr('stroke', 'none');
+    .attr('fill', (r) => (options.colorBy === 'transition' ? transitionColor(r.count / Math.max(1, nodes[r.layer * E + r.source].count)) : expertColor(r.source, E)))
+    .attr('fill-opacity', options.colorBy === 'transition' ? 0.8 : 0.35).attr('stroke', 'none');
 
   // In token mode the nodes and labels depend on the layout only: drawn again when it changes.
   const frame = options.mode === 'aggregate' ? null : `${options.width}|${options.height}|${E}|${s.data.layers.length}`;
@@ -122,9 +154,17 @@ function highlight(s: State, position: number | null): void {
     .join('rect').attr('class', 'mx-token-node')
     .attr('x', (c) => x(c.l)! - 1).attr('width', NODE_W + 2)
     .attr('y', (c) => (aggregate ? mid(node(c.l, c.expert)) - 3 : node(c.l, c.expert).y0)).attr('height', (c) => (aggregate ? 6 : node(c.l, c.expert).y1 - node(c.l, c.expert).y0))
-    .attr('rx', 2).attr('fill', (c) => (aggregate ? '#111' : expertColor(c.expert, E))).attr('fill-opacity', (c) => (aggregate ? 1 : 0.35 + 0.65 * c.weight))
+    .attr('rx', 2).attr('fill', (c) => (aggregate ? '#111' : expertColor(c.expert, E)))
+    // Coloured by co-activation, the node's own fill is the information: the token's nodes are outlined only.
+    .attr('fill-opacity', (c) => (aggregate ? 1 : options.colorBy === 'coactivation' ? 0 : 0.35 + 0.65 * c.weight))
     .attr('stroke', '#111').attr('stroke-width', (c) => (c.k === 0 ? 1.5 : 0.75))
     .attr('data-layer', (c) => c.l).attr('data-expert', (c) => c.expert);
+  if (options.colorBy === 'coactivation' && t >= 0) {
+    const first = data.layers.map((L) => choices(L, data.topK, t)[0].expert);
+    const p = coactivationWith(data, first);
+    select(s.body).selectAll<SVGRectElement, FlowNode>('rect.mx-node').attr('fill', (n) => transitionColor(p[n.layer][n.expert]))
+      .attr('data-coactivation', (n) => p[n.layer][n.expert]);
+  }
   const tok = data.tokens[t];
   select(s.body).select('svg').selectAll('text.mx-token-title').data(tok ? [tok] : []).join('text').attr('class', 'mx-token-title')
     .attr('x', 0).attr('y', 9).attr('font-weight', 600).attr('fill', '#1b1e23')
@@ -132,14 +172,15 @@ function highlight(s: State, position: number | null): void {
 }
 
 export function createRoutingPaths(data: RoutingData, options: Partial<RoutingPathsOptions> = {}): View<RoutingData, RoutingPathsOptions> {
-  const o: RoutingPathsOptions = { ...BASE_DEFAULTS, title: 'Routing paths', mode: 'token', token: null, height: 260, ...options };
+  const o: RoutingPathsOptions = { ...BASE_DEFAULTS, title: 'Routing paths', mode: 'token', token: null, height: 260, colorBy: 'expert', ...options };
   return mountView<RoutingData, RoutingPathsOptions>({
     name: 'routing-paths',
     hint: 'No tokens yet: a token\'s path through the experts appears here.',
     isEmpty: (d) => d.tokens.length === 0 || d.layers.length === 0,
     legend: (d, opt) => ({
       experts: d.experts,
-      note: opt.mode === 'aggregate' ? 'ribbons: first-choice flows of all tokens · black: the followed token' : `link width ~ product of the two layers' routing weights (top-${d.topK})`,
+      note: (opt.mode === 'aggregate' ? `ribbons: first-choice flows of all tokens${opt.colorBy === 'transition' ? ', coloured by transition probability (white 0 → blue 1)' : ''} · black: the followed token` : `link width ~ product of the two layers' routing weights (top-${d.topK})`)
+        + (opt.colorBy === 'coactivation' ? ' · nodes: how often chosen together with the followed token\'s first choice (white 0 → blue 1)' : ''),
     }),
     draw, highlight,
     rows: (d, opt) => {

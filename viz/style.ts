@@ -35,6 +35,7 @@ const CSS = `
 .mx-head-cell canvas{display:block;image-rendering:pixelated;background:#fff}
 .mx-map-wrap{position:relative}
 .mx-map-wrap canvas{position:absolute;image-rendering:pixelated}
+.mx-view [data-expert]{cursor:pointer}
 `;
 
 /** Add the stylesheet to `doc` unless it is there already (the check is the DOM, not a module flag). */

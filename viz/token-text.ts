@@ -13,6 +13,14 @@ export function displayToken(token: Pick<TokenInfo, 'text' | 'piece'>, spaces: '
   return s;
 }
 
+/**
+ * A bare vocabulary piece (as the lens, the expert report and patching give tokens) as a token:
+ * SentencePiece's ▁ a space, the byte pieces of newline and tab those characters.
+ */
+export function pieceToken(piece: string): Pick<TokenInfo, 'text' | 'piece'> {
+  return { text: piece.replace(/▁/g, ' ').replace(/<0x0A>/g, '\n').replace(/<0x09>/g, '\t'), piece };
+}
+
 /** Number of line breaks a token ends lines with, so prose layouts can break after it. */
 export function newlineCount(text: string): number {
   return (text.match(/\n/g) ?? []).length;

@@ -7,6 +7,7 @@ import { ensureStyles } from './style.ts';
 import type { HoverLink } from './hover.ts';
 import type { Row } from './export.ts';
 import type { ViewNode } from './types.ts';
+import { listenForExpertPicks, type ExpertPickHandler } from './expert-pick.ts';
 
 export interface BaseOptions {
   /** Width in CSS pixels the view lays itself out to. */
@@ -16,9 +17,14 @@ export interface BaseOptions {
   title: string;
   /** Height after which the body scrolls instead of growing the page. */
   maxHeight: number;
+  /**
+   * Called when the reader clicks anything that shows an expert (an element with `data-expert`:
+   * a chip, a heatmap cell, a load bar, a node): open its dashboard (viz/expert-pick.ts).
+   */
+  onExpert: ExpertPickHandler | null;
 }
 
-export const BASE_DEFAULTS: BaseOptions = { width: 640, link: null, title: '', maxHeight: 420 };
+export const BASE_DEFAULTS: BaseOptions = { width: 640, link: null, title: '', maxHeight: 420, onExpert: null };
 
 /** What a view's drawing functions see. */
 export interface ViewState<D, O> {
@@ -69,6 +75,7 @@ export function mountView<D, O extends BaseOptions>(spec: ViewSpec<D, O>, data: 
   };
   header.appendChild(createToolbar({ name: spec.name, svg: () => spec.svg(state), rows: () => spec.rows(state.data, state.options) }));
   body.addEventListener('mouseleave', () => { state.tooltip.hide(); state.hover(null); });
+  listenForExpertPicks(root, () => state.options);
 
   let unsubscribe: (() => void) | null = null;
   let subscribed: HoverLink | null = null;

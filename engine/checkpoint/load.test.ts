@@ -395,3 +395,84 @@ describe('more bad input', () => {
     await expectError({ 'model.safetensors': good(), 'tokenizer.json': '"hello"' }, 'bad-tokenizer', 'tokenizer.json');
   });
 });
+
+describe('a config is checked against the files in hand before anything proportional to it', () => {
+  it.each([
+    ['layers', { num_hidden_layers: 1e8 }, /^config\.json: describes 8\.00e\+10 parameters \(100000000 layers, 2 experts/],
+    ['experts', { num_local_experts: 5e7 }, /^config\.json: describes 2\.96e\+10 parameters \(2 layers, 50000000 experts/],
+    ['hidden size', { hidden_size: 2 ** 20, num_attention_heads: 2 ** 10 }, /^config\.json: describes .* hidden 1048576/],
+  ])('a config claiming too many %s fails at once, sizes known or not', async (_, over, message) => {
+    for (const hideSizes of [false, true]) {
+      const { source } = memorySource({ 'config.json': JSON.stringify({ ...TINY_CONFIG, ...over }), 'model.safetensors': good() }, 1 << 20, { hideSizes });
+      const t0 = performance.now();
+      const e = await loadCheckpoint(source).catch((x) => x);
+      expect(e).toMatchObject({ code: 'bad-config', file: 'config.json' });
+      expect(e.message).toMatch(message);
+      expect(e.message.length).toBeLessThan(250);
+      expect(performance.now() - t0).toBeLessThan(2000);
+    }
+  });
+
+  it('sharded, with sizes unknown: the first tensor missing is named, with the counts, in bounded time', async () => {
+    const t = tinyTensors();
+    const names = Object.keys(t);
+    const index = { weight_map: Object.fromEntries(names.map((n, i) => [n, i % 2 ? 'b.safetensors' : 'a.safetensors'])) };
+    const { source } = memorySource({
+      'config.json': JSON.stringify({ ...TINY_CONFIG, num_hidden_layers: 1e8 }), 'model.safetensors.index.json': JSON.stringify(index),
+      'a.safetensors': shard(t, names.filter((_, i) => i % 2 === 0)), 'b.safetensors': shard(t, names.filter((_, i) => i % 2 === 1)),
+    }, 1 << 20, { hideSizes: true });
+    const e = await loadCheckpoint(source).catch((x) => x);
+    expect(e).toMatchObject({ code: 'missing-tensor', tensor: 'model.layers.2.input_layernorm.weight' });
+    expect(e.message).toMatch(/the index does not list it; config\.json describes 1300000003 tensors \(100000000 layers of 2 experts\), the files hold 29 of them$/);
+  });
+
+  it('token ids must be in the vocabulary, and sizes fit 32 bits', async () => {
+    for (const [over, message] of [
+      [{ eos_token_id: 16 }, /"eos_token_id" is 16, outside the vocabulary \(vocab_size 16\)/],
+      [{ vocab_size: 2 ** 31 }, /"vocab_size" is 2147483648, more than 2147483647/],
+      [{ hidden_size: 'x'.repeat(10_000) }, /"hidden_size" must be a positive integer, got "x{100,}"\.\.\. \(10000 bytes\)$/],
+    ] as const) {
+      const e = await loadCheckpoint(memorySource({ 'config.json': JSON.stringify({ ...TINY_CONFIG, ...over }), 'model.safetensors': good() }).source).catch((x) => x);
+      expect(e).toMatchObject({ code: 'bad-config' });
+      expect(e.message).toMatch(message);
+    }
+  });
+});
+
+describe('memory is counted before it is asked for', () => {
+  it('the tensor that would take the weights past maxWeightBytes is named, with the sizes', async () => {
+    const { source } = memorySource({ 'config.json': config, 'model.safetensors': good() });
+    const e = await loadCheckpoint(source, { maxWeightBytes: 1000 }).catch((x) => x);
+    // embed_tokens 512 B, then layer 0: its norm 32, q_proj 256, k_proj 128, and v_proj's 128 cross 1000.
+    expect(e).toMatchObject({ code: 'too-large', file: 'model.safetensors', tensor: 'model.layers.0.self_attn.v_proj.weight' });
+    expect(e.message).toMatch(/128 B as float32 \(shape \[4,8\]\) would bring the weights held to 1\.1 kB, over the 1\.0 kB this engine holds/);
+    // The limit is on what is held: the same file loads under a limit just above it.
+    const all = (await loadCheckpoint(memorySource({ 'config.json': config, 'model.safetensors': good() }).source)).weights;
+    const held = 4 * [all.embed_tokens, all.norm, all.lm_head, ...all.layers.flatMap((l) => [l.input_layernorm, l.q_proj, l.k_proj, l.v_proj, l.o_proj, l.post_attention_layernorm, l.gate, ...l.experts.flatMap((x) => [x.w1, x.w2, x.w3])])].reduce((a, x) => a + x.length, 0);
+    await expect(loadCheckpoint(memorySource({ 'config.json': config, 'model.safetensors': good() }).source, { maxWeightBytes: held })).resolves.toBeDefined();
+  });
+});
+
+describe('weights that are not finite numbers are refused as they arrive', () => {
+  it.each([
+    ['F32', 'model.layers.1.self_attn.q_proj.weight', 21, NaN, /holds NaN at \[2,5\] \(flat index 21 of 64\)/],
+    ['F16', 'model.layers.0.block_sparse_moe.gate.weight', 9, Infinity, /holds Infinity at \[1,1\] \(flat index 9 of 16\)/],
+    ['BF16', 'lm_head.weight', 127, -Infinity, /holds -Infinity at \[15,7\] \(flat index 127 of 128\)/],
+  ] as const)('%s: %s', async (dtype, name, index, value, message) => {
+    const t = tinyTensors(dtype);
+    const values = Array.from({ length: t[name].shape.reduce((a, b) => a * b, 1) }, (_, i) => (i === index ? value : valueOf(name, i)));
+    t[name] = { ...t[name], data: encode(values, dtype) };
+    const e = await expectError({ 'model.safetensors': safetensorsBytes(t) }, 'non-finite', 'model.safetensors', name);
+    expect(e.message).toMatch(message);
+  });
+});
+
+describe('tensors the model does not use', () => {
+  it('are counted all, and listed up to a thousand', async () => {
+    const t: Record<string, { dtype: string; shape: number[]; data: Uint8Array }> = { ...tinyTensors() };
+    for (let i = 0; i < 1500; i++) t[`extra.${i}`] = { dtype: 'F32', shape: [0], data: new Uint8Array(0) };
+    const ck = await loadCheckpoint(memorySource({ 'config.json': config, 'model.safetensors': safetensorsBytes(t) }).source);
+    expect(ck.unusedCount).toBe(1500);
+    expect(ck.unusedTensors).toHaveLength(1000);
+  });
+});

@@ -1,32 +1,41 @@
-// Loading a Hugging Face Mixtral checkpoint: config.json, then each safetensors file streamed
-// once, front to back, copying the tensors the model needs as their bytes go by.
+// Loading a Hugging Face Mixtral checkpoint as float32: config.json, then each safetensors file
+// streamed once, front to back (tensor-reader.ts), each tensor the model needs converted as it arrives.
 // Browser-, worker- and Node-safe: all I/O goes through a CheckpointSource.
-import { parseConfig, type MixtralConfig } from '../config.ts';
+//
+// Everything read is untrusted, so work stays bounded by what the files hold, never by what
+// they claim: JSON files are size- and depth-checked before parsing (json-limits.ts), headers
+// are parsed as they stream (safetensors-header.ts), the config's sizes are checked against the
+// weight files' sizes before any weight is read, each header's tensors are looked up by name
+// rather than by listing every tensor the config describes, memory is counted before it is
+// asked for, and every weight is checked to be a finite number as it arrives. The checks live in
+// checkpoint-files.ts and tensor-reader.ts, shared with the stored-width loader (load-stored.ts).
+import type { MixtralConfig } from '../config.ts';
 import { CheckpointError } from '../errors.ts';
-import type { MixtralWeights, TensorSpec } from '../weights.ts';
-import { decodeInto, isDType, type DType } from './dtype.ts';
-import { parseHeader, readHeaderLength, type TensorEntry } from './safetensors-header.ts';
+import { countParameters } from '../params.ts';
+import type { MixtralWeights } from '../weights.ts';
+import { decodeInto } from './dtype.ts';
+import { bytes, checkAllPresent, readModelFiles, CONFIG_FILE, TOKENIZER_FILE } from './checkpoint-files.ts';
 import type { CheckpointSource } from './source.ts';
-import { ExactReader, StreamReadFailure } from './stream-reader.ts';
-import { assembleWeights, mixtralTensorSpecs } from './tensor-specs.ts';
+import { readTensors, type LoadProgress, type StoredTensor, type TensorReadReport, type UnusedTensor } from './tensor-reader.ts';
+import { assembleWeights } from './tensor-specs.ts';
 
-export interface LoadProgress {
-  /** Bytes of weight files consumed so far (read or skipped), over all files. */
-  bytesDone: number;
-  /** Sum of the weight files' sizes; grows while files of unknown size are opened. */
-  bytesTotal: number;
-  /** The file being read. */
-  file: string;
-}
+export { CONFIG_FILE, TOKENIZER_FILE, INDEX_FILE, SINGLE_FILE, planWeightFiles, bytes, type WeightPlan } from './checkpoint-files.ts';
+export { firstNonFinite } from './finite.ts';
+export type { LoadProgress, UnusedTensor } from './tensor-reader.ts';
 
 export interface LoadOptions {
   /** Called per chunk received, and once at the end with bytesDone === bytesTotal. */
   onProgress?: (p: LoadProgress) => void;
+  /** Aborts reading (fetches, streams, parsing) at once: the load rejects with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * The most bytes of weights to hold, as float32 (the engine's layout). Checked tensor by tensor
+   * before each is allocated, so a checkpoint too large fails naming the tensor that would cross
+   * it, not with the platform's "allocation failed". Default: no limit of the loader's own (an
+   * allocation the platform refuses is still reported with the tensor's name).
+   */
+  maxWeightBytes?: number;
 }
-
-/** A tensor present in the files but not used by the model (rotary caches, extra heads, ...). */
-export interface UnusedTensor { file: string; name: string; dtype: string; shape: number[] }
 
 export interface LoadedCheckpoint {
   label: string;
@@ -38,64 +47,42 @@ export interface LoadedCheckpoint {
   files: string[];
   /** Bytes stored per dtype over the tensors the model uses. */
   dtypeBytes: Record<string, number>;
-  /** Tensors skipped because the model does not use them (any dtype, including unknown ones). */
+  /** Tensors skipped because the model does not use them (any dtype, including unknown ones): the first 1000. */
   unusedTensors: UnusedTensor[];
+  /** How many tensors were skipped in all. */
+  unusedCount: number;
 }
 
-export const CONFIG_FILE = 'config.json';
-export const TOKENIZER_FILE = 'tokenizer.json';
-export const INDEX_FILE = 'model.safetensors.index.json';
-export const SINGLE_FILE = 'model.safetensors';
-
-export interface WeightPlan {
-  files: string[];
-  /** Tensor -> shard, from the index (empty for a single file). */
-  weightMap: Map<string, string>;
+/** A tensor's float32 values: F32 bytes viewed (fresh and aligned: no copy), F16/BF16 decoded. */
+function toFloat32(t: StoredTensor): Float32Array {
+  if (t.dtype === 'F32') return new Float32Array(t.bytes.buffer, t.bytes.byteOffset, t.bytes.length / 4);
+  const count = t.bytes.length / 2;
+  let out: Float32Array;
+  try {
+    out = new Float32Array(count);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new CheckpointError('too-large', t.file, `${bytes(4 * count)} as float32 (shape [${t.shape}]): this engine could not allocate it (${e.message.slice(0, 60)})`, t.name);
+  }
+  decodeInto(t.bytes, t.dtype, out, 0);
+  return out;
 }
 
 /**
- * Which safetensors files to read: the single file when there is one (Hugging Face's own order,
- * and it spares a browser a 404 for the index), else the shards an index names.
+ * Memory is counted before it is asked for: a check that refuses the tensor that would bring the
+ * weights held (as float32, `heldBytes` of them so far) over `maxWeightBytes`, naming it.
  */
-export async function planWeightFiles(source: CheckpointSource): Promise<WeightPlan> {
-  if (await source.has(SINGLE_FILE)) return { files: [SINGLE_FILE], weightMap: new Map() };
-  if (await source.has(INDEX_FILE)) {
-    const bad = (message: string): never => { throw new CheckpointError('bad-index', INDEX_FILE, message); };
-    // Read outside the try: a failure to fetch the index (a network error) is not bad JSON.
-    const text = await source.text(INDEX_FILE);
-    let index: unknown;
-    try { index = JSON.parse(text); } catch (e) {
-      bad(`not valid JSON (${(e as Error).message})`);
+export function float32Budget(config: MixtralConfig, maxWeightBytes: number): (t: { name: string; shape: number[] }, file: string) => void {
+  let heldBytes = 0;
+  return (t, file) => {
+    const f32 = 4 * t.shape.reduce((a, d) => a * d, 1);
+    if (heldBytes + f32 > maxWeightBytes) {
+      const params = countParameters(config).total;
+      throw new CheckpointError('too-large', file,
+        `${bytes(f32)} as float32 (shape [${t.shape}]) would bring the weights held to ${bytes(heldBytes + f32)}, over the ${bytes(maxWeightBytes)} this engine holds (the model has ${params.toPrecision(3)} parameters: ${bytes(4 * params)} as float32)`, t.name);
     }
-    if (typeof index !== 'object' || index === null || Array.isArray(index)) bad('must be a JSON object');
-    const map = (index as { weight_map?: unknown }).weight_map;
-    if (typeof map !== 'object' || map === null || Array.isArray(map)) bad('missing "weight_map" object');
-    const weightMap = new Map<string, string>();
-    for (const [tensor, shard] of Object.entries(map as Record<string, unknown>)) {
-      if (typeof shard !== 'string' || shard === '' || shard.includes('/') || shard.includes('\\') || shard === '.' || shard === '..') {
-        bad(`weight_map gives "${tensor}" an invalid shard ${JSON.stringify(shard)}`);
-      }
-      weightMap.set(tensor, shard as string);
-    }
-    const shards = [...new Set(weightMap.values())].sort();
-    if (shards.length === 0) bad('"weight_map" names no shards');
-    for (const s of shards) {
-      if (!(await source.has(s))) bad(`names shard "${s}", which is not in ${source.label}`);
-    }
-    return { files: shards, weightMap };
-  }
-  throw new CheckpointError('missing-file', SINGLE_FILE, `no ${SINGLE_FILE} or ${INDEX_FILE} in ${source.label}`);
-}
-
-const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
-
-/** A needed tensor's destination: filled from the stream, decoded when complete. */
-function allocate(t: TensorEntry & { dtype: DType }): { out: Float32Array; raw: Uint8Array } {
-  const count = t.shape.reduce((a, d) => a * d, 1);
-  const out = new Float32Array(count);
-  // F32 bytes go straight into the output's buffer; F16/BF16 need a staging buffer of their own.
-  const raw = t.dtype === 'F32' ? new Uint8Array(out.buffer) : new Uint8Array(t.end - t.begin);
-  return { out, raw };
+    heldBytes += f32;
+  };
 }
 
 /**
@@ -106,133 +93,21 @@ function allocate(t: TensorEntry & { dtype: DType }): { out: Float32Array; raw: 
  */
 export async function loadCheckpoint(source: CheckpointSource, options: LoadOptions = {}): Promise<LoadedCheckpoint> {
   const { signal, onProgress } = options;
-  signal?.throwIfAborted();
-  if (!(await source.has(CONFIG_FILE))) throw new CheckpointError('missing-file', CONFIG_FILE, `no ${CONFIG_FILE} in ${source.label}`);
-  const config = parseConfig(await source.text(CONFIG_FILE));
-
-  let tokenizerJson: unknown | null = null;
-  if (await source.has(TOKENIZER_FILE)) {
-    const text = await source.text(TOKENIZER_FILE);
-    try { tokenizerJson = JSON.parse(text); } catch (e) {
-      throw new CheckpointError('bad-tokenizer', TOKENIZER_FILE, `not valid JSON (${(e as Error).message})`);
-    }
-    if (typeof tokenizerJson !== 'object' || tokenizerJson === null || Array.isArray(tokenizerJson)) {
-      throw new CheckpointError('bad-tokenizer', TOKENIZER_FILE, 'must be a JSON object');
-    }
-  }
-  signal?.throwIfAborted();
-
-  const { files, weightMap } = await planWeightFiles(source);
-  // What the model reads, and what a checkpoint may store besides (lm_head under tied embeddings).
-  const specs = new Map<string, TensorSpec>(mixtralTensorSpecs(config, { optional: true }).map((s) => [s.name, s]));
-  const required = new Set(mixtralTensorSpecs(config).map((s) => s.name));
-
-  const sizes = (await Promise.all(files.map((f) => source.size(f))))
-    .map((s) => (typeof s === 'number' && Number.isSafeInteger(s) && s >= 0 ? s : undefined));
-  let bytesTotal = sizes.reduce<number>((a, s) => a + (s ?? 0), 0);
-  let bytesDone = 0;   // over all files, as consumed
-  let reported = 0;    // what progress has said so far: never goes down
-
+  const { config, tokenizerJson } = await readModelFiles(source, signal);
   const tensors = new Map<string, Float32Array>();
-  const foundIn = new Map<string, string>(); // tensor -> file
-  const dtypeBytes: Record<string, number> = {};
-  const unusedTensors: UnusedTensor[] = [];
-
-  for (let fi = 0; fi < files.length; fi++) {
-    const file = files[fi];
-    signal?.throwIfAborted();
-    const report = (n: number) => {
-      bytesDone += n;
-      reported = Math.max(reported, Math.min(bytesDone, bytesTotal));
-      onProgress?.({ bytesDone: reported, bytesTotal, file });
-    };
-    const stream = await source.stream(file);
-    const reader = new ExactReader(stream, report, signal);
-    let current: string | undefined; // the tensor being read, for error messages
-    try {
-      const first = await reader.read(8);
-      const n = readHeaderLength(first, file, sizes[fi]);
-      const headerBytes = await reader.read(n);
-      if (headerBytes.length < n) {
-        throw new CheckpointError('truncated', file, `file ends at byte ${reader.offset}, inside its ${n}-byte header`);
-      }
-      const header = parseHeader(headerBytes, file, sizes[fi]);
-      if (sizes[fi] === undefined) {
-        bytesTotal += header.impliedSize;
-        if (bytesDone > bytesTotal) bytesTotal = bytesDone; // keep done <= total
-      }
-
-      // The tensors of this file the model needs, in the order their bytes appear.
-      const wanted: (TensorEntry & { dtype: DType })[] = [];
-      for (const t of header.tensors.values()) {
-        const spec = specs.get(t.name);
-        if (!spec) { unusedTensors.push({ file, name: t.name, dtype: t.dtype, shape: t.shape }); continue; }
-        const previous = foundIn.get(t.name);
-        if (previous !== undefined) {
-          throw new CheckpointError('bad-index', file, `tensor is stored twice: in "${previous}" and in "${file}"`, t.name);
-        }
-        if (!isDType(t.dtype)) {
-          throw new CheckpointError('unknown-dtype', file, `dtype "${t.dtype}" is not one of F32, F16, BF16`, t.name);
-        }
-        if (!sameShape(t.shape, spec.shape)) {
-          throw new CheckpointError('shape-mismatch', file,
-            `shape does not match config.json: expected [${spec.shape}], got [${t.shape}]`, t.name);
-        }
-        foundIn.set(t.name, file);
-        wanted.push(t as TensorEntry & { dtype: DType });
-      }
-      wanted.sort((a, b) => a.begin - b.begin);
-
-      for (const t of wanted) {
-        current = t.name;
-        const gap = t.begin - reader.offset;
-        if (gap > 0 && (await reader.skip(gap)) < gap) {
-          throw new CheckpointError('truncated', file, `file ends at byte ${reader.offset}, before this tensor starts at byte ${t.begin}`, t.name);
-        }
-        const { out, raw } = allocate(t);
-        const got = await reader.readInto(raw);
-        if (got < raw.length) {
-          throw new CheckpointError('truncated', file, `file ends at byte ${reader.offset}, inside this tensor (bytes ${t.begin}..${t.end})`, t.name);
-        }
-        if (t.dtype !== 'F32') decodeInto(raw, t.dtype, out, 0);
-        tensors.set(t.name, out);
-        dtypeBytes[t.dtype] = (dtypeBytes[t.dtype] ?? 0) + raw.length;
-      }
-      current = undefined;
-      // A file shorter than its header says is broken even if the missing bytes were not needed.
-      const end = header.impliedSize;
-      if (reader.offset < end) await reader.skip(end - reader.offset);
-      if (reader.offset < end) {
-        const at = reader.offset;
-        const cut = [...header.tensors.values()].find((t) => t.begin <= at && at < t.end);
-        throw new CheckpointError('truncated', file, `file ends at byte ${at}, but its header describes ${end} bytes`, cut?.name);
-      }
-    } catch (e) {
-      if (e instanceof StreamReadFailure) {
-        throw new CheckpointError('truncated', file, e.message, current);
-      }
-      throw e;
-    } finally {
-      await reader.cancel();
-    }
-  }
-  signal?.throwIfAborted();
-  bytesTotal = Math.max(bytesTotal, bytesDone);
-  onProgress?.({ bytesDone: bytesTotal, bytesTotal, file: files[files.length - 1] });
-
-  for (const name of specs.keys()) {
-    if (tensors.has(name) || !required.has(name)) continue;
-    const indexed = weightMap.get(name);
-    const hint = indexed !== undefined ? `; the index places it in "${indexed}"` : weightMap.size ? '; the index does not list it' : '';
-    throw new CheckpointError('missing-tensor', files.join(', '), `tensor is in none of the files searched (${files.join(', ')})${hint}`, name);
-  }
+  const report: Partial<TensorReadReport> = {};
+  const admit = options.maxWeightBytes === undefined ? undefined : float32Budget(config, options.maxWeightBytes);
+  for await (const t of readTensors(source, { config, admit, onProgress, signal, report })) tensors.set(t.name, toFloat32(t));
+  const { plan, dtypeBytes, unusedTensors, unusedCount } = report as TensorReadReport;
+  checkAllPresent(config, plan, (name) => tensors.has(name), tensors.size);
   return {
     label: source.label,
     config,
     weights: assembleWeights(config, tensors),
     tokenizerJson,
-    files: [CONFIG_FILE, ...files, ...(tokenizerJson !== null ? [TOKENIZER_FILE] : [])],
+    files: [CONFIG_FILE, ...plan.files, ...(tokenizerJson !== null ? [TOKENIZER_FILE] : [])],
     dtypeBytes,
     unusedTensors,
+    unusedCount,
   };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CheckpointError, type CheckpointErrorCode } from '../errors.ts';
-import { parseSafetensorsHeader } from './safetensors-header.ts';
+import { HeaderParser, parseHeader, parseSafetensorsHeader } from './safetensors-header.ts';
 import { headerOnly, safetensorsBytes, encode } from './testing/write-safetensors.ts';
 
 const FILE = 'model-00001-of-00002.safetensors';
@@ -116,5 +116,79 @@ describe('safetensors header', () => {
     fails(headerOnly({ a: f32([8], 0), b: f32([8], 16) }, 64), 'offsets-overlap', 'b');
     const e = fails(headerOnly({ long: f32([16], 0), empty: { dtype: 'F32', shape: [0], data_offsets: [8, 8] }, late: f32([2], 40) }, 64), 'offsets-overlap', 'late');
     expect(e.message).toContain('"long"');
+  });
+});
+
+describe('a header is read as it arrives, with bounded work', () => {
+  const tensors = { a: f32([2, 3], 0), 'b.weight': { dtype: 'BF16', shape: [3], data_offsets: [24, 30] }, __metadata__: { format: 'pt' } };
+
+  it.each([1, 2, 7, 64])('gives the same header through %i-byte pieces as whole', (piece) => {
+    const bytes = headerOnly(tensors, 32);
+    const n = bytes.length - 8 - 32;
+    const whole = parseSafetensorsHeader(bytes, FILE, bytes.length);
+    const parser = new HeaderParser(FILE, n, { fileSize: bytes.length });
+    for (let at = 8; at < 8 + n; at += piece) parser.push(bytes.slice(at, Math.min(8 + n, at + piece)));
+    const h = parser.end();
+    expect([...h.tensors.values()]).toEqual([...whole.tensors.values()]);
+    expect(h.metadata).toEqual({ format: 'pt' });
+    expect(h.count).toBe(2);
+  });
+
+  it('keeps only the tensors asked for; the others are counted, listed and still checked', () => {
+    const bytes = headerOnly({ keep: f32([2], 0), skip: f32([2], 8), bad: f32([2], 4) }, 24);
+    const e = fails(bytes, 'offsets-overlap');
+    expect(e.message).toMatch(/overlap/);
+    const ok = headerOnly({ keep: f32([2], 0), skip: f32([2], 8), odd: { dtype: 'I64', shape: [1], data_offsets: [16, 24] } }, 24);
+    const h = parseHeader(ok.subarray(8, ok.length - 24), FILE, ok.length, (name) => name === 'keep');
+    expect([...h.tensors.keys()]).toEqual(['keep']);
+    expect(h.count).toBe(3);
+    expect(h.others).toEqual([{ name: 'skip', dtype: 'F32', shape: [2] }, { name: 'odd', dtype: 'I64', shape: [1] }]);
+    expect(h.unknownDtypes).toEqual(['odd']);
+    expect(h.tensorAt(h.dataStart + 9)).toBe('skip');
+  });
+
+  it.each([
+    ['a string of 10 MB', `{"__metadata__":{"format":"${'x'.repeat(1e7)}"}}`, /header has a string longer than 65536 bytes at byte 65563$/, '__metadata__'],
+    ['a name of 1 MB', `{"${'n'.repeat(1e6)}":{}}`, /header has a key longer than 65536 bytes at byte 65538$/, undefined],
+    ['5 million levels of nesting', `{"a":${'['.repeat(5e6)}`, /header has an entry that nests deeper than 3 levels at byte 8$/, 'a'],
+    ['an entry of 2 MB', `{"w":{"dtype":"F32","shape":[${'1,'.repeat(1e6)}1]}}`, /header has an entry that spans more than 1048576 bytes/, 'w'],
+  ])('%s is refused as soon as it is over its limit, in a short message', (_, header, message, tensor) => {
+    const t0 = performance.now();
+    const e = fails(headerOnly(header), 'over-limit', tensor);
+    expect(e.message).toMatch(message);
+    expect(e.message.length).toBeLessThan(200);
+    expect(performance.now() - t0).toBeLessThan(2000);
+  });
+
+  it('more entries than a header may list is over the limit', () => {
+    const parts = ['{'];
+    for (let i = 0; i <= 262_144; i++) parts.push(`${i ? ',' : ''}"t${i}":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}`);
+    parts.push('}');
+    const e = fails(headerOnly(parts.join('')), 'over-limit', 't262144');
+    expect(e.message).toMatch(/header lists more than 262144 tensors/);
+  });
+
+  it('values it quotes are excerpts: a 100 kB dtype, a shape of 50 000 dimensions', () => {
+    const long = fails(headerOnly({ w: { dtype: 7, shape: [2], data_offsets: [0, 8] }, __metadata__: 'x'.repeat(60_000) }, 8), 'bad-header');
+    expect(long.message.length).toBeLessThan(250);
+    const dtype = headerOnly({ w: { dtype: 'Q'.repeat(60_000), shape: [2], data_offsets: [0, 8] }, v: { dtype: 'F32', shape: new Array(20_000).fill(1), data_offsets: [0, 8] } }, 8);
+    const e = fails(dtype, 'offsets-out-of-range', 'v');
+    expect(e.message).toMatch(/F32 shape \[1,1,1.*\.\.\. needs 4$/);
+    expect(e.message.length).toBeLessThan(250);
+  });
+
+  it('a tensor listed twice is refused (JSON.parse would keep the last silently)', () => {
+    const e = fails(headerOnly('{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', 8), 'bad-header', 'w');
+    expect(e.message).toMatch(/listed twice/);
+  });
+
+  it.each([
+    ['a trailing comma', '{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},}'],
+    ['bytes after the object', '{} x'],
+    ['a key without a value', '{"w"}'],
+    ['an empty header', '   '],
+    ['a bad escape', '{"w\\q":{}}'],
+  ])('%s is not JSON', (_, header) => {
+    fails(headerOnly(header, 8), 'header-not-json');
   });
 });

@@ -12,8 +12,12 @@ export interface CheckpointSource {
   has(name: string): Promise<boolean>;
   /** Size in bytes, when the source knows it. */
   size(name: string): Promise<number | undefined>;
-  /** The whole file as UTF-8 text; 'missing-file' when absent. */
-  text(name: string): Promise<string>;
+  /**
+   * The whole file as UTF-8 text; 'missing-file' when absent. With `maxBytes`, a source that
+   * cannot know a file's size beforehand stops reading past that many bytes and throws
+   * 'over-limit' (JSON files are read this way: see json-limits.ts).
+   */
+  text(name: string, maxBytes?: number): Promise<string>;
   /** The file's bytes, front to back; 'missing-file' when absent. */
   stream(name: string): Promise<ReadableStream<Uint8Array>>;
 }
@@ -39,9 +43,10 @@ export function contentLength(r: Response): number | undefined {
 /**
  * A folder on a web server: `${base}/config.json`, ... `base` may be relative to the page.
  * Existence and size come from HEAD requests (falling back to a one-byte ranged GET where HEAD
- * is refused); a 404 is 'missing-file'.
+ * is refused); a 404 is 'missing-file'. `signal` aborts every request (a load that is cancelled
+ * or replaced stops fetching at once, also while a server keeps it waiting).
  */
-export function urlSource(base: string, fetchImpl: typeof fetch = (...a) => fetch(...a)): CheckpointSource {
+export function urlSource(base: string, fetchImpl: typeof fetch = (...a) => fetch(...a), signal?: AbortSignal): CheckpointSource {
   const root = base.endsWith('/') ? base : `${base}/`;
   const rootUrl = new URL(root, globalThis.location?.href ?? 'http://localhost/');
   const url = (name: string) => new URL(encodeURIComponent(name), rootUrl).href;
@@ -50,22 +55,26 @@ export function urlSource(base: string, fetchImpl: typeof fetch = (...a) => fetc
     let p = probes.get(name);
     if (!p) {
       p = (async () => {
-        let r = await fetchImpl(url(name), { method: 'HEAD' });
+        let r = await fetchImpl(url(name), { method: 'HEAD', signal });
         if (r.status === 404 || r.status === 410) return { ok: false, size: undefined };
         if (!r.ok) {
           // Some hosts (signed URLs, minimal servers) refuse HEAD: ask for one byte instead.
-          r = await fetchImpl(url(name), { headers: { Range: 'bytes=0-0' } });
+          r = await fetchImpl(url(name), { headers: { Range: 'bytes=0-0' }, signal });
           await r.body?.cancel().catch(() => {});
         }
         return { ok: r.ok, size: r.ok ? contentLength(r) : undefined };
-      })().catch(() => ({ ok: false, size: undefined }));
+      })().catch(() => {
+        signal?.throwIfAborted();
+        return { ok: false, size: undefined };
+      });
       probes.set(name, p);
     }
     return p;
   };
   const get = async (name: string) => {
     let r: Response;
-    try { r = await fetchImpl(url(name)); } catch (e) {
+    try { r = await fetchImpl(url(name), { signal }); } catch (e) {
+      signal?.throwIfAborted();
       throw new CheckpointError('missing-file', name, `cannot fetch ${url(name)}: ${(e as Error).message}`);
     }
     if (!r.ok) {
@@ -78,13 +87,43 @@ export function urlSource(base: string, fetchImpl: typeof fetch = (...a) => fetc
     label: rootUrl.href,
     async has(name) { return (await probe(name)).ok; },
     async size(name) { return (await probe(name)).size; },
-    async text(name) { return (await get(name)).text(); },
+    async text(name, maxBytes) {
+      const r = await get(name);
+      return maxBytes === undefined ? r.text() : boundedText(r, name, maxBytes);
+    },
     async stream(name) {
       const r = await get(name);
       if (!r.body) throw new CheckpointError('missing-file', name, `${url(name)} answered without a body`);
       return r.body;
     },
   };
+}
+
+/** A response's body as text, refused once it passes `maxBytes` (the rest is not fetched). */
+async function boundedText(r: Response, name: string, maxBytes: number): Promise<string> {
+  const declared = contentLength(r);
+  if (declared !== undefined && declared > maxBytes) {
+    await r.body?.cancel().catch(() => {});
+    throw new CheckpointError('over-limit', name, `is ${declared} bytes, more than the ${maxBytes} this engine reads`);
+  }
+  if (!r.body) return '';
+  const reader = r.body.getReader();
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw new CheckpointError('over-limit', name, `is more than the ${maxBytes} bytes this engine reads`);
+    }
+    parts.push(value);
+  }
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) { bytes.set(p, at); at += p.length; }
+  return new TextDecoder().decode(bytes);
 }
 
 /** A Blob with a name: a File, or anything shaped like one (for tests and workers). */

@@ -75,6 +75,18 @@ export class ExactReader {
     return got < n ? out.subarray(0, got) : out;
   }
 
+  /**
+   * The next bytes as they arrived, at most `max` of them, without a copy (a view that is valid
+   * until the next call); null at the end of the stream.
+   */
+  async next(max = Infinity): Promise<Uint8Array | null> {
+    if (!(await this.fill())) return null;
+    const take = Math.min(max, this.chunk.length - this.at);
+    const out = this.chunk.subarray(this.at, this.at + take);
+    this.at += take; this.offset += take;
+    return out;
+  }
+
   /** Skip n bytes; returns how many were skipped (fewer at end of stream). */
   async skip(n: number): Promise<number> {
     let left = n;

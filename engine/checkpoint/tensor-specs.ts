@@ -60,28 +60,84 @@ export function tensorName(t: Pick<TensorTemplate, 'name'>, l = 0, e = 0): strin
 /**
  * Every tensor a checkpoint for `c` must hold, in checkpoint order: embed_tokens, each layer's
  * tensors followed by its experts', then norm and lm_head. With `optional`, also those it may
- * hold but need not (lm_head under tied embeddings).
+ * hold but need not (lm_head under tied embeddings). One at a time: a config is untrusted, and
+ * its counts are checked against the files before anything proportional to them is built.
  */
-export function mixtralTensorSpecs(c: MixtralConfig, { optional = false } = {}): TensorSpec[] {
-  const specs: TensorSpec[] = [];
-  const model = (field: ModelTensor) => {
+export function* eachTensorSpec(c: MixtralConfig, { optional = false } = {}): Generator<TensorSpec, void, void> {
+  const model = (field: ModelTensor): TensorSpec => {
     const t = tensorTemplate(field);
-    specs.push({ name: t.name, shape: tensorShape(c, t.dims), scope: 'model', field });
+    return { name: t.name, shape: tensorShape(c, t.dims), scope: 'model', field };
   };
-  model('embed_tokens');
+  yield model('embed_tokens');
   for (let l = 0; l < c.num_hidden_layers; l++) {
     for (const t of MIXTRAL_TENSORS) {
-      if (t.scope === 'layer') specs.push({ name: tensorName(t, l), shape: tensorShape(c, t.dims), scope: 'layer', field: t.field, layer: l });
+      if (t.scope === 'layer') yield { name: tensorName(t, l), shape: tensorShape(c, t.dims), scope: 'layer', field: t.field, layer: l };
     }
     for (let e = 0; e < c.num_local_experts; e++) {
       for (const t of MIXTRAL_TENSORS) {
-        if (t.scope === 'expert') specs.push({ name: tensorName(t, l, e), shape: tensorShape(c, t.dims), scope: 'expert', field: t.field, layer: l, expert: e });
+        if (t.scope === 'expert') yield { name: tensorName(t, l, e), shape: tensorShape(c, t.dims), scope: 'expert', field: t.field, layer: l, expert: e };
       }
     }
   }
-  model('norm');
-  if (!c.tie_word_embeddings || optional) model('lm_head');
-  return specs;
+  yield model('norm');
+  if (!c.tie_word_embeddings || optional) yield model('lm_head');
+}
+
+/** The tensors of eachTensorSpec as a list: only for a config already checked against its files. */
+export function mixtralTensorSpecs(c: MixtralConfig, options: { optional?: boolean } = {}): TensorSpec[] {
+  return [...eachTensorSpec(c, options)];
+}
+
+/** How many tensors eachTensorSpec gives, counted without listing them. */
+export function tensorCount(c: MixtralConfig, { optional = false } = {}): number {
+  const count = (scope: TensorTemplate['scope']) => MIXTRAL_TENSORS.filter((t) => t.scope === scope).length;
+  const model = count('model') - (c.tie_word_embeddings && !optional ? 1 : 0);
+  return model + c.num_hidden_layers * (count('layer') + c.num_local_experts * count('expert'));
+}
+
+/**
+ * The row of the table a tensor name stands for, with its layer and expert, when `c` has that
+ * layer and expert (and, without `optional`, needs the tensor); else null. In time independent
+ * of the config's counts, so the loader can look up each name a header lists.
+ */
+export function tensorSpecFor(c: MixtralConfig, name: string, { optional = false } = {}): TensorSpec | null {
+  for (const t of MIXTRAL_TENSORS) {
+    const m = matchTemplate(t.name, name);
+    if (!m) continue;
+    const shape = tensorShape(c, t.dims);
+    if (t.scope === 'model') {
+      if (t.field === 'lm_head' && c.tie_word_embeddings && !optional) return null;
+      return { name, shape, scope: 'model', field: t.field };
+    }
+    if (m.l >= c.num_hidden_layers) return null;
+    if (t.scope === 'layer') return { name, shape, scope: 'layer', field: t.field, layer: m.l };
+    if (m.e >= c.num_local_experts) return null;
+    return { name, shape, scope: 'expert', field: t.field, layer: m.l, expert: m.e };
+  }
+  return null;
+}
+
+/** Each template's name cut at its `{l}` and `{e}`: literal parts and the letters between them. */
+const TEMPLATE_PARTS = new Map(MIXTRAL_TENSORS.map((t) => [t.name, t.name.split(/(\{[le]\})/).filter((p) => p !== '')]));
+
+/** `name` read against a template: the numbers standing for `{l}` and `{e}` (in canonical form), or null. */
+function matchTemplate(template: string, name: string): { l: number; e: number } | null {
+  const found = { l: 0, e: 0 };
+  let at = 0;
+  for (const part of TEMPLATE_PARTS.get(template)!) {
+    if (part === '{l}' || part === '{e}') {
+      let end = at;
+      while (end < name.length && end - at < 10 && name.charCodeAt(end) >= 0x30 && name.charCodeAt(end) <= 0x39) end++;
+      // "07" is not layer 7: Hugging Face writes indices without leading zeros.
+      if (end === at || end - at > 9 || (end - at > 1 && name.charCodeAt(at) === 0x30)) return null;
+      found[part === '{l}' ? 'l' : 'e'] = Number(name.slice(at, end));
+      at = end;
+    } else {
+      if (!name.startsWith(part, at)) return null;
+      at += part.length;
+    }
+  }
+  return at === name.length ? found : null;
 }
 
 /** The array of `w` that holds the tensor `s`. */

@@ -1,6 +1,7 @@
 // The CLI's commands. Each writes exactly one line of JSON (generate without --json: the text).
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { readCheckpointSummary } from '../node.ts';
@@ -15,9 +16,14 @@ import { MixscopeTokenizer } from '../tokenizer.ts';
 import { generate, type Finish } from '../generate.ts';
 import type { Engine } from '../engine.ts';
 import { layerRouting, routingHooks, type LayerRouting } from '../routing/routing.ts';
-import { numberFlag, parseIds, UsageError, type CliArgs } from './args.ts';
+import { integerFlag, numberFlag, parseIds, UsageError, type CliArgs } from './args.ts';
+import { MAX_SEED } from '../sampling.ts';
+import { checkFinite } from '../generation/finite.ts';
 import { analyzeRouting } from '../analysis/analyze-routing.ts';
 import { promptIds } from '../generation/prompt.ts';
+import { experts } from './experts.ts';
+import { lens } from './lens.ts';
+import { patch } from './patch.ts';
 
 type Values = CliArgs['values'];
 type Out = (line: string) => void;
@@ -33,7 +39,11 @@ export const USAGE = `usage: npm run -s cli -- <command> [--model DIR] [options]
   tokenize --text T                      {"ids":[...],"tokens":[...]} (needs config.json and tokenizer.json only)
   forward --ids 1,2,3 [--backend cpu|webgpu]  last-position logits, router logits, expert choices
   generate --prompt T [--max-tokens N] [--temperature X] [--top-p P] [--top-k K] [--seed S] [--backend cpu|webgpu] [--json]
-  analyze --text-file F [--backend cpu|webgpu]  per layer: expert shares (first, top-k), consecutive-token repetition
+  analyze --text-file F [--backend cpu|webgpu]  per layer: expert shares (first, top-k), consecutive-token repetition, co-activation, transitions, margins
+  experts --text-file F [--top N] [--min-count M] [--backend cpu|webgpu]  per layer and expert: shares, top tokens by lift, top contexts
+  lens --text T | --ids 1,2,3 [--top N] [--backend cpu|webgpu]  logit lens of every layer and position, and of each chosen expert's output
+  patch --clean T --corrupt T2 --answer A --wrong B [--what resid_pre|attn_out|resid_mid|mlp_out|resid_post|routing] [--backend cpu|webgpu]
+--seed S: an integer from 0 to ${MAX_SEED}; --special-tokens: read "<s>", "</s>" in --text/--prompt as special tokens (default: text)
 --model DIR, or org/name[@revision] from the Hugging Face Hub (cached in HF_HUB_CACHE; --token T or HF_TOKEN for gated models)
 --model defaults to ${path.relative(process.cwd(), DEFAULT_MODEL_DIR) || DEFAULT_MODEL_DIR}`;
 
@@ -45,15 +55,21 @@ function modelDir(values: Values): string {
   return DEFAULT_MODEL_DIR;
 }
 
-function requireTokenizer(dir: string, tokenizer: MixscopeTokenizer | null): MixscopeTokenizer {
+export function requireTokenizer(dir: string, tokenizer: MixscopeTokenizer | null): MixscopeTokenizer {
   if (!tokenizer) throw new UsageError(`${path.join(dir, 'tokenizer.json')} is missing: this command needs a tokenizer`);
   return tokenizer;
 }
 
+/**
+ * The most weight bytes (as float32) the CLI loads: the machine's memory. A checkpoint larger
+ * than that fails before it is read, naming the tensor that would cross it.
+ */
+const MAX_WEIGHT_BYTES = totalmem();
+
 /** A directory on disk, or a Hugging Face Hub model through its cache (see model-source.ts). */
-async function load(values: Values, { needTokenizer }: { needTokenizer: boolean }): Promise<{ dir: string; model: Model }> {
+export async function load(values: Values, { needTokenizer }: { needTokenizer: boolean }): Promise<{ dir: string; model: Model }> {
   const dir = modelDir(values);
-  const model = await loadCliModel(dir, values.token, loadModel);
+  const model = await loadCliModel(dir, values.token, (source) => loadModel(source, { maxWeightBytes: MAX_WEIGHT_BYTES }));
   if (needTokenizer) requireTokenizer(dir, model.tokenizer);
   return { dir, model };
 }
@@ -76,7 +92,7 @@ async function summary(values: Values) {
   return { dir, config: model.config, tokenizerJson: model.tokenizerJson, files: model.files, dtypeBytes: model.dtypeBytes };
 }
 
-async function createEngine(values: Values, model: Model): Promise<Engine> {
+export async function createEngine(values: Values, model: Model): Promise<Engine> {
   const backend = values.backend ?? 'cpu';
   if (backend === 'cpu') return new CpuEngine(model.config, model.weights);
   if (backend === 'webgpu') {
@@ -115,7 +131,7 @@ async function tokenize(values: Values, out: Out) {
   if (values['text-file']) text = await readFile(values['text-file'], 'utf8');
   if (text === undefined) throw new UsageError('tokenize needs --text T (or --text-file F)');
   const { dir, tokenizerJson } = await summary(values);
-  const { ids, tokens } = requireTokenizer(dir, tokenizerJson ? new MixscopeTokenizer(tokenizerJson) : null).encode(text);
+  const { ids, tokens } = requireTokenizer(dir, tokenizerJson ? new MixscopeTokenizer(tokenizerJson) : null).encode(text, { specialTokens: values['special-tokens'] === true });
   out(JSON.stringify({ ids, tokens }) + '\n');
 }
 
@@ -128,6 +144,8 @@ async function forward(values: Values, out: Out) {
     const r = await engine.forward(ids, { hooks: routingHooks({ logits: true }) });
     const E = model.config.num_local_experts, K = model.config.num_experts_per_tok;
     const layers = layerRouting(model.config, r.hooks, { logits: true });
+    // NaN would print as null: say what went wrong instead.
+    checkFinite(model.config, r.position, ids.length, layers, r);
     out(JSON.stringify({
       logits: Array.from(r.logits),
       router_logits: layers.map((L) => rows(L.logits!, E)),
@@ -141,6 +159,15 @@ async function forward(values: Values, out: Out) {
 
 async function generateCommand(values: Values, out: Out, note: Note) {
   if (values.prompt === undefined) throw new UsageError('generate needs --prompt T');
+  // Flags first: a mistyped one costs no model load.
+  const maxTokens = integerFlag(values, 'max-tokens', { min: 1, max: 2 ** 31 - 1, fallback: 64 })!;
+  const sampling = {
+    temperature: numberFlag(values, 'temperature', 0),
+    topP: numberFlag(values, 'top-p'),
+    topK: integerFlag(values, 'top-k', { min: 0, max: 2 ** 31 - 1 }),
+    seed: integerFlag(values, 'seed', { min: 0, max: MAX_SEED, fallback: 0 }),
+  };
+  let promptLength = 0;
   const { dir, model } = await load(values, { needTokenizer: true });
   const tokenizer = requireTokenizer(dir, model.tokenizer);
   const engine = await createEngine(values, model);
@@ -151,19 +178,20 @@ async function generateCommand(values: Values, out: Out, note: Note) {
   let promptExperts: number[][][] = [];
   let text = '';
   let finish: Finish | undefined;
+  let generated = 0;
   // The last row of a layer: the routing of the token that was fed last in the step.
   const lastRow = (L: LayerRouting, which: 'indices' | 'weights') => Array.from(L[which].subarray(L[which].length - K));
   try {
     for await (const step of generate({ engine, tokenizer, prompt: values.prompt }, {
-      maxTokens: numberFlag(values, 'max-tokens', 64),
-      temperature: numberFlag(values, 'temperature', 0),
-      topP: numberFlag(values, 'top-p'),
-      topK: numberFlag(values, 'top-k'),
-      seed: numberFlag(values, 'seed', 0),
+      maxTokens,
+      ...sampling,
+      specialTokens: values['special-tokens'] === true,
       routing: json,
     })) {
       text += step.text;
+      generated = step.index + 1;
       finish = step.finish ?? finish;
+      if (step.index === 0) promptLength = step.inputIds.length;
       if (!json) { out(step.text); continue; }
       const routing = step.routing!;
       // Step 0 runs the whole prompt: its last row belongs to the prompt's final token.
@@ -181,7 +209,9 @@ async function generateCommand(values: Values, out: Out, note: Note) {
     engine.dispose();
   }
   // Not part of the result, but a reader should know the text was cut by the model's window.
-  if (finish === 'context') note(`mixscope generate: stopped because the model's context window (${model.config.max_position_embeddings} positions) is full\n`);
+  if (finish === 'context') {
+    note(`mixscope generate: stopped after ${generated} tokens because the model's context window (${model.config.max_position_embeddings} positions) is full: --max-tokens ${maxTokens} was cut to ${generated} by a prompt of ${promptLength} tokens\n`);
+  }
   if (!json) { out('\n'); return; }
   out(JSON.stringify({
     prompt: values.prompt,
@@ -216,4 +246,7 @@ export const COMMANDS: Record<string, (values: Values, out: Out, note: Note) => 
   forward,
   generate: generateCommand,
   analyze,
+  experts,
+  lens,
+  patch,
 };

@@ -7,7 +7,7 @@ import type { MixtralConfig } from '../config.ts';
 import type { CpuLayerWeights, CpuWeights } from './stored-weights.ts';
 import { matmulStored as matmul, rowOf } from './stored-weights.ts';
 import { HookRun, type ExpertChoice, type HookTensor } from '../hooks/request.ts';
-import { interventionsForLayer, type Intervention, type LayerInterventions } from '../hooks/interventions.ts';
+import { applyPatches, interventionsForLayer, type Intervention, type LayerInterventions, type PatchableHook } from '../hooks/interventions.ts';
 import { KVCache } from './kv-cache.ts';
 import { addInPlace, rmsnorm, rope, silu, softmaxInPlace, topk } from './ops.ts';
 
@@ -37,23 +37,26 @@ export function cpuForward(c: MixtralConfig, w: CpuWeights, ids: readonly number
     const lw = w.layers[l];
     const iv = interventionsForLayer(c, o.interventions, l);
     const name = (leaf: string) => `blocks.${l}.${leaf}`;
-    x = o.hooks.apply(name('hook_resid_pre'), tensor([T, D], x), l).data;
+    // A (T, D) hook point: activation patches replace their rows first, then the hooks run.
+    const point = (leaf: PatchableHook, v: Float32Array): Float32Array => {
+      applyPatches(v, iv.patches.get(leaf), pos0, T, D);
+      return o.hooks.apply(name(leaf), tensor([T, D], v), l).data;
+    };
+    x = point('hook_resid_pre', x);
 
     // ---- attention sub-block: x = x + o_proj(attention(rmsnorm(x)))
     const xn = new Float32Array(T * D);
     rmsnorm(xn, x, lw.input_layernorm, T, D, c.rms_norm_eps);
-    let attnOut = attention(c, lw, xn, T, pos0, S, l, o.cache, o.hooks, iv);
-    attnOut = o.hooks.apply(name('hook_attn_out'), tensor([T, D], attnOut), l).data;
+    const attnOut = point('hook_attn_out', attention(c, lw, xn, T, pos0, S, l, o.cache, o.hooks, iv));
     addInPlace(x, attnOut);
-    x = o.hooks.apply(name('hook_resid_mid'), tensor([T, D], x), l).data;
+    x = point('hook_resid_mid', x);
 
     // ---- sparse MoE sub-block: x = x + sum_k weight_k * expert_k(rmsnorm(x))
     const xm = new Float32Array(T * D);
     rmsnorm(xm, x, lw.post_attention_layernorm, T, D, c.rms_norm_eps);
-    let moeOut = moe(c, lw, xm, T, pos0, l, o.hooks, iv);
-    moeOut = o.hooks.apply(name('hook_mlp_out'), tensor([T, D], moeOut), l).data;
+    const moeOut = point('hook_mlp_out', moe(c, lw, xm, T, pos0, l, o.hooks, iv));
     addInPlace(x, moeOut);
-    x = o.hooks.apply(name('hook_resid_post'), tensor([T, D], x), l).data;
+    x = point('hook_resid_post', x);
   }
   o.cache.length = S;
 
@@ -173,7 +176,8 @@ function moe(
     const sum = raw.reduce((a, b) => a + b, 0);
     for (let k = 0; k < K; k++) {
       choice.indices[t * K + k] = chosen[k];
-      choice.weights[t * K + k] = forced?.weights ? raw[k] : sum > 0 ? raw[k] / sum : 1 / K;
+      // NaN probabilities give NaN weights: the output says so, rather than route silently 1/K.
+      choice.weights[t * K + k] = forced?.weights ? raw[k] : sum > 0 ? raw[k] / sum : Number.isNaN(sum) ? NaN : 1 / K;
     }
   }
   choice = hooks.apply(name('hook_expert_choice'), choice, l);

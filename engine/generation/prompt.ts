@@ -12,14 +12,20 @@ import { RequestError } from '../errors.ts';
  */
 export type PromptUse = 'generate' | 'forward' | 'any-length';
 
-/** Token ids of a prompt or a text (text is encoded with the tokenizer; ids are taken as they are). */
-export function promptIds(config: Pick<MixtralConfig, 'max_position_embeddings'>, tokenizer: MixscopeTokenizer | null | undefined, input: string | readonly number[], use: PromptUse = 'generate'): number[] {
+/**
+ * Token ids of a prompt or a text (text is encoded with the tokenizer; ids are taken as they are).
+ * Special tokens written in the text are text unless `specialTokens` (see tokenizer.ts).
+ */
+export function promptIds(
+  config: Pick<MixtralConfig, 'max_position_embeddings'>, tokenizer: MixscopeTokenizer | null | undefined,
+  input: string | readonly number[], use: PromptUse = 'generate', { specialTokens = false } = {},
+): number[] {
   const what = use === 'generate' ? 'prompt' : 'text';
   let ids: number[];
   if (typeof input === 'string') {
     if (input.length === 0) throw new RequestError(`the ${what} is empty: type some text${use === 'generate' ? ' to continue' : ''}`);
     if (!tokenizer) throw new RequestError(`a text ${what} needs a tokenizer (this checkpoint has no tokenizer.json): give token ids instead`);
-    ids = tokenizer.encode(input).ids;
+    ids = tokenizer.encode(input, { specialTokens }).ids;
   } else {
     ids = [...input];
   }

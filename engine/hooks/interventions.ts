@@ -16,7 +16,19 @@ export interface RouterBias { kind: 'router_bias'; layer: number; bias: number[]
 /** Zero one query head's attention output (hook_z) in a layer, before o_proj. */
 export interface ZeroHead { kind: 'zero_head'; layer: number; head: number }
 
-export type Intervention = AblateExperts | ForceExperts | RouterBias | ZeroHead;
+/** The (T, D) hook points an activation patch can replace a row of. */
+export const PATCHABLE_HOOKS = ['hook_resid_pre', 'hook_attn_out', 'hook_resid_mid', 'hook_mlp_out', 'hook_resid_post'] as const;
+export type PatchableHook = (typeof PATCHABLE_HOOKS)[number];
+
+/**
+ * Activation patching: the value of hook `blocks.{layer}.{hook}` at absolute token `position` is
+ * replaced by `values` (D floats, e.g. the same hook's row in another run) before it flows on.
+ * Function hooks and observation at that point see the patched value. A position outside the
+ * call is left alone (a later call of the session may hold it).
+ */
+export interface PatchActivation { kind: 'patch_activation'; layer: number; hook: PatchableHook; position: number; values: ArrayLike<number> }
+
+export type Intervention = AblateExperts | ForceExperts | RouterBias | ZeroHead | PatchActivation;
 
 function checkLayer(c: MixtralConfig, layer: number, kind: string): void {
   if (!Number.isInteger(layer) || layer < 0 || layer >= c.num_hidden_layers) {
@@ -65,6 +77,20 @@ export function validateInterventions(c: MixtralConfig, list: readonly Intervent
           throw new RequestError(`zero_head: head ${iv.head} is out of range 0..${c.num_attention_heads - 1}`);
         }
         break;
+      case 'patch_activation':
+        if (!(PATCHABLE_HOOKS as readonly string[]).includes(iv.hook)) {
+          throw new RequestError(`patch_activation: hook "${String(iv.hook).slice(0, 40)}" cannot be patched; use one of ${PATCHABLE_HOOKS.join(', ')}`);
+        }
+        if (!Number.isInteger(iv.position) || iv.position < 0 || iv.position >= c.max_position_embeddings) {
+          throw new RequestError(`patch_activation: position ${iv.position} is out of range 0..${c.max_position_embeddings - 1}`);
+        }
+        if (!iv.values || iv.values.length !== c.hidden_size) {
+          throw new RequestError(`patch_activation: values must hold hidden_size (${c.hidden_size}) numbers, got ${iv.values?.length ?? 'none'}`);
+        }
+        for (let i = 0; i < iv.values.length; i++) {
+          if (!Number.isFinite(iv.values[i])) throw new RequestError(`patch_activation: values[${i}] is not a finite number`);
+        }
+        break;
       default:
         throw new RequestError(`unknown intervention kind "${(iv as { kind: string }).kind}"`);
     }
@@ -77,10 +103,12 @@ export interface LayerInterventions {
   bias: Float32Array | null;           // (E) summed router biases
   force: ForceExperts[];
   zeroHeads: Set<number>;
+  /** Activation patches of this layer, by hook leaf (e.g. 'hook_resid_pre'), in the order given. */
+  patches: Map<PatchableHook, PatchActivation[]>;
 }
 
 export function interventionsForLayer(c: MixtralConfig, list: readonly Intervention[], layer: number): LayerInterventions {
-  const out: LayerInterventions = { ablated: new Set(), bias: null, force: [], zeroHeads: new Set() };
+  const out: LayerInterventions = { ablated: new Set(), bias: null, force: [], zeroHeads: new Set(), patches: new Map() };
   for (const iv of list) {
     if (iv.layer !== layer) continue;
     if (iv.kind === 'ablate_experts') iv.experts.forEach((e) => out.ablated.add(e));
@@ -89,6 +117,18 @@ export function interventionsForLayer(c: MixtralConfig, list: readonly Intervent
       for (let e = 0; e < c.num_local_experts; e++) out.bias[e] += iv.bias[e];
     } else if (iv.kind === 'force_experts') out.force.push(iv);
     else if (iv.kind === 'zero_head') out.zeroHeads.add(iv.head);
+    else if (iv.kind === 'patch_activation') out.patches.set(iv.hook, [...(out.patches.get(iv.hook) ?? []), iv]);
   }
   return out;
+}
+
+/**
+ * Replace rows of a (T, D) hook value in place by the patches at `hook` whose positions fall in
+ * this call (tokens at absolute positions pos0 .. pos0 + T - 1); later patches of a row win.
+ */
+export function applyPatches(x: Float32Array, patches: readonly PatchActivation[] | undefined, pos0: number, T: number, D: number): void {
+  for (const p of patches ?? []) {
+    const t = p.position - pos0;
+    if (t >= 0 && t < T) x.set(p.values, t * D);
+  }
 }

@@ -3,7 +3,14 @@
 // the result in one map. A function hook splits the call where it runs: the work planned so far
 // is submitted, the value read, the functions run (hooks/request.ts: HookRun, as on the CPU) and
 // what they return written back: a sync, which is its cost. No hook, no copy and no readback.
+// An activation patch (hooks/interventions.ts: patch_activation) is a copy too, the other way:
+// the call's patches are written into one scratch buffer when the call begins, and at a patched
+// hook point its D values are copied into the hook's buffer, at its token's row, before anything
+// else there reads the value (function hooks, observation, the rest of the forward). Copies bind
+// nothing, so patches never touch a planned dispatch. Any backend plan that marks its hook points
+// (a HookPoint with the buffer holding the value at that moment) gets patching for free.
 import type { MixtralConfig } from '../config.ts';
+import type { Intervention, PatchActivation } from '../hooks/interventions.ts';
 import { RequestError } from '../errors.ts';
 import { hookShape, hookSpec } from '../hooks/names.ts';
 import { HookRun, resolveHookNames, type ExpertChoice, type HookRequest, type HookTensor, type HookValue } from '../hooks/request.ts';
@@ -24,10 +31,32 @@ export class HookCapture {
   private readonly synced: Set<string>;
   /** Observed hooks without function hooks, copied into the readback buffer. */
   private readonly slots = new Map<string, Slot>();
+  /** Activation patches of rows in this call, by full hook name, each with its values' byte offset in `patchValues`. */
+  private readonly patches = new Map<string, { iv: PatchActivation; offset: number }[]>();
+  /** This call's patch values, one row of D floats per patch (null: no patch). */
+  private readonly patchValues: GPUBuffer | null = null;
 
-  /** Observed hooks are laid out from byte `from` of the readback buffer on. */
-  constructor(private readonly device: GPUDevice, private readonly config: MixtralConfig, request: HookRequest, private readonly call: { T: number; S: number; pos0: number }, from: number) {
+  /**
+   * Observed hooks are laid out from byte `from` of the readback buffer on. `scratch` gives a
+   * storage buffer of at least `bytes` that this call may overwrite (the session's scratch).
+   */
+  constructor(
+    private readonly device: GPUDevice, private readonly config: MixtralConfig, request: HookRequest, private readonly call: { T: number; S: number; pos0: number }, from: number,
+    interventions: readonly Intervention[] = [], scratch: (label: string, bytes: number) => GPUBuffer = () => { throw new Error('no scratch buffer for patches'); },
+  ) {
     this.run = new HookRun(config, request, call.pos0);
+    const mine = interventions.filter((iv): iv is PatchActivation => iv.kind === 'patch_activation' && iv.position >= call.pos0 && iv.position < call.pos0 + call.T);
+    if (mine.length) {
+      const D = config.hidden_size, values = new Float32Array(mine.length * D);
+      mine.forEach((iv, i) => {
+        values.set(iv.values, i * D);
+        const name = `blocks.${iv.layer}.${iv.hook}`;
+        this.patches.set(name, [...(this.patches.get(name) ?? []), { iv, offset: 4 * i * D }]);
+      });
+      // Written on the queue before this call submits anything, after every earlier call's work.
+      this.patchValues = scratch('patch values', values.byteLength);
+      device.queue.writeBuffer(this.patchValues, 0, values);
+    }
     this.synced = resolveHookNames(config, Object.keys(request.fns ?? {}));
     for (const name of this.synced) {
       if (hookSpec(name)?.template === 'blocks.{l}.moe.hook_expert_out') {
@@ -45,9 +74,9 @@ export class HookCapture {
     this.end = at;
   }
 
-  /** Whether the forward must compute this hook's value at all. */
+  /** Whether the forward must compute this hook's value at all (observed, a function hook, or patched). */
   wants(name: string): boolean {
-    return this.run.wants(name);
+    return this.run.wants(name) || this.patches.has(name);
   }
 
   /**
@@ -58,6 +87,7 @@ export class HookCapture {
   async walk(plan: readonly ForwardStep[], steps: Step[], flush: () => Promise<void>, readback: GPUBuffer): Promise<void> {
     for (const p of plan) {
       if (!('hook' in p)) { steps.push(p); continue; }
+      if ('tensor' in p) steps.push(...this.patchCopies(p.hook, p.tensor));
       if (this.synced.has(p.hook)) {
         await flush();
         await this.callFunctions(p);
@@ -69,6 +99,12 @@ export class HookCapture {
       if ('tensor' in p) steps.push(copy(p.tensor, 0, readback, slot.offset, bytes));
       else steps.push(copy(p.indices, 0, readback, slot.offset, bytes), copy(p.weights, 0, readback, slot.offset + bytes, bytes));
     }
+  }
+
+  /** Copies that put each patch of hook `name` into its row of `tensor` (T, D), in the order given. */
+  private patchCopies(name: string, tensor: GPUBuffer): Step[] {
+    const D = this.config.hidden_size;
+    return (this.patches.get(name) ?? []).map(({ iv, offset }) => copy(this.patchValues!, offset, tensor, 4 * (iv.position - this.call.pos0) * D, 4 * D));
   }
 
   /** Read the hook's value, pass it through its functions and write back what they return. */

@@ -71,7 +71,7 @@ export class GpuSession implements EngineSession {
     const T = ids.length, pos0 = this.length, S = pos0 + T, V = c.vocab_size;
     // The readback buffer: the result first (the logits asked for, or the token), then the hooks.
     const resultBytes = output === 'argmax' ? 4 : 4 * (output === 'all' ? T : 1) * V;
-    const hooks = new HookCapture(device, c, normaliseHookRequest(request.hooks), { T, S, pos0 }, resultBytes);
+    const hooks = new HookCapture(device, c, normaliseHookRequest(request.hooks), { T, S, pos0 }, resultBytes, interventions, (label, bytes) => this.cache.buffer(label, bytes));
     // Every row goes through lm_head when every row's logits, or a hook on them, are wanted.
     const rows = output === 'all' || hooks.wants('hook_logits') || hooks.wants('ln_final.hook_normalized') ? T : 1;
     await this.reserve(S);

@@ -7,6 +7,7 @@ import type { HookValue } from '../../engine/hooks/request.ts';
 import type { Finish } from '../../engine/generate.ts';
 import type { AttentionData, LayerRouting, NextTokenData, RoutingData, TokenInfo } from '../../viz/types.ts';
 import type { StepPayload, TracePayload } from './protocol.ts';
+import type { LensLayer } from '../../engine/lens/logit-lens.ts';
 import type { GenerationState, Trace } from './types.ts';
 
 /** Per-layer routing of a growing sequence. */
@@ -115,6 +116,8 @@ export class GenerationAccumulator {
   private tps = 0;
   private text = '';
   private steps = 0;
+  /** The logit lens of every routed token, per layer (with the `lens` option). */
+  private lens: LensLayer[] | null = null;
 
   constructor(private readonly config: MixtralConfig) {
     this.routing = new RoutingColumns(config);
@@ -127,6 +130,10 @@ export class GenerationAccumulator {
     this.routing.append(p.routing, p.fed.length);
     this.attention.append(position, p.fed.length, p.attention);
     this.routedCount += p.fed.length;
+    if (p.lens) {
+      this.lens ??= p.lens.map(() => ({ resid: [], experts: [] }));
+      p.lens.forEach((L, l) => { this.lens![l].resid.push(...L.resid); this.lens![l].experts.push(...L.experts); });
+    }
     if (p.sampled) {
       this.tokens.push(p.sampled);
       this.text += p.sampled.text;
@@ -152,6 +159,7 @@ export class GenerationAccumulator {
       routing: this.routing.data(routed),
       attention: (layer: number) => attention.data(layer, routed),
       next: this.next, hooks: this.hooks, tokensPerSecond: this.tps,
+      ...(this.lens ? { lens: { tokens: routed, layers: this.lens.map((L) => ({ resid: L.resid.slice(), experts: L.experts.slice() })) } } : {}),
     };
   }
 }

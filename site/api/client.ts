@@ -1,12 +1,17 @@
 // The page's side of the engine worker: loads models, streams generations as cumulative states
-// coalesced to one per animation frame, and stops at once when asked.
+// coalesced to one per animation frame, and stops at once when asked. A load runs beside the
+// model in use and can be cancelled; one that fails leaves the model and its generations be.
 import { MixscopeTokenizer } from '../../engine/tokenizer.ts';
 import type { RoutingAnalysis } from '../../engine/analysis/analyze-routing.ts';
 import type { HookValue } from '../../engine/hooks/request.ts';
 import type { AnalyzeRequestOptions, FromWorker, ForwardRequestOptions, GenerateRequestOptions, ModelSource, ToWorker, TraceRequestOptions, WorkerStats } from './protocol.ts';
+import type { ExpertsRequestOptions, ExpertsResult, LensRequestOptions, LensResult, PatchOutcome, PatchRequest } from './protocol.ts';
 import type { GenerationState, ModelInfo, Trace } from './types.ts';
 import { GenerationAccumulator, buildTrace } from './accumulator.ts';
 import type { LoadPlan } from './load-plan.ts';
+
+/** Progress and cancellation of a long request. */
+export interface LongRequest { onProgress?: (done: number, total: number) => void; signal?: AbortSignal }
 
 export interface LoadState {
   /** 'error': the last load failed (`info` still describes the model in use, if any). */
@@ -32,6 +37,8 @@ function workerError(name: string, message: string, code?: string): Error {
   return e;
 }
 
+const cancelled = (why: string) => new DOMException(why, 'AbortError');
+
 /** Resolves at the next animation frame, or after 100 ms where frames do not run (a hidden tab). */
 function nextFrame(): Promise<void> {
   return new Promise((resolve) => {
@@ -40,6 +47,13 @@ function nextFrame(): Promise<void> {
   });
 }
 
+/** A progress listener for the research requests' 'request-progress' messages. */
+const progressOf = (onProgress?: (done: number, total: number) => void) => (m: FromWorker): boolean => {
+  if (m.type !== 'request-progress') return false;
+  onProgress?.(m.done, m.total);
+  return true;
+};
+
 export class MixscopeClient {
   private readonly worker: Worker;
   private nextId = 1;
@@ -47,6 +61,8 @@ export class MixscopeClient {
   private readonly running = new Map<number, () => void>();
   private readonly listeners = new Set<(s: LoadState) => void>();
   private loadWaiters: { resolve: (i: ModelInfo) => void; reject: (e: Error) => void } | null = null;
+  /** The id of the load in progress (0: none); messages of older loads are ignored. */
+  private loading = 0;
   state: LoadState = { phase: 'idle', bytesDone: 0, bytesTotal: 0, file: '', info: null, error: null, running: 0 };
   tokenizer: MixscopeTokenizer | null = null;
 
@@ -62,13 +78,23 @@ export class MixscopeClient {
     return () => this.listeners.delete(fn);
   }
 
-  /** Loads a checkpoint; resolves with its description once an engine is ready. */
+  /**
+   * Loads a checkpoint; resolves with its description once an engine is ready. The model in use
+   * keeps working meanwhile, and stays if this load fails or is cancelled (its generations are
+   * stopped only when the new model takes over). A newer load cancels this one.
+   */
   load(source: ModelSource, backend: 'auto' | 'cpu' = 'auto'): Promise<ModelInfo> {
-    this.stop();
-    this.loadWaiters?.reject(new Error('another model is being loaded'));
+    this.loadWaiters?.reject(cancelled('another model is being loaded'));
+    const id = this.nextId++;
+    this.loading = id;
     this.setState({ phase: 'loading', bytesDone: 0, bytesTotal: 0, file: '', error: null });
-    this.send({ type: 'load', source, backend });
+    this.send({ type: 'load', id, source, backend });
     return new Promise((resolve, reject) => { this.loadWaiters = { resolve, reject }; });
+  }
+
+  /** Cancels the load in progress, if any: its fetches and parsing stop; the model in use stays. */
+  cancelLoad(): void {
+    if (this.loading) this.send({ type: 'cancel-load', id: this.loading });
   }
 
   get info(): ModelInfo {
@@ -80,13 +106,15 @@ export class MixscopeClient {
   async *generate(prompt: string | number[], options: GenerateRequestOptions = {}): AsyncGenerator<GenerationState, void, void> {
     const info = this.info;
     const id = this.nextId++;
-    const acc = new GenerationAccumulator(info.config);
+    let acc = new GenerationAccumulator(info.config);
     let dirty = false;
     let error: Error | null = null;
     let wake: (() => void) | null = null;
     const poke = () => { const w = wake; wake = null; w?.(); };
     this.handlers.set(id, (msg) => {
       if (msg.type === 'step' && !acc.done) { acc.apply(msg.payload); dirty = true; }
+      // The GPU was lost mid-generation: the worker starts it again on the CPU from the prompt.
+      else if (msg.type === 'restart' && !acc.done) { acc = new GenerationAccumulator(info.config); dirty = true; }
       else if (msg.type === 'error') error = workerError(msg.name, msg.message);
       poke();
     });
@@ -112,9 +140,14 @@ export class MixscopeClient {
     }
   }
 
-  /** Stops every running generation at once (the worker stops before its next token). */
+  /**
+   * Stops every running generation (the worker stops before its next token), every long request
+   * (analyze, experts, patch: before their next forward; each rejects with an AbortError), and the
+   * model load in progress, if any.
+   */
   stop(): void {
     for (const [id, stop] of this.running) { this.send({ type: 'stop', id }); stop(); }
+    this.cancelLoad();
   }
 
   forward(input: string | number[], options: ForwardRequestOptions = {}): Promise<ForwardOutput> {
@@ -132,14 +165,30 @@ export class MixscopeClient {
    * The routing statistics of the Mixtral paper's section 5 over a text of any length (the same
    * implementation as the CLI's `analyze`), with progress per forward window.
    */
-  analyze(text: string | number[], options: AnalyzeRequestOptions & { onProgress?: (done: number, total: number) => void } = {}): Promise<RoutingAnalysis> {
-    const { onProgress, ...rest } = options;
+  analyze(text: string | number[], options: AnalyzeRequestOptions & LongRequest = {}): Promise<RoutingAnalysis> {
+    const { onProgress, signal, ...rest } = options;
     return this.request<RoutingAnalysis>({ type: 'analyze', id: 0, text, options: rest }, (msg) =>
       msg.type === 'analyze-result' ? msg.result : undefined, (msg) => {
       if (msg.type !== 'analyze-progress') return false;
       onProgress?.(msg.done, msg.total);
       return true;
-    });
+    }, signal);
+  }
+
+  /** Expert dashboards over texts (engine/analysis/experts.ts), with progress per forward window. */
+  experts(texts: (string | number[])[], options: ExpertsRequestOptions & LongRequest = {}): Promise<ExpertsResult> {
+    const { onProgress, signal, ...rest } = options;
+    return this.request<ExpertsResult>({ type: 'experts', id: 0, texts, options: rest }, (msg) => (msg.type === 'experts-result' ? msg.result : undefined), progressOf(onProgress), signal);
+  }
+
+  /** The logit lens of a text (engine/lens/logit-lens.ts). */
+  lens(text: string | number[], options: LensRequestOptions = {}): Promise<LensResult> {
+    return this.request<LensResult>({ type: 'lens', id: 0, text, options }, (msg) => (msg.type === 'lens-result' ? msg.result : undefined));
+  }
+
+  /** Activation or routing patching (engine/patch/patching.ts), with progress per patched run. */
+  patch(request: PatchRequest, options: LongRequest = {}): Promise<PatchOutcome> {
+    return this.request<PatchOutcome>({ type: 'patch', id: 0, request }, (msg) => (msg.type === 'patch-result' ? msg.result : undefined), progressOf(options.onProgress), options.signal);
   }
 
   /**
@@ -168,14 +217,31 @@ export class MixscopeClient {
     this.worker.terminate();
   }
 
-  /** One request, one reply; `progress` may take (and return true for) messages that come before it. */
-  private request<T>(msg: Extract<ToWorker, { id: number }>, pick: (m: FromWorker) => T | undefined, progress?: (m: FromWorker) => boolean): Promise<T> {
+  /**
+   * One request, one reply; `progress` may take (and return true for) messages that come before it.
+   * A long request (one with `progress`) is stopped by `signal` or by stop() (the header's Stop
+   * button): the worker stops it before its next forward and the promise rejects.
+   */
+  private request<T>(msg: Extract<ToWorker, { id: number }>, pick: (m: FromWorker) => T | undefined, progress?: (m: FromWorker) => boolean, signal?: AbortSignal): Promise<T> {
     this.info; // throws before a model is loaded
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
+      if (signal?.aborted) { reject(signal.reason); return; }
+      const done = () => {
+        this.handlers.delete(id);
+        signal?.removeEventListener('abort', abort);
+        if (this.running.delete(id)) this.setState({ running: this.running.size });
+      };
+      const cancel = (reason: unknown) => { done(); this.send({ type: 'stop', id }); reject(reason); };
+      const abort = () => cancel(signal!.reason);
+      signal?.addEventListener('abort', abort, { once: true });
+      if (progress) {
+        this.running.set(id, () => cancel(new DOMException('stopped', 'AbortError')));
+        this.setState({ running: this.running.size });
+      }
       this.handlers.set(id, (m) => {
         if (progress?.(m)) return;
-        this.handlers.delete(id);
+        done();
         if (m.type === 'error') reject(workerError(m.name, m.message));
         else { const v = pick(m); if (v === undefined) reject(new Error(`unexpected reply ${m.type}`)); else resolve(v); }
       });
@@ -190,21 +256,33 @@ export class MixscopeClient {
   private receive(msg: FromWorker): void {
     switch (msg.type) {
       case 'progress':
-        this.setState({ bytesDone: msg.bytesDone, bytesTotal: msg.bytesTotal, file: msg.file });
+        if (msg.load === this.loading) this.setState({ bytesDone: msg.bytesDone, bytesTotal: msg.bytesTotal, file: msg.file });
         return;
       case 'loaded':
+        if (msg.load !== this.loading) return;
+        this.loading = 0;
         this.tokenizer = msg.tokenizerJson ? new MixscopeTokenizer(msg.tokenizerJson) : null;
         this.setState({ phase: 'ready', info: msg.info, error: null });
         this.loadWaiters?.resolve(msg.info);
         this.loadWaiters = null;
         return;
       case 'load-error': {
+        if (msg.load !== this.loading) return;
+        this.loading = 0;
         const message = `${msg.name === 'Error' ? '' : `${msg.name}: `}${msg.message}`;
         this.setState({ phase: 'error', error: message });
         this.loadWaiters?.reject(workerError(msg.name, msg.message, msg.code));
         this.loadWaiters = null;
         return;
       }
+      case 'load-cancelled':
+        if (msg.load !== this.loading) return;
+        this.loading = 0;
+        // Back to where the page was: the model in use, no error.
+        this.setState({ phase: this.state.info ? 'ready' : 'idle', error: null });
+        this.loadWaiters?.reject(cancelled('the load was cancelled'));
+        this.loadWaiters = null;
+        return;
       case 'backend':
         if (this.state.info) this.setState({ info: { ...this.state.info, backend: msg.backend, backendDescription: msg.description } });
         return;

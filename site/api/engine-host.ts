@@ -1,5 +1,8 @@
 // Opens a checkpoint and the best engine for it: WebGPU where the browser gives an adapter,
 // the CPU reference engine otherwise, with a one-line reason the page shows in its header.
+// A load can be cancelled (its signal aborts the fetches and the parsing), and holds at most
+// WORKER_MAX_WEIGHT_BYTES of weights: a larger checkpoint fails naming the tensor, before the
+// tab runs out of memory.
 import type { Engine } from '../../engine/engine.ts';
 import { loadModel, type Model } from '../../engine/model.ts';
 import { urlSource, filesSource, type CheckpointSource } from '../../engine/checkpoint/index.ts';
@@ -11,6 +14,7 @@ import { hookNames } from '../../engine/hooks/names.ts';
 import { requestEngineDevice } from '../../engine/webgpu/limits.ts';
 import { weightStorageFor } from '../../engine/checkpoint/dtype.ts';
 import { meterBuffers, type BufferMeter } from '../../engine/webgpu/buffer-meter.ts';
+import { DeviceLostError } from '../../engine/webgpu/gpu.ts';
 import type { ModelSource } from './protocol.ts';
 import type { ModelInfo } from './types.ts';
 
@@ -20,28 +24,46 @@ export interface OpenedEngine {
   reason: string | null;
   /** Live GPU buffers of the engine's device (null on the CPU), for the worker's `stats`. */
   meter: BufferMeter | null;
+  /** Settles when the engine's GPU device is lost, whenever that is (absent on the CPU). */
+  lost?: Promise<DeviceLostError>;
 }
 
-/** The checkpoint source a ModelSource names: a Hub model through this browser's cache where it has one. */
-export function checkpointSource(source: ModelSource): CheckpointSource {
-  if (source.kind === 'url') return urlSource(source.base);
+/**
+ * The most weight bytes (as float32, the engines' layout) a tab loads: 4 GiB, a model of a
+ * billion parameters. Browsers refuse single allocations well before a machine's memory is full,
+ * and a tab that runs out takes every notebook with it.
+ */
+export const WORKER_MAX_WEIGHT_BYTES = 4 * 2 ** 30;
+
+/**
+ * The checkpoint source a ModelSource names: a Hub model through this browser's cache where it
+ * has one. `signal` aborts its requests (a cancelled load stops fetching at once).
+ */
+export function checkpointSource(source: ModelSource, signal?: AbortSignal): CheckpointSource {
+  if (source.kind === 'url') return urlSource(source.base, (...a) => fetch(...a), signal);
   if (source.kind === 'files') return filesSource(source.files);
-  const options = { endpoint: source.endpoint, token: source.token };
+  const options = { endpoint: source.endpoint, token: source.token, signal };
   return typeof caches === 'undefined' ? hubSource(source.model, options) : cachedHubSource(source.model, options);
 }
 
 export async function openModel(source: ModelSource, onProgress: (p: LoadProgress) => void, signal?: AbortSignal): Promise<Model> {
-  const src = checkpointSource(source);
-  const model = await loadModel(src, { onProgress, signal });
+  const src = checkpointSource(source, signal);
+  const model = await loadModel(src, { onProgress, signal, maxWeightBytes: WORKER_MAX_WEIGHT_BYTES });
   // Files still on their way into the cache finish before the model is reported open.
   if ('settled' in src) await (src as CachedHubSource).settled();
+  signal?.throwIfAborted();
   // A Hub model is named as people write it ("org/name@revision"), not by its endpoint.
   return source.kind === 'hub' ? { ...model, label: source.model } : model;
 }
 
+/** The CPU reference engine for `model`, with the reason it is used. */
+export function cpuEngine(model: Model, reason: string): OpenedEngine {
+  return { engine: new CpuEngine(model.config, model.weights), reason, meter: null };
+}
+
 /** WebGPU if it can be had, else the CPU engine and why. Never throws for a missing GPU. */
 export async function openEngine(model: Model, backend: 'auto' | 'cpu'): Promise<OpenedEngine> {
-  const cpu = (reason: string): OpenedEngine => ({ engine: new CpuEngine(model.config, model.weights), reason, meter: null });
+  const cpu = (reason: string): OpenedEngine => cpuEngine(model, reason);
   if (backend === 'cpu') return cpu('the CPU engine was asked for');
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
   if (!gpu) return cpu('this browser has no WebGPU');
@@ -55,7 +77,7 @@ export async function openEngine(model: Model, backend: 'auto' | 'cpu'): Promise
     const info = adapter.info;
     const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'adapter';
     const engine = await WebGpuEngine.create(device, model.config, model.weights, { weights: f16 ? 'f16' : 'f32' }, `WebGPU (${name})`);
-    return { engine, reason: null, meter };
+    return { engine, reason: null, meter, lost: device.lost.then((info) => DeviceLostError.from(info)) };
   } catch (e) {
     return cpu(`WebGPU failed: ${(e as Error).message}`);
   }

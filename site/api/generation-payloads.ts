@@ -9,6 +9,7 @@ import { resolveHookNames } from '../../engine/hooks/request.ts';
 import { generate, type FedForward } from '../../engine/generate.ts';
 import type { MixtralConfig } from '../../engine/config.ts';
 import type { GenerateRequestOptions, StepPayload } from './protocol.ts';
+import { LENS_HOOKS, lensFromHooks, type LensHead } from '../../engine/lens/logit-lens.ts';
 
 export const ATTENTION_HOOKS = ['blocks.*.attn.hook_pattern'];
 
@@ -31,17 +32,22 @@ export function namedHooks(hooks: ReadonlyMap<string, HookValue>, names: Readonl
 export async function* generationPayloads(
   engine: Engine, tokenizer: MixscopeTokenizer | null, prompt: string | readonly number[],
   o: GenerateRequestOptions, signal?: AbortSignal,
+  /** The final norm and lm_head the `lens` option reads through (lens/logit-lens.ts: lensHead). */
+  lensHead?: LensHead,
 ): AsyncGenerator<StepPayload, void, void> {
   const config = engine.config;
   const attention = o.attention ?? true;
   const extra = resolveHookNames(config, o.hooks ?? []);
+  if (o.lens && !lensHead) throw new Error('the lens option needs the model\'s final norm and lm_head');
+  const lens = o.lens && lensHead ? { head: lensHead, top: o.lens, hooks: LENS_HOOKS } : null;
   const payload = (f: FedForward, tokensPerSecond: number): StepPayload => ({
     fed: f.fed, routing: f.routing!, attention: attention ? attentionPatterns(config, f.hooks) : undefined,
     hooks: namedHooks(f.hooks, extra), tokensPerSecond,
+    ...(lens ? { lens: lensFromHooks(config, lens.head, f.hooks, { top: lens.top, piece: (id) => tokenizer?.idToToken(id) ?? String(id) }) } : {}),
   });
   for await (const step of generate({ engine, tokenizer, prompt }, {
     maxTokens: o.maxTokens, temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed,
-    interventions: o.interventions, hooks: [...(attention ? ATTENTION_HOOKS : []), ...extra],
+    interventions: o.interventions, hooks: [...(attention ? ATTENTION_HOOKS : []), ...extra, ...(lens ? lens.hooks : [])],
     routing: true, candidates: o.candidates ?? 10, routeLast: true, signal,
   })) {
     yield {

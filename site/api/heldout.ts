@@ -2,6 +2,8 @@
 // training domain that the model never saw), for notebooks that measure routing and loss per
 // domain. Each file is its own chunk, fetched the first time a cell asks for it, so the site
 // stays offline-capable and pages that do not use them do not pay for them.
+import { routingHistory, type TrainingHistory } from './routing-history.ts';
+
 const files = import.meta.glob<string>('../../training/data/heldout/*.txt', { query: '?raw', import: 'default' });
 
 const byDomain = new Map(Object.entries(files).map(([file, load]) => [file.replace(/^.*\/|\.txt$/g, ''), load]));
@@ -13,6 +15,11 @@ export interface HeldOut {
   text(domain: string): Promise<string>;
   /** A domain's name for readers ("man pages" for manpages, "arithmetic" for math); unknown ones as given. */
   label(domain: string): string;
+  /**
+   * The default model's routing history: the held-out sets' top-k routing and loss at each
+   * milestone of its training run (training/data/routing-history/), and the previous model's losses.
+   */
+  routingHistory(): Promise<TrainingHistory>;
 }
 
 const LABELS: Record<string, string> = { c: 'C', english: 'English', german: 'German', manpages: 'man pages', math: 'arithmetic', python: 'Python' };
@@ -25,4 +32,5 @@ export const heldout: HeldOut = {
     return load();
   },
   label: (domain) => LABELS[domain] ?? domain,
+  routingHistory,
 };

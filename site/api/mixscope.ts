@@ -3,8 +3,11 @@
 import type { Intervention } from '../../engine/hooks/interventions.ts';
 import type { MixtralConfig } from '../../engine/config.ts';
 import { HOOK_POINTS } from '../../engine/hooks/names.ts';
-import type { MixscopeClient, ForwardOutput } from './client.ts';
+import type { MixscopeClient, ForwardOutput, LongRequest } from './client.ts';
 import type { AnalyzeRequestOptions, ForwardRequestOptions, GenerateRequestOptions, TraceRequestOptions } from './protocol.ts';
+import type { ExpertsRequestOptions, ExpertsResult, LensRequestOptions, LensResult, PatchOutcome, PatchRequest } from './protocol.ts';
+import type { PatchableHook } from '../../engine/hooks/interventions.ts';
+import { compareRuns, type CompareInput, type Comparison } from './compare.ts';
 import type { RoutingAnalysis } from '../../engine/analysis/analyze-routing.ts';
 import type { GenerationState, ModelInfo, Trace } from './types.ts';
 
@@ -24,14 +27,31 @@ export interface MixscopeApi {
    * share of first choices and of all top-k choices per expert, and how often consecutive tokens
    * repeat an expert, with the rates random routing would give. Same implementation as the CLI.
    */
-  analyze(text: string | number[], options?: AnalyzeRequestOptions & { onProgress?: (done: number, total: number) => void }): Promise<RoutingAnalysis>;
-  /** Stops every running generation at once. */
+  analyze(text: string | number[], options?: AnalyzeRequestOptions & LongRequest): Promise<RoutingAnalysis>;
+  /**
+   * Expert dashboards over one or more texts (each routed on its own, windowed as `analyze`):
+   * per layer and expert, shares, top tokens by lift, top contexts; and each text's own shares
+   * (`documents`). The CLI's `experts`.
+   */
+  experts(texts: string | number[] | (string | number[])[], options?: ExpertsRequestOptions & LongRequest): Promise<ExpertsResult>;
+  /** The logit lens of every layer and position, and of each chosen expert's output. The CLI's `lens`. */
+  lens(text: string | number[], options?: LensRequestOptions): Promise<LensResult>;
+  /** Activation or routing patching from a clean to a corrupted text. The CLI's `patch`. */
+  patch(request: PatchRequest, options?: LongRequest): Promise<PatchOutcome>;
+  /**
+   * Two runs side by side and their routing difference: each a text (or ids), `{ text,
+   * interventions }`, or a Trace made before (another prompt, another model).
+   */
+  compare(a: CompareInput, b: CompareInput): Promise<Comparison>;
+  /** Stops every running generation and long request (analyze, experts, patch) at once, and a model load in progress. */
   stop(): void;
   interventions: {
     ablate(layer: number, experts: number[]): Intervention;
     force(layer: number, experts: number[], weights?: number[]): Intervention;
     bias(layer: number, bias: number[]): Intervention;
     zeroHead(layer: number, head: number): Intervention;
+    /** Replace hook blocks.{layer}.{hook} at a position with these D values (activation patching). */
+    patch(layer: number, hook: PatchableHook, position: number, values: ArrayLike<number>): Intervention;
   };
 }
 
@@ -53,12 +73,17 @@ export function createMixscopeApi(client: MixscopeClient): MixscopeApi {
     forward: (input, options) => client.forward(input, options),
     trace: (text, options) => client.trace(text, options),
     analyze: (text, options) => client.analyze(text, options),
+    experts: (texts, options) => client.experts(Array.isArray(texts) && texts.length > 0 && typeof texts[0] !== 'number' ? texts as (string | number[])[] : [texts as string | number[]], options),
+    lens: (text, options) => client.lens(text, options),
+    patch: (request, options) => client.patch(request, options),
+    compare: (a, b) => compareRuns(client, a, b),
     stop: () => client.stop(),
     interventions: {
       ablate: (layer, experts) => ({ kind: 'ablate_experts', layer, experts }),
       force: (layer, experts, weights) => ({ kind: 'force_experts', layer, experts, ...(weights ? { weights } : {}) }),
       bias: (layer, bias) => ({ kind: 'router_bias', layer, bias }),
       zeroHead: (layer, head) => ({ kind: 'zero_head', layer, head }),
+      patch: (layer, hook, position, values) => ({ kind: 'patch_activation', layer, hook, position, values: Array.from(values) }),
     },
   };
 }

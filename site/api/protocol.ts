@@ -8,6 +8,9 @@ import type { NextTokenData, TokenInfo } from '../../viz/types.ts';
 import type { ModelInfo } from './types.ts';
 import type { RoutingAnalysis } from '../../engine/analysis/analyze-routing.ts';
 import type { LoadPlan } from './load-plan.ts';
+import type { ExpertsReport, DocumentShares } from '../../engine/analysis/experts.ts';
+import type { LensLayer } from '../../engine/lens/logit-lens.ts';
+import type { PatchResult, PatchWhat } from '../../engine/patch/patching.ts';
 
 /** Where the weights come from. */
 export type ModelSource =
@@ -31,6 +34,8 @@ export interface StepPayload {
   hooks: Record<string, HookValue>;
   /** Set on the last payload of a generation. */
   finish?: Finish;
+  /** With the `lens` option: the logit lens of the tokens fed, per layer. */
+  lens?: LensLayer[];
   /** Decode tokens per second so far. */
   tokensPerSecond: number;
 }
@@ -59,6 +64,8 @@ export interface GenerateRequestOptions {
   candidates?: number;
   /** Collect attention patterns (default true). */
   attention?: boolean;
+  /** Compute the logit lens of every token as it is fed, with this many tokens per lens (default: no lens). */
+  lens?: number;
 }
 
 export interface ForwardRequestOptions {
@@ -78,26 +85,79 @@ export interface AnalyzeRequestOptions {
   maxTokens?: number;
 }
 
+export interface ExpertsRequestOptions {
+  /** Tokens and contexts per expert (default 10). */
+  top?: number;
+  /** Least occurrences of a token for its lift to count (default 5). */
+  minCount?: number;
+  /** Read only the first this many tokens of each text (default: all of it). */
+  maxTokens?: number;
+}
+
+export interface LensRequestOptions {
+  /** Tokens per lens (default 5). */
+  top?: number;
+  /** Read each chosen expert's output too (default true). */
+  experts?: boolean;
+}
+
+export interface PatchRequest {
+  clean: string | number[];
+  corrupt: string | number[];
+  /** The answer: a text (its first token, without BOS) or a token id. */
+  answer: string | number;
+  wrong: string | number;
+  what?: PatchWhat;
+}
+
+/** The expert report over texts: the CLI's `experts`, and each text's own shares. */
+export type ExpertsResult = ExpertsReport & { documents: DocumentShares[] };
+
+/** The lens of a text: the CLI's `lens` layers, with the tokens as views show them. */
+export interface LensResult { tokens: TokenInfo[]; layers: LensLayer[] }
+
+/** A patching run: the CLI's `patch`, with both texts' tokens and the two answer tokens. */
+export type PatchOutcome = PatchResult & { what: PatchWhat; cleanTokens: TokenInfo[]; corruptTokens: TokenInfo[]; answer: { id: number; piece: string }; wrong: { id: number; piece: string } };
+
+/**
+ * A load runs beside the requests on the model in use (which it never disturbs), and is
+ * cancelled by 'cancel-load' or by a newer 'load'. Its messages carry its id.
+ */
 export type ToWorker =
-  | { type: 'load'; source: ModelSource; backend: 'auto' | 'cpu' }
+  | { type: 'load'; id: number; source: ModelSource; backend: 'auto' | 'cpu' }
+  | { type: 'cancel-load'; id: number }
   | { type: 'generate'; id: number; prompt: string | number[]; options: GenerateRequestOptions }
   | { type: 'forward'; id: number; input: string | number[]; options: ForwardRequestOptions }
   | { type: 'trace'; id: number; text: string | number[]; options: TraceRequestOptions }
   | { type: 'analyze'; id: number; text: string | number[]; options: AnalyzeRequestOptions }
   | { type: 'stats'; id: number }
+  | { type: 'experts'; id: number; texts: (string | number[])[]; options: ExpertsRequestOptions }
+  | { type: 'lens'; id: number; text: string | number[]; options: LensRequestOptions }
+  | { type: 'patch'; id: number; request: PatchRequest }
+  /** Sizes a source and checks it against this engine before anything large is fetched (site/api/load-plan.ts). */
   | { type: 'inspect'; id: number; source: ModelSource; backend: 'auto' | 'cpu' }
   | { type: 'stop'; id: number };
 
 export type FromWorker =
-  | { type: 'progress'; bytesDone: number; bytesTotal: number; file: string }
-  | { type: 'loaded'; info: ModelInfo; tokenizerJson: unknown | null }
-  | { type: 'load-error'; name: string; message: string; code?: string }
+  | { type: 'progress'; load: number; bytesDone: number; bytesTotal: number; file: string }
+  | { type: 'loaded'; load: number; info: ModelInfo; tokenizerJson: unknown | null }
+  /** `code`: a typed error's code (HubError's 'gated', 'not-found', ...), so the page can say what to do. */
+  | { type: 'load-error'; load: number; name: string; message: string; code?: string }
+  /** The load was cancelled (or replaced by a newer one): the model in use is unchanged. */
+  | { type: 'load-cancelled'; load: number }
+  /** The engine changed under the model (the GPU device was lost: the CPU engine carries on). */
   | { type: 'backend'; backend: 'webgpu' | 'cpu'; description: string }
+  /** Generation `id` starts again from its prompt on another engine: forget its steps so far. */
+  | { type: 'restart'; id: number; reason: string }
   | { type: 'step'; id: number; payload: StepPayload }
   | { type: 'forward-result'; id: number; logits: Float32Array; logitsShape: number[]; hooks: Record<string, HookValue>; position: number }
   | { type: 'stats-result'; id: number; stats: WorkerStats }
   | { type: 'trace-result'; id: number; payload: TracePayload }
   | { type: 'analyze-progress'; id: number; done: number; total: number }
   | { type: 'analyze-result'; id: number; result: RoutingAnalysis }
+  | { type: 'request-progress'; id: number; done: number; total: number }
+  | { type: 'experts-result'; id: number; result: ExpertsResult }
+  | { type: 'lens-result'; id: number; result: LensResult }
+  | { type: 'patch-result'; id: number; result: PatchOutcome }
   | { type: 'inspect-result'; id: number; plan: LoadPlan }
   | { type: 'error'; id: number; name: string; message: string; code?: string };

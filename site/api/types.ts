@@ -6,6 +6,7 @@ import type { Intervention } from '../../engine/hooks/interventions.ts';
 import type { HookValue } from '../../engine/hooks/request.ts';
 import type { Finish } from '../../engine/generate.ts';
 import type { AttentionData, NextTokenData, RoutingData, TokenInfo } from '../../viz/types.ts';
+import type { LensLayer } from '../../engine/lens/logit-lens.ts';
 
 export interface ModelInfo {
   label: string;
@@ -51,6 +52,8 @@ export interface GenerationState {
   hooks: Record<string, HookValue>;
   /** Tokens per second of this generation so far (decode only). */
   tokensPerSecond: number;
+  /** With the `lens` option: the logit lens of every routed token so far (the lens view's data). */
+  lens?: { tokens: TokenInfo[]; layers: LensLayer[] };
 }
 
 /** Whole-text analysis: one forward over a text, with routing, attention and per-token loss. */

@@ -1,5 +1,5 @@
 // A static file server on 127.0.0.1 for tests: the built site, fixtures, a smoke-test page.
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -12,10 +12,14 @@ const MIME: Record<string, string> = {
 
 export interface StaticServer { url: string; close(): Promise<void> }
 
-/** Serve `root` (and extra in-memory pages) on a random loopback port. */
-export async function serveDirectory(root: string, pages: Record<string, string> = {}): Promise<StaticServer> {
+/** A test's own answer for one path (a server that stalls, cuts a body short, ...). */
+export type Route = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** Serve `root` (and extra in-memory pages, and `routes` answered by the test) on a random loopback port. */
+export async function serveDirectory(root: string, pages: Record<string, string> = {}, routes: Record<string, Route> = {}): Promise<StaticServer> {
   const server: Server = createServer((req, res) => {
     const urlPath = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    if (routes[urlPath]) { routes[urlPath](req, res); return; }
     if (pages[urlPath] !== undefined) {
       res.writeHead(200, { 'content-type': MIME[path.extname(urlPath)] ?? 'text/html; charset=utf-8' });
       res.end(pages[urlPath]);

@@ -31,8 +31,14 @@ describe('default tokenizer matches SentencePiece exactly', () => {
     }
   });
 
-  it('reads text that spells a special token as that token, as Hugging Face tokenizers do', () => {
+  it('with specialTokens, reads text that spells a special token as that token, as Hugging Face tokenizers do', () => {
     const c = golden.cases.find((x) => x.special_text && x.text === '<unk>')!;
-    expect(tk.encode(c.text).tokens).toEqual(['<s>', '<unk>']);
+    expect(tk.encode(c.text, { specialTokens: true }).tokens).toEqual(['<s>', '<unk>']);
+  });
+
+  it('by default, text that spells a special token ("</s>" in a prompt) is text, with exactly the ids SentencePiece gives', () => {
+    const cases = golden.cases.filter((x) => x.special_text);
+    expect(cases.map((c) => c.text)).toContain('<s> not special </s>');
+    for (const c of cases) expect(tk.encode(c.text).ids).toEqual(c.ids);
   });
 });
