@@ -96,7 +96,7 @@ describe('misuse of the CLI', () => {
   const usage = /\(npm run -s cli -- --help for usage\)$/;
   it.for([
     { name: 'unknown flag', args: () => ['generate', '--bogus'], code: 2, message: /^mixscope: unknown option "--bogus" / },
-    { name: 'unknown command', args: () => ['frobnicate'], code: 2, message: /^mixscope: unknown command "frobnicate": info, tokenize, forward, generate, analyze / },
+    { name: 'unknown command', args: () => ['frobnicate'], code: 2, message: /^mixscope: unknown command "frobnicate": info, tokenize, forward, generate, analyze, experts, lens, patch / },
     { name: 'no command', args: () => [], code: 2, message: /^mixscope: no command given/ },
     { name: 'a flag without its value', args: () => ['generate', '--prompt'], code: 2, message: /^mixscope: --prompt needs a value/ },
     { name: '--seed 1.5', args: () => ['generate', '--model', model, '--prompt', 'hello', '--seed', '1.5'], code: 2, message: /--seed must be an integer from 0 to 4294967295, got "1\.5" / },
