@@ -7,6 +7,7 @@ export { CheckpointError, RequestError, type CheckpointErrorCode } from './error
 export type { MixtralWeights, LayerWeights, ExpertWeights, TensorSpec } from './weights.ts';
 export * from './checkpoint/index.ts';
 export * from './hub/index.ts';
+export * from './footprint/index.ts';
 export { loadModel, type Model } from './model.ts';
 export { MixscopeTokenizer, StreamDecoder, type Encoded } from './tokenizer.ts';
 export { countParameters, type ParameterCounts } from './params.ts';
@@ -21,6 +22,7 @@ export { routeLongText, type LongTextRouting } from './analysis/long-text-routin
 export { analyzeRouting, type RoutingAnalysis } from './analysis/analyze-routing.ts';
 export type { Engine, EngineSession, ForwardRequest, ForwardResult, ForwardOutput } from './engine.ts';
 export { CpuEngine } from './cpu/engine.ts';
+export type { CpuWeights, CpuLayerWeights, WeightMatrix, HalfMatrix } from './cpu/stored-weights.ts';
 export { HOOK_POINTS, hookNames, hookShape, hookSpec, hookExists, type HookPointSpec, type Dim } from './hooks/names.ts';
 export { resolveHookNames, type HookRequest, type HookFn, type HookValue, type HookTensor, type ExpertChoice, type HookContext } from './hooks/request.ts';
 export { validateInterventions, type Intervention, type AblateExperts, type ForceExperts, type RouterBias, type ZeroHead } from './hooks/interventions.ts';

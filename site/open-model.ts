@@ -4,10 +4,15 @@
 // a load can be stopped, or replaced by another (any of the choices here, "Back to the default
 // model" included), while it runs.
 import type { ModelSource } from './api/protocol.ts';
+import type { LoadPlan } from './api/load-plan.ts';
+import { createHubSection } from './open-hub.ts';
+import { createStoredList } from './stored-models.ts';
+import { createCatalog } from './model-catalog.ts';
 import { createErrorLine } from './header.ts';
 
 export function createOpenModelDialog(
   load: (source: ModelSource) => Promise<unknown>, defaultBase: string, cancel: () => void = () => {},
+  inspect: (source: ModelSource) => Promise<LoadPlan> = () => Promise.reject(new Error('sizing a Hub model is not available here')),
 ): { node: HTMLDialogElement; open(): void } {
   const dialog = document.createElement('dialog');
   dialog.className = 'open-model';
@@ -46,7 +51,18 @@ export function createOpenModelDialog(
   close.type = 'button';
   close.textContent = 'Close';
   actions.append(stop, reset, close);
-  dialog.append(title, hint, folder.label, files.label, urlRow, status, error.node, actions);
+  // A Hub load speaks in its own section; the dialog's Stop loading stops it too.
+  let hubLoads = 0;
+  const hubLoad = async (source: ModelSource) => {
+    hubLoads++;
+    runs++; // an earlier load here is replaced: it stays quiet
+    stop.hidden = false;
+    try { return await load(source); } finally { if (--hubLoads === 0) stop.hidden = true; }
+  };
+  const hub = createHubSection({ inspect, load: hubLoad }, () => { void stored.refresh(); dialog.close(); });
+  const stored = createStoredList((model, endpoint) => hub.choose(model, endpoint));
+  const catalog = createCatalog((repo) => hub.choose(repo));
+  dialog.append(title, hint, folder.label, files.label, urlRow, status, error.node, hub.node, catalog, stored.node, actions);
 
   /** Counts loads started here: only the latest one speaks in the dialog. */
   let runs = 0;
@@ -92,7 +108,7 @@ export function createOpenModelDialog(
   reset.addEventListener('click', () => void run({ kind: 'url', base: defaultBase }));
   // Closing leaves a load running: the header shows its progress, and its Stop cancels it.
   close.addEventListener('click', () => dialog.close());
-  return { node: dialog, open: () => { if (stop.hidden) show(''); dialog.showModal(); } };
+  return { node: dialog, open: () => { if (stop.hidden) { show(''); hub.reset(); } void stored.refresh(); dialog.showModal(); } };
 }
 
 function fileInput(text: string, directory: boolean): { label: HTMLLabelElement; input: HTMLInputElement } {

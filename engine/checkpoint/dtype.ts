@@ -35,7 +35,7 @@ export function halfToFloat(h: number): number {
 }
 
 /** All 65536 half-precision values, decoded once (256 KiB). */
-function halfTable(): Float32Array {
+export function halfTable(): Float32Array {
   if (f16Table) return f16Table;
   const t = new Float32Array(65536);
   for (let h = 0; h < 65536; h++) t[h] = halfToFloat(h);

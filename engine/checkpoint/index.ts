@@ -14,4 +14,8 @@ export {
   parseSafetensorsHeader, parseHeader, readHeaderLength, HeaderParser, MAX_HEADER_BYTES, HEADER_LIMITS,
   type SafetensorsHeader, type TensorEntry, type HeaderOptions, type OtherTensor,
 } from './safetensors-header.ts';
+export { readTensors, type StoredTensor, type TensorReadOptions, type TensorReadReport } from './tensor-reader.ts';
+export { planWeightFiles, readModelFiles, type WeightPlan } from './checkpoint-files.ts';
+export { firstNonFiniteStored } from './finite.ts';
+export { loadStoredCheckpoint, type StoredCheckpoint } from './load-stored.ts';
 export { JSON_LIMITS, readJsonFile, parseBoundedJson, checkJsonBounds, type JsonLimits } from './json-limits.ts';

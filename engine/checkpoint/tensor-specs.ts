@@ -218,11 +218,18 @@ export function assembleWeights(c: MixtralConfig, tensors: ReadonlyMap<string, F
 
 /** Per-expert views of fused (E, 2F, D) / (E, D, F) expert tensors: rows 0..F-1 gate (w1), F..2F-1 up (w3). */
 function splitFusedExperts(c: MixtralConfig, layer: LayerWeights): void {
+  layer.experts = fusedExpertViews(c, layer.experts_input_linear!, layer.experts_output_linear!, (m, b, e) => m.subarray(b, e));
+}
+
+/**
+ * Expert e's w1, w3 and w2 as views of granitemoe's fused tensors (any matrix type: `slice` cuts
+ * elements [begin, end) without copying): per expert F gate rows, then F up rows; then (D, F) down.
+ */
+export function fusedExpertViews<M>(c: MixtralConfig, gateUp: M, down: M, slice: (m: M, begin: number, end: number) => M): { w1: M; w2: M; w3: M }[] {
   const D = c.hidden_size, F = c.intermediate_size;
-  const gateUp = layer.experts_input_linear!, down = layer.experts_output_linear!;
-  layer.experts = Array.from({ length: c.num_local_experts }, (_, e) => ({
-    w1: gateUp.subarray(e * 2 * F * D, (e * 2 + 1) * F * D),
-    w3: gateUp.subarray((e * 2 + 1) * F * D, (e + 1) * 2 * F * D),
-    w2: down.subarray(e * D * F, (e + 1) * D * F),
+  return Array.from({ length: c.num_local_experts }, (_, e) => ({
+    w1: slice(gateUp, e * 2 * F * D, (e * 2 + 1) * F * D),
+    w3: slice(gateUp, (e * 2 + 1) * F * D, (e + 1) * 2 * F * D),
+    w2: slice(down, e * D * F, (e + 1) * D * F),
   }));
 }

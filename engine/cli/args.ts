@@ -26,6 +26,7 @@ export const OPTIONS = {
   wrong: { type: 'string' },
   what: { type: 'string' },
   json: { type: 'boolean' },
+  'no-weights': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 

@@ -6,7 +6,10 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { readCheckpointSummary } from '../node.ts';
 import { loadModel, type Model } from '../model.ts';
-import { loadCliModel, isModelDirectory } from './model-source.ts';
+import { cliSource, loadCliModel, isModelDirectory } from './model-source.ts';
+import { footprintReport } from './footprint-report.ts';
+import { parseConfig } from '../config.ts';
+import { CONFIG_FILE, TOKENIZER_FILE } from '../checkpoint/load.ts';
 import { CpuEngine } from '../cpu/engine.ts';
 import { countParameters } from '../params.ts';
 import { MixscopeTokenizer } from '../tokenizer.ts';
@@ -30,7 +33,9 @@ type Note = (line: string) => void;
 export const DEFAULT_MODEL_DIR = fileURLToPath(new URL('../../models/mixscope-tiny/', import.meta.url));
 
 export const USAGE = `usage: npm run -s cli -- <command> [--model DIR] [options]
-  info                                   config, parameter counts, bytes per dtype (weights not needed)
+  info [--no-weights] [--backend webgpu]  config, parameter counts, bytes per dtype (weights not needed), footprint: file sizes,
+                                         weight memory per format (f32 f16 q8 q4), whether WebGPU can hold them; a Hub model
+                                         with --no-weights: sizes from the Hub, weights not downloaded
   tokenize --text T                      {"ids":[...],"tokens":[...]} (needs config.json and tokenizer.json only)
   forward --ids 1,2,3 [--backend cpu|webgpu]  last-position logits, router logits, expert choices
   generate --prompt T [--max-tokens N] [--temperature X] [--top-p P] [--top-k K] [--seed S] [--backend cpu|webgpu] [--json]
@@ -76,6 +81,13 @@ export async function load(values: Values, { needTokenizer }: { needTokenizer: b
 async function summary(values: Values) {
   const dir = modelDir(values);
   if (isModelDirectory(dir)) return { dir, ...(await readCheckpointSummary(dir)) };
+  if (values['no-weights']) {
+    // config.json and tokenizer.json (small) through the cache; the weights' sizes from the Hub's answers only.
+    const source = cliSource(dir, values.token);
+    const config = parseConfig(await source.text(CONFIG_FILE));
+    const tokenizerJson = (await source.has(TOKENIZER_FILE)) ? JSON.parse(await source.text(TOKENIZER_FILE)) as unknown : null;
+    return { dir, config, tokenizerJson, files: [CONFIG_FILE, ...(tokenizerJson !== null ? [TOKENIZER_FILE] : [])], dtypeBytes: {} };
+  }
   const { model } = await load(values, { needTokenizer: false });
   return { dir, config: model.config, tokenizerJson: model.tokenizerJson, files: model.files, dtypeBytes: model.dtypeBytes };
 }
@@ -112,6 +124,7 @@ async function info(values: Values, out: Out) {
     bytes_per_dtype: s.dtypeBytes,
     files: s.files,
     tokenizer: tokenizer ? { vocab_size: tokenizer.vocabSize } : null,
+    footprint: await footprintReport(cliSource(dir, values.token), values.backend),
   }) + '\n');
 }
 

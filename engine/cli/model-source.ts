@@ -45,15 +45,21 @@ function progressPrinter(model: string, err: NodeJS.WriteStream = process.stderr
   };
 }
 
+/** The source `model` names: a directory, or a Hub model through the cache (progress on stderr). */
+export function cliSource(model: string, token: string | undefined): CheckpointSource {
+  if (isModelDirectory(model)) return directorySource(model);
+  const ref = parseRepoRef(model);
+  return hubCacheSource(ref, { token, onFile: progressPrinter(formatRepoRef(ref)) });
+}
+
 /**
  * Load (with `load`) the checkpoint `model` names: a directory, or a Hub model id. `token` (--token) overrides
  * HF_TOKEN. A value that is neither an existing directory nor a model id is reported as a missing
  * directory.
  */
 export async function loadCliModel<R>(model: string, token: string | undefined, load: (source: CheckpointSource) => Promise<R>): Promise<R> {
-  if (isModelDirectory(model)) return load(directorySource(model));
-  const ref = parseRepoRef(model);
-  const source = hubCacheSource(ref, { token, onFile: progressPrinter(formatRepoRef(ref)) });
+  const source = cliSource(model, token);
+  if (isModelDirectory(model)) return load(source);
   try {
     return await load(source);
   } catch (e) {

@@ -1,6 +1,6 @@
 // The CPU engine: the reference forward behind the common Engine interface.
 import type { MixtralConfig } from '../config.ts';
-import type { MixtralWeights } from '../weights.ts';
+import type { CpuWeights } from './stored-weights.ts';
 import { RequestError } from '../errors.ts';
 import { normaliseHookRequest, type Engine, type EngineSession, type ForwardRequest, type ForwardResult } from '../engine.ts';
 import { HookRun } from '../hooks/request.ts';
@@ -24,7 +24,7 @@ export function checkIds(config: MixtralConfig, ids: readonly number[], position
 class CpuSession implements EngineSession {
   private cache: KVCache | null;
 
-  constructor(private readonly config: MixtralConfig, private readonly weights: MixtralWeights) {
+  constructor(private readonly config: MixtralConfig, private readonly weights: CpuWeights) {
     this.cache = new KVCache(config.num_hidden_layers, config.num_key_value_heads * config.head_dim, config.max_position_embeddings);
   }
 
@@ -80,7 +80,7 @@ export class CpuEngine implements Engine {
   readonly backend = 'cpu' as const;
   readonly description = 'CPU (reference engine)';
 
-  constructor(readonly config: MixtralConfig, readonly weights: MixtralWeights) {}
+  constructor(readonly config: MixtralConfig, readonly weights: CpuWeights) {}
 
   createSession(): EngineSession {
     return new CpuSession(this.config, this.weights);

@@ -9,11 +9,12 @@
 // Fs shared expert width, Fd dense MLP width.
 import type { MixtralConfig } from '../config.ts';
 import { isMoeLayer } from '../family.ts';
-import type { LayerWeights, MixtralWeights } from '../weights.ts';
+import type { CpuLayerWeights, CpuWeights } from './stored-weights.ts';
+import { matmulStored as matmul, rowOf, swigluStored as swiglu } from './stored-weights.ts';
 import { HookRun, type ExpertChoice, type HookTensor } from '../hooks/request.ts';
 import { applyPatches, interventionsForLayer, type Intervention, type LayerInterventions, type PatchableHook } from '../hooks/interventions.ts';
 import { KVCache } from './kv-cache.ts';
-import { addBias, addInPlace, matmul, rmsnorm, rope, scaleInPlace, sigmoid, silu, softmaxInPlace, swiglu, topk } from './ops.ts';
+import { addBias, addInPlace, rmsnorm, rope, scaleInPlace, sigmoid, silu, softmaxInPlace, topk } from './ops.ts';
 
 const tensor = (shape: number[], data: Float32Array): HookTensor => ({ shape, data });
 
@@ -26,7 +27,7 @@ export interface CpuForwardOptions {
 }
 
 /** Run tokens `ids` at positions cache.length.. through the model; returns logits (T or 1, V). */
-export function cpuForward(c: MixtralConfig, w: MixtralWeights, ids: readonly number[], o: CpuForwardOptions): Float32Array {
+export function cpuForward(c: MixtralConfig, w: CpuWeights, ids: readonly number[], o: CpuForwardOptions): Float32Array {
   const T = ids.length;
   const D = c.hidden_size;
   const f = c.family;
@@ -35,7 +36,7 @@ export function cpuForward(c: MixtralConfig, w: MixtralWeights, ids: readonly nu
 
   // ---- token embeddings: x (T, D) (Granite: times embedding_multiplier)
   let x: Float32Array = new Float32Array(T * D);
-  for (let t = 0; t < T; t++) x.set(w.embed_tokens.subarray(ids[t] * D, (ids[t] + 1) * D), t * D);
+  for (let t = 0; t < T; t++) rowOf(w.embed_tokens, ids[t], D, x.subarray(t * D, (t + 1) * D));
   scaleInPlace(x, f.embedding_multiplier);
   x = o.hooks.apply('hook_embed', tensor([T, D], x), null).data;
 
@@ -87,7 +88,7 @@ export function cpuForward(c: MixtralConfig, w: MixtralWeights, ids: readonly nu
 
 /** Grouped-query causal attention with an optional sliding window, over the KV cache. */
 function attention(
-  c: MixtralConfig, lw: LayerWeights, xn: Float32Array, T: number, pos0: number, S: number,
+  c: MixtralConfig, lw: CpuLayerWeights, xn: Float32Array, T: number, pos0: number, S: number,
   l: number, cache: KVCache, hooks: HookRun, iv: LayerInterventions,
 ): Float32Array {
   const D = c.hidden_size, H = c.num_attention_heads, Hkv = c.num_key_value_heads, Dh = c.head_dim;
@@ -186,7 +187,7 @@ function clampInPlace(x: Float32Array, c: number): void {
 }
 
 /** A dense layer's MLP (qwen families): one SwiGLU of width Fd, for every token. */
-function denseMlp(c: MixtralConfig, lw: LayerWeights, xm: Float32Array, T: number): Float32Array {
+function denseMlp(c: MixtralConfig, lw: CpuLayerWeights, xm: Float32Array, T: number): Float32Array {
   const out = new Float32Array(T * c.hidden_size);
   swiglu(out, xm, lw.mlp_gate_proj!, lw.mlp_up_proj!, lw.mlp_down_proj!, T, c.hidden_size, c.family.dense_intermediate_size!);
   return out;
@@ -194,7 +195,7 @@ function denseMlp(c: MixtralConfig, lw: LayerWeights, xm: Float32Array, T: numbe
 
 /** Router and SwiGLU experts: only the K chosen experts of each token are computed; then the shared expert. */
 function moe(
-  c: MixtralConfig, lw: LayerWeights, xm: Float32Array, T: number, pos0: number,
+  c: MixtralConfig, lw: CpuLayerWeights, xm: Float32Array, T: number, pos0: number,
   l: number, hooks: HookRun, iv: LayerInterventions,
 ): Float32Array {
   const D = c.hidden_size, E = c.num_local_experts, K = c.num_experts_per_tok, F = c.intermediate_size;

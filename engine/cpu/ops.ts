@@ -77,18 +77,6 @@ export function sigmoid(v: number): number {
   return 1 / (1 + Math.exp(-v));
 }
 
-/**
- * A SwiGLU MLP on T rows: out (T, D) = down(silu(gate x) * up x), gate and up (F, D), down (D, F).
- * One expert, the shared expert and a dense layer are all this.
- */
-export function swiglu(out: Float32Array, x: Float32Array, gate: Float32Array, up: Float32Array, down: Float32Array, T: number, D: number, F: number): void {
-  const g = new Float32Array(T * F), u = new Float32Array(T * F);
-  matmul(g, x, gate, T, D, F);
-  matmul(u, x, up, T, D, F);
-  for (let i = 0; i < T * F; i++) g[i] = silu(g[i]) * u[i];
-  matmul(out, g, down, T, F, D);
-}
-
 /** x *= s in place (a no-op for 1, the value every family but Granite has). */
 export function scaleInPlace(x: Float32Array, s: number): void {
   if (s !== 1) for (let i = 0; i < x.length; i++) x[i] *= s;

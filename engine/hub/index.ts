@@ -6,3 +6,4 @@ export { DEFAULT_ENDPOINT, normalizeEndpoint, resolveUrl, repoPageUrl, quote, sa
 export { HubError, type HubErrorCode, type HubErrorDetails } from './errors.ts';
 export { authHeaders, normalizeEtag, fileMetadata, linkedSize, failure, type HubFileMetadata, type FailureContext } from './responses.ts';
 export { hubSource, type HubSourceOptions, type HubCheckpointSource, type HubFileProgress } from './source.ts';
+export { cachedHubSource, listStoredModels, removeStoredModel, clearStoredModels, HUB_CACHE_NAME, type CachedHubSource, type CachedHubSourceOptions, type StoredSnapshot } from './browser-cache.ts';

@@ -31,6 +31,8 @@ export interface HubSourceOptions {
   fetch?: typeof fetch;
   /** Hears of each file: per chunk while it arrives, and once when it is complete. */
   onFile?: (p: HubFileProgress) => void;
+  /** Aborts every request and the body being read (a cancelled load): they reject with its reason. */
+  signal?: AbortSignal;
 }
 
 /** A CheckpointSource over the Hub that can say which commit it reads. */
@@ -48,13 +50,17 @@ export function hubSource(model: RepoRef | string, options: HubSourceOptions = {
   const fetchImpl = options.fetch ?? ((...a) => fetch(...a));
   const headers = authHeaders(options.token);
   const onFile = options.onFile ?? (() => {});
+  const signal = options.signal;
   let pinned: string | undefined;
 
   const urlOf = (file: string) => resolveUrl(endpoint, { repo: ref.repo, revision: pinned ?? ref.revision }, file);
   const request = async (file: string, method: 'HEAD' | 'GET'): Promise<Response> => {
     const url = urlOf(file);
     let r: Response;
-    try { r = await fetchImpl(url, { method, headers }); } catch (e) {
+    signal?.throwIfAborted();
+    try { r = await fetchImpl(url, { method, headers, signal }); } catch (e) {
+      // A cancelled load is not a network failure: it rejects with the signal's reason.
+      signal?.throwIfAborted();
       throw new HubError('network', `cannot reach ${url}: ${networkReason(e)}`, { repo: ref.repo, revision: ref.revision, file, url }, { cause: e });
     }
     pinned ??= r.headers.get('x-repo-commit') ?? undefined;

@@ -9,6 +9,7 @@ import type { AnalyzeRequestOptions, FromWorker, ForwardRequestOptions, Generate
 import type { ExpertsRequestOptions, ExpertsResult, LensRequestOptions, LensResult, PatchOutcome, PatchRequest } from './protocol.ts';
 import type { GenerationState, ModelInfo, Trace } from './types.ts';
 import { GenerationAccumulator, buildTrace } from './accumulator.ts';
+import type { LoadPlan } from './load-plan.ts';
 
 /** Progress and cancellation of a long request. */
 export interface LongRequest { onProgress?: (done: number, total: number) => void; signal?: AbortSignal }
@@ -30,9 +31,10 @@ export interface ForwardOutput { logits: Float32Array; logitsShape: number[]; ho
 type Handler = (msg: FromWorker) => void;
 
 /** Errors keep the worker's error name (CheckpointError, RequestError, GpuError...). */
-function workerError(name: string, message: string): Error {
+function workerError(name: string, message: string, code?: string): Error {
   const e = new Error(message);
   e.name = name;
+  if (code !== undefined) (e as Error & { code?: string }).code = code;
   return e;
 }
 
@@ -219,6 +221,22 @@ export class MixscopeClient {
     return this.request<PatchOutcome>({ type: 'patch', id: 0, request }, (msg) => (msg.type === 'patch-result' ? msg.result : undefined), progressOf(options.onProgress), options.signal);
   }
 
+  /**
+   * What opening `source` would take, before any weights are fetched: files and sizes, the
+   * weights' memory on this page's engine, whether this adapter can hold them. Needs no model loaded.
+   */
+  inspect(source: ModelSource, backend: 'auto' | 'cpu' | 'webgpu' = 'auto'): Promise<LoadPlan> {
+    const id = this.nextId++;
+    return new Promise<LoadPlan>((resolve, reject) => {
+      this.handlers.set(id, (m) => {
+        this.handlers.delete(id);
+        if (m.type === 'inspect-result') resolve(m.plan);
+        else reject(m.type === 'error' ? workerError(m.name, m.message, m.code) : new Error(`unexpected reply ${m.type}`));
+      });
+      this.send({ type: 'inspect', id, source, backend });
+    });
+  }
+
   /** What the engine holds now (live GPU buffers and bytes on WebGPU), measured in the worker. */
   stats(): Promise<WorkerStats> {
     return this.request<WorkerStats>({ type: 'stats', id: 0 }, (msg) => (msg.type === 'stats-result' ? msg.stats : undefined));
@@ -283,7 +301,7 @@ export class MixscopeClient {
         this.loading = 0;
         const message = `${msg.name === 'Error' ? '' : `${msg.name}: `}${msg.message}`;
         this.setState({ phase: 'error', error: message });
-        this.loadWaiters?.reject(workerError(msg.name, msg.message));
+        this.loadWaiters?.reject(workerError(msg.name, msg.message, msg.code));
         this.loadWaiters = null;
         return;
       }

@@ -5,7 +5,9 @@
 // tab runs out of memory.
 import type { Engine } from '../../engine/engine.ts';
 import { loadModel, type Model } from '../../engine/model.ts';
-import { urlSource, filesSource } from '../../engine/checkpoint/index.ts';
+import { urlSource, filesSource, type CheckpointSource } from '../../engine/checkpoint/index.ts';
+import { hubSource } from '../../engine/hub/source.ts';
+import { cachedHubSource, type CachedHubSource } from '../../engine/hub/browser-cache.ts';
 import type { LoadProgress } from '../../engine/checkpoint/load.ts';
 import { CpuEngine } from '../../engine/cpu/engine.ts';
 import { webgpuUnsupported } from '../../engine/family.ts';
@@ -36,9 +38,25 @@ export interface OpenedEngine {
  */
 export const WORKER_MAX_WEIGHT_BYTES = 4 * 2 ** 30;
 
-export function openModel(source: ModelSource, onProgress: (p: LoadProgress) => void, signal?: AbortSignal): Promise<Model> {
-  const src = source.kind === 'url' ? urlSource(source.base, (...a) => fetch(...a), signal) : filesSource(source.files);
-  return loadModel(src, { onProgress, signal, maxWeightBytes: WORKER_MAX_WEIGHT_BYTES });
+/**
+ * The checkpoint source a ModelSource names: a Hub model through this browser's cache where it
+ * has one. `signal` aborts its requests (a cancelled load stops fetching at once).
+ */
+export function checkpointSource(source: ModelSource, signal?: AbortSignal): CheckpointSource {
+  if (source.kind === 'url') return urlSource(source.base, (...a) => fetch(...a), signal);
+  if (source.kind === 'files') return filesSource(source.files);
+  const options = { endpoint: source.endpoint, token: source.token, signal };
+  return typeof caches === 'undefined' ? hubSource(source.model, options) : cachedHubSource(source.model, options);
+}
+
+export async function openModel(source: ModelSource, onProgress: (p: LoadProgress) => void, signal?: AbortSignal): Promise<Model> {
+  const src = checkpointSource(source, signal);
+  const model = await loadModel(src, { onProgress, signal, maxWeightBytes: WORKER_MAX_WEIGHT_BYTES });
+  // Files still on their way into the cache finish before the model is reported open.
+  if ('settled' in src) await (src as CachedHubSource).settled();
+  signal?.throwIfAborted();
+  // A Hub model is named as people write it ("org/name@revision"), not by its endpoint.
+  return source.kind === 'hub' ? { ...model, label: source.model } : model;
 }
 
 /** The CPU reference engine for `model`, with the reason it is used. */

@@ -7,6 +7,7 @@ import type { LayerRouting } from '../../engine/routing/routing.ts';
 import type { NextTokenData, TokenInfo } from '../../viz/types.ts';
 import type { ModelInfo } from './types.ts';
 import type { RoutingAnalysis } from '../../engine/analysis/analyze-routing.ts';
+import type { LoadPlan } from './load-plan.ts';
 import type { ExpertsReport, DocumentShares } from '../../engine/analysis/experts.ts';
 import type { LensLayer } from '../../engine/lens/logit-lens.ts';
 import type { PatchResult, PatchWhat } from '../../engine/patch/patching.ts';
@@ -14,7 +15,9 @@ import type { PatchResult, PatchWhat } from '../../engine/patch/patching.ts';
 /** Where the weights come from. */
 export type ModelSource =
   | { kind: 'url'; base: string }
-  | { kind: 'files'; files: File[] };
+  | { kind: 'files'; files: File[] }
+  /** A Hub model ("org/name[@revision]"), cached in this browser (Cache Storage). */
+  | { kind: 'hub'; model: string; endpoint?: string; token?: string };
 
 /** What one forward of a generation produced. */
 export interface StepPayload {
@@ -131,12 +134,15 @@ export type ToWorker =
   | { type: 'experts'; id: number; texts: (string | number[])[]; options: ExpertsRequestOptions }
   | { type: 'lens'; id: number; text: string | number[]; options: LensRequestOptions }
   | { type: 'patch'; id: number; request: PatchRequest }
+  /** Sizes a source and checks it against this engine before anything large is fetched (site/api/load-plan.ts). */
+  | { type: 'inspect'; id: number; source: ModelSource; backend: 'auto' | 'cpu' | 'webgpu' }
   | { type: 'stop'; id: number };
 
 export type FromWorker =
   | { type: 'progress'; load: number; bytesDone: number; bytesTotal: number; file: string }
   | { type: 'loaded'; load: number; info: ModelInfo; tokenizerJson: unknown | null }
-  | { type: 'load-error'; load: number; name: string; message: string }
+  /** `code`: a typed error's code (HubError's 'gated', 'not-found', ...), so the page can say what to do. */
+  | { type: 'load-error'; load: number; name: string; message: string; code?: string }
   /** The load was cancelled (or replaced by a newer one): the model in use is unchanged. */
   | { type: 'load-cancelled'; load: number }
   /** The engine changed under the model (the GPU device was lost: the CPU engine carries on). */
@@ -153,4 +159,5 @@ export type FromWorker =
   | { type: 'experts-result'; id: number; result: ExpertsResult }
   | { type: 'lens-result'; id: number; result: LensResult }
   | { type: 'patch-result'; id: number; result: PatchOutcome }
-  | { type: 'error'; id: number; name: string; message: string };
+  | { type: 'inspect-result'; id: number; plan: LoadPlan }
+  | { type: 'error'; id: number; name: string; message: string; code?: string };

@@ -14,7 +14,8 @@ import { DeviceLostError } from '../../engine/webgpu/gpu.ts';
 import { promptIds } from '../../engine/generation/prompt.ts';
 import { resolveHookNames } from '../../engine/hooks/request.ts';
 import { analyzeRouting } from '../../engine/analysis/analyze-routing.ts';
-import { cpuEngine, openEngine, openModel, modelInfo, type OpenedEngine } from './engine-host.ts';
+import { checkpointSource, cpuEngine, openEngine, openModel, modelInfo, type OpenedEngine } from './engine-host.ts';
+import { planLoad } from './load-plan.ts';
 import { generationPayloads, namedHooks } from './generation-payloads.ts';
 import { runTrace } from './run-trace.ts';
 import { runExperts, runLens, runPatch } from './research.ts';
@@ -68,28 +69,41 @@ async function handle(msg: Request): Promise<void> {
   try {
     if (signal.aborted) return;
     for (;;) {
-      const engine = requireEngine();
+      // 'inspect' needs no model: it sizes one before it is loaded.
+      const engine = msg.type === 'inspect' ? null : requireEngine();
       try {
         await serve(msg, engine, signal);
         return;
       } catch (e) {
         // The GPU went away under this request: carry on with the CPU engine, and run it again there.
-        if (!(e instanceof DeviceLostError) || engine.backend !== 'webgpu' || !model) throw e;
+        if (!(e instanceof DeviceLostError) || engine?.backend !== 'webgpu' || !model) throw e;
         if (opened?.engine === engine) fallBackToCpu(e);
         if (msg.type === 'generate') post({ type: 'restart', id: msg.id, reason: opened!.reason ?? 'the WebGPU device was lost' });
       }
     }
   } catch (e) {
     const err = e as Error;
-    post({ type: 'error', id: msg.id, name: err.name, message: err.message });
+    post({ type: 'error', id: msg.id, name: err.name, message: err.message, code: errorCode(err) });
   } finally {
     stops.delete(msg.id);
     generations.delete(msg.id);
   }
 }
 
-/** One request on `engine`. */
-async function serve(msg: Request, engine: Engine, signal: AbortSignal): Promise<void> {
+/** A typed error's code (HubError, CheckpointError), so the page can say what to do without reading the message. */
+const errorCode = (e: Error): string | undefined => {
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+};
+
+/** One request on `engine` (null only for 'inspect'). */
+async function serve(msg: Request, engine: Engine | null, signal: AbortSignal): Promise<void> {
+  if (msg.type === 'inspect') {
+    // Sizes and limits before anything large is fetched; a stop aborts its requests.
+    post({ type: 'inspect-result', id: msg.id, plan: await planLoad(checkpointSource(msg.source, signal), msg.backend) });
+    return;
+  }
+  if (!engine) throw new Error('no model is loaded yet');
   const tokenizer = model!.tokenizer;
   if (msg.type === 'generate') {
     // The loop disposes its session however this ends: done, stopped, or a failed post.
@@ -165,7 +179,7 @@ async function load(msg: Extract<ToWorker, { type: 'load' }>): Promise<void> {
     });
   } catch (e) {
     if (signal.aborted) post({ type: 'load-cancelled', load: msg.id });
-    else post({ type: 'load-error', load: msg.id, name: (e as Error).name, message: (e as Error).message });
+    else post({ type: 'load-error', load: msg.id, name: (e as Error).name, message: (e as Error).message, code: errorCode(e as Error) });
   } finally {
     if (loading === mine) loading = null;
   }

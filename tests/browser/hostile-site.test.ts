@@ -147,7 +147,7 @@ describe('hostile input in the site, in headless Chromium', () => {
     await waitForDone(page);
     for (const c of HOSTILE_CASES.filter((x) => ['two-16gib-tensors', 'header-string-100mb', 'header-nested-5m', 'config-layers-1e8', 'nan-q-weight'].includes(x.name))) {
       const dialog = await openDialog(page);
-      await dialog.locator('input[type=url]').fill(`${server.url}/hostile/${c.name}/`);
+      await dialog.locator('.open-model-url input[type=url]').fill(`${server.url}/hostile/${c.name}/`);
       const started = Date.now();
       await dialog.getByRole('button', { name: 'Load URL' }).click();
       await expectRefused(page, c, 'url', started);
@@ -164,7 +164,7 @@ describe('hostile input in the site, in headless Chromium', () => {
     await expect.poll(async () => Number(await status(page).getAttribute('data-step')), { timeout: 120_000 }).toBeGreaterThanOrEqual(2);
     expect(await status(page).getAttribute('data-done')).toBe('false');
     const dialog = await openDialog(page);
-    await dialog.locator('input[type=url]').fill(`${server.url}/hostile/header-nested-5m/`);
+    await dialog.locator('.open-model-url input[type=url]').fill(`${server.url}/hostile/header-nested-5m/`);
     const started = Date.now();
     await dialog.getByRole('button', { name: 'Load URL' }).click();
     await dialogError(page);
@@ -184,7 +184,7 @@ describe('hostile input in the site, in headless Chromium', () => {
     const stalled = async () => {
       const dialog = await openDialog(page);
       const before = stalling.length;
-      await dialog.locator('input[type=url]').fill(`${server.url}/stall/`);
+      await dialog.locator('.open-model-url input[type=url]').fill(`${server.url}/stall/`);
       await dialog.getByRole('button', { name: 'Load URL' }).click();
       await expect.poll(async () => (await clientState(page)).phase).toBe('loading');
       // Stuck where it reads the weights (the stalling answer has begun), not before.

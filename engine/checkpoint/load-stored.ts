@@ -1,0 +1,110 @@
+// Loading a checkpoint for the CPU engine at the width it is stored: tensors arrive one at a
+// time (./tensor-reader.ts, with every check the float32 loader makes) and 16-bit matrices are
+// kept as they are (cpu/stored-weights.ts), so memory is about the file's size; norms and the
+// router's gate are decoded to float32.
+// Browser-, worker- and Node-safe.
+import type { MixtralConfig } from '../config.ts';
+import { CheckpointError } from '../errors.ts';
+import type { CpuLayerWeights, CpuWeights, WeightMatrix } from '../cpu/stored-weights.ts';
+import { matrixBytesHeld, sliceMatrix } from '../cpu/stored-weights.ts';
+import { isMoeLayer } from '../family.ts';
+import { countParameters } from '../params.ts';
+import { decodeInto, DTYPE_BYTES } from './dtype.ts';
+import { bytes, checkAllPresent, readModelFiles, CONFIG_FILE, TOKENIZER_FILE } from './checkpoint-files.ts';
+import type { LoadOptions } from './load.ts';
+import type { CheckpointSource } from './source.ts';
+import { fusedExpertViews, tensorSpecFor } from './tensor-specs.ts';
+import { readTensors, type StoredTensor, type TensorReadReport, type UnusedTensor } from './tensor-reader.ts';
+
+export interface StoredCheckpoint {
+  label: string;
+  config: MixtralConfig;
+  weights: CpuWeights;
+  tokenizerJson: unknown | null;
+  /** The files read: config.json, the weight files in reading order, tokenizer.json if present. */
+  files: string[];
+  /** Bytes stored per dtype over the tensors the model uses. */
+  dtypeBytes: Record<string, number>;
+  /** Bytes the weights hold in memory. */
+  heldBytes: number;
+  /** Tensors skipped because the model does not use them: the first 1000. */
+  unusedTensors: UnusedTensor[];
+  /** How many tensors were skipped in all. */
+  unusedCount: number;
+}
+
+const toFloat32 = (t: StoredTensor): Float32Array => {
+  if (t.dtype === 'F32') return new Float32Array(t.bytes.buffer, t.bytes.byteOffset, t.bytes.length / 4);
+  const out = new Float32Array(t.bytes.length / DTYPE_BYTES[t.dtype]);
+  decodeInto(t.bytes, t.dtype, out, 0);
+  return out;
+};
+
+/** A matrix kept at stored width; F32 as float32 (the bytes are fresh and aligned: a view, no copy). */
+const keep = (t: StoredTensor): WeightMatrix => {
+  if (t.dtype === 'F32') return new Float32Array(t.bytes.buffer, t.bytes.byteOffset, t.bytes.length / 4);
+  return { dtype: t.dtype, words: new Uint16Array(t.bytes.buffer, t.bytes.byteOffset, t.bytes.length / 2) };
+};
+
+/** Bytes a tensor will hold here: full width for vectors and the router, stored width for the rest. */
+const heldBy = (t: { name: string; shape: number[]; dtype: string }, full: boolean) =>
+  t.shape.reduce((a, d) => a * d, 1) * (full ? 4 : DTYPE_BYTES[t.dtype as keyof typeof DTYPE_BYTES]);
+
+/**
+ * Like loadCheckpoint (load.ts), with the weights at stored width. `maxWeightBytes` bounds the
+ * bytes held here (stored width for matrices), checked tensor by tensor before each is read.
+ */
+export async function loadStoredCheckpoint(source: CheckpointSource, options: LoadOptions = {}): Promise<StoredCheckpoint> {
+  const { signal, onProgress, maxWeightBytes = Infinity } = options;
+  const { config, tokenizerJson } = await readModelFiles(source, signal);
+  const specOf = (name: string) => tensorSpecFor(config, name, { optional: true })!;
+  // Vectors, the router and Qwen2-MoE's one-row shared-expert gate are small: float32.
+  const isFull = (name: string) => { const s = specOf(name); return s.shape.length === 1 || s.field === 'gate' || s.field === 'shared_expert_gate'; };
+  let admitted = 0;
+  const admit = (t: { name: string; shape: number[]; dtype: string }, file: string) => {
+    const n = heldBy(t, isFull(t.name));
+    if (admitted + n > maxWeightBytes) {
+      const params = countParameters(config).total;
+      throw new CheckpointError('too-large', file,
+        `${bytes(n)} (shape [${t.shape}], ${t.dtype}) would bring the weights held to ${bytes(admitted + n)}, over the ${bytes(maxWeightBytes)} this engine holds (the model has ${params.toPrecision(3)} parameters)`, t.name);
+    }
+    admitted += n;
+  };
+  // A dense layer (Qwen's mlp_only_layers, decoder_sparse_step) has no router and no experts.
+  const layers = Array.from({ length: config.num_hidden_layers }, (_, l) => (isMoeLayer(config.family, l)
+    ? { experts: Array.from({ length: config.num_local_experts }, () => ({})) }
+    : { experts: [], gate: new Float32Array(0) })) as unknown as CpuWeights['layers'];
+  const model: Partial<CpuWeights> = {};
+  const found = new Set<string>();
+  const report: Partial<TensorReadReport> = {};
+  for await (const t of readTensors(source, { config, admit, onProgress, signal, report })) {
+    const s = specOf(t.name);
+    found.add(t.name);
+    // Vectors and the router at full width; every other matrix as stored.
+    const value = isFull(t.name) ? toFloat32(t) : keep(t);
+    if (s.scope === 'model') (model as Record<string, unknown>)[s.field] = value;
+    else if (s.scope === 'layer') (layers[s.layer] as unknown as Record<string, unknown>)[s.field] = value;
+    else (layers[s.layer].experts[s.expert] as Record<string, unknown>)[s.field] = value;
+  }
+  const { plan, dtypeBytes, unusedTensors, unusedCount } = report as TensorReadReport;
+  checkAllPresent(config, plan, (name) => found.has(name), found.size);
+  for (const l of layers) {
+    if (l.experts_input_linear && l.experts_output_linear) l.experts = fusedExpertViews(config, l.experts_input_linear, l.experts_output_linear, sliceMatrix);
+  }
+  const weights: CpuWeights = { embed_tokens: model.embed_tokens!, layers, norm: model.norm as Float32Array, lm_head: model.lm_head ?? model.embed_tokens! };
+  let heldBytes = matrixBytesHeld(weights.embed_tokens) + weights.norm.byteLength + (weights.lm_head === weights.embed_tokens ? 0 : matrixBytesHeld(weights.lm_head));
+  for (const l of layers) heldBytes += layerBytesHeld(l);
+  return {
+    label: source.label, config, weights, tokenizerJson,
+    files: [CONFIG_FILE, ...plan.files, ...(tokenizerJson !== null ? [TOKENIZER_FILE] : [])],
+    dtypeBytes, heldBytes, unusedTensors, unusedCount,
+  };
+}
+
+/** Bytes a layer holds: every tensor once (fused experts count once, not again through their views). */
+function layerBytesHeld(l: CpuLayerWeights): number {
+  let n = 0;
+  for (const [field, m] of Object.entries(l)) if (field !== 'experts' && m) n += matrixBytesHeld(m as WeightMatrix);
+  if (!l.experts_input_linear) for (const e of l.experts) n += matrixBytesHeld(e.w1) + matrixBytesHeld(e.w2) + matrixBytesHeld(e.w3);
+  return n;
+}
