@@ -57,7 +57,7 @@ function randomLayer(device: GPUDevice, c: MixtralConfig): GpuLayer {
     v_proj: randomHalves(device, 'v_proj', (kv * D) / 2, 3), o_proj: randomHalves(device, 'o_proj', (D * q) / 2, 4),
     post_attention_layernorm: createStorage(device, 'post_attention_layernorm', new Float32Array(D).fill(1)),
     gate: createStorage(device, 'gate', Float32Array.from({ length: E * D }, (_, i) => Math.sin(i) * 0.05)),
-    w1: experts('w1', 5), w3: experts('w3', 6), w2: experts('w2', 7),
+    w1: experts('w1', 5), w3: experts('w3', 6), w2: experts('w2', 7), family: {},
   };
 }
 

@@ -1,9 +1,10 @@
-// Embedding lookup: x[t, :] = embed[ids[t], :] for t < T.
+// Embedding lookup: x[t, :] = scale * embed[ids[t], :] for t < T (scale: Granite's
+// embedding_multiplier, 1 elsewhere).
 // Bindings: params, ids (T) u32, embed (rows, D) as packed f16 pairs (F16, D even) or f32 bits,
 // x (T, D) f32 out. The buffer holds vocabulary rows row0 .. row0 + rows - 1: a table larger than
 // the binding limit is split into parts, one dispatch each, and a token outside this part is left
 // to the dispatch that holds it. One invocation per output element.
-struct Params { T: u32, D: u32, row0: u32, rows: u32 }
+struct Params { T: u32, D: u32, row0: u32, rows: u32, scale: f32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> ids: array<u32>;
 @group(0) @binding(2) var<storage, read> embed: array<u32>;
@@ -28,5 +29,5 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let d = i % p.D;
   let id = ids[t];
   if (id < p.row0 || id - p.row0 >= p.rows) { return; }
-  x[i] = weight((id - p.row0) * p.D + d);
+  x[i] = weight((id - p.row0) * p.D + d) * p.scale;
 }

@@ -8,10 +8,13 @@
 // are packed halves (W[n, 2j] and W[n, 2j+1] the low and high halves of word n * In/2 + j), F32
 // weights f32 bits; In even. Row t reads x row xRow0 + t; out, res and y have row stride ldo
 // and first column col0 (the parts of a split weight).
+// The epilogue of the families' projections (linear_subgroup.wgsl says the same): with `hasBias`
+// the product gets bias[n] (o_proj's bias), then is multiplied by `scale` (Granite's
+// residual_multiplier on o_proj, 1 / logits_scaling on lm_head; 1 elsewhere).
 // Twins: rmsnorm, matmul and addInPlace in engine/cpu/ops.ts (linearTwin in engine/webgpu/twins.ts).
 // Bindings: params, x (rows, In), g (In), w (N, In) words, res (T, ldo), y (T, ldo) out,
-// out (T, ldo) out, xn (T, In) out.
-struct Params { T: u32, In: u32, N: u32, ldo: u32, col0: u32, xRow0: u32, eps: f32, writeXn: u32 }
+// out (T, ldo) out, xn (T, In) out, bias (N) f32.
+struct Params { T: u32, In: u32, N: u32, ldo: u32, col0: u32, xRow0: u32, eps: f32, writeXn: u32, hasBias: u32, scale: f32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> x: array<f32>;
 @group(0) @binding(2) var<storage, read> g: array<f32>;
@@ -20,6 +23,7 @@ struct Params { T: u32, In: u32, N: u32, ldo: u32, col0: u32, xRow0: u32, eps: f
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
 @group(0) @binding(6) var<storage, read_write> out: array<f32>;
 @group(0) @binding(7) var<storage, read_write> xn: array<f32>;
+@group(0) @binding(8) var<storage, read> bias: array<f32>;
 
 override WG: u32 = 64;
 override F16: bool = true;
@@ -71,6 +75,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       for (var i = lid.x; i < p.In; i += WG) { xn[t * p.In + i] = g[i] * (x[xo + i] * scale); }
     }
   }
+  if (p.hasBias != 0u) { s += bias[n]; }
+  s *= p.scale;
   if (lid.x == 0u) {
     let at = t * p.ldo + p.col0 + n;
     if (RESIDUAL) {

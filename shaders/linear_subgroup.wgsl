@@ -20,13 +20,17 @@
 // g % rowBlocks of token block g / rowBlocks. Row t reads x row xRow0 + t (the last row alone,
 // for lm_head). out, res and y may be wider than N (row stride ldo, first column col0): a weight
 // split into row parts under the binding limit writes each part's columns of the same output.
+// The epilogue of the families' projections: with `hasBias` the product gets bias[n] (o_proj's
+// bias, qwen2_moe and attention_bias), then is multiplied by `scale` (Granite's
+// residual_multiplier on o_proj, 1 / logits_scaling on lm_head; 1 elsewhere).
 // Twins: rmsnorm, matmul and addInPlace in engine/cpu/ops.ts (linearTwin in engine/webgpu/twins.ts).
 // Bindings: params, x (rows, In), g (In), w (N, In) words, res (T, ldo), y (T, ldo) out,
-// out (T, ldo) out, xn (T, In) out. Bindings a variant does not use are bound to small dummies.
+// out (T, ldo) out, xn (T, In) out, bias (N) f32. Bindings a variant does not use are bound to
+// small dummies.
 enable subgroups;
 diagnostic(off, subgroup_uniformity); // rows are subgroup-uniform: row = f(local index / subgroup size)
 
-struct Params { T: u32, In: u32, N: u32, ldo: u32, col0: u32, rowBlocks: u32, xRow0: u32, eps: f32, writeXn: u32 }
+struct Params { T: u32, In: u32, N: u32, ldo: u32, col0: u32, rowBlocks: u32, xRow0: u32, eps: f32, writeXn: u32, hasBias: u32, scale: f32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> x: array<vec4f>;
 @group(0) @binding(2) var<storage, read> g: array<vec4f>;
@@ -35,6 +39,7 @@ struct Params { T: u32, In: u32, N: u32, ldo: u32, col0: u32, rowBlocks: u32, xR
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
 @group(0) @binding(6) var<storage, read_write> out: array<f32>;
 @group(0) @binding(7) var<storage, read_write> xn: array<vec4f>;
+@group(0) @binding(8) var<storage, read> bias: array<f32>;
 
 override WG: u32 = 128;
 override RPW: u32 = 128;
@@ -105,9 +110,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
         }
       }
       for (var r = 0u; r < R; r++) {
-        let s = subgroupAdd(acc[b * MAX_R + r]) * scale;
+        var s = subgroupAdd(acc[b * MAX_R + r]) * scale;
         let n = n0 + r;
         if (lane == 0u && t < p.T && n < p.N) {
+          if (p.hasBias != 0u) { s += bias[n]; }
+          s *= p.scale;
           let o = t * p.ldo + p.col0 + n;
           if (RESIDUAL) {
             y[o] = s;

@@ -3,11 +3,12 @@
 // mlpOut[t, d] = sum_k weights[t, k] * expertOut (k in order, as the CPU twin adds them) and
 // out[t, d] = res[t, d] + mlpOut[t, d] (the residual stream leaving the layer).
 // One workgroup per output (t, d), strided reads and a workgroup reduction per chosen expert.
+// mlpOut is multiplied by `scale` (Granite's residual_multiplier; 1 elsewhere) before the add.
 // Twin: the expert loop of engine/cpu/forward.ts and addInPlace (moeTwin in engine/webgpu/twins.ts).
 // Bindings: params, h (T*K, F), choice (indices (T, K), then weights (T, K) as f32 bits),
 // w2 (E, D, F) as packed f16 pairs (F16, F even) or f32 bits, res (T, D), expertOut (T*K, D)
 // out (the hook), mlpOut (T, D) out (the hook), out (T, D) out.
-struct Params { T: u32, K: u32, D: u32, F: u32 }
+struct Params { T: u32, K: u32, D: u32, F: u32, scale: f32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> h: array<f32>;
 @group(0) @binding(2) var<storage, read_write> choice: array<u32>;
@@ -52,7 +53,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     workgroupBarrier(); // everyone has read ys[0] before the next expert overwrites it
   }
   if (lid.x == 0u) {
-    mlpOut[o] = acc;
-    out[o] = res[o] + acc;
+    mlpOut[o] = acc * p.scale;
+    out[o] = res[o] + acc * p.scale;
   }
 }

@@ -6,6 +6,7 @@
 // words and reduce with subgroupAdd (see linear_subgroup.wgsl). F16 weights are packed halves
 // (F % 8 == 0), F32 weights f32 bits (F % 4 == 0). Workgroup g = wid.x + wid.y * nwg.x covers RPW
 // outputs of block g % rowBlocks for token g / rowBlocks.
+// mlpOut is multiplied by `scale` (Granite's residual_multiplier; 1 elsewhere) before the add.
 // Twin: the expert loop of engine/cpu/forward.ts and addInPlace (moeTwin in engine/webgpu/twins.ts).
 // Bindings: params, h (T*K, F) f32, choice (indices (T, K), then weights (T, K) as f32 bits),
 // w2 (E, D, F) words, res (T, D), expertOut (T*K, D) out (the hook), mlpOut (T, D) out (the
@@ -13,7 +14,7 @@
 enable subgroups;
 diagnostic(off, subgroup_uniformity);
 
-struct Params { T: u32, K: u32, D: u32, F: u32, rowBlocks: u32 }
+struct Params { T: u32, K: u32, D: u32, F: u32, rowBlocks: u32, scale: f32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> h: array<vec4f>;
 @group(0) @binding(2) var<storage, read_write> choice: array<u32>;
@@ -57,8 +58,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       acc += bitcast<f32>(choice[p.T * p.K + slot]) * ys;
     }
     if (lane == 0u) {
-      mlpOut[t * p.D + d] = acc;
-      out[t * p.D + d] = res[t * p.D + d] + acc;
+      mlpOut[t * p.D + d] = acc * p.scale;
+      out[t * p.D + d] = res[t * p.D + d] + acc * p.scale;
     }
   }
 }

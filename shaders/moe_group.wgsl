@@ -13,7 +13,7 @@ struct Params { slots: u32, E: u32 }
 @group(0) @binding(3) var<storage, read_write> order: array<u32>;
 
 override WG: u32 = 64;
-var<workgroup> counts: array<u32, 64>; // E <= 64, as the router requires
+var<workgroup> counts: array<u32, 128>; // E <= 128, as the router requires
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_id) lid: vec3u) {

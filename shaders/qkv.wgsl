@@ -6,9 +6,12 @@
 // reduced together in workgroup memory (WG a power of two); invocation 0 scales, rotates and
 // writes. D even.
 // Twins: rmsnorm, matmul and rope in engine/cpu/ops.ts (qkvTwin in engine/webgpu/twins.ts).
+// The families' differences, as params (qkv_subgroup.wgsl says the same): `hasBias` adds the
+// q, k, v biases; `rope` 0 (q/k norms come first: qk_norm.wgsl rotates and appends) writes the
+// projections as they are and leaves the cache.
 // Bindings: params (with invFreq), step {pos0}, x (T, D), g (D), wq (H*Dh, D), wk and wv
-// (Hkv*Dh, D) as packed f16 pairs (F16) or f32 bits, qkv out, kv cache out.
-struct Params { T: u32, D: u32, H: u32, Hkv: u32, Dh: u32, pad: u32, vOffset: u32, eps: f32, invFreq: array<vec4f, 64> }
+// (Hkv*Dh, D) as packed f16 pairs (F16) or f32 bits, qkv out, kv cache out, bias ((H + 2 Hkv) Dh) f32.
+struct Params { T: u32, D: u32, H: u32, Hkv: u32, Dh: u32, pad: u32, vOffset: u32, eps: f32, invFreq: array<vec4f, 64>, hasBias: u32, rope: u32 }
 struct Step { pos0: u32, S: u32, splits: u32, draw: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<uniform> step: Step;
@@ -19,6 +22,7 @@ struct Step { pos0: u32, S: u32, splits: u32, draw: u32 }
 @group(0) @binding(6) var<storage, read> wv: array<u32>;
 @group(0) @binding(7) var<storage, read_write> qkv: array<f32>;
 @group(0) @binding(8) var<storage, read_write> kv: array<u32>;
+@group(0) @binding(9) var<storage, read> bias: array<f32>;
 
 override WG: u32 = 64;
 override F16: bool = true;
@@ -72,7 +76,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let scale = 1.0 / sqrt(part[0].z / f32(p.D) + p.eps);
   var va = part[0].x * scale;
   var vb = part[0].y * scale;
-  if (m < 2u) {
+  if (p.hasBias != 0u) {
+    let bo = select(select((p.H + p.Hkv) * p.Dh, p.H * p.Dh, m == 1u), 0u, m == 0u) + head * p.Dh + i;
+    va += bias[bo];
+    vb += bias[bo + half];
+  }
+  if (m < 2u && p.rope != 0u) {
     let sc = sincos(f32(step.pos0 + t) * p.invFreq[i / 4u][i % 4u]);
     let ra2 = va * sc.y - vb * sc.x;
     vb = vb * sc.y + va * sc.x;
@@ -83,7 +92,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let o = base + (t * heads + head) * p.Dh + i;
   qkv[o] = va;
   qkv[o + half] = vb;
-  if (m > 0u) {
+  if (m > 0u && p.rope != 0u) {
     let row = (step.pos0 + t) * p.Hkv + head;
     let v0 = (m - 1u) * p.vOffset;
     if (F16KV) {

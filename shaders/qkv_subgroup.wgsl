@@ -16,12 +16,16 @@
 // g % rowBlocks for token block g / rowBlocks (TB tokens, each weight read once per block).
 // F16 weights: D % 8 == 0; F32: D % 4 == 0.
 // Twins: rmsnorm, matmul and rope in engine/cpu/ops.ts (qkvTwin in engine/webgpu/twins.ts).
+// The families' differences, as params: `hasBias` adds the q, k, v biases (qwen2_moe, or
+// attention_bias) to the products; `rope` 0 (families with q/k norms, which come before the
+// rotation: qk_norm.wgsl rotates and appends) writes the projections as they are and leaves the cache.
 // Bindings: params (with the rotary frequencies invFreq, fround(1 / theta^(2i/Dh)) from the host),
-// step {pos0}, x (T, D), g (D), wq (H*Dh, D), wk and wv (Hkv*Dh, D) words, qkv out, kv cache out.
+// step {pos0}, x (T, D), g (D), wq (H*Dh, D), wk and wv (Hkv*Dh, D) words, qkv out, kv cache out,
+// bias ((H + 2 Hkv) Dh) f32: q's, then k's, then v's.
 enable subgroups;
 diagnostic(off, subgroup_uniformity);
 
-struct Params { T: u32, D: u32, H: u32, Hkv: u32, Dh: u32, rowBlocks: u32, vOffset: u32, eps: f32, invFreq: array<vec4f, 64> }
+struct Params { T: u32, D: u32, H: u32, Hkv: u32, Dh: u32, rowBlocks: u32, vOffset: u32, eps: f32, invFreq: array<vec4f, 64>, hasBias: u32, rope: u32 }
 struct Step { pos0: u32, S: u32, splits: u32, draw: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<uniform> step: Step;
@@ -32,6 +36,7 @@ struct Step { pos0: u32, S: u32, splits: u32, draw: u32 }
 @group(0) @binding(6) var<storage, read> wv: array<vec4u>;
 @group(0) @binding(7) var<storage, read_write> qkv: array<f32>;
 @group(0) @binding(8) var<storage, read_write> kv: array<u32>;
+@group(0) @binding(9) var<storage, read> bias: array<f32>;
 
 override WG: u32 = 128;
 override RPW: u32 = 32;
@@ -130,7 +135,12 @@ fn store(pair: u32, t: u32, a: f32, b: f32, nq: u32, nk: u32, half: u32) {
   let i = local % half;
   var va = a;
   var vb = b;
-  if (m < 2u) {
+  if (p.hasBias != 0u) {
+    let bo = select(select((p.H + p.Hkv) * p.Dh, p.H * p.Dh, m == 1u), 0u, m == 0u) + head * p.Dh + i;
+    va += bias[bo];
+    vb += bias[bo + half];
+  }
+  if (m < 2u && p.rope != 0u) {
     let sc = sincos(f32(step.pos0 + t) * p.invFreq[i / 4u][i % 4u]);
     va = a * sc.y - b * sc.x;
     vb = b * sc.y + a * sc.x;
@@ -140,7 +150,7 @@ fn store(pair: u32, t: u32, a: f32, b: f32, nq: u32, nk: u32, half: u32) {
   let o = base + (t * heads + head) * p.Dh + i;
   qkv[o] = va;
   qkv[o + half] = vb;
-  if (m > 0u) {
+  if (m > 0u && p.rope != 0u) {
     let row = (step.pos0 + t) * p.Hkv + head;
     let v0 = (m - 1u) * p.vOffset;
     if (F16KV) {

@@ -1,6 +1,6 @@
 // The MoE router of each token, fused with what feeds it: RMSNorm (post_attention_layernorm) of
 // the residual stream, the gate projection, then the router bias, softmax over the experts that
-// are not ablated, the top K (ties to the lower index), weights renormalised to sum to 1, and the
+// are not ablated, the top K (ties to the lower index), weights renormalised to sum to 1 (`renorm`), and the
 // forced-expert rules. Writes xn (the experts' input), the biased logits (what the hook sees),
 // the probabilities and the choice: indices (T, K), then weights (T, K) as f32 bits, the layout
 // of hook_expert_choice. One workgroup per token: its invocations reduce the sum of squares and
@@ -14,7 +14,7 @@
 // rules: [bias (E) f32 bits, ablated (E, 1 = never route), count, then per rule: allPositions,
 // nPositions, hasWeights, experts[K], weightBits[K], positions[nPositions]] (positions are
 // absolute; the first matching rule wins, as in the CPU engine).
-struct Params { T: u32, D: u32, E: u32, K: u32, eps: f32, stage: u32 }
+struct Params { T: u32, D: u32, E: u32, K: u32, eps: f32, stage: u32, renorm: u32 }
 struct Step { pos0: u32, S: u32, splits: u32, draw: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<uniform> step: Step;
@@ -28,8 +28,8 @@ struct Step { pos0: u32, S: u32, splits: u32, draw: u32 }
 @group(0) @binding(9) var<storage, read_write> choice: array<u32>;
 
 override WG: u32 = 32;
-const MAX_E = 64u;
-var<workgroup> part: array<f32, 2048>; // [expert][invocation]: MAX_E * WG, WG <= 32
+const MAX_E = 128u;
+var<workgroup> part: array<f32, 2048>; // [expert][invocation]: E * WG <= 2048 (WG 16 above 64 experts)
 var<workgroup> red: array<f32, WG>;
 
 @compute @workgroup_size(WG)

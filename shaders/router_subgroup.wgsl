@@ -9,7 +9,7 @@
 enable subgroups;
 diagnostic(off, subgroup_uniformity);
 
-struct Params { T: u32, D: u32, E: u32, K: u32, eps: f32, stage: u32 }
+struct Params { T: u32, D: u32, E: u32, K: u32, eps: f32, stage: u32, renorm: u32 }
 struct Step { pos0: u32, S: u32, splits: u32, draw: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<uniform> step: Step;
@@ -24,7 +24,7 @@ struct Step { pos0: u32, S: u32, splits: u32, draw: u32 }
 
 override WG: u32 = 128;
 override RPW: u32 = 32;
-const MAX_E = 64u;
+const MAX_E = 128u;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32,

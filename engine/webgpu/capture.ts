@@ -94,8 +94,8 @@ export class HookCapture {
     // The tensors, in forward order; a tensor with several names is one group.
     for (const group of tensorGroups(c)) {
       const sizes = group.map((n) => 4 * count(hookShape(n, c, T, S)) * (isChoice(n) ? 2 : 1));
-      // q, k and v lie one after the other; any other group is one tensor under several names.
-      const stacked = group[0].endsWith('attn.hook_q');
+      // q, k and v lie one after the other (and the normed q and k); any other group is one tensor under several names.
+      const stacked = group[0].endsWith('attn.hook_q') || group[0].endsWith('attn.hook_q_normed');
       const observed = group.filter((n) => this.observed.has(n) && !this.synced.has(n));
       // An observed name before a replaced one keeps its own value: a slot of its own, by copy.
       const lastReplaced = stacked ? -1 : group.findLastIndex((n) => this.replaced.has(n));
@@ -226,17 +226,22 @@ export class HookCapture {
   }
 }
 
-/** The tensors of the forward, each as the hook names it carries, in forward order. */
+/**
+ * The tensors of the forward, each as the hook names it carries, in forward order; a layer's
+ * groups are those of the hooks it has (hooks/names.ts: q/k norms, sparse or dense, shared expert).
+ */
 function tensorGroups(c: MixtralConfig): string[][] {
   const L = c.num_hidden_layers;
   const groups: string[][] = [residualNames(0, L)];
+  const has = new Set(hookNames(c));
   for (let l = 0; l < L; l++) {
     const n = (leaf: string) => `blocks.${l}.${leaf}`;
-    groups.push(
-      [n('attn.hook_q'), n('attn.hook_k'), n('attn.hook_v')], [n('attn.hook_z')], [n('hook_attn_out')], [n('hook_resid_mid')],
-      [n('moe.hook_router_logits')], [n('moe.hook_router_probs')], [n('moe.hook_expert_choice')], [n('moe.hook_expert_out')], [n('hook_mlp_out')],
-      residualNames(l + 1, L),
-    );
+    const layer: string[][] = [
+      [n('attn.hook_q_normed'), n('attn.hook_k_normed')], [n('attn.hook_q'), n('attn.hook_k'), n('attn.hook_v')], [n('attn.hook_z')], [n('hook_attn_out')], [n('hook_resid_mid')],
+      [n('moe.hook_router_logits')], [n('moe.hook_router_probs')], [n('moe.hook_expert_choice')], [n('moe.hook_expert_out')],
+      [n('moe.hook_shared_out')], [n('moe.hook_shared_gate')], [n('hook_mlp_out')],
+    ];
+    groups.push(...layer.filter((g) => has.has(g[0])), residualNames(l + 1, L));
   }
   return groups;
 }

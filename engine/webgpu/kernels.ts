@@ -62,6 +62,8 @@ export function withCache(k: Kernels, cache: PassCache): Kernels {
 const SUBGROUP_WG = 128, TOKEN_BLOCK = 8, ROW_GROUP = 4;
 /** Fixed workgroup sizes of kernels whose workgroup memory is sized for them. */
 const ATTENTION_WG = 64, ROUTER_WG = 32, SAMPLE_WG = 256;
+/** The most experts the router and the grouping of tokens by expert hold (Qwen3-MoE has 128). */
+export const MAX_EXPERTS = 128;
 /** The largest head the attention kernels hold (4 elements per invocation of 64). */
 const MAX_HEAD_DIM = 256;
 /** Positions per split of a decode step's attention (flash-decoding), and the most splits. */
@@ -140,7 +142,9 @@ function qkvVariant(k: Kernels, subgroup: boolean, block: boolean): [ShaderName,
 }
 const attentionVariant = (k: Kernels): [ShaderName, Record<string, number>] =>
   (k.subgroups ? ['attention_subgroup', { ...sgConstants(k), F16KV: F(k.f16KV) }] : ['attention', { WG: ATTENTION_WG, F16KV: F(k.f16KV) }]);
-const routerVariant = (k: Kernels): [ShaderName, Record<string, number>] => (k.subgroups ? ['router_subgroup', sgConstants(k)] : ['router', { WG: ROUTER_WG }]);
+/** Workgroups of the router without subgroups hold E x WG partial sums (2,048 floats): 16 invocations above 64 experts. */
+const routerVariant = (k: Kernels, E = 8): [ShaderName, Record<string, number>] =>
+  (k.subgroups ? ['router_subgroup', sgConstants(k)] : ['router', { WG: E > 64 ? ROUTER_WG / 2 : ROUTER_WG }]);
 const weightsVariant = (k: Kernels, shader: ShaderName): [ShaderName, Record<string, number>] => {
   if (shader.endsWith('_subgroup')) {
     return [shader, { ...sgConstants(k), ...(shader.includes('grouped') ? { TB: k.subgroups!.tokenBlock } : {}), F16: F(k.f16Weights) }];
@@ -202,6 +206,7 @@ export const stepWords = (s: StepUniform) => Uint32Array.from([s.pos0, s.S, s.sp
 export function planLinear(k: Kernels, a: {
   x: Binding; w: Binding; out: Binding; T: number; In: number; N: number; dtype: 'f16' | 'f32';
   g?: Binding; eps?: number; xn?: Binding; res?: Binding; y?: Binding; ldo?: number; col0?: number; xRow0?: number;
+  bias?: Binding; scale?: number;
 }): Pass {
   const ldo = a.ldo ?? a.N, col0 = a.col0 ?? 0, xRow0 = a.xRow0 ?? 0;
   const norm = a.g !== undefined, residual = a.res !== undefined;
@@ -215,21 +220,24 @@ export function planLinear(k: Kernels, a: {
   if (a.g) need(label, 'g', a.g, 4 * a.In);
   if (a.res) { need(label, 'res', a.res, 4 * a.T * ldo); need(label, 'y', a.y!, 4 * a.T * ldo); }
   if (a.xn) need(label, 'xn', a.xn, 4 * a.T * a.In);
+  if (a.bias) need(label, 'bias', a.bias, 4 * a.N);
   const d = k.dummies;
-  const bindings = [a.x, a.g ?? d[0], a.w, a.res ?? d[1], a.y ?? d[2], a.out, a.xn ?? d[3]];
+  const bindings = [a.x, a.g ?? d[0], a.w, a.res ?? d[1], a.y ?? d[2], a.out, a.xn ?? d[3], a.bias ?? d[0]];
   const eps = f32Bits(a.eps ?? 0), writeXn = a.xn ? 1 : 0;
+  // The epilogue: + bias, times scale (see linear.wgsl).
+  const epilogue = [a.bias ? 1 : 0, f32Bits(a.scale ?? 1)];
   const sg = k.subgroups;
   if (sg && a.In % perWord(a.dtype) === 0) {
     const rowBlocks = Math.ceil(a.N / groupedRows(k));
     const block = a.T > 1;
-    return plan(k, linearVariant(k, a.dtype, norm, residual, true, block), label, [a.T, a.In, a.N, ldo, col0, rowBlocks, xRow0, eps, writeXn], bindings,
+    return plan(k, linearVariant(k, a.dtype, norm, residual, true, block), label, [a.T, a.In, a.N, ldo, col0, rowBlocks, xRow0, eps, writeXn, ...epilogue], bindings,
       grid(k.device, rowBlocks * Math.ceil(a.T / (block ? sg.tokenBlock : 1))));
   }
-  return plan(k, linearVariant(k, a.dtype, norm, residual, false, false), label, [a.T, a.In, a.N, ldo, col0, xRow0, eps, writeXn], bindings, grid(k.device, a.T * a.N));
+  return plan(k, linearVariant(k, a.dtype, norm, residual, false, false), label, [a.T, a.In, a.N, ldo, col0, xRow0, eps, writeXn, ...epilogue], bindings, grid(k.device, a.T * a.N));
 }
 
 /** planLinear for a weight held as row parts (a split lm_head): one dispatch per part, xn written once. */
-export function planLinearParts(k: Kernels, a: Omit<Parameters<typeof planLinear>[1], 'w' | 'N' | 'ldo' | 'col0'> & { parts: readonly Part[]; N: number }): Pass[] {
+export function planLinearParts(k: Kernels, a: Omit<Parameters<typeof planLinear>[1], 'w' | 'N' | 'ldo' | 'col0' | 'bias'> & { parts: readonly Part[]; N: number }): Pass[] {
   return a.parts.map((p, i) => planLinear(k, { ...a, w: p.buffer, N: p.rows, ldo: a.N, col0: p.row0, xn: i === 0 ? a.xn : undefined }));
 }
 
@@ -245,10 +253,13 @@ export const kvWords = (k: Pick<Kernels, 'f16KV'>, capacity: number, Hkv: number
  * q, k, v of T tokens at positions pos0.. (the step's): xn = rmsnorm(x) * g, q (T, H, Dh) =
  * rope(xn wq^T), k and v (T, Hkv, Dh) = rope(xn wk^T), xn wv^T, written to `qkv` (q, k, v one
  * after the other) and k, v appended to `kv` (the layer's cache of `capacity` positions).
+ * `bias` ((H + 2 Hkv) Dh: q's, k's, v's) is added to the products; with `rope` false (families
+ * with q/k norms: planQkNorm does the rest) the products are written as they are, no cache.
  */
 export function planQkv(k: Kernels, a: {
   x: Binding; g: Binding; eps: number; wq: Binding; wk: Binding; wv: Binding; qkv: Binding; kv: Binding;
   T: number; D: number; H: number; Hkv: number; Dh: number; theta: number; capacity: number; step: GPUBuffer;
+  bias?: Binding; rope?: boolean;
 }): Pass {
   const label = `qkv T=${a.T} D=${a.D} H=${a.H}/${a.Hkv} Dh=${a.Dh}`;
   if (a.Dh % 2 !== 0 || a.D % 2 !== 0) throw new GpuError(`${label}: D and Dh must be even`);
@@ -264,8 +275,9 @@ export function planQkv(k: Kernels, a: {
   need(label, 'kv', a.kv, 4 * 2 * vOffset);
   const invFreq = new Float32Array(256);
   invFreq.set(ropeInvFreq(a.Dh, a.theta));
-  const params = [a.T, a.D, a.H, a.Hkv, a.Dh, 0, vOffset, f32Bits(a.eps), ...new Uint32Array(invFreq.buffer)];
-  const bindings = [a.x, a.g, a.wq, a.wk, a.wv, a.qkv, a.kv];
+  if (a.bias) need(label, 'bias', a.bias, 4 * (a.H + 2 * a.Hkv) * a.Dh);
+  const params = [a.T, a.D, a.H, a.Hkv, a.Dh, 0, vOffset, f32Bits(a.eps), ...new Uint32Array(invFreq.buffer), a.bias ? 1 : 0, a.rope === false ? 0 : 1];
+  const bindings = [a.x, a.g, a.wq, a.wk, a.wv, a.qkv, a.kv, a.bias ?? k.dummies[0]];
   const pairs = (a.H + 2 * a.Hkv) * a.Dh / 2;
   const sg = k.subgroups;
   if (sg && wholeWords(k, a.D)) {
@@ -298,6 +310,8 @@ export interface AttentionShape { T: number; H: number; Hkv: number; Dh: number;
  */
 export function planAttention(k: Kernels, a: AttentionShape & {
   qkv: Binding; kv: Binding; headScale: Binding; pattern: Binding | null; patternSlot: number; z: Binding; partials: Binding; splits: number; S: number; step: GPUBuffer;
+  /** The scores' scale: 1/√Dh, or Granite's attention_multiplier. */
+  scale?: number;
 }): Pass[] {
   const label = `attention T=${a.T} H=${a.H}/${a.Hkv} Dh=${a.Dh}`;
   if (a.H % a.Hkv !== 0) throw new GpuError(`${label}: H must be a multiple of Hkv`);
@@ -313,7 +327,7 @@ export function planAttention(k: Kernels, a: AttentionShape & {
   const pattern = a.pattern ?? k.dummies[1];
   const jobs = a.T * a.H * a.splits; // (row, split) pairs: a workgroup each, or a subgroup each
   const workgroups = k.subgroups ? Math.ceil(jobs / k.subgroups.rowsPerWorkgroup) : jobs;
-  const passes = [plan(k, attentionVariant(k), label, [a.T, a.H, a.Hkv, a.Dh, window, f32Bits(1 / Math.sqrt(a.Dh)), vOffset, slot],
+  const passes = [plan(k, attentionVariant(k), label, [a.T, a.H, a.Hkv, a.Dh, window, f32Bits(a.scale ?? 1 / Math.sqrt(a.Dh)), vOffset, slot],
     [a.qkv, a.kv, a.headScale, pattern, a.z, a.partials], grid(k.device, workgroups), a.step)];
   if (a.splits > 1) {
     passes.push(plan(k, ['attention_merge', { WG: ATTENTION_WG }], `${label} merge`, [a.T, a.H, a.Dh, window, slot],
@@ -354,17 +368,69 @@ export function routerRules(E: number, K: number, iv: { bias: Float32Array | nul
 export function planRouter(k: Kernels, a: {
   T: number; D: number; E: number; K: number; eps: number; stage?: 0 | 1 | 2; x: Binding; g: Binding; gate: Binding; rules: Binding;
   xn: Binding; logits: Binding; probs: Binding; choice: Binding; step: GPUBuffer;
+  /** Top-k weights renormalised to sum to 1 (default), or the probabilities themselves (norm_topk_prob false). */
+  renorm?: boolean;
 }): Pass {
   const label = `router T=${a.T} E=${a.E} K=${a.K}${a.stage ? ` from ${a.stage === 1 ? 'logits' : 'probs'}` : ''}`;
-  if (a.E > 64) throw new GpuError(`${label}: at most 64 experts`);
+  if (a.E > MAX_EXPERTS) throw new GpuError(`${label}: at most ${MAX_EXPERTS} experts`);
   need(label, 'x', a.x, 4 * a.T * a.D);
   need(label, 'gate', a.gate, 4 * a.E * a.D);
   need(label, 'xn', a.xn, 4 * a.T * a.D);
   need(label, 'logits', a.logits, 4 * a.T * a.E);
   need(label, 'probs', a.probs, 4 * a.T * a.E);
   need(label, 'choice', a.choice, 4 * 2 * a.T * a.K);
-  return plan(k, routerVariant(k), label, [a.T, a.D, a.E, a.K, f32Bits(a.eps), a.stage ?? 0],
+  return plan(k, routerVariant(k, a.E), label, [a.T, a.D, a.E, a.K, f32Bits(a.eps), a.stage ?? 0, a.renorm === false ? 0 : 1],
     [a.x, a.g, a.gate, a.rules, a.xn, a.logits, a.probs, a.choice], grid(k.device, k.subgroups ? Math.ceil(a.T / k.subgroups.rowsPerWorkgroup) : a.T), a.step);
+}
+
+/**
+ * The q/k norms (qk_norm.wgsl) after planQkv with rope false: normed (T, H, Dh) then (T, Hkv, Dh)
+ * = RMSNorm of q and k (over each token's projection, or `perHead` over each head) times gq, gk
+ * and clamped to ±clip (null: no clamp); then q and k rotated into `qkv`, v clamped there, k and
+ * v appended to `kv`. `stage` 1 reruns the rotation and k's append from a replaced `normed`.
+ */
+export function planQkNorm(k: Kernels, a: {
+  qkv: Binding; gq: Binding; gk: Binding; normed: Binding; kv: Binding; T: number; H: number; Hkv: number; Dh: number;
+  perHead: boolean; eps: number; clip: number | null; theta: number; capacity: number; step: GPUBuffer; stage?: 0 | 1;
+}): Pass {
+  const label = `qk_norm T=${a.T} H=${a.H}/${a.Hkv} Dh=${a.Dh}${a.perHead ? ' per head' : ''}${a.stage ? ' from normed' : ''}`;
+  if (a.Dh % 2 !== 0 || a.Dh > 512) throw new GpuError(`${label}: Dh must be even, at most 512`);
+  need(label, 'qkv', a.qkv, 4 * a.T * (a.H + 2 * a.Hkv) * a.Dh);
+  need(label, 'gq', a.gq, 4 * (a.perHead ? a.Dh : a.H * a.Dh));
+  need(label, 'gk', a.gk, 4 * (a.perHead ? a.Dh : a.Hkv * a.Dh));
+  need(label, 'normed', a.normed, 4 * a.T * (a.H + a.Hkv) * a.Dh);
+  const vOffset = kvWords(k, a.capacity, a.Hkv, a.Dh);
+  need(label, 'kv', a.kv, 4 * 2 * vOffset);
+  const invFreq = new Float32Array(256);
+  invFreq.set(ropeInvFreq(a.Dh, a.theta));
+  const params = [...new Uint32Array(invFreq.buffer), a.T, a.H, a.Hkv, a.Dh, a.perHead ? 1 : 0, a.stage ?? 0, vOffset, f32Bits(a.eps), f32Bits(a.clip ?? 0)];
+  const jobs = a.T * ((a.perHead ? a.H + a.Hkv : 2) + 1);
+  return plan(k, ['qk_norm', { WG: k.wg, F16KV: F(k.f16KV) }], label, params, [a.qkv, a.gq, a.gk, a.normed, a.kv], grid(k.device, jobs), a.step);
+}
+
+/** out (T, D) = rmsnorm(x) * g (rmsnorm.wgsl): a dense layer's MLP input, which no kernel folds in. */
+export function planRmsnorm(k: Kernels, a: { x: Binding; g: Binding; out: Binding; T: number; D: number; eps: number }): Pass {
+  const label = `rmsnorm T=${a.T} D=${a.D}`;
+  need(label, 'x', a.x, 4 * a.T * a.D);
+  need(label, 'g', a.g, 4 * a.D);
+  need(label, 'out', a.out, 4 * a.T * a.D);
+  return plan(k, ['rmsnorm', { WG: k.wg }], label, [a.T, a.D, f32Bits(a.eps)], [a.x, a.g, a.out], grid(k.device, a.T));
+}
+
+/**
+ * The shared expert's gate and the sum (shared_gate.wgsl): gate (T) = sigmoid(xn wg), mlpOut
+ * (T, D) = scale (routed + gate * shared), out = res + mlpOut. `stage` 1 takes the gate as given.
+ */
+export function planSharedGate(k: Kernels, a: {
+  xn: Binding; wg: Binding; routed: Binding; shared: Binding; res: Binding; gate: Binding; mlpOut: Binding; out: Binding;
+  T: number; D: number; scale?: number; stage?: 0 | 1;
+}): Pass {
+  const label = `shared_gate T=${a.T} D=${a.D}${a.stage ? ' from gate' : ''}`;
+  need(label, 'wg', a.wg, 4 * a.D);
+  need(label, 'gate', a.gate, 4 * a.T);
+  for (const [name, b] of [['xn', a.xn], ['routed', a.routed], ['shared', a.shared], ['res', a.res], ['mlpOut', a.mlpOut], ['out', a.out]] as const) need(label, name, b, 4 * a.T * a.D);
+  return plan(k, ['shared_gate', { WG: k.wg }], label, [a.T, a.D, a.stage ?? 0, f32Bits(a.scale ?? 1)],
+    [a.xn, a.wg, a.routed, a.shared, a.res, a.gate, a.mlpOut, a.out], grid(k.device, a.T));
 }
 
 /** out (n) = a + b: the residual add again, when a fused kernel's input was replaced. */
@@ -378,13 +444,13 @@ export function planAdd(k: Kernels, a: { a: Binding; b: Binding; out: Binding; n
  * x (T, D) = embed[ids[t]] with embed (V, D) as packed halves (D even) or f32; ids a u32 buffer of
  * T. `row0`/`rows` say which vocabulary rows the buffer holds when the table is split in parts.
  */
-export function planEmbed(k: Kernels, a: { ids: Binding; embed: GPUBuffer; x: Binding; T: number; D: number; row0?: number; rows?: number }): Pass {
+export function planEmbed(k: Kernels, a: { ids: Binding; embed: GPUBuffer; x: Binding; T: number; D: number; row0?: number; rows?: number; scale?: number }): Pass {
   const label = `embed T=${a.T} D=${a.D}`;
   if (a.D % 2 !== 0) throw new GpuError(`${label}: D must be even for packed halves`);
   const rows = a.rows ?? Math.floor(a.embed.size / ((k.f16Weights ? 2 : 4) * a.D));
   need(label, 'ids', a.ids, 4 * a.T);
   need(label, 'x', a.x, 4 * a.T * a.D);
-  return plan(k, ['embed', { WG: k.wg, F16: F(k.f16Weights) }], label, [a.T, a.D, a.row0 ?? 0, rows], [a.ids, a.embed, a.x], grid(k.device, Math.ceil((a.T * a.D) / k.wg)));
+  return plan(k, ['embed', { WG: k.wg, F16: F(k.f16Weights) }], label, [a.T, a.D, a.row0 ?? 0, rows, f32Bits(a.scale ?? 1)], [a.ids, a.embed, a.x], grid(k.device, Math.ceil((a.T * a.D) / k.wg)));
 }
 
 /**
@@ -396,6 +462,8 @@ export function planEmbed(k: Kernels, a: { ids: Binding; embed: GPUBuffer; x: Bi
 export function planExperts(k: Kernels, a: {
   T: number; K: number; D: number; F: number; x: Binding; choice: Binding; w1: Binding; w3: Binding; w2: Binding;
   h: Binding; res: Binding; expertOut: Binding; mlpOut: Binding; out: Binding;
+  /** mlpOut's factor before the residual add: Granite's residual_multiplier, else 1. */
+  scale?: number;
 }): Pass[] {
   const label = `experts T=${a.T} K=${a.K} D=${a.D} F=${a.F}`;
   if (a.D % 2 !== 0 || a.F % 2 !== 0) throw new GpuError(`${label}: D and F must be even for packed halves`);
@@ -408,12 +476,12 @@ export function planExperts(k: Kernels, a: {
     const fBlocks = Math.ceil(a.F / sg.rowsPerWorkgroup), dBlocks = Math.ceil(a.D / sg.rowsPerWorkgroup);
     return [
       plan(k, weightsVariant(k, 'moe_gate_up_subgroup'), `${label} gate/up`, [a.T * a.K, a.K, a.D, a.F, fBlocks], [a.x, a.choice, a.w1, a.w3, a.h], grid(k.device, a.T * a.K * fBlocks)),
-      plan(k, weightsVariant(k, 'moe_down_subgroup'), `${label} down`, [a.T, a.K, a.D, a.F, dBlocks], [a.h, a.choice, a.w2, a.res, a.expertOut, a.mlpOut, a.out], grid(k.device, a.T * dBlocks)),
+      plan(k, weightsVariant(k, 'moe_down_subgroup'), `${label} down`, [a.T, a.K, a.D, a.F, dBlocks, f32Bits(a.scale ?? 1)], [a.h, a.choice, a.w2, a.res, a.expertOut, a.mlpOut, a.out], grid(k.device, a.T * dBlocks)),
     ];
   }
   return [
     plan(k, weightsVariant(k, 'moe_gate_up'), `${label} gate/up`, [a.T, a.K, a.D, a.F], [a.x, a.choice, a.w1, a.w3, a.h], grid(k.device, a.T * a.K * a.F)),
-    plan(k, weightsVariant(k, 'moe_down'), `${label} down`, [a.T, a.K, a.D, a.F], [a.h, a.choice, a.w2, a.res, a.expertOut, a.mlpOut, a.out], grid(k.device, a.T * a.D)),
+    plan(k, weightsVariant(k, 'moe_down'), `${label} down`, [a.T, a.K, a.D, a.F, f32Bits(a.scale ?? 1)], [a.h, a.choice, a.w2, a.res, a.expertOut, a.mlpOut, a.out], grid(k.device, a.T * a.D)),
   ];
 }
 
@@ -429,11 +497,11 @@ export function planExperts(k: Kernels, a: {
 export function planExpertsGrouped(k: Kernels, a: {
   T: number; K: number; E: number; D: number; F: number; x: Binding; choice: Binding;
   w1: readonly Part[]; w3: readonly Part[]; w2: readonly Part[]; offsets: Binding; order: Binding; h: Binding;
-  res: Binding; expertOut: Binding; mlpOut: Binding; out: Binding;
+  res: Binding; expertOut: Binding; mlpOut: Binding; out: Binding; scale?: number;
 }): Pass[] {
   const label = `experts T=${a.T} K=${a.K} D=${a.D} F=${a.F}`;
   if (a.D % 2 !== 0 || a.F % 2 !== 0) throw new GpuError(`${label}: D and F must be even for packed halves`);
-  if (a.E > 64) throw new GpuError(`${label}: at most 64 experts`);
+  if (a.E > MAX_EXPERTS) throw new GpuError(`${label}: at most ${MAX_EXPERTS} experts`);
   const slots = a.T * a.K;
   need(label, 'offsets', a.offsets, 4 * (a.E + 1));
   need(label, 'order', a.order, 4 * slots);
@@ -442,7 +510,7 @@ export function planExpertsGrouped(k: Kernels, a: {
   for (const [name, b] of [['res', a.res], ['mlpOut', a.mlpOut], ['out', a.out]] as const) need(label, name, b, 4 * a.T * a.D);
   // An expert may hold every slot (forced experts put all tokens on the same ones).
   const group = plan(k, ['moe_group', { WG: k.wg }], `${label} group`, [slots, a.E], [a.choice, a.offsets, a.order], [1, 1, 1]);
-  const combine = plan(k, ['moe_combine', { WG: k.wg }], `${label} combine`, [a.T, a.K, a.D], [a.choice, a.expertOut, a.res, a.mlpOut, a.out], grid(k.device, Math.ceil((a.T * a.D) / k.wg)));
+  const combine = plan(k, ['moe_combine', { WG: k.wg }], `${label} combine`, [a.T, a.K, a.D, f32Bits(a.scale ?? 1)], [a.choice, a.expertOut, a.res, a.mlpOut, a.out], grid(k.device, Math.ceil((a.T * a.D) / k.wg)));
   const sg = k.subgroups;
   if (sg && wholeWords(k, a.D, a.F)) {
     const tiles = Math.ceil(slots / sg.tokenBlock);

@@ -19,11 +19,14 @@ import moe_gate_up_grouped from '../../shaders/moe_gate_up_grouped.wgsl?raw';
 import moe_gate_up_grouped_subgroup from '../../shaders/moe_gate_up_grouped_subgroup.wgsl?raw';
 import moe_gate_up_subgroup from '../../shaders/moe_gate_up_subgroup.wgsl?raw';
 import moe_group from '../../shaders/moe_group.wgsl?raw';
+import qk_norm from '../../shaders/qk_norm.wgsl?raw';
 import qkv from '../../shaders/qkv.wgsl?raw';
 import qkv_subgroup from '../../shaders/qkv_subgroup.wgsl?raw';
+import rmsnorm from '../../shaders/rmsnorm.wgsl?raw';
 import router from '../../shaders/router.wgsl?raw';
 import router_subgroup from '../../shaders/router_subgroup.wgsl?raw';
 import sample from '../../shaders/sample.wgsl?raw';
+import shared_gate from '../../shaders/shared_gate.wgsl?raw';
 import stream_read from '../../shaders/stream_read.wgsl?raw';
 import kv from '../../shaders/lib/kv.wgsl?raw';
 import route from '../../shaders/lib/route.wgsl?raw';
@@ -40,8 +43,8 @@ export const WGSL = {
   add, attention: withHelper(attention, kv), attention_apply: withHelper(attention_apply, kv), attention_merge,
   attention_subgroup: withHelper(attention_subgroup, kv), embed, linear, linear_subgroup, moe_combine, moe_down, moe_down_grouped,
   moe_down_grouped_subgroup, moe_down_subgroup, moe_gate_up, moe_gate_up_grouped, moe_gate_up_grouped_subgroup, moe_gate_up_subgroup,
-  moe_group, qkv: withHelper(qkv, sincos), qkv_subgroup: withHelper(qkv_subgroup, sincos), router: withHelper(router, route),
-  router_subgroup: withHelper(router_subgroup, route), sample, stream_read,
+  moe_group, qk_norm: withHelper(qk_norm, sincos), qkv: withHelper(qkv, sincos), qkv_subgroup: withHelper(qkv_subgroup, sincos), router: withHelper(router, route),
+  router_subgroup: withHelper(router_subgroup, route), rmsnorm, sample, shared_gate, stream_read,
 } as const;
 
 export type ShaderName = keyof typeof WGSL;

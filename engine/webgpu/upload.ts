@@ -4,7 +4,9 @@
 // tensors the table marks f32 (norms, router) always stay f32. (V, D) tables are stored as
 // parts of whole vocabulary rows and a layer's experts stacked as parts of whole experts, each
 // part under the binding limit (split.ts); any other tensor over the limit is an error naming it.
-import type { ExpertTensor, LayerTensor, MixtralWeights } from '../weights.ts';
+// The families' own tensors (biases, q/k norms, the shared expert, a dense layer's MLP) are
+// uploaded beside them, each in one buffer (familyLayer).
+import type { ExpertTensor, LayerTensor, LayerWeights, MixtralWeights } from '../weights.ts';
 import { MIXTRAL_TENSORS, tensorTemplate, type TensorTemplate } from '../checkpoint/tensor-specs.ts';
 import { GpuError, createStorage } from './gpu.ts';
 import { packF16 } from './f16.ts';
@@ -13,8 +15,27 @@ import { splitRows, type Part } from './split.ts';
 /** How the big matrices are stored: packed halves or f32. */
 export type WeightDtype = 'f16' | 'f32';
 
-/** A layer: its own tensors in one buffer each, w1, w3 (E, F, D) and w2 (E, D, F) in parts of whole experts. */
-export type GpuLayer = Record<LayerTensor, GPUBuffer> & Record<ExpertTensor, Part[]>;
+/**
+ * A layer's tensors that only some families have (family.ts), where its family and the layer's kind
+ * need them: the q, k, v biases as one f32 buffer ((H + 2 Hkv) Dh: the qkv kernel's one binding
+ * for them), o_proj's bias and the q/k norms (f32), Qwen2-MoE's shared expert (an expert every
+ * token chooses: w1, w3 (Fs, D), w2 (D, Fs), and its gate (D) f32) and a dense layer's MLP (w1,
+ * w3 (Fd, D), w2 (D, Fd)).
+ */
+export interface GpuFamilyLayer {
+  qkv_bias?: GPUBuffer;
+  o_proj_bias?: GPUBuffer;
+  q_norm?: GPUBuffer;
+  k_norm?: GPUBuffer;
+  shared?: { w1: GPUBuffer; w3: GPUBuffer; w2: GPUBuffer; gate: GPUBuffer };
+  mlp?: { w1: GPUBuffer; w3: GPUBuffer; w2: GPUBuffer };
+}
+
+/**
+ * A layer: its own tensors in one buffer each, w1, w3 (E, F, D) and w2 (E, D, F) in parts of
+ * whole experts (none in a dense layer), and its family's tensors.
+ */
+export type GpuLayer = Record<LayerTensor, GPUBuffer> & Record<ExpertTensor, Part[]> & { family: GpuFamilyLayer };
 
 /** embed_tokens and lm_head (V, D) in parts of whole vocabulary rows; norm (D). */
 export interface GpuWeights { embed_tokens: Part[]; layers: GpuLayer[]; norm: GPUBuffer; lm_head: Part[] }
@@ -40,7 +61,7 @@ export function uploadWeights(device: GPUDevice, w: MixtralWeights, dtype: Weigh
     return store(t, label, a);
   };
   /** A (rows, cols) tensor given as its rows, in parts of whole rows under the limit. */
-  const parts = (t: TensorTemplate, label: string, rows: Float32Array[]): Part[] =>
+  const parts = (t: TensorTemplate, label: string, rows: Float32Array[]): Part[] => rows.length === 0 ? [] :
     splitRows(label, rows.length, rows[0].length * bytesOf(t), limit).map(({ row0, rows: n }) => {
       const a = new Float32Array(n * rows[0].length);
       for (let r = 0; r < n; r++) a.set(rows[row0 + r], r * rows[0].length);
@@ -60,6 +81,7 @@ export function uploadWeights(device: GPUDevice, w: MixtralWeights, dtype: Weigh
           if (t.scope === 'layer') layer[t.field] = whole(t, `layer ${l} ${t.field}`, lw[t.field]);
           if (t.scope === 'expert') layer[t.field] = parts(t, `layer ${l} ${t.field}`, lw.experts.map((e) => e[t.field]));
         }
+        layer.family = familyLayer(lw, l, whole);
         return layer;
       }),
     };
@@ -69,9 +91,45 @@ export function uploadWeights(device: GPUDevice, w: MixtralWeights, dtype: Weigh
   }
 }
 
+/** The family's tensors of layer `lw` that it has (f32: small vectors; matrices as `whole` stores them). */
+function familyLayer(lw: LayerWeights, l: number, whole: (t: TensorTemplate, label: string, a: Float32Array) => GPUBuffer): GpuFamilyLayer {
+  const f32 = { f32: true } as TensorTemplate, matrix = {} as TensorTemplate;
+  const out: GpuFamilyLayer = {};
+  if (lw.q_proj_bias && lw.k_proj_bias && lw.v_proj_bias) {
+    const bias = new Float32Array(lw.q_proj_bias.length + 2 * lw.k_proj_bias.length);
+    bias.set(lw.q_proj_bias);
+    bias.set(lw.k_proj_bias, lw.q_proj_bias.length);
+    bias.set(lw.v_proj_bias, lw.q_proj_bias.length + lw.k_proj_bias.length);
+    out.qkv_bias = whole(f32, `layer ${l} qkv bias`, bias);
+  }
+  if (lw.o_proj_bias) out.o_proj_bias = whole(f32, `layer ${l} o_proj_bias`, lw.o_proj_bias);
+  if (lw.q_norm && lw.k_norm) {
+    out.q_norm = whole(f32, `layer ${l} q_norm`, lw.q_norm);
+    out.k_norm = whole(f32, `layer ${l} k_norm`, lw.k_norm);
+  }
+  if (lw.shared_gate_proj && lw.shared_up_proj && lw.shared_down_proj && lw.shared_expert_gate) {
+    out.shared = {
+      w1: whole(matrix, `layer ${l} shared_gate_proj`, lw.shared_gate_proj), w3: whole(matrix, `layer ${l} shared_up_proj`, lw.shared_up_proj),
+      w2: whole(matrix, `layer ${l} shared_down_proj`, lw.shared_down_proj), gate: whole(f32, `layer ${l} shared_expert_gate`, lw.shared_expert_gate),
+    };
+  }
+  if (lw.mlp_gate_proj && lw.mlp_up_proj && lw.mlp_down_proj) {
+    out.mlp = {
+      w1: whole(matrix, `layer ${l} mlp_gate_proj`, lw.mlp_gate_proj), w3: whole(matrix, `layer ${l} mlp_up_proj`, lw.mlp_up_proj),
+      w2: whole(matrix, `layer ${l} mlp_down_proj`, lw.mlp_down_proj),
+    };
+  }
+  return out;
+}
+
 /** Every buffer of one layer. */
 export function layerBuffers(l: GpuLayer): GPUBuffer[] {
-  return MIXTRAL_TENSORS.flatMap((t) => (t.scope === 'layer' ? [l[t.field]] : t.scope === 'expert' ? l[t.field].map((p) => p.buffer) : []));
+  const f = l.family;
+  const family = [f.qkv_bias, f.o_proj_bias, f.q_norm, f.k_norm, ...(f.shared ? Object.values(f.shared) : []), ...(f.mlp ? Object.values(f.mlp) : [])];
+  return [
+    ...MIXTRAL_TENSORS.flatMap((t) => (t.scope === 'layer' ? [l[t.field]] : t.scope === 'expert' ? l[t.field].map((p) => p.buffer) : [])),
+    ...family.filter((b): b is GPUBuffer => b !== undefined),
+  ];
 }
 
 /** Every buffer of the uploaded weights, to destroy them. */

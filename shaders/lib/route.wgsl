@@ -1,8 +1,10 @@
 // The router's tail for one token, after its logits: softmax over the experts that are not
 // ablated (stage <= 1), top K by repeated selection (ties to the lower index), the forced-expert
-// rules and the renormalised weights. Run by one invocation per token; prepended to router.wgsl
-// and router_subgroup.wgsl by engine/webgpu/shaders.ts (they declare p, step, rules, logits,
-// probs and choice, and MAX_E). The rules' layout is in router.wgsl.
+// rules and the weights: renormalised to sum to 1, or (renorm 0: norm_topk_prob false) the
+// probabilities themselves. Granite's top-k-then-softmax gives the same experts and weights as
+// softmax-then-top-k renormalised, so it runs here as that. Run by one invocation per token;
+// prepended to router.wgsl and router_subgroup.wgsl by engine/webgpu/shaders.ts (they declare
+// p, step, rules, logits, probs and choice, and MAX_E). The rules' layout is in router.wgsl.
 fn route(t: u32) {
   let o = t * p.E;
   let ablated = p.E; // where the ablated flags start in rules
@@ -26,7 +28,7 @@ fn route(t: u32) {
   // Bits, not x != x, which a compiler may assume false.
   let notNumbers = (bitcast<u32>(sum) & 0x7f800000u) == 0x7f800000u;
 
-  // top-K by repeated selection: E is small (8 for Mixtral)
+  // top-K by repeated selection: E is small (8 for Mixtral, at most MAX_E)
   let wo = p.T * p.K; // where the weights start in choice
   var taken: array<bool, MAX_E>;
   var total = 0.0;
@@ -69,6 +71,7 @@ fn route(t: u32) {
     }
     at = positions + n;
   }
+  if (p.renorm == 0u) { return; } // the probabilities as they are (forced experts' too, as on the CPU)
   for (var k = 0u; k < p.K; k++) {
     let w = bitcast<f32>(choice[wo + t * p.K + k]);
     let r = select(1.0 / f32(p.K), w / total, total > 0.0);
