@@ -209,10 +209,3 @@ export function moeLayerIndices(c: { num_hidden_layers: number; family?: FamilyT
   return out;
 }
 
-/**
- * Why the WebGPU engine cannot run this config yet (its kernels are Mixtral's until the families
- * are added there), or null when it can. Callers fall back to the CPU engine, or say so.
- */
-export function webgpuUnsupported(c: { model_type: ModelType; family: FamilyTraits }): string | null {
-  return c.model_type === 'mixtral' ? null : `the WebGPU engine does not run ${c.family.name} (${c.model_type}) yet; use the CPU engine`;
-}

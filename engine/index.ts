@@ -2,7 +2,7 @@
 // CPU reference engine, observe and intervene through named hooks, sample and generate.
 // Browser- and worker-safe: nothing here imports Node modules (see ./node.ts for those).
 export { parseConfig, type MixtralConfig } from './config.ts';
-export { MODEL_TYPES, isMoeLayer, moeLayerIndices, webgpuUnsupported, type FamilyTraits, type ModelType } from './family.ts';
+export { MODEL_TYPES, isMoeLayer, moeLayerIndices, type FamilyTraits, type ModelType } from './family.ts';
 export { CheckpointError, RequestError, type CheckpointErrorCode } from './errors.ts';
 export type { MixtralWeights, LayerWeights, ExpertWeights, TensorSpec } from './weights.ts';
 export * from './checkpoint/index.ts';

@@ -10,7 +10,6 @@ import type { MixtralWeights } from './weights.ts';
 import { GpuError } from './webgpu/gpu.ts';
 import { requestEngineDevice } from './webgpu/limits.ts';
 import { weightStorageFor } from './checkpoint/dtype.ts';
-import { webgpuUnsupported } from './family.ts';
 
 // The kernels import their WGSL as `shaders/x.wgsl?raw` (Vite's convention, which Vitest and the
 // site understand). Plain Node does not: this load hook gives such a module its file's text.
@@ -63,8 +62,6 @@ export async function requestNodeGpuDevice(config: MixtralConfig, dtype: 'f16' |
 
 /** A WebGPU engine on Dawn; F16-only checkpoints keep packed halves on the GPU. */
 export async function createNodeWebGpuEngine(config: MixtralConfig, weights: MixtralWeights, dtypeBytes: Record<string, number>, options: WebGpuEngineOptions = {}): Promise<WebGpuEngine> {
-  const unsupported = webgpuUnsupported(config);
-  if (unsupported) throw new GpuError(unsupported);
   registerWgslLoader();
   const { WebGpuEngine } = await import('./webgpu/engine.ts');
   const dtype = options.weights ?? weightStorageFor(dtypeBytes);

@@ -10,7 +10,6 @@ import { hubSource } from '../../engine/hub/source.ts';
 import { cachedHubSource, type CachedHubSource } from '../../engine/hub/browser-cache.ts';
 import type { LoadProgress } from '../../engine/checkpoint/load.ts';
 import { CpuEngine } from '../../engine/cpu/engine.ts';
-import { webgpuUnsupported } from '../../engine/family.ts';
 import { hookNames } from '../../engine/hooks/names.ts';
 import { requestEngineDevice } from '../../engine/webgpu/limits.ts';
 import { weightStorageFor } from '../../engine/checkpoint/dtype.ts';
@@ -69,14 +68,12 @@ export type BackendChoice = 'fastest' | 'slower' | 'asked' | 'only';
 /**
  * The faster engine: WebGPU on a hardware adapter; the CPU engine where WebGPU is missing, fails,
  * runs on a software fallback adapter (SwiftShader: several times slower than the CPU engine
- * for this model), or cannot run the model's family yet. `backend` 'cpu' or 'webgpu' (from the
- * address) asks for one. Never throws for a missing GPU.
+ * for this model). Every family runs on both. `backend` 'cpu' or 'webgpu' (from the address)
+ * asks for one. Never throws for a missing GPU.
  */
 export async function openEngine(model: Model, backend: 'auto' | 'cpu' | 'webgpu'): Promise<OpenedEngine> {
   const cpu = (reason: string, choice: BackendChoice = 'only'): OpenedEngine => ({ ...cpuEngine(model, reason), choice });
   if (backend === 'cpu') return cpu('the CPU engine was asked for', 'asked');
-  const unsupported = webgpuUnsupported(model.config);
-  if (unsupported) return cpu(unsupported);
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
   if (!gpu) return cpu('this browser has no WebGPU');
   try {

@@ -28,8 +28,8 @@ export async function adapterLimits(backend: 'auto' | 'cpu' | 'webgpu'): Promise
 export async function planLoad(source: CheckpointSource, backend: 'auto' | 'cpu' | 'webgpu'): Promise<LoadPlan> {
   const inspection = await inspectCheckpoint(source);
   const runs = (MODEL_TYPES as readonly string[]).includes(inspection.modelType);
-  // The WebGPU engine runs Mixtral; the other families run on the CPU engine (family.ts webgpuUnsupported).
-  const limits = inspection.modelType === 'mixtral' ? await adapterLimits(backend) : null;
+  // Every family this engine runs, runs on WebGPU too: sized for the adapter where there is one.
+  const limits = runs ? await adapterLimits(backend) : null;
   const device = planForDevice(inspection, limits ? 'webgpu' : 'cpu', limits);
   const stored = 'stored' in source ? await (source as CachedHubSource).stored() : null;
   const storedBytes = stored ? inspection.files.reduce((a, f) => a + (stored.files[f.name] ?? 0), 0) : 0;
