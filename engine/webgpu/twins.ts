@@ -5,30 +5,85 @@
 //
 // Legend: T tokens, D hidden, In/N a linear layer's widths, H/Hkv heads, Dh head width, S positions
 // attended to, E experts, K experts per token, F expert width.
-import { addInPlace, matmul, rmsnorm, rope, silu, softmaxInPlace, topk } from '../cpu/ops.ts';
+import { addBias, addInPlace, matmul, rmsnorm, rope, scaleInPlace, sigmoid, silu, softmaxInPlace, topk } from '../cpu/ops.ts';
 
-/** linear*.wgsl: out (T, N) = [res +] xn @ w^T with xn = rmsnorm(x) * g (with g) or x; also y (the product) and xn. */
-export function linearTwin(a: { x: Float32Array; w: Float32Array; T: number; In: number; N: number; g?: Float32Array; eps?: number; res?: Float32Array }): { out: Float32Array; y: Float32Array; xn: Float32Array } {
+/**
+ * linear*.wgsl: out (T, N) = [res +] scale * (xn @ w^T [+ bias]) with xn = rmsnorm(x) * g (with g)
+ * or x; also y (the scaled product) and xn.
+ */
+export function linearTwin(a: { x: Float32Array; w: Float32Array; T: number; In: number; N: number; g?: Float32Array; eps?: number; res?: Float32Array; bias?: Float32Array; scale?: number }): { out: Float32Array; y: Float32Array; xn: Float32Array } {
   const xn = new Float32Array(a.T * a.In);
   if (a.g) rmsnorm(xn, a.x, a.g, a.T, a.In, a.eps ?? 0); else xn.set(a.x.subarray(0, a.T * a.In));
   const y = new Float32Array(a.T * a.N);
   matmul(y, xn, a.w, a.T, a.In, a.N);
+  addBias(y, a.bias, a.T, a.N);
+  scaleInPlace(y, a.scale ?? 1);
   const out = y.slice();
   if (a.res) addInPlace(out, a.res);
   return { out, y, xn };
 }
 
-/** qkv*.wgsl: q (T, H, Dh), k and v (T, Hkv, Dh) from rmsnorm(x) * g, q and k rotated at positions pos0.. */
-export function qkvTwin(a: { x: Float32Array; g: Float32Array; eps: number; wq: Float32Array; wk: Float32Array; wv: Float32Array; T: number; D: number; H: number; Hkv: number; Dh: number; pos0: number; theta: number }): { q: Float32Array; k: Float32Array; v: Float32Array } {
+/**
+ * qkv*.wgsl: q (T, H, Dh), k and v (T, Hkv, Dh) from rmsnorm(x) * g (+ their biases, bias holding
+ * q's, k's and v's), q and k rotated at positions pos0.. unless `rope` is false.
+ */
+export function qkvTwin(a: { x: Float32Array; g: Float32Array; eps: number; wq: Float32Array; wk: Float32Array; wv: Float32Array; T: number; D: number; H: number; Hkv: number; Dh: number; pos0: number; theta: number; bias?: Float32Array; rope?: boolean }): { q: Float32Array; k: Float32Array; v: Float32Array } {
   const xn = new Float32Array(a.T * a.D);
   rmsnorm(xn, a.x, a.g, a.T, a.D, a.eps);
   const q = new Float32Array(a.T * a.H * a.Dh), k = new Float32Array(a.T * a.Hkv * a.Dh), v = new Float32Array(a.T * a.Hkv * a.Dh);
   matmul(q, xn, a.wq, a.T, a.D, a.H * a.Dh);
   matmul(k, xn, a.wk, a.T, a.D, a.Hkv * a.Dh);
   matmul(v, xn, a.wv, a.T, a.D, a.Hkv * a.Dh);
+  if (a.bias) {
+    const nq = a.H * a.Dh, nk = a.Hkv * a.Dh;
+    addBias(q, a.bias.subarray(0, nq), a.T, nq);
+    addBias(k, a.bias.subarray(nq, nq + nk), a.T, nk);
+    addBias(v, a.bias.subarray(nq + nk), a.T, nk);
+  }
+  if (a.rope === false) return { q, k, v };
   rope(q, a.T, a.H, a.Dh, a.pos0, a.theta);
   rope(k, a.T, a.Hkv, a.Dh, a.pos0, a.theta);
   return { q, k, v };
+}
+
+/**
+ * qk_norm.wgsl: from the unrotated projections q (T, H, Dh), k, v (T, Hkv, Dh), the normed q and
+ * k (RMSNorm over each token's projection, or `perHead` over each head, times gq, gk; then
+ * clamped to ±clip, v too), and q, k rotated at positions pos0.. (the attention's inputs).
+ */
+export function qkNormTwin(a: { q: Float32Array; k: Float32Array; v: Float32Array; gq: Float32Array; gk: Float32Array; perHead: boolean; eps: number; clip: number | null; T: number; H: number; Hkv: number; Dh: number; pos0: number; theta: number }): { qNormed: Float32Array; kNormed: Float32Array; q: Float32Array; k: Float32Array; v: Float32Array } {
+  const { T, H, Hkv, Dh } = a;
+  const qNormed = new Float32Array(a.q.length), kNormed = new Float32Array(a.k.length), v = a.v.slice();
+  if (a.perHead) {
+    rmsnorm(qNormed, a.q, a.gq, T * H, Dh, a.eps);
+    rmsnorm(kNormed, a.k, a.gk, T * Hkv, Dh, a.eps);
+  } else {
+    rmsnorm(qNormed, a.q, a.gq, T, H * Dh, a.eps);
+    rmsnorm(kNormed, a.k, a.gk, T, Hkv * Dh, a.eps);
+  }
+  const clip = a.clip;
+  if (clip !== null) for (const x of [qNormed, kNormed, v]) for (let i = 0; i < x.length; i++) x[i] = Math.min(clip, Math.max(-clip, x[i]));
+  const q = qNormed.slice(), k = kNormed.slice();
+  rope(q, T, H, Dh, a.pos0, a.theta);
+  rope(k, T, Hkv, Dh, a.pos0, a.theta);
+  return { qNormed, kNormed, q, k, v };
+}
+
+/** shared_gate.wgsl: gate (T) = sigmoid(xn · wg), mlpOut (T, D) = scale * (routed + gate * shared), out = res + mlpOut. */
+export function sharedGateTwin(a: { xn: Float32Array; wg: Float32Array; routed: Float32Array; shared: Float32Array; res: Float32Array; T: number; D: number; scale?: number; gate?: Float32Array }): { gate: Float32Array; mlpOut: Float32Array; out: Float32Array } {
+  const { T, D } = a;
+  let gate = a.gate;
+  if (!gate) {
+    gate = new Float32Array(T);
+    matmul(gate, a.xn, a.wg, T, D, 1);
+    for (let t = 0; t < T; t++) gate[t] = sigmoid(gate[t]);
+  }
+  const mlpOut = a.routed.slice(0, T * D);
+  for (let t = 0; t < T; t++) for (let d = 0; d < D; d++) mlpOut[t * D + d] += gate[t] * a.shared[t * D + d];
+  scaleInPlace(mlpOut, a.scale ?? 1);
+  const out = a.res.slice(0, T * D);
+  addInPlace(out, mlpOut);
+  return { gate, mlpOut, out };
 }
 
 /**
@@ -63,8 +118,11 @@ export function attentionTwin(a: { q: Float32Array; kc: Float32Array; vc: Float3
 /** The data interventions of one layer's router, as the router kernels read them. */
 export interface RouterRules { bias?: Float32Array | null; ablated?: ReadonlySet<number>; force?: readonly { experts: number[]; weights?: number[]; positions?: number[] }[] }
 
-/** router*.wgsl: xn (T, D), the biased logits, probs (T, E) and the choice (T, K) of tokens at positions pos0.. */
-export function routerTwin(a: { x: Float32Array; g: Float32Array; eps: number; gate: Float32Array; T: number; D: number; E: number; K: number; pos0: number } & RouterRules): { xn: Float32Array; logits: Float32Array; probs: Float32Array; indices: Int32Array; weights: Float32Array } {
+/**
+ * router*.wgsl: xn (T, D), the biased logits, probs (T, E) and the choice (T, K) of tokens at
+ * positions pos0..; with `renorm` false the weights are the probabilities (norm_topk_prob false).
+ */
+export function routerTwin(a: { x: Float32Array; g: Float32Array; eps: number; gate: Float32Array; T: number; D: number; E: number; K: number; pos0: number; renorm?: boolean } & RouterRules): { xn: Float32Array; logits: Float32Array; probs: Float32Array; indices: Int32Array; weights: Float32Array } {
   const { T, D, E, K } = a, ablated = a.ablated ?? new Set<number>();
   const xn = new Float32Array(T * D);
   rmsnorm(xn, a.x, a.g, T, D, a.eps);
@@ -81,7 +139,7 @@ export function routerTwin(a: { x: Float32Array; g: Float32Array; eps: number; g
     const sum = raw.reduce((x, y) => x + y, 0);
     for (let k = 0; k < K; k++) {
       indices[t * K + k] = chosen[k];
-      weights[t * K + k] = forced?.weights ? raw[k] : sum > 0 ? raw[k] / sum : 1 / K;
+      weights[t * K + k] = forced?.weights || a.renorm === false ? raw[k] : sum > 0 ? raw[k] / sum : 1 / K;
     }
   }
   return { xn, logits, probs, indices, weights };

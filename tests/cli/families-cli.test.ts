@@ -1,7 +1,7 @@
 // The command line on a random checkpoint of each family, written with the exact Hub tensor names
 // and config fields of its published checkpoint (tests/helpers/family-checkpoint.ts): info names
 // the family and counts its parameters, forward / generate / analyze run, analyze's random
-// baselines are for that E and K.
+// baselines are for that E and K; forward --backend webgpu gives the CPU engine's logits and experts.
 import { describe, expect, it, beforeAll } from 'vitest';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -14,6 +14,8 @@ import { randomRepeatRates } from '../../engine/analysis/routing-stats.ts';
 import { loadModelDirectory } from '../../engine/node.ts';
 import { CpuEngine } from '../../engine/cpu/engine.ts';
 import { tinyFamilyConfig, writeFamilyCheckpoint, type FamilyName } from '../helpers/family-checkpoint.ts';
+import { requestNodeDevice } from '../gpu/node-webgpu.ts';
+import { noAdapter } from '../gpu/ci-policy.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -73,6 +75,19 @@ describe.each(CASES)('cli on a random $name checkpoint', ({ family, over, name_s
         expect(new Set(row).size).toBe(c.num_experts_per_tok);
       }
     });
+  });
+
+  it('forward --backend webgpu gives the CPU engine\'s logits within 1e-3 and its expert choices', { timeout: 300_000 }, async (ctx) => {
+    const gpu = await requestNodeDevice();
+    if ('reason' in gpu) return noAdapter('cli forward --backend webgpu', gpu.reason, (m) => ctx.skip(m));
+    gpu.device.destroy();
+    const ids = [1, 20, 40, 60, 80];
+    const [g, cpu] = await Promise.all([cli(['forward', '--model', dir, '--ids', ids.join(','), '--backend', 'webgpu']), cli(['forward', '--model', dir, '--ids', ids.join(',')])]);
+    expect(g.code, g.stderr).toBe(0);
+    const a = JSON.parse(g.stdout), b = JSON.parse(cpu.stdout);
+    expect(a.logits).toHaveLength(b.logits.length);
+    expect(Math.max(...a.logits.map((v: number, i: number) => Math.abs(v - b.logits[i])))).toBeLessThanOrEqual(1e-3);
+    expect(a.experts).toEqual(b.experts);
   });
 
   it('generate writes text, and with --json the expert choices of every step', async () => {
