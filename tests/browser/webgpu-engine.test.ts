@@ -1,6 +1,7 @@
 // The WebGPU engine in headless Chromium (WebGPU on SwiftShader) against the CPU engine in the
 // same page, on every golden fixture fetched over HTTP (logits, every hook, interventions, greedy
-// text) and on the default model (held-out logits and expert choices, 128-token greedy text).
+// text), on one fixture of each family beside Mixtral (logits against the PyTorch reference too),
+// and on the default model (held-out logits and expert choices, 128-token greedy text).
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +11,7 @@ import { launchChromium, watchErrors } from './chromium.ts';
 import { serveDirectory, type StaticServer } from './static-server.ts';
 import { bundleForBrowser } from './bundle.ts';
 import { noAdapter, noSubgroups } from '../gpu/ci-policy.ts';
-import { goldenCases } from '../golden/fixtures.ts';
+import { familyGoldenCases, goldenCases } from '../golden/fixtures.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const cases = goldenCases();
@@ -109,6 +110,67 @@ describe('WebGPU engine in headless Chromium', () => {
     expect(r.interventionErrors).toEqual([]);
     expect(r.tokens).toEqual(c.expected.greedy.tokens);
     // urlSource probes optional files (tokenizer.json, the shard index) and the browser logs each 404.
+    expect(errors.filter((e) => !e.includes('status of 404'))).toEqual([]);
+  });
+
+  // One fixture of each family (tests/fixtures/golden/<model_type>/), both kernel sets: the logits
+  // against the PyTorch reference, every hook (the families' own included) against the CPU engine,
+  // the four interventions, the reference's greedy tokens.
+  const familyCases = ['olmoe/f32-mha-e8-k2', 'qwen2_moe/f32-gqa2-e7-k2-shared-renorm', 'qwen3_moe/f32-gqa2-e16-k8-headdim16', 'granitemoe/f32-mha-e8-k2-tied']
+    .map((name) => familyGoldenCases().find((c) => c.name === name)!);
+  it.for(familyCases.flatMap((c) => sets.map((s) => [c.name, s.set, { ...c, ...s }] as const)))('%s (%s): logits match the reference, every hook the CPU engine, interventions, same greedy tokens', { timeout: 600_000 }, async ([name, set, c], ctx) => {
+    await adapterReady(ctx, set, c.subgroups);
+    const r = await page.evaluate(async ({ name, ids, greedy, subgroups, reference }) => {
+      const m = (window as any).mixscope;
+      const ck = await m.loadCheckpoint(m.urlSource(`./golden/${name}/`));
+      const adapter = await navigator.gpu.requestAdapter();
+      const device = await m.requestEngineDevice(adapter, ck.config, 'f32');
+      const gpu = await m.WebGpuEngine.create(device, ck.config, ck.weights, { weights: 'f32', subgroups });
+      if (!!gpu.kernels.subgroups !== subgroups) throw new Error(`the engine ${gpu.kernels.subgroups ? 'uses' : 'does not use'} the subgroup kernels`);
+      const cpu = new m.CpuEngine(ck.config, ck.weights);
+      const maxDiff = m.maxAbsDiff;
+      const compare = (a: any, b: any) => {
+        const bad: string[] = [];
+        const names = [...b.hooks.keys()];
+        if (names.length !== a.hooks.size) bad.push(`${a.hooks.size} hooks where the CPU has ${names.length}`);
+        for (const k of names) {
+          const x = a.hooks.get(k), y = b.hooks.get(k);
+          if (!x || x.shape.join() !== y.shape.join()) bad.push(`${k}: shape`);
+          else if ('data' in y) { if (maxDiff(x.data, y.data) > 1e-3) bad.push(`${k}: ${maxDiff(x.data, y.data)}`); }
+          else if (x.indices.join() !== y.indices.join() || maxDiff(x.weights, y.weights) > 1e-4) bad.push(`${k}: choice`);
+        }
+        return bad;
+      };
+      const a = await gpu.forward(ids, { output: 'all', hooks: ['*'] });
+      const b = await cpu.forward(ids, { output: 'all', hooks: ['*'] });
+      const diff = maxDiff(a.logits, reference.flat());
+      const hookErrors = compare(a, b);
+      const c = ck.config, L = c.num_hidden_layers, E = c.num_local_experts, K = c.num_experts_per_tok;
+      const list = [
+        [{ kind: 'ablate_experts', layer: 0, experts: [0] }],
+        [{ kind: 'router_bias', layer: L - 1, bias: Array.from({ length: E }, (_, e) => (e === 1 ? 3 : 0)) }],
+        [{ kind: 'zero_head', layer: 0, head: c.num_attention_heads - 1 }],
+        [{ kind: 'force_experts', layer: L - 1, experts: Array.from({ length: K }, (_, i) => E - 1 - i), positions: [1, 2] }],
+      ];
+      const interventionErrors: string[] = [];
+      for (const interventions of list) {
+        const req = { output: 'all', interventions, hooks: ['blocks.*.moe.hook_expert_choice'] };
+        const x = await gpu.forward(ids, req), y = await cpu.forward(ids, req);
+        const d = maxDiff(x.logits, y.logits);
+        if (d > 1e-3) interventionErrors.push(`${interventions[0].kind}: logits ${d}`);
+        interventionErrors.push(...compare(x, y).map((e) => `${interventions[0].kind}: ${e}`));
+      }
+      const tokens: number[] = [];
+      for await (const s of m.generate({ engine: gpu, prompt: greedy.prompt }, { maxTokens: greedy.tokens.length, temperature: 0, stopAtEos: false })) tokens.push(s.token);
+      gpu.dispose();
+      device.destroy();
+      return { diff, hookErrors, interventionErrors, tokens };
+    }, { name, ids: c.expected.ids, greedy: c.expected.greedy, subgroups: c.subgroups, reference: c.expected.logits });
+    console.log(`[webgpu:chromium] ${name} (${set}): max |logit diff| vs the reference ${r.diff.toExponential(2)}`);
+    expect(r.diff).toBeLessThanOrEqual(1e-3);
+    expect(r.hookErrors).toEqual([]);
+    expect(r.interventionErrors).toEqual([]);
+    expect(r.tokens).toEqual(c.expected.greedy.tokens);
     expect(errors.filter((e) => !e.includes('status of 404'))).toEqual([]);
   });
 

@@ -17,6 +17,8 @@ import { noAdapter, noSubgroups } from './ci-policy.ts';
 import { familyGoldenCases, maxAbsDiff, type FamilyGoldenIntervention } from '../golden/fixtures.ts';
 
 const TOL = 1e-3;
+/** SwiftShader emulates the GPU on the CPU: a forward with every hook of 128 experts takes a while. */
+const SLOW = { timeout: 600_000 };
 /** Largest |logit - reference| per fixture and kernel set, printed at the end (the README's figures). */
 const worst: Record<string, number> = {};
 
@@ -82,7 +84,7 @@ describe.each(cases.flatMap((c) => kernelSets.map((k) => ({ ...c, ...k }))))('We
   }
   const note = (err: number) => { const key = `${name}${subgroups ? '' : ' (workgroup reduction)'}`; worst[key] = Math.max(worst[key] ?? 0, err); return err; };
 
-  it('logits within 1e-3 of the reference with identical expert choices; every hook matches the CPU engine', async (ctx) => {
+  it('logits within 1e-3 of the reference with identical expert choices; every hook matches the CPU engine', SLOW, async (ctx) => {
     const g = await engine(ctx);
     const [a, b] = await Promise.all([g.forward(ids, { output: 'all', hooks: ['*'] }), cpu.forward(ids, { output: 'all', hooks: ['*'] })]);
     expect(note(maxAbsDiff(a.logits, expected.logits))).toBeLessThanOrEqual(TOL);
@@ -95,7 +97,7 @@ describe.each(cases.flatMap((c) => kernelSets.map((k) => ({ ...c, ...k }))))('We
     for (const [hook, v] of b.hooks) compareHook(hook, a.hooks.get(hook), v);
   });
 
-  it('decoding with the GPU KV cache equals the reference', async (ctx) => {
+  it('decoding with the GPU KV cache equals the reference', SLOW, async (ctx) => {
     const g = await engine(ctx);
     const V = ckpt.config.vocab_size, split = Math.floor(T / 2);
     using s = g.createSession();
@@ -108,14 +110,14 @@ describe.each(cases.flatMap((c) => kernelSets.map((k) => ({ ...c, ...k }))))('We
     }
   });
 
-  it('greedy generation gives the reference continuation', async (ctx) => {
+  it('greedy generation gives the reference continuation', SLOW, async (ctx) => {
     const g = await engine(ctx);
     const tokens: number[] = [];
     for await (const step of generate({ engine: g, prompt: expected.greedy.prompt }, { maxTokens: expected.greedy.tokens.length, temperature: 0, stopAtEos: false })) tokens.push(step.token);
     expect(tokens).toEqual(expected.greedy.tokens);
   });
 
-  it('interventions (ablate, router bias, zero a head, force) run on the GPU as on the CPU engine and the reference', async (ctx) => {
+  it('interventions (ablate, router bias, zero a head, force) run on the GPU as on the CPU engine and the reference', SLOW, async (ctx) => {
     const g = await engine(ctx);
     const c = ckpt.config, last = sparse.at(-1)!;
     const list: Intervention[] = [
@@ -156,7 +158,7 @@ describe('function hooks at the families\' hook points rerun what they feed, as 
     ['qwen2_moe/f16-mha-e16-k4-mlp-only', 'blocks.0.hook_mlp_out', scale(-1)],
     ['granitemoe/f32-mha-e8-k2-tied', 'blocks.1.hook_attn_out', scale(2)],
   ];
-  it.for(kernelSets.flatMap((k) => hooks.map((h) => [...h, k.subgroups] as const)))('%s: %s (subgroups %s)', { timeout: 300_000 }, async ([fixture, hook, fn, subgroups], ctx) => {
+  it.for(kernelSets.flatMap((k) => hooks.map((h) => [...h, k.subgroups] as const)))('%s: %s (subgroups %s)', SLOW, async ([fixture, hook, fn, subgroups], ctx) => {
     const d = device(ctx);
     const c = cases.find((g) => g.name === fixture)!;
     const ckpt = await loadModelDirectory(c.dir);
@@ -177,7 +179,7 @@ describe('function hooks at the families\' hook points rerun what they feed, as 
     g.dispose();
   });
 
-  it('the dense layers of a model have no MoE work planned (no router hook is produced)', async (ctx) => {
+  it('the dense layers of a model have no MoE work planned (no router hook is produced)', SLOW, async (ctx) => {
     const d = device(ctx);
     const c = cases.find((g) => g.name === 'qwen3_moe/bf16-gqa2-e128-k8-mlp-only-sharded')!;
     const ckpt = await loadModelDirectory(c.dir);
