@@ -142,8 +142,9 @@ fn store(pair: u32, t: u32, a: f32, b: f32, nq: u32, nk: u32, half: u32) {
   }
   if (m < 2u && p.rope != 0u) {
     let sc = sincos(f32(step.pos0 + t) * p.invFreq[i / 4u][i % 4u]);
-    va = a * sc.y - b * sc.x;
-    vb = b * sc.y + a * sc.x;
+    let ra = va * sc.y - vb * sc.x;
+    vb = vb * sc.y + va * sc.x;
+    va = ra;
   }
   let heads = select(p.Hkv, p.H, m == 0u);
   let base = select(p.T * p.H * p.Dh + (m - 1u) * p.T * p.Hkv * p.Dh, 0u, m == 0u);

@@ -106,6 +106,21 @@ describe('the families\' kernels match their CPU twins (Dawn)', () => {
       });
     }
 
+    for (const [T, D] of [[3, 64], [1, 40]] as const) {
+      it(`qkv adds the q, k, v biases before the rotation, within 1e-5 (T=${T}, D=${D}, ${setName(subgroups)})`, async (ctx) => {
+        const ks = kernelSet(ctx, subgroups);
+        const H = 4, Hkv = 2, Dh = 16, eps = 1e-6, theta = 1e6, pos0 = 9, capacity = pos0 + T;
+        const x = randn(T * D, 41, 2), g = randn(D, 42);
+        const [wq, wk, wv] = [H * Dh, Hkv * Dh, Hkv * Dh].map((n, i) => unpackF16(packF16(randn(n * D, 43 + i, 1 / Math.sqrt(D)))));
+        const bias = randn((H + 2 * Hkv) * Dh, 47);
+        const cpu = qkvTwin({ x, g, eps, wq, wk, wv, T, D, H, Hkv, Dh, pos0, theta, bias });
+        const qkv = empty('qkv', T * (H + 2 * Hkv) * Dh), kv = empty('kv', 2 * kvWords(ks, capacity, Hkv, Dh));
+        await run(() => [planQkv(ks, { x: upload('x', x), g: upload('g', g), eps, wq: upload('wq', packF16(wq)), wk: upload('wk', packF16(wk)), wv: upload('wv', packF16(wv)),
+          qkv, kv, T, D, H, Hkv, Dh, theta, capacity, step: uniform(stepWords({ pos0, S: pos0 + T, splits: 1, draw: 0 })), bias: upload('bias', bias) })]);
+        expect(parityError(await readF32(k.device, qkv, T * (H + 2 * Hkv) * Dh), [...cpu.q, ...cpu.k, ...cpu.v])).toBeLessThanOrEqual(1e-5);
+      });
+    }
+
     for (const [T, In, N] of [[3, 64, 33], [1, 50, 20], [9, 256, 40]] as const) {
       it(`linear's epilogue: + bias, times scale, before the residual add, within 1e-5 (T=${T}, In=${In}, N=${N}, ${setName(subgroups)})`, async (ctx) => {
         const ks = kernelSet(ctx, subgroups);
