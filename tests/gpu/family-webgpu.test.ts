@@ -158,7 +158,7 @@ describe('function hooks at the families\' hook points rerun what they feed, as 
     ['qwen2_moe/f16-mha-e16-k4-mlp-only', 'blocks.0.hook_mlp_out', scale(-1)],
     ['granitemoe/f32-mha-e8-k2-tied', 'blocks.1.hook_attn_out', scale(2)],
   ];
-  it.for(kernelSets.flatMap((k) => hooks.map((h) => [...h, k.subgroups] as const)))('%s: %s (subgroups %s)', SLOW, async ([fixture, hook, fn, subgroups], ctx) => {
+  it.for(kernelSets.flatMap((k) => hooks.map(([fixture, hook, fn]) => [fixture, hook, k.subgroups, fn] as const)))('%s: %s (subgroups %s)', SLOW, async ([fixture, hook, subgroups, fn], ctx) => {
     const d = device(ctx);
     const c = cases.find((g) => g.name === fixture)!;
     const ckpt = await loadModelDirectory(c.dir);
