@@ -85,7 +85,7 @@ describe('the families\' kernels match their CPU twins (Dawn)', () => {
         const err = Math.max(parityError(got, [...cpu.q, ...cpu.k, ...cpu.v]), parityError(gotNormed, [...cpu.qNormed, ...cpu.kNormed]));
         console.log(`[webgpu:parity] qkv + qk_norm T=${T} D=${D} ${perHead ? 'per head' : 'projection'} (${setName(subgroups)}): max err ${err.toExponential(2)}`);
         expect(err).toBeLessThanOrEqual(1e-5);
-        if (clip) expect(Math.max(...cpu.v.map(Math.abs))).toBeLessThanOrEqual(clip);
+        if (clip) expect(Math.max(...cpu.v.map(Math.abs))).toBeLessThanOrEqual(Math.fround(clip));
         // The cache rows pos0.. hold the rotated k and the (clamped) v.
         const cache = new Float32Array(await readBuffer(k.device, kv, 4 * 2 * kvWords(ks, capacity, Hkv, Dh)));
         const row = Hkv * Dh, vAt = kvWords(ks, capacity, Hkv, Dh);
