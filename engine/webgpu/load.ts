@@ -1,0 +1,52 @@
+// A checkpoint streamed to the GPU: config.json first (the device is asked for the limits the
+// model needs), then every tensor from readTensors straight into its GPU buffer, converted to
+// the engine's format on the way (upload.ts). Nothing holds the model in CPU memory: peak memory
+// is the largest tensor plus a chunk. Browser-, worker- and Node-safe (the caller brings the device).
+import type { MixtralConfig } from '../config.ts';
+import type { WeightFormat } from '../footprint/formats.ts';
+import { readModelFiles } from '../checkpoint/checkpoint-files.ts';
+import { readTensors, type LoadProgress, type TensorReadReport } from '../checkpoint/tensor-reader.ts';
+import type { CheckpointSource } from '../checkpoint/source.ts';
+import { WebGpuEngine, type WebGpuEngineOptions } from './engine.ts';
+
+export interface StreamedLoadOptions extends WebGpuEngineOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: LoadProgress) => void;
+}
+
+export interface StreamedModel {
+  label: string;
+  config: MixtralConfig;
+  tokenizerJson: unknown | null;
+  engine: WebGpuEngine;
+  /** Bytes stored per dtype over the tensors the model uses (as loadCheckpoint reports them). */
+  dtypeBytes: Record<string, number>;
+}
+
+/**
+ * The format a streamed load keeps the big matrices in when none is asked for: packed halves for
+ * a checkpoint whose config says float16 (exact), f32 otherwise (BF16 and F32 do not fit halves
+ * exactly). engine/footprint/device-plan.ts picks a format per device (defaultWeightFormat).
+ */
+export function streamedFormat(config: MixtralConfig): WeightFormat {
+  return (config as { torch_dtype?: unknown }).torch_dtype === 'float16' ? 'f16' : 'f32';
+}
+
+/**
+ * Load `source` on a WebGPU device: `device(config, format)` is asked once config.json is read
+ * (limits.ts: requestEngineDevice sizes it), then the weights stream to it.
+ */
+export async function loadWebGpuModel(
+  source: CheckpointSource,
+  device: (config: MixtralConfig, format: WeightFormat) => Promise<{ device: GPUDevice; description: string }>,
+  options: StreamedLoadOptions = {},
+): Promise<StreamedModel> {
+  const { signal, onProgress, ...engineOptions } = options;
+  const { config, tokenizerJson } = await readModelFiles(source, signal);
+  const format = options.weights ?? streamedFormat(config);
+  const gpu = await device(config, format);
+  const report: Partial<TensorReadReport> = {};
+  const tensors = readTensors(source, { config, onProgress, signal, report });
+  const engine = await WebGpuEngine.load(gpu.device, config, tensors, { ...engineOptions, weights: format, plan: () => report.plan }, gpu.description);
+  return { label: source.label, config, tokenizerJson, engine, dtypeBytes: { ...report.dtypeBytes } };
+}
