@@ -121,13 +121,13 @@ export class WebGpuEngine implements Engine {
    * load holds one tensor at a time, never the model. `plan` (readTensors' report) names the
    * files in the error for a tensor the stream did not bring.
    */
-  static async load(device: GPUDevice, config: MixtralConfig, tensors: AsyncIterable<StoredTensor>, options: WebGpuEngineOptions & { plan?: () => WeightPlan | undefined } = {}, description = 'WebGPU'): Promise<WebGpuEngine> {
+  static async load(device: GPUDevice, config: MixtralConfig, tensors: AsyncIterable<StoredTensor>, options: WebGpuEngineOptions & { plan?: () => WeightPlan | undefined; onTensor?: (t: StoredTensor) => void } = {}, description = 'WebGPU'): Promise<WebGpuEngine> {
     const format = options.weights ?? 'f32';
     return WebGpuEngine.build(device, config, options, description, async (limit) => {
       // The scopes stay open across the stream's awaits: nothing else uses a device being loaded.
       device.pushErrorScope('out-of-memory');
       device.pushErrorScope('validation');
-      const uploaded = await uploadTensors(device, config, tensors, format, limit, { plan: options.plan }).catch((e: unknown) => e as Error);
+      const uploaded = await uploadTensors(device, config, tensors, format, limit, { plan: options.plan, onTensor: options.onTensor }).catch((e: unknown) => e as Error);
       const [invalid, oom] = [await device.popErrorScope(), await device.popErrorScope()];
       if (uploaded instanceof Error) throw uploaded;
       if (invalid || oom) {

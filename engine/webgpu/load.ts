@@ -5,13 +5,15 @@
 import type { MixtralConfig } from '../config.ts';
 import type { WeightFormat } from '../footprint/formats.ts';
 import { readModelFiles } from '../checkpoint/checkpoint-files.ts';
-import { readTensors, type LoadProgress, type TensorReadReport } from '../checkpoint/tensor-reader.ts';
+import { readTensors, type LoadProgress, type StoredTensor, type TensorReadReport } from '../checkpoint/tensor-reader.ts';
 import type { CheckpointSource } from '../checkpoint/source.ts';
 import { WebGpuEngine, type WebGpuEngineOptions } from './engine.ts';
 
 export interface StreamedLoadOptions extends WebGpuEngineOptions {
   signal?: AbortSignal;
   onProgress?: (p: LoadProgress) => void;
+  /** Sees each tensor once it is uploaded, before it is released (the site keeps the lens's norm and lm_head). */
+  onTensor?: (t: StoredTensor) => void;
 }
 
 export interface StreamedModel {
@@ -41,12 +43,12 @@ export async function loadWebGpuModel(
   device: (config: MixtralConfig, format: WeightFormat) => Promise<{ device: GPUDevice; description: string }>,
   options: StreamedLoadOptions = {},
 ): Promise<StreamedModel> {
-  const { signal, onProgress, ...engineOptions } = options;
+  const { signal, onProgress, onTensor, ...engineOptions } = options;
   const { config, tokenizerJson } = await readModelFiles(source, signal);
   const format = options.weights ?? streamedFormat(config);
   const gpu = await device(config, format);
   const report: Partial<TensorReadReport> = {};
   const tensors = readTensors(source, { config, onProgress, signal, report });
-  const engine = await WebGpuEngine.load(gpu.device, config, tensors, { ...engineOptions, weights: format, plan: () => report.plan }, gpu.description);
+  const engine = await WebGpuEngine.load(gpu.device, config, tensors, { ...engineOptions, weights: format, plan: () => report.plan, onTensor }, gpu.description);
   return { label: source.label, config, tokenizerJson, engine, dtypeBytes: { ...report.dtypeBytes } };
 }
