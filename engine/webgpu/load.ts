@@ -14,6 +14,8 @@ export interface StreamedLoadOptions extends WebGpuEngineOptions {
   onProgress?: (p: LoadProgress) => void;
   /** Sees each tensor once it is uploaded, before it is released (the site keeps the lens's norm and lm_head). */
   onTensor?: (t: StoredTensor) => void;
+  /** config.json and tokenizer.json when the caller has read them already (readModelFiles), so they are not read twice. */
+  files?: { config: MixtralConfig; tokenizerJson: unknown | null };
 }
 
 export interface StreamedModel {
@@ -43,8 +45,8 @@ export async function loadWebGpuModel(
   device: (config: MixtralConfig, format: WeightFormat) => Promise<{ device: GPUDevice; description: string }>,
   options: StreamedLoadOptions = {},
 ): Promise<StreamedModel> {
-  const { signal, onProgress, onTensor, ...engineOptions } = options;
-  const { config, tokenizerJson } = await readModelFiles(source, signal);
+  const { signal, onProgress, onTensor, files, ...engineOptions } = options;
+  const { config, tokenizerJson } = files ?? await readModelFiles(source, signal);
   const format = options.weights ?? streamedFormat(config);
   const gpu = await device(config, format);
   const report: Partial<TensorReadReport> = {};

@@ -94,11 +94,11 @@ export interface SiteModel extends Omit<Model, 'weights'> {
  */
 export async function openModelAndEngine(source: ModelSource, backend: 'auto' | 'cpu' | 'webgpu', onProgress: (p: LoadProgress) => void, signal?: AbortSignal, format?: WeightFormat): Promise<{ model: SiteModel; opened: OpenedEngine }> {
   const src = checkpointSource(source, signal);
-  const { config } = await readModelFiles(src, signal);
-  const gpu = await gpuFor(config, backend, format);
+  const files = await readModelFiles(src, signal);
+  const gpu = await gpuFor(files.config, backend, format);
   if ('device' in gpu) {
     try {
-      return { model: await streamToGpu(source, src, gpu, onProgress, signal), opened: gpu.opened };
+      return { model: await streamToGpu(source, src, files, gpu, onProgress, signal), opened: gpu.opened };
     } catch (e) {
       if (signal?.aborted || e instanceof CheckpointError) throw e;
       gpu.device.destroy();
@@ -117,17 +117,17 @@ type GpuChoice =
   | { device: GPUDevice; description: string; format: WeightFormat; opened: Omit<OpenedEngine, 'engine'> & { engine: Engine }; reason?: string; choice: BackendChoice };
 
 /** The streamed load onto `gpu`'s device; the norm and lm_head (embed_tokens when tied) kept in float32 for the lens. */
-async function streamToGpu(source: ModelSource, src: CheckpointSource, gpu: Extract<GpuChoice, { device: GPUDevice }>, onProgress: (p: LoadProgress) => void, signal?: AbortSignal): Promise<SiteModel> {
+async function streamToGpu(source: ModelSource, src: CheckpointSource, files: { config: MixtralConfig; tokenizerJson: unknown | null }, gpu: Extract<GpuChoice, { device: GPUDevice }>, onProgress: (p: LoadProgress) => void, signal?: AbortSignal): Promise<SiteModel> {
   const { loadWebGpuModel } = await import('../../engine/webgpu/load.ts');
   const head: Partial<Pick<MixtralWeights, 'norm' | 'lm_head'>> = {};
-  let tiedConfig: MixtralConfig | null = null;
+  const lmHead = files.config.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
   const keep = (t: StoredTensor) => {
     const f32 = () => { const out = new Float32Array(t.bytes.length / DTYPE_BYTES[t.dtype]); decodeInto(t.bytes, t.dtype, out, 0); return out; };
     if (t.name === 'model.norm.weight') head.norm = f32();
-    else if (t.name === (tiedConfig?.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight')) head.lm_head = f32();
+    else if (t.name === lmHead) head.lm_head = f32();
   };
-  const streamed = await loadWebGpuModel(src, async (config) => { tiedConfig = config; return { device: gpu.device, description: gpu.description }; },
-    { weights: gpu.format, signal, onProgress, onTensor: keep });
+  const streamed = await loadWebGpuModel(src, async () => ({ device: gpu.device, description: gpu.description }),
+    { weights: gpu.format, signal, onProgress, onTensor: keep, files });
   // Files still on their way into the cache finish before the model is reported open.
   if ('settled' in src) await (src as CachedHubSource).settled();
   if (signal?.aborted) streamed.engine.dispose();
