@@ -100,9 +100,10 @@ export async function openModelAndEngine(source: ModelSource, backend: 'auto' | 
     try {
       return { model: await streamToGpu(source, src, files, gpu, onProgress, signal), opened: gpu.opened };
     } catch (e) {
-      if (signal?.aborted || e instanceof CheckpointError) throw e;
       gpu.device.destroy();
+      if (signal?.aborted || e instanceof CheckpointError) throw e;
       gpu.reason = `WebGPU failed: ${(e as Error).message}`;
+      gpu.choice = 'only';
     }
   }
   const m = await openModel(source, onProgress, signal);
