@@ -81,7 +81,7 @@ const adapterDescription = (adapter: GPUAdapter) =>
 /**
  * A checkpoint streamed onto a WebGPU engine on Dawn, one tensor at a time (webgpu/load.ts): the
  * process never holds the model, only the tensor being uploaded. `options.weights` is the format
- * (default: f16 for a float16 checkpoint, else f32).
+ * (default: f16 when the checkpoint stores F16, else f32).
  */
 export async function loadNodeWebGpuModel(source: CheckpointSource, options: StreamedLoadOptions = {}): Promise<StreamedModel> {
   registerWgslLoader();

@@ -28,17 +28,18 @@ export interface StreamedModel {
 }
 
 /**
- * The format a streamed load keeps the big matrices in when none is asked for: packed halves for
- * a checkpoint whose config says float16 (exact), f32 otherwise (BF16 and F32 do not fit halves
- * exactly). engine/footprint/device-plan.ts picks a format per device (defaultWeightFormat).
+ * The format a streamed load keeps the big matrices in when none is asked for, from the stored
+ * dtype of the first tensor (the embeddings): packed halves for F16 (exact), f32 for BF16 and F32
+ * (they do not fit halves exactly). engine/footprint/device-plan.ts: defaultWeightFormat picks a
+ * format per device instead.
  */
-export function streamedFormat(config: MixtralConfig): WeightFormat {
-  return (config as { torch_dtype?: unknown }).torch_dtype === 'float16' ? 'f16' : 'f32';
+export function streamedFormat(firstDtype: StoredTensor['dtype'] | undefined): WeightFormat {
+  return firstDtype === undefined || firstDtype === 'F16' ? 'f16' : 'f32';
 }
 
 /**
- * Load `source` on a WebGPU device: `device(config, format)` is asked once config.json is read
- * (limits.ts: requestEngineDevice sizes it), then the weights stream to it.
+ * Load `source` on a WebGPU device: `device(config, format)` is asked once config.json and the
+ * first tensor are read (limits.ts: requestEngineDevice sizes it), then the weights stream to it.
  */
 export async function loadWebGpuModel(
   source: CheckpointSource,
@@ -47,10 +48,16 @@ export async function loadWebGpuModel(
 ): Promise<StreamedModel> {
   const { signal, onProgress, onTensor, files, ...engineOptions } = options;
   const { config, tokenizerJson } = files ?? await readModelFiles(source, signal);
-  const format = options.weights ?? streamedFormat(config);
-  const gpu = await device(config, format);
   const report: Partial<TensorReadReport> = {};
-  const tensors = readTensors(source, { config, onProgress, signal, report });
-  const engine = await WebGpuEngine.load(gpu.device, config, tensors, { ...engineOptions, weights: format, plan: () => report.plan, onTensor }, gpu.description);
+  const stream = readTensors(source, { config, onProgress, signal, report });
+  // The first tensor decides the format when none is asked for; it is uploaded with the rest.
+  const first = await stream.next();
+  const format = options.weights ?? streamedFormat(first.done ? undefined : first.value.dtype);
+  const gpu = await device(config, format).catch(async (e: unknown) => { await stream.return(); throw e; });
+  async function* tensors(): AsyncGenerator<StoredTensor> {
+    if (!first.done) yield first.value;
+    yield* stream;
+  }
+  const engine = await WebGpuEngine.load(gpu.device, config, tensors(), { ...engineOptions, weights: format, plan: () => report.plan, onTensor }, gpu.description);
   return { label: source.label, config, tokenizerJson, engine, dtypeBytes: { ...report.dtypeBytes } };
 }

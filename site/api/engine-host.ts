@@ -88,7 +88,7 @@ export interface SiteModel extends Omit<Model, 'weights'> {
 
 /**
  * Open `source` on the best engine (see gpuFor): on WebGPU, streamed to the GPU; on the CPU,
- * loaded in float32. `format` is how the GPU keeps the big matrices (default: f16 for a float16
+ * loaded in float32. `format` is how the GPU keeps the big matrices (default: f16 for an F16
  * checkpoint, else f32). A checkpoint error or a cancel fails the open; a WebGPU failure falls
  * back to the CPU engine with the reason.
  */
@@ -115,7 +115,7 @@ const siteModel = (m: Model, source: ModelSource): SiteModel => ({ ...m, head: m
 /** A device for the WebGPU engine, or why the CPU engine runs the model instead. */
 type GpuChoice =
   | { reason: string; choice: BackendChoice }
-  | { device: GPUDevice; description: string; format: WeightFormat; opened: Omit<OpenedEngine, 'engine'> & { engine: Engine }; reason?: string; choice: BackendChoice };
+  | { device: GPUDevice; description: string; format: WeightFormat | undefined; opened: Omit<OpenedEngine, 'engine'> & { engine: Engine }; reason?: string; choice: BackendChoice };
 
 /** The streamed load onto `gpu`'s device; the norm and lm_head (embed_tokens when tied) kept in float32 for the lens. */
 async function streamToGpu(source: ModelSource, src: CheckpointSource, files: { config: MixtralConfig; tokenizerJson: unknown | null }, gpu: Extract<GpuChoice, { device: GPUDevice }>, onProgress: (p: LoadProgress) => void, signal?: AbortSignal): Promise<SiteModel> {
@@ -175,15 +175,15 @@ async function gpuFor(config: MixtralConfig, backend: 'auto' | 'cpu' | 'webgpu',
     const software = adapter.info.isFallbackAdapter === true;
     const adapterName = [adapter.info.vendor, adapter.info.architecture, adapter.info.description].filter(Boolean).join(' ') || 'adapter';
     if (software && backend === 'auto') return { reason: `faster here than WebGPU, whose adapter is a software fallback: ${adapterName}`, choice: 'fastest' };
-    const { streamedFormat } = await import('../../engine/webgpu/load.ts');
-    const chosen = format ?? streamedFormat(config);
-    const device = await requestEngineDevice(adapter, config, chosen);
+    // Without a format asked for, the stream's first tensor decides (webgpu/load.ts): the device
+    // is asked for what f32 would need, the most any format of this model needs.
+    const device = await requestEngineDevice(adapter, config, format ?? 'f32');
     const meter = meterBuffers(device);
     const described = software ? `${adapterName}: a software adapter, slower than the CPU engine here` : adapterName;
     const choice: BackendChoice = software ? 'slower' : 'fastest';
     const lost = device.lost.then((info) => DeviceLostError.from(info));
     // The engine is set once the weights are on the device.
-    return { device, description: `WebGPU (${described})`, format: chosen, choice, opened: { engine: null as unknown as Engine, reason: null, meter, choice, lost } };
+    return { device, description: `WebGPU (${described})`, format, choice, opened: { engine: null as unknown as Engine, reason: null, meter, choice, lost } };
   } catch (e) {
     return { reason: `WebGPU failed: ${(e as Error).message}`, choice: 'only' };
   }
