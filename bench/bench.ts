@@ -1,7 +1,9 @@
 // npm run bench: the WebGPU engine on the default model, one line of JSON on stdout (notes on
 // stderr). `--scale` runs scale mode instead (scale.ts: one Mixtral-8x7B layer); `--preflight`
 // only describes the adapter (preflight.ts); `--model DIR` benches another checkpoint; `--quick`
-// measures fewer tokens (a smoke run, not figures).
+// measures fewer tokens (a smoke run, not figures); `--weights f32|f16|q8|q4` is the format the
+// WebGPU engine keeps the big matrices in (default: f16 for a float16 checkpoint, else f32). The
+// WebGPU engine is loaded as users load it, streamed from the files tensor by tensor.
 // Per mode (no hooks, greedy, the site's hooks, every hook; decode.ts) and at positions near 16
 // and near 480 (the default model's window is 128, so the second attends to a full window): the
 // median, p10 and p90 ms per token over 256 tokens after 16 warm-up tokens, host and GPU time
@@ -20,8 +22,9 @@ import { loadModelDirectory } from '../engine/node.ts';
 import { CpuEngine } from '../engine/cpu/engine.ts';
 import type { Engine } from '../engine/engine.ts';
 import { DEFAULT_MODEL_DIR } from '../engine/cli/commands.ts';
+import { directorySource } from '../engine/node.ts';
 import { registerWgslLoader, requestNodeGpuDevice } from '../engine/node-webgpu.ts';
-import { weightStorageFor } from '../engine/checkpoint/dtype.ts';
+import { isWeightFormat, type WeightFormat } from '../engine/footprint/formats.ts';
 import { MEASURED, MODES, REWIND, WARMUP, decodeAt, promptOf, type PositionFigures } from './decode.ts';
 import { adapterFacts, describeAdapter, isRealGpu, modelTargets } from './targets.ts';
 
@@ -37,7 +40,12 @@ async function main() {
     await (await import('./preflight.ts')).preflight();
     return;
   }
+  const wa = process.argv.indexOf('--weights');
+  const asked = wa > 0 ? process.argv[wa + 1] : undefined;
+  if (asked !== undefined && !isWeightFormat(asked)) throw new Error(`--weights takes f32, f16, q8 or q4, not ${JSON.stringify(asked)}`);
+  const format: WeightFormat | undefined = asked;
   if (process.argv.includes('--scale')) {
+    if (format && format !== 'f16') throw new Error(`--scale runs F16 weights; the WebGPU engine has no ${format} kernels yet`);
     const { scaleBench, MIXTRAL_8X7B } = await import('./scale.ts');
     const { device, adapter } = await requestNodeGpuDevice(MIXTRAL_8X7B, 'f16');
     const out = await scaleBench(device, adapterFacts(adapter), { runs: quick ? 2 : 20 });
@@ -47,17 +55,27 @@ async function main() {
   }
   const at = process.argv.indexOf('--model');
   const dir = at > 0 ? process.argv[at + 1] : DEFAULT_MODEL_DIR;
+  // The WebGPU engine as users load it: streamed from the files; the CPU engine and the comparison
+  // engines (workgroup-reduction kernels, profiled) from float32 weights in memory.
+  const { WebGpuEngine } = await import('../engine/webgpu/engine.ts');
+  const { loadWebGpuModel } = await import('../engine/webgpu/load.ts');
+  let adapter: GPUAdapter | null = null;
+  const loadStart = performance.now();
+  const streamed = await loadWebGpuModel(directorySource(dir), async (config, f) => {
+    const got = await requestNodeGpuDevice(config, f);
+    adapter = got.adapter;
+    return { device: got.device, description: `WebGPU (${describeAdapter(adapterFacts(got.adapter))})` };
+  }, { weights: format, timestamps: true });
+  const loadMs = performance.now() - loadStart;
+  const gpu = streamed.engine, device = gpu.device, dtype = gpu.weights.format;
+  const facts = adapterFacts(adapter!);
   const model = await loadModelDirectory(dir);
   const c = model.config;
-  const dtype = weightStorageFor(model.dtypeBytes);
-  const { WebGpuEngine } = await import('../engine/webgpu/engine.ts');
-  const { device, adapter } = await requestNodeGpuDevice(c, dtype);
-  const facts = adapterFacts(adapter);
-  const gpu = await WebGpuEngine.create(device, c, model.weights, { weights: dtype, timestamps: true }, `WebGPU (${describeAdapter(facts)})`);
   const cpu = new CpuEngine(c, model.weights);
   const positions = POSITIONS.filter((p) => p + REWIND <= c.max_position_embeddings);
   const result: Record<string, unknown> = {
     model: at > 0 ? dir : 'models/mixscope-tiny', webgpu_adapter: describeAdapter(facts), real_gpu: isRealGpu(facts),
+    weights: dtype, streamed_load_ms: Math.round(loadMs),
     kernels: gpu.kernels.subgroups ? `subgroup kernels (${gpu.kernels.subgroups.wg}-invocation workgroups, ${gpu.kernels.subgroups.rowsPerWorkgroup} rows each)` : 'workgroup-reduction kernels (no subgroups on this adapter)',
     tokens: { warmup: o.warmup, measured: o.measured, rewind_every: REWIND, sliding_window: c.sliding_window },
   };

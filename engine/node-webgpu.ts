@@ -10,6 +10,9 @@ import type { MixtralWeights } from './weights.ts';
 import { GpuError } from './webgpu/gpu.ts';
 import { requestEngineDevice } from './webgpu/limits.ts';
 import { weightStorageFor } from './checkpoint/dtype.ts';
+import type { WeightFormat } from './footprint/formats.ts';
+import type { CheckpointSource } from './checkpoint/source.ts';
+import type { StreamedLoadOptions, StreamedModel } from './webgpu/load.ts';
 
 // The kernels import their WGSL as `shaders/x.wgsl?raw` (Vite's convention, which Vitest and the
 // site understand). Plain Node does not: this load hook gives such a module its file's text.
@@ -55,7 +58,7 @@ export async function requestNodeAdapter(): Promise<GPUAdapter> {
 }
 
 /** A device for an engine of `config` with weights stored as `dtype`, asked for as the browser asks (limits.ts). */
-export async function requestNodeGpuDevice(config: MixtralConfig, dtype: 'f16' | 'f32'): Promise<{ device: GPUDevice; adapter: GPUAdapter }> {
+export async function requestNodeGpuDevice(config: MixtralConfig, dtype: WeightFormat): Promise<{ device: GPUDevice; adapter: GPUAdapter }> {
   const adapter = await requestNodeAdapter();
   return { device: await requestEngineDevice(adapter, config, dtype), adapter };
 }
@@ -66,6 +69,22 @@ export async function createNodeWebGpuEngine(config: MixtralConfig, weights: Mix
   const { WebGpuEngine } = await import('./webgpu/engine.ts');
   const dtype = options.weights ?? weightStorageFor(dtypeBytes);
   const { device, adapter } = await requestNodeGpuDevice(config, dtype);
-  const info = adapter.info;
-  return WebGpuEngine.create(device, config, weights, { ...options, weights: dtype }, `WebGPU (${[info.vendor, info.architecture, info.description].filter(Boolean).join(' ')})`);
+  return WebGpuEngine.create(device, config, weights, { ...options, weights: dtype }, adapterDescription(adapter));
+}
+
+const adapterDescription = (adapter: GPUAdapter) =>
+  `WebGPU (${[adapter.info.vendor, adapter.info.architecture, adapter.info.description].filter(Boolean).join(' ')})`;
+
+/**
+ * A checkpoint streamed onto a WebGPU engine on Dawn, one tensor at a time (webgpu/load.ts): the
+ * process never holds the model, only the tensor being uploaded. `options.weights` is the format
+ * (default: f16 when the checkpoint stores F16, else f32).
+ */
+export async function loadNodeWebGpuModel(source: CheckpointSource, options: StreamedLoadOptions = {}): Promise<StreamedModel> {
+  registerWgslLoader();
+  const { loadWebGpuModel } = await import('./webgpu/load.ts');
+  return loadWebGpuModel(source, async (config, format) => {
+    const { device, adapter } = await requestNodeGpuDevice(config, format);
+    return { device, description: adapterDescription(adapter) };
+  }, options);
 }

@@ -26,3 +26,24 @@ export function planForDevice(inspection: CheckpointInspection, backend: 'webgpu
   const footprint = inspection.formats[format];
   return { backend, format, footprint, limits, fit: backend === 'webgpu' && limits ? checkFit(footprint, limits) : null };
 }
+
+/** The formats a device is offered, most exact first: halves, then 8 bits, then 4 bits. */
+const BY_PREFERENCE: readonly WeightFormat[] = ['f16', 'q8', 'q4'];
+
+/**
+ * The weight format a model should load in on a WebGPU device: f16 where it fits, else q8, else
+ * q4. A format fits when its largest piece fits one binding of `limits` and all its weights fit
+ * `budgetBytes` (the memory the caller will give the weights: WebGPU does not tell a page how much
+ * the device has, so the site and the CLI pass what they know, or nothing). When none fits, q4
+ * (the smallest) with `fits: false` and the reason, so the caller can refuse with the numbers.
+ */
+export function defaultWeightFormat(formats: Pick<CheckpointInspection, 'formats'>['formats'], limits: BindingLimits, budgetBytes = Infinity): { format: WeightFormat; fits: boolean; message: string } {
+  for (const format of BY_PREFERENCE) {
+    const fp = formats[format];
+    const fit = checkFit(fp, limits);
+    if (fit.fits && fp.bytes <= budgetBytes) return { format, fits: true, message: fit.message };
+  }
+  const q4 = formats.q4, fit = checkFit(q4, limits);
+  const message = fit.fits ? `cannot run here: even in q4 the weights take ${q4.bytes} bytes, over the ${budgetBytes} bytes available` : fit.message;
+  return { format: 'q4', fits: false, message };
+}

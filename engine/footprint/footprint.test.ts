@@ -4,7 +4,7 @@ import path from 'node:path';
 import { countParameters } from '../params.ts';
 import { parseConfig } from '../config.ts';
 import { largestTensorBytes } from '../webgpu/limits.ts';
-import { checkFit, countTableParameters, matrixBytes, moeTensorTable, weightFootprint } from './index.ts';
+import { checkFit, countTableParameters, defaultWeightFormat, matrixBytes, moeTensorTable, weightFootprint, WEIGHT_FORMATS, type WeightFormat } from './index.ts';
 
 const CONFIGS = path.resolve(import.meta.dirname, '../../models/configs');
 const config = (f: string) => JSON.parse(readFileSync(path.join(CONFIGS, f), 'utf8')) as Record<string, unknown>;
@@ -61,5 +61,26 @@ describe('sizing a model from its config', () => {
   it('names the field it cannot size', () => {
     expect(() => moeTensorTable({ model_type: 'llama', hidden_size: 8 })).toThrow(/model_type "llama"/);
     expect(() => moeTensorTable({ model_type: 'mixtral', hidden_size: 8 })).toThrow(/"num_hidden_layers"/);
+  });
+});
+
+describe('the default weight format for a device', () => {
+  const formatsOf = (file: string) => {
+    const t = moeTensorTable(config(file));
+    return Object.fromEntries(WEIGHT_FORMATS.map((f) => [f, weightFootprint(t, f)])) as Record<WeightFormat, ReturnType<typeof weightFootprint>>;
+  };
+  const GiB = 2 ** 30;
+  const big = { maxBufferSize: 4 * GiB, maxStorageBufferBindingSize: 4 * GiB };
+
+  it('is f16 where it fits, else q8, else q4, by the memory given and the binding limits', () => {
+    const m = formatsOf('mixtral-8x7b-v0.1.json'); // 46.7 B parameters: 93 GB in f16, 50 GB in q8, 29 GB in q4
+    expect(defaultWeightFormat(m, big).format).toBe('f16');
+    expect(defaultWeightFormat(m, big, 80 * GiB)).toMatchObject({ format: 'q8', fits: true });
+    expect(defaultWeightFormat(m, big, 40 * GiB)).toMatchObject({ format: 'q4', fits: true });
+    const none = defaultWeightFormat(m, big, 10 * GiB);
+    expect(none).toMatchObject({ format: 'q4', fits: false });
+    expect(none.message).toMatch(/even in q4/);
+    // One expert's w1 in f16 is 117 MB: over a 64 MiB binding, while q8's 62 MB fits it.
+    expect(defaultWeightFormat(m, { maxBufferSize: 64 * 2 ** 20, maxStorageBufferBindingSize: 64 * 2 ** 20 }).format).toBe('q8');
   });
 });

@@ -10,12 +10,19 @@ import type { Engine, ForwardRequest } from '../engine.ts';
 import { DeviceLostError, GpuError, newCounters, validated, type Counters } from './gpu.ts';
 import { createKernels, disposeKernels, type Kernels } from './kernels.ts';
 import { bindingLimit } from './split.ts';
-import { uploadWeights, weightBuffers, type GpuWeights, type WeightDtype } from './upload.ts';
+import { uploadTensors, uploadWeights, weightBuffers, type GpuWeights } from './upload.ts';
+import type { WeightFormat } from '../footprint/formats.ts';
+import type { StoredTensor } from '../checkpoint/tensor-reader.ts';
+import type { WeightPlan } from '../checkpoint/checkpoint-files.ts';
 import { GpuSession, type GpuForwardResult } from './session.ts';
 
 export interface WebGpuEngineOptions {
-  /** Storage of the big matrices: 'f16' (packed halves, exact for F16 checkpoints) or 'f32'. */
-  weights?: WeightDtype;
+  /**
+   * Storage of the big matrices (default 'f32'): 'f16' (packed halves, exact for F16
+   * checkpoints), 'f32', or 'q8' / 'q4' (engine/quant/quantize.ts; the router's gate, norms and
+   * vectors stay f32 in every format).
+   */
+  weights?: WeightFormat;
   /** Time every kernel with timestamp queries (needs the device's 'timestamp-query' feature); each dispatch then gets a compute pass of its own. */
   profile?: boolean;
   /** Time every call's GPU work as a whole with two timestamps (`gpuMs` in its result; needs 'timestamp-query'). */
@@ -101,16 +108,51 @@ export class WebGpuEngine implements Engine {
     this.lastUncapturedError = (e as GPUUncapturedErrorEvent).error.message;
   };
 
+  /** An engine from float32 weights in memory (tests, small models): uploaded, then yours to drop. */
   static async create(device: GPUDevice, config: MixtralConfig, weights: MixtralWeights, options: WebGpuEngineOptions = {}, description = 'WebGPU'): Promise<WebGpuEngine> {
-    const dtype = options.weights ?? 'f32';
+    const format = options.weights ?? 'f32';
+    return WebGpuEngine.build(device, config, options, description,
+      (limit) => validated(device, 'upload weights', () => uploadWeights(device, config, weights, format, limit)));
+  }
+
+  /**
+   * An engine from a stream of stored tensors (`readTensors(source, { config })`): each tensor is
+   * converted to the engine's format, written to its GPU buffer and released as it arrives, so the
+   * load holds one tensor at a time, never the model. `plan` (readTensors' report) names the
+   * files in the error for a tensor the stream did not bring.
+   */
+  static async load(device: GPUDevice, config: MixtralConfig, tensors: AsyncIterable<StoredTensor>, options: WebGpuEngineOptions & { plan?: () => WeightPlan | undefined; onTensor?: (t: StoredTensor) => void } = {}, description = 'WebGPU'): Promise<WebGpuEngine> {
+    const format = options.weights ?? 'f32';
+    return WebGpuEngine.build(device, config, options, description, async (limit) => {
+      // The scopes stay open across the stream's awaits: nothing else uses a device being loaded.
+      device.pushErrorScope('out-of-memory');
+      device.pushErrorScope('validation');
+      const uploaded = await uploadTensors(device, config, tensors, format, limit, { plan: options.plan, onTensor: options.onTensor }).catch((e: unknown) => e as Error);
+      const [invalid, oom] = [await device.popErrorScope(), await device.popErrorScope()];
+      if (uploaded instanceof Error) throw uploaded;
+      if (invalid || oom) {
+        for (const b of weightBuffers(uploaded)) b.destroy();
+        throw new GpuError(invalid ? `upload weights: WebGPU validation error: ${invalid.message}` : `upload weights: out of GPU memory: ${oom!.message}`);
+      }
+      return uploaded;
+    });
+  }
+
+  private static async build(device: GPUDevice, config: MixtralConfig, options: WebGpuEngineOptions, description: string, upload: (limit: number) => Promise<GpuWeights>): Promise<WebGpuEngine> {
+    const format = options.weights ?? 'f32';
     if (config.hidden_size % 2 || config.intermediate_size % 2 || (config.num_attention_heads * config.head_dim) % 2) {
       throw new GpuError('the WebGPU engine reads weights in pairs: hidden_size, intermediate_size and heads*head_dim must be even');
     }
-    const kernels = await createKernels(device, { f16Weights: dtype === 'f16', f16KV: options.kvCache === 'f16', subgroups: options.subgroups ?? true });
-    const limit = bindingLimit(device, options.maxBindingBytes);
-    const uploaded = await validated(device, 'upload weights', () => uploadWeights(device, weights, dtype, limit));
-    const timed = device.features.has('timestamp-query');
-    return new WebGpuEngine({ device, config, kernels, weights: uploaded, description, profile: (options.profile ?? false) && timed, timestamps: (options.timestamps ?? false) && timed });
+    if (format === 'q8' || format === 'q4') throw new GpuError(`the WebGPU engine has no ${format} kernels yet: use f16 or f32`);
+    const kernels = await createKernels(device, { f16Weights: format === 'f16', f16KV: options.kvCache === 'f16', subgroups: options.subgroups ?? true });
+    try {
+      const uploaded = await upload(bindingLimit(device, options.maxBindingBytes));
+      const timed = device.features.has('timestamp-query');
+      return new WebGpuEngine({ device, config, kernels, weights: uploaded, description, profile: (options.profile ?? false) && timed, timestamps: (options.timestamps ?? false) && timed });
+    } catch (e) {
+      disposeKernels(kernels);
+      throw e;
+    }
   }
 
   /** A new sequence with an empty KV cache; dispose it when done. */

@@ -4,7 +4,9 @@ export { WebGpuEngine, lossBehind, type WebGpuEngineOptions, type KernelTimes } 
 export { GpuSession, type GpuForwardResult } from './session.ts';
 export { planForward, planEmbedding, planLayer, planHead, scratchFor, residualNames, NOWHERE, type Call, type ForwardStep, type Head, type HookPoint, type Placement, type Scratch } from './forward.ts';
 export { HookCapture } from './capture.ts';
-export { uploadWeights, layerBuffers, weightBuffers, type GpuLayer, type GpuWeights, type WeightDtype } from './upload.ts';
+export { uploadWeights, uploadTensors, WeightWriter, layerBuffers, weightBuffers, type GpuLayer, type GpuWeights, type WeightDtype, type StreamUploadOptions } from './upload.ts';
+export { loadWebGpuModel, streamedFormat, type StreamedLoadOptions, type StreamedModel } from './load.ts';
+export { partLayout, rowValueBytes, fitsFormat, type PartLayout } from './weight-layout.ts';
 export * from './gpu.ts';
 export * from './kernels.ts';
 export { floatToHalf, packF16, unpackF16 } from './f16.ts';

@@ -5,20 +5,23 @@
 // with an error naming the tensor.
 import type { MixtralConfig } from '../config.ts';
 import { MIXTRAL_TENSORS, tensorShape } from '../checkpoint/tensor-specs.ts';
+import type { WeightFormat } from '../footprint/formats.ts';
+import { partLayout } from './weight-layout.ts';
 
 /**
  * Bytes of the largest weight buffer the engine would make if nothing were split: the largest
  * tensor of the table as upload.ts stores it, a layer's experts stacked in one buffer.
  */
-export function largestTensorBytes(c: MixtralConfig, dtype: 'f16' | 'f32'): number {
+export function largestTensorBytes(c: MixtralConfig, dtype: WeightFormat): number {
   return Math.max(...MIXTRAL_TENSORS.map((t) => {
-    const elements = tensorShape(c, t.dims).reduce((a, b) => a * b, 1) * (t.scope === 'expert' ? c.num_local_experts : 1);
-    return elements * (t.f32 || dtype === 'f32' ? 4 : 2);
+    const shape = tensorShape(c, t.dims), cols = shape[shape.length - 1];
+    const rows = shape.reduce((a, b) => a * b, 1) / cols * (t.scope === 'expert' ? c.num_local_experts : 1);
+    return partLayout(t.f32 || shape.length === 1 ? 'f32' : dtype, rows, cols).bytes;
   }));
 }
 
 /** requiredLimits for `adapter.requestDevice` sized to the model, never above the adapter's. */
-export function requiredLimitsFor(adapter: GPUAdapter, c: MixtralConfig, dtype: 'f16' | 'f32'): Record<string, number> {
+export function requiredLimitsFor(adapter: GPUAdapter, c: MixtralConfig, dtype: WeightFormat): Record<string, number> {
   const need = largestTensorBytes(c, dtype);
   const DEFAULT_BINDING = 128 * 2 ** 20, DEFAULT_BUFFER = 256 * 2 ** 20;
   return {
@@ -37,6 +40,6 @@ export function engineFeatures(adapter: GPUAdapter): GPUFeatureName[] {
 }
 
 /** A device for the engine from `adapter` (the browser's path; Node's is engine/node-webgpu.ts). */
-export async function requestEngineDevice(adapter: GPUAdapter, c: MixtralConfig, dtype: 'f16' | 'f32'): Promise<GPUDevice> {
+export async function requestEngineDevice(adapter: GPUAdapter, c: MixtralConfig, dtype: WeightFormat): Promise<GPUDevice> {
   return adapter.requestDevice({ requiredFeatures: engineFeatures(adapter), requiredLimits: requiredLimitsFor(adapter, c, dtype) });
 }

@@ -1,10 +1,22 @@
 // Opens a checkpoint and the best engine for it: WebGPU where the browser gives an adapter,
 // the CPU reference engine otherwise, with a one-line reason the page shows in its header.
-// A load can be cancelled (its signal aborts the fetches and the parsing), and holds at most
-// WORKER_MAX_WEIGHT_BYTES of weights: a larger checkpoint fails naming the tensor, before the
+// On WebGPU the weights stream from the source to the GPU one tensor at a time (engine/webgpu/
+// load.ts): the tab never assembles them, and keeps only the final norm and lm_head for the
+// logit lens; if the device is lost, the CPU engine reads the weights again from the source.
+// A load can be cancelled (its signal aborts the fetches and the parsing). The CPU engine holds at
+// most WORKER_MAX_WEIGHT_BYTES of weights: a larger checkpoint fails naming the tensor, before the
 // tab runs out of memory.
 import type { Engine } from '../../engine/engine.ts';
 import { loadModel, type Model } from '../../engine/model.ts';
+import type { MixtralConfig } from '../../engine/config.ts';
+import type { MixtralWeights } from '../../engine/weights.ts';
+import { MixscopeTokenizer } from '../../engine/tokenizer.ts';
+import { countParameters } from '../../engine/params.ts';
+import { readModelFiles } from '../../engine/checkpoint/checkpoint-files.ts';
+import { decodeInto, DTYPE_BYTES } from '../../engine/checkpoint/dtype.ts';
+import type { StoredTensor } from '../../engine/checkpoint/tensor-reader.ts';
+import { CheckpointError } from '../../engine/errors.ts';
+import type { WeightFormat } from '../../engine/footprint/formats.ts';
 import { urlSource, filesSource, type CheckpointSource } from '../../engine/checkpoint/index.ts';
 import { hubSource } from '../../engine/hub/source.ts';
 import { cachedHubSource, type CachedHubSource } from '../../engine/hub/browser-cache.ts';
@@ -59,8 +71,86 @@ export async function openModel(source: ModelSource, onProgress: (p: LoadProgres
 }
 
 /** The CPU reference engine for `model`, with the reason it is used. */
-export function cpuEngine(model: Model, reason: string): OpenedEngine {
+export function cpuEngine(model: Pick<Model, 'config' | 'weights'>, reason: string): OpenedEngine {
   return { engine: new CpuEngine(model.config, model.weights), reason, meter: null };
+}
+
+/** A model as the worker holds it: on WebGPU without its weights in the tab. */
+export interface SiteModel extends Omit<Model, 'weights'> {
+  /** Float32 weights when the CPU engine runs the model; null when they live on the GPU only. */
+  weights: MixtralWeights | null;
+  /** The final norm and lm_head (float32), for the logit lens on either engine. */
+  head: Pick<MixtralWeights, 'norm' | 'lm_head'>;
+  /** Where the model came from: after a lost device, the CPU engine reads its weights from here. */
+  source: ModelSource;
+}
+
+/**
+ * Open `source` on the best engine (see gpuFor): on WebGPU, streamed to the GPU; on the CPU,
+ * loaded in float32. `format` is how the GPU keeps the big matrices (default: f16 for an F16
+ * checkpoint, else f32). A checkpoint error or a cancel fails the open; a WebGPU failure falls
+ * back to the CPU engine with the reason.
+ */
+export async function openModelAndEngine(source: ModelSource, backend: 'auto' | 'cpu' | 'webgpu', onProgress: (p: LoadProgress) => void, signal?: AbortSignal, format?: WeightFormat): Promise<{ model: SiteModel; opened: OpenedEngine }> {
+  const src = checkpointSource(source, signal);
+  const files = await readModelFiles(src, signal);
+  const gpu = await gpuFor(files.config, backend, format);
+  if ('device' in gpu) {
+    try {
+      return { model: await streamToGpu(source, src, files, gpu, onProgress, signal), opened: gpu.opened };
+    } catch (e) {
+      gpu.device.destroy();
+      if (signal?.aborted || e instanceof CheckpointError) throw e;
+      gpu.reason = `WebGPU failed: ${(e as Error).message}`;
+      gpu.choice = 'only';
+    }
+  }
+  const m = await openModel(source, onProgress, signal);
+  return { model: siteModel(m, source), opened: { ...cpuEngine(m, gpu.reason!), choice: gpu.choice } };
+}
+
+const siteModel = (m: Model, source: ModelSource): SiteModel => ({ ...m, head: m.weights, source });
+
+/** A device for the WebGPU engine, or why the CPU engine runs the model instead. */
+type GpuChoice =
+  | { reason: string; choice: BackendChoice }
+  | { device: GPUDevice; description: string; format: WeightFormat | undefined; opened: Omit<OpenedEngine, 'engine'> & { engine: Engine }; reason?: string; choice: BackendChoice };
+
+/** The streamed load onto `gpu`'s device; the norm and lm_head (embed_tokens when tied) kept in float32 for the lens. */
+async function streamToGpu(source: ModelSource, src: CheckpointSource, files: { config: MixtralConfig; tokenizerJson: unknown | null }, gpu: Extract<GpuChoice, { device: GPUDevice }>, onProgress: (p: LoadProgress) => void, signal?: AbortSignal): Promise<SiteModel> {
+  const { loadWebGpuModel } = await import('../../engine/webgpu/load.ts');
+  const head: Partial<Pick<MixtralWeights, 'norm' | 'lm_head'>> = {};
+  const lmHead = files.config.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
+  const keep = (t: StoredTensor) => {
+    const f32 = () => { const out = new Float32Array(t.bytes.length / DTYPE_BYTES[t.dtype]); decodeInto(t.bytes, t.dtype, out, 0); return out; };
+    if (t.name === 'model.norm.weight') head.norm = f32();
+    else if (t.name === lmHead) head.lm_head = f32();
+  };
+  const streamed = await loadWebGpuModel(src, async () => ({ device: gpu.device, description: gpu.description }),
+    { weights: gpu.format, signal, onProgress, onTensor: keep, files });
+  // Files still on their way into the cache finish before the model is reported open.
+  if ('settled' in src) await (src as CachedHubSource).settled();
+  if (signal?.aborted) streamed.engine.dispose();
+  signal?.throwIfAborted();
+  gpu.opened.engine = streamed.engine;
+  const label = source.kind === 'hub' ? source.model : streamed.label;
+  return {
+    label, config: streamed.config, tokenizerJson: streamed.tokenizerJson, dtypeBytes: streamed.dtypeBytes,
+    tokenizer: streamed.tokenizerJson ? new MixscopeTokenizer(streamed.tokenizerJson) : null,
+    parameters: countParameters(streamed.config), weights: null, head: head as Pick<MixtralWeights, 'norm' | 'lm_head'>, source,
+    files: [], unusedTensors: [], unusedCount: 0,
+  } as SiteModel;
+}
+
+/**
+ * The CPU engine for `model` after its GPU device was lost: its float32 weights, read again
+ * from its source when it was streamed to the GPU.
+ */
+export async function cpuFallback(model: SiteModel, reason: string): Promise<{ model: SiteModel; opened: OpenedEngine }> {
+  if (model.weights) return { model, opened: cpuEngine({ config: model.config, weights: model.weights }, reason) };
+  const m = await loadModel(checkpointSource(model.source), { maxWeightBytes: WORKER_MAX_WEIGHT_BYTES });
+  const again = { ...model, weights: m.weights, head: m.weights };
+  return { model: again, opened: cpuEngine(m, reason) };
 }
 
 export type BackendChoice = 'fastest' | 'slower' | 'asked' | 'only';
@@ -68,35 +158,48 @@ export type BackendChoice = 'fastest' | 'slower' | 'asked' | 'only';
 /**
  * The faster engine: WebGPU on a hardware adapter; the CPU engine where WebGPU is missing, fails,
  * runs on a software fallback adapter (SwiftShader: several times slower than the CPU engine
- * for this model). Every family runs on both. `backend` 'cpu' or 'webgpu' (from the address)
- * asks for one. Never throws for a missing GPU.
+ * for this model). Every family runs on both. `backend` 'cpu' or 'webgpu' (from the
+ * address) asks for one. Gives a device sized for `config` (its engine is made as the weights
+ * stream in), or the reason for the CPU engine; never throws for a missing GPU.
  */
-export async function openEngine(model: Model, backend: 'auto' | 'cpu' | 'webgpu'): Promise<OpenedEngine> {
-  const cpu = (reason: string, choice: BackendChoice = 'only'): OpenedEngine => ({ ...cpuEngine(model, reason), choice });
-  if (backend === 'cpu') return cpu('the CPU engine was asked for', 'asked');
+async function gpuFor(config: MixtralConfig, backend: 'auto' | 'cpu' | 'webgpu', format?: WeightFormat): Promise<GpuChoice> {
+  if (backend === 'cpu') return { reason: 'the CPU engine was asked for', choice: 'asked' };
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
-  if (!gpu) return cpu('this browser has no WebGPU');
+  if (!gpu) return { reason: 'this browser has no WebGPU', choice: 'only' };
   try {
     const adapter = await gpu.requestAdapter();
-    if (!adapter) return cpu('WebGPU gave no adapter');
+    if (!adapter) return { reason: 'WebGPU gave no adapter', choice: 'only' };
     const software = adapter.info.isFallbackAdapter === true;
     const adapterName = [adapter.info.vendor, adapter.info.architecture, adapter.info.description].filter(Boolean).join(' ') || 'adapter';
-    if (software && backend === 'auto') return cpu(`faster here than WebGPU, whose adapter is a software fallback: ${adapterName}`, 'fastest');
-    const f16 = weightStorageFor(model.dtypeBytes) === 'f16';
-    const device = await requestEngineDevice(adapter, model.config, f16 ? 'f16' : 'f32');
+    if (software && backend === 'auto') return { reason: `faster here than WebGPU, whose adapter is a software fallback: ${adapterName}`, choice: 'fastest' };
+    // Without a format asked for, the stream's first tensor decides (webgpu/load.ts): the device
+    // is asked for what f32 would need, the most any format of this model needs.
+    const device = await requestEngineDevice(adapter, config, format ?? 'f32');
     const meter = meterBuffers(device);
-    const { WebGpuEngine } = await import('../../engine/webgpu/engine.ts');
-    const info = adapter.info;
-    const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'adapter';
-    const described = software ? `${name}: a software adapter, slower than the CPU engine here` : name;
-    const engine = await WebGpuEngine.create(device, model.config, model.weights, { weights: f16 ? 'f16' : 'f32' }, `WebGPU (${described})`);
-    return { engine, reason: null, meter, choice: software ? 'slower' : 'fastest', lost: device.lost.then((info) => DeviceLostError.from(info)) };
+    const described = software ? `${adapterName}: a software adapter, slower than the CPU engine here` : adapterName;
+    const choice: BackendChoice = software ? 'slower' : 'fastest';
+    const lost = device.lost.then((info) => DeviceLostError.from(info));
+    // The engine is set once the weights are on the device.
+    return { device, description: `WebGPU (${described})`, format, choice, opened: { engine: null as unknown as Engine, reason: null, meter, choice, lost } };
   } catch (e) {
-    return cpu(`WebGPU failed: ${(e as Error).message}`);
+    return { reason: `WebGPU failed: ${(e as Error).message}`, choice: 'only' };
   }
 }
 
-export function modelInfo(model: Model, opened: OpenedEngine): ModelInfo {
+/** Kept for code that has a float32 model in hand: its best engine, as gpuFor chooses, made from memory. */
+export async function openEngine(model: Model, backend: 'auto' | 'cpu' | 'webgpu'): Promise<OpenedEngine> {
+  const gpu = await gpuFor(model.config, backend, weightStorageFor(model.dtypeBytes));
+  if (!('device' in gpu)) return { ...cpuEngine(model, gpu.reason), choice: gpu.choice };
+  try {
+    const { WebGpuEngine } = await import('../../engine/webgpu/engine.ts');
+    gpu.opened.engine = await WebGpuEngine.create(gpu.device, model.config, model.weights, { weights: gpu.format }, gpu.description);
+    return gpu.opened;
+  } catch (e) {
+    return { ...cpuEngine(model, `WebGPU failed: ${(e as Error).message}`), choice: 'only' };
+  }
+}
+
+export function modelInfo(model: Pick<Model, 'label' | 'config' | 'parameters'>, opened: OpenedEngine): ModelInfo {
   return {
     label: displayLabel(model.label, model.config as unknown as Record<string, unknown>),
     config: model.config,

@@ -9,12 +9,11 @@
 // generation starts again from its prompt, and the page is told to forget the steps it had.
 /// <reference lib="webworker" />
 import type { Engine } from '../../engine/engine.ts';
-import type { Model } from '../../engine/model.ts';
 import { DeviceLostError } from '../../engine/webgpu/gpu.ts';
 import { promptIds } from '../../engine/generation/prompt.ts';
 import { resolveHookNames } from '../../engine/hooks/request.ts';
 import { analyzeRouting } from '../../engine/analysis/analyze-routing.ts';
-import { checkpointSource, cpuEngine, openEngine, openModel, modelInfo, type OpenedEngine } from './engine-host.ts';
+import { checkpointSource, cpuFallback, openModelAndEngine, modelInfo, type OpenedEngine, type SiteModel } from './engine-host.ts';
 import { planLoad } from './load-plan.ts';
 import { generationPayloads, namedHooks } from './generation-payloads.ts';
 import { runTrace } from './run-trace.ts';
@@ -27,7 +26,7 @@ import type { FromWorker, ToWorker } from './protocol.ts';
 type Request = Exclude<ToWorker, { type: 'load' | 'cancel-load' | 'stop' }>;
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
-let model: Model | null = null;
+let model: SiteModel | null = null;
 let opened: OpenedEngine | null = null;
 /** One per request queued or running, by id: a stop may arrive before its request starts. */
 const stops = new Map<number, AbortController>();
@@ -77,7 +76,7 @@ async function handle(msg: Request): Promise<void> {
       } catch (e) {
         // The GPU went away under this request: carry on with the CPU engine, and run it again there.
         if (!(e instanceof DeviceLostError) || engine?.backend !== 'webgpu' || !model) throw e;
-        if (opened?.engine === engine) fallBackToCpu(e);
+        if (opened?.engine === engine) await fallBackToCpu(e);
         if (msg.type === 'generate') post({ type: 'restart', id: msg.id, reason: opened!.reason ?? 'the WebGPU device was lost' });
       }
     }
@@ -107,7 +106,7 @@ async function serve(msg: Request, engine: Engine | null, signal: AbortSignal): 
   const tokenizer = model!.tokenizer;
   if (msg.type === 'generate') {
     // The loop disposes its session however this ends: done, stopped, or a failed post.
-    const lens = msg.options.lens ? lensHead(model!.config, model!.weights) : undefined;
+    const lens = msg.options.lens ? lensHead(model!.config, model!.head) : undefined;
     for await (const payload of generationPayloads(engine, tokenizer, msg.prompt, msg.options, signal, lens)) {
       post({ type: 'step', id: msg.id, payload }, payload.routing, payload.attention, payload.hooks);
       await nextTask();
@@ -161,9 +160,9 @@ async function load(msg: Extract<ToWorker, { type: 'load' }>): Promise<void> {
   loading = mine;
   const { signal } = mine.controller;
   try {
-    const m = await openModel(msg.source, (p) => post({ type: 'progress', load: msg.id, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, file: p.file }), signal);
-    signal.throwIfAborted();
-    const o = await openEngine(m, msg.backend);
+    // On WebGPU the weights stream straight to the GPU; the tab never holds them.
+    const { model: m, opened: o } = await openModelAndEngine(msg.source, msg.backend,
+      (p) => post({ type: 'progress', load: msg.id, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, file: p.file }), signal);
     if (signal.aborted) o.engine.dispose();
     signal.throwIfAborted();
     // Generations on the old model end at their next token; the swap waits for the queue.
@@ -187,12 +186,17 @@ async function load(msg: Extract<ToWorker, { type: 'load' }>): Promise<void> {
 
 /** A device lost while nothing runs: move to the CPU engine at once, so the header says so. */
 function watchDevice(o: OpenedEngine): void {
-  void o.lost?.then((lost) => enqueue(() => { if (opened === o) fallBackToCpu(lost); }));
+  void o.lost?.then((lost) => enqueue(async () => { if (opened === o) await fallBackToCpu(lost); }));
 }
 
-/** The GPU went away (driver reset, tab in background too long): carry on with the CPU engine. */
-function fallBackToCpu(lost: DeviceLostError): void {
+/**
+ * The GPU went away (driver reset, tab in background too long): carry on with the CPU engine,
+ * its weights read again from the model's source (on WebGPU the tab did not keep them).
+ */
+async function fallBackToCpu(lost: DeviceLostError): Promise<void> {
   opened?.engine.dispose();
-  opened = cpuEngine(model!, `the WebGPU device was lost (${lost.reason})`);
+  const cpu = await cpuFallback(model!, `the WebGPU device was lost (${lost.reason})`);
+  model = cpu.model;
+  opened = cpu.opened;
   post({ type: 'backend', backend: 'cpu', description: `CPU (${opened.reason})` });
 }
