@@ -17,13 +17,22 @@ export interface ExpertDashboardOptions extends BaseOptions {
 }
 
 type State = ViewState<ExpertsData, ExpertDashboardOptions>;
-type Card = ExpertsData['layers'][number]['experts'][number];
+type Card = NonNullable<ExpertsData['layers'][number]>['experts'][number];
 
 const clamp = (x: number, n: number) => Math.max(0, Math.min(n - 1, Math.floor(x) || 0));
 
+/**
+ * The card asked for; a dense layer (null: it has no experts) gives the nearest layer that routes
+ * (the earlier one on a tie), and the head names the layer shown.
+ */
 function cardOf(data: ExpertsData, o: ExpertDashboardOptions): { layer: number; card: Card } {
-  const layer = clamp(o.layer, data.layers.length);
-  return { layer, card: data.layers[layer].experts[clamp(o.expert, data.experts)] };
+  const at = clamp(o.layer, data.layers.length);
+  let layer = at;
+  for (let k = 0; k < data.layers.length; k++) {
+    if (data.layers[at - k]) { layer = at - k; break; }
+    if (data.layers[at + k]) { layer = at + k; break; }
+  }
+  return { layer, card: data.layers[layer]!.experts[clamp(o.expert, data.experts)] };
 }
 
 /** Lift bars: one row per preferred token, the bar its lift, the label its piece. */
@@ -79,13 +88,17 @@ function draw(s: State): void {
   const nav = body.selectAll<HTMLDivElement, null>('div.mx-dash-nav').data([null]).join('div').attr('class', 'mx-dash-nav')
     .style('display', 'flex').style('flex-wrap', 'wrap').style('gap', '3px').style('align-items', 'center').style('margin', '0 0 6px');
   nav.selectAll<HTMLSpanElement, number>('span.mx-dash-layer').data(Array.from({ length: L }, (_, l) => l), (l) => String(l))
-    .join('span').attr('class', 'mx-dash-layer').attr('data-layer', (l) => l).attr('data-expert', card.expert)
+    .join('span').attr('class', 'mx-dash-layer').attr('data-layer', (l) => l).attr('data-expert', (l) => (data.layers[l] ? card.expert : null))
     .style('padding', '0 5px').style('border', '1px solid #c9ced6').style('border-radius', '3px')
-    .style('background', (l) => (l === layer ? '#1b1e23' : '#fff')).style('color', (l) => (l === layer ? '#fff' : '#333'))
+    .style('background', (l) => (l === layer ? '#1b1e23' : '#fff')).style('color', (l) => (l === layer ? '#fff' : data.layers[l] ? '#333' : '#9aa1ab'))
+    // A dense layer has no experts: shown, struck through, and not a link.
+    .style('text-decoration', (l) => (data.layers[l] ? null : 'line-through')).style('cursor', (l) => (data.layers[l] ? 'pointer' : 'default'))
+    .attr('title', (l) => (data.layers[l] ? null : `layer ${l} is dense: no router, no experts`))
+    .attr('data-dense', (l) => (data.layers[l] ? null : 'true'))
     .text((l) => `L${l}`)
-    .on('click', (_e: MouseEvent, l) => go(s, l, s.options.expert));
+    .on('click', (_e: MouseEvent, l) => { if (data.layers[l]) go(s, l, s.options.expert); });
   const chipW = E > 32 ? 14 : 24;
-  nav.selectAll<HTMLSpanElement, Card>('span.mx-dash-chip').data(data.layers[layer].experts, (c) => String(c.expert))
+  nav.selectAll<HTMLSpanElement, Card>('span.mx-dash-chip').data(data.layers[layer]!.experts, (c) => String(c.expert))
     .join('span').attr('class', 'mx-dash-chip').attr('data-layer', layer).attr('data-expert', (c) => c.expert)
     .attr('title', (c) => `E${c.expert}: ${(100 * c.topk_share).toFixed(1)}% of top-${data.top_k} choices`)
     .style('display', 'inline-block').style('min-width', `${chipW}px`).style('text-align', 'center').style('font-size', E > 32 ? '8px' : '10px')
@@ -146,7 +159,7 @@ export function createExpertDashboard(data: ExpertsData, options: Partial<Expert
     draw,
     highlight: () => {},
     // Every expert's preferred tokens and contexts, not only the one shown.
-    rows: (d) => d.layers.flatMap((L, layer) => L.experts.flatMap((x) => [
+    rows: (d) => d.layers.flatMap((L, layer) => (L?.experts ?? []).flatMap((x) => [
       ...x.top_tokens.map((t, rank) => ({ layer, expert: x.expert, kind: 'token', rank: rank + 1, first_share: x.first_share, topk_share: x.topk_share, id: t.id, piece: t.piece, count: t.count, lift: t.lift, position: '', weight: '', text: '' })),
       ...x.top_contexts.map((c, rank) => ({ layer, expert: x.expert, kind: 'context', rank: rank + 1, first_share: x.first_share, topk_share: x.topk_share, id: '', piece: '', count: '', lift: '', position: c.position, weight: c.weight, text: c.text })),
     ])),
