@@ -3,7 +3,8 @@
 // shares against uniform, the tokens it prefers by lift (with their counts) and the contexts where
 // the router weights it most, the token itself marked in the expert's colour.
 import { scaleBand, scaleLinear, select } from 'd3';
-import { expertColor, textColorOn } from './palette.ts';
+import { textColorOn } from './palette.ts';
+import { MANY_EXPERTS, paintFromCounts, type ExpertPaint } from './many-experts.ts';
 import { pieceToken, tokenLabel } from './token-text.ts';
 import { textWidth } from './matrix.ts';
 import { mountView, BASE_DEFAULTS, type BaseOptions, type View, type ViewState } from './view.ts';
@@ -39,7 +40,17 @@ function cardOf(data: ExpertsData, o: ExpertDashboardOptions): { layer: number; 
 const M = { top: 18, right: 96, bottom: 4, left: 92 };
 const ROW = 18;
 
-function drawLift(svgNode: SVGSVGElement, card: Card, width: number, E: number, onHover: (lines: string[], e: MouseEvent) => void): void {
+/**
+ * Colours as the routing views give them (many-experts.ts): past 32 experts the 7 chosen most over
+ * all layers, the rest grey. The report's shares times its choices are those counts.
+ */
+function paintOf(data: ExpertsData): ExpertPaint {
+  const counts = new Array<number>(data.experts).fill(0);
+  if (data.experts > MANY_EXPERTS) for (const L of data.layers) L?.experts.forEach((x, e) => { counts[e] += Math.round(x.topk_share * data.tokens * data.top_k); });
+  return paintFromCounts(data.experts, counts);
+}
+
+function drawLift(svgNode: SVGSVGElement, card: Card, width: number, color: string, onHover: (lines: string[], e: MouseEvent) => void): void {
   const rows = card.top_tokens;
   const height = M.top + Math.max(1, rows.length) * ROW + M.bottom;
   const x = scaleLinear().domain([0, Math.max(1.5, ...rows.map((r) => r.lift))]).nice(4).range([M.left, width - M.right]);
@@ -64,7 +75,7 @@ function drawLift(svgNode: SVGSVGElement, card: Card, width: number, E: number, 
     .attr('transform', (_r, i) => `translate(0,${y(i)})`)
     .on('mouseenter mousemove', (event: MouseEvent, r) => onHover([`${JSON.stringify(r.piece)} · id ${r.id}`, `lift ${r.lift.toFixed(2)} · in this expert's top-k ${r.count} times`], event))
     .call((g) => g.select('rect').attr('x', x(0)).attr('height', y.bandwidth()).attr('width', (r) => Math.max(0.5, x(r.lift) - x(0)))
-      .attr('fill', expertColor(card.expert, E)).attr('fill-opacity', 0.85))
+      .attr('fill', color).attr('fill-opacity', 0.85))
     .call((g) => g.select('text.mx-lift-label').attr('x', M.left - 6).attr('y', y.bandwidth() / 2).attr('fill', '#1b1e23')
       .text((r) => tokenLabel(pieceToken(r.piece), 14)))
     .call((g) => g.select('text.mx-lift-value').attr('x', (r) => x(r.lift) + 4).attr('y', y.bandwidth() / 2).attr('fill', '#333')
@@ -81,7 +92,8 @@ function draw(s: State): void {
   const { data, options } = s;
   const E = data.experts, L = data.layers.length;
   const { layer, card } = cardOf(data, options);
-  const color = expertColor(card.expert, E);
+  const paint = paintOf(data);
+  const color = paint.color(card.expert);
   const body = select(s.body);
 
   // ---- navigator: layers, then the layer's experts (chips wrap for large E)
@@ -102,7 +114,7 @@ function draw(s: State): void {
     .join('span').attr('class', 'mx-dash-chip').attr('data-layer', layer).attr('data-expert', (c) => c.expert)
     .attr('title', (c) => `E${c.expert}: ${(100 * c.topk_share).toFixed(1)}% of top-${data.top_k} choices`)
     .style('display', 'inline-block').style('min-width', `${chipW}px`).style('text-align', 'center').style('font-size', E > 32 ? '8px' : '10px')
-    .style('border-radius', '2px').style('background', (c) => expertColor(c.expert, E)).style('color', (c) => textColorOn(expertColor(c.expert, E)))
+    .style('border-radius', '2px').style('background', (c) => paint.color(c.expert)).style('color', (c) => textColorOn(paint.color(c.expert)))
     .style('outline', (c) => (c.expert === card.expert ? '2px solid #111' : 'none')).style('outline-offset', '1px')
     // Height shows the expert's load, so the navigator is also a load chart of the layer.
     .style('line-height', (c) => `${Math.round(10 + 14 * Math.min(1, c.topk_share * E / 2))}px`)
@@ -119,7 +131,7 @@ function draw(s: State): void {
 
   // ---- lift chart
   const svg = body.selectAll<SVGSVGElement, null>('svg.mx-dash-lift').data([null]).join('svg').attr('class', 'mx-dash-lift');
-  drawLift(svg.node()!, card, options.width, E, (lines, e) => s.tooltip.show(lines, e));
+  drawLift(svg.node()!, card, options.width, color, (lines, e) => s.tooltip.show(lines, e));
 
   // ---- contexts, the token marked (text only: token text is never parsed as HTML)
   const list = body.selectAll<HTMLDivElement, null>('div.mx-dash-contexts').data([null]).join('div').attr('class', 'mx-dash-contexts').style('margin-top', '6px');
