@@ -78,6 +78,25 @@ const problems = (page: Page) => page.evaluate(() => {
   return out;
 });
 
+/**
+ * Numbers a notebook shows that must hold on every family: the router, step by step, rebuilds each
+ * MoE block from its experts (with the shared expert and Granite's residual_multiplier) and agrees
+ * with the engine's choices and weights.
+ */
+const CHECKS: Record<string, (page: Page) => Promise<string[]>> = {
+  'router-step-by-step': async (page) => {
+    const value = async (sel: string) => Number(await page.locator(sel).first().getAttribute('data-value'));
+    const out: string[] = [];
+    const sum = await value('.router-sum-check-all'), diff = await value('.router-engine-diff');
+    if (!(sum < 1e-4)) out.push(`block rebuilt from its experts differs by ${sum}`);
+    if (!(diff < 1e-5)) out.push(`weights differ from the engine's by ${diff}`);
+    const same = (await page.locator('.router-same-experts').textContent()) ?? '';
+    const [a, b] = same.split(' of ');
+    if (a !== b) out.push(`same experts for ${same} pairs`);
+    return out;
+  },
+};
+
 describe('the site on every MoE family (CPU engine)', () => {
   let server: StaticServer;
   let browser: Browser;
@@ -139,6 +158,7 @@ describe('the site on every MoE family (CPU engine)', () => {
         const until = Date.now() + 10_000;
         do { left = await problems(page); if (left.length) await page.waitForTimeout(500); } while (left.length && Date.now() < until);
         failures.push(...left.map((p) => `${slug}: ${p}`));
+        if (!cellErrors.length && CHECKS[slug]) failures.push(...(await CHECKS[slug](page)).map((p) => `${slug}: ${p}`));
         failures.push(...errors.slice(seen).map((e) => `${slug}: ${e.slice(0, 200)}`));
         if (slug === 'tour') await shot(page, `families-tour-${family}`);
       }
