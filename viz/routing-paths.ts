@@ -200,7 +200,7 @@ function highlight(s: State, position: number | null): void {
 /** Which dense layers the paths pass over. */
 function denseNote(d: RoutingData): string {
   const dense = d.layers.flatMap((L, l) => (L.dense ? [l] : []));
-  return dense.length ? ` · layer${dense.length > 1 ? 's' : ''} ${dense.join(', ')} dense (no router): paths go from the layer before to the layer after` : '';
+  return dense.length ? ` · layer${dense.length > 1 ? 's' : ''} ${dense.join(', ')} dense (no router, no column)` : '';
 }
 
 export function createRoutingPaths(data: RoutingData, options: Partial<RoutingPathsOptions> = {}): View<RoutingData, RoutingPathsOptions> {

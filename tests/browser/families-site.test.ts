@@ -20,6 +20,7 @@ import { serveDirectory, type StaticServer } from './static-server.ts';
 import { GENERATE_TIMEOUT, ROOT, buildSite, open, shot, waitForRest } from './site-harness.ts';
 import { parseConfig } from '../../engine/config.ts';
 import { countParameters } from '../../engine/params.ts';
+import { moeLayerIndices } from '../../engine/family.ts';
 import { PUBLISHED_CONFIGS, publishedConfig, tinyFamilyConfig, writeFamilyCheckpoint, type FamilyName } from '../helpers/family-checkpoint.ts';
 
 /** Smaller samples than the notebooks' defaults, from the address: the checks are the same. */
@@ -79,11 +80,20 @@ const problems = (page: Page) => page.evaluate(() => {
 });
 
 /**
- * Numbers a notebook shows that must hold on every family: the router, step by step, rebuilds each
+ * What a notebook shows that must hold on every family: the router, step by step, rebuilds each
  * MoE block from its experts (with the shared expert and Granite's residual_multiplier) and agrees
- * with the engine's choices and weights.
+ * with the engine's choices and weights; the tour's expert load and routing paths have a panel and
+ * a column for each layer that routes (`sparse`), none for a dense one.
  */
-const CHECKS: Record<string, (page: Page) => Promise<string[]>> = {
+const CHECKS: Record<string, (page: Page, sparse: number[]) => Promise<string[]>> = {
+  'tour': async (page, sparse) => {
+    const out: string[] = [];
+    const panels = await page.locator('.mx-expert-load g.mx-panel text.mx-panel-title').allTextContents();
+    if (panels.join() !== sparse.map((l) => `layer ${l}`).join()) out.push(`expert load panels ${panels.join(', ')}`);
+    const columns = await page.locator('.mx-routing-paths text.mx-layer-label').allTextContents();
+    if (columns.join() !== sparse.map((l) => `L${l}`).join()) out.push(`routing path columns ${columns.join(', ')}`);
+    return out;
+  },
   'router-step-by-step': async (page) => {
     const value = async (sel: string) => Number(await page.locator(sel).first().getAttribute('data-value'));
     const out: string[] = [];
@@ -158,7 +168,7 @@ describe('the site on every MoE family (CPU engine)', () => {
         const until = Date.now() + 10_000;
         do { left = await problems(page); if (left.length) await page.waitForTimeout(500); } while (left.length && Date.now() < until);
         failures.push(...left.map((p) => `${slug}: ${p}`));
-        if (!cellErrors.length && CHECKS[slug]) failures.push(...(await CHECKS[slug](page)).map((p) => `${slug}: ${p}`));
+        if (!cellErrors.length && CHECKS[slug]) failures.push(...(await CHECKS[slug](page, moeLayerIndices(parseConfig(config)))).map((p) => `${slug}: ${p}`));
         failures.push(...errors.slice(seen).map((e) => `${slug}: ${e.slice(0, 200)}`));
         if (slug === 'tour') await shot(page, `families-tour-${family}`);
       }
