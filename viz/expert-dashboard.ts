@@ -3,7 +3,8 @@
 // shares against uniform, the tokens it prefers by lift (with their counts) and the contexts where
 // the router weights it most, the token itself marked in the expert's colour.
 import { scaleBand, scaleLinear, select } from 'd3';
-import { expertColor, textColorOn } from './palette.ts';
+import { textColorOn } from './palette.ts';
+import { MANY_EXPERTS, paintFromCounts, type ExpertPaint } from './many-experts.ts';
 import { pieceToken, tokenLabel } from './token-text.ts';
 import { textWidth } from './matrix.ts';
 import { mountView, BASE_DEFAULTS, type BaseOptions, type View, type ViewState } from './view.ts';
@@ -17,20 +18,39 @@ export interface ExpertDashboardOptions extends BaseOptions {
 }
 
 type State = ViewState<ExpertsData, ExpertDashboardOptions>;
-type Card = ExpertsData['layers'][number]['experts'][number];
+type Card = NonNullable<ExpertsData['layers'][number]>['experts'][number];
 
 const clamp = (x: number, n: number) => Math.max(0, Math.min(n - 1, Math.floor(x) || 0));
 
+/**
+ * The card asked for; a dense layer (null: it has no experts) gives the nearest layer that routes
+ * (the earlier one on a tie), and the head names the layer shown.
+ */
 function cardOf(data: ExpertsData, o: ExpertDashboardOptions): { layer: number; card: Card } {
-  const layer = clamp(o.layer, data.layers.length);
-  return { layer, card: data.layers[layer].experts[clamp(o.expert, data.experts)] };
+  const at = clamp(o.layer, data.layers.length);
+  let layer = at;
+  for (let k = 0; k < data.layers.length; k++) {
+    if (data.layers[at - k]) { layer = at - k; break; }
+    if (data.layers[at + k]) { layer = at + k; break; }
+  }
+  return { layer, card: data.layers[layer]!.experts[clamp(o.expert, data.experts)] };
 }
 
 /** Lift bars: one row per preferred token, the bar its lift, the label its piece. */
 const M = { top: 18, right: 96, bottom: 4, left: 92 };
 const ROW = 18;
 
-function drawLift(svgNode: SVGSVGElement, card: Card, width: number, E: number, onHover: (lines: string[], e: MouseEvent) => void): void {
+/**
+ * Colours as the routing views give them (many-experts.ts): past 32 experts the 7 chosen most over
+ * all layers, the rest grey. The report's shares times its choices are those counts.
+ */
+function paintOf(data: ExpertsData): ExpertPaint {
+  const counts = new Array<number>(data.experts).fill(0);
+  if (data.experts > MANY_EXPERTS) for (const L of data.layers) L?.experts.forEach((x, e) => { counts[e] += Math.round(x.topk_share * data.tokens * data.top_k); });
+  return paintFromCounts(data.experts, counts);
+}
+
+function drawLift(svgNode: SVGSVGElement, card: Card, width: number, color: string, onHover: (lines: string[], e: MouseEvent) => void): void {
   const rows = card.top_tokens;
   const height = M.top + Math.max(1, rows.length) * ROW + M.bottom;
   const x = scaleLinear().domain([0, Math.max(1.5, ...rows.map((r) => r.lift))]).nice(4).range([M.left, width - M.right]);
@@ -55,7 +75,7 @@ function drawLift(svgNode: SVGSVGElement, card: Card, width: number, E: number, 
     .attr('transform', (_r, i) => `translate(0,${y(i)})`)
     .on('mouseenter mousemove', (event: MouseEvent, r) => onHover([`${JSON.stringify(r.piece)} · id ${r.id}`, `lift ${r.lift.toFixed(2)} · in this expert's top-k ${r.count} times`], event))
     .call((g) => g.select('rect').attr('x', x(0)).attr('height', y.bandwidth()).attr('width', (r) => Math.max(0.5, x(r.lift) - x(0)))
-      .attr('fill', expertColor(card.expert, E)).attr('fill-opacity', 0.85))
+      .attr('fill', color).attr('fill-opacity', 0.85))
     .call((g) => g.select('text.mx-lift-label').attr('x', M.left - 6).attr('y', y.bandwidth() / 2).attr('fill', '#1b1e23')
       .text((r) => tokenLabel(pieceToken(r.piece), 14)))
     .call((g) => g.select('text.mx-lift-value').attr('x', (r) => x(r.lift) + 4).attr('y', y.bandwidth() / 2).attr('fill', '#333')
@@ -72,24 +92,29 @@ function draw(s: State): void {
   const { data, options } = s;
   const E = data.experts, L = data.layers.length;
   const { layer, card } = cardOf(data, options);
-  const color = expertColor(card.expert, E);
+  const paint = paintOf(data);
+  const color = paint.color(card.expert);
   const body = select(s.body);
 
   // ---- navigator: layers, then the layer's experts (chips wrap for large E)
   const nav = body.selectAll<HTMLDivElement, null>('div.mx-dash-nav').data([null]).join('div').attr('class', 'mx-dash-nav')
     .style('display', 'flex').style('flex-wrap', 'wrap').style('gap', '3px').style('align-items', 'center').style('margin', '0 0 6px');
   nav.selectAll<HTMLSpanElement, number>('span.mx-dash-layer').data(Array.from({ length: L }, (_, l) => l), (l) => String(l))
-    .join('span').attr('class', 'mx-dash-layer').attr('data-layer', (l) => l).attr('data-expert', card.expert)
+    .join('span').attr('class', 'mx-dash-layer').attr('data-layer', (l) => l).attr('data-expert', (l) => (data.layers[l] ? card.expert : null))
     .style('padding', '0 5px').style('border', '1px solid #c9ced6').style('border-radius', '3px')
-    .style('background', (l) => (l === layer ? '#1b1e23' : '#fff')).style('color', (l) => (l === layer ? '#fff' : '#333'))
+    .style('background', (l) => (l === layer ? '#1b1e23' : '#fff')).style('color', (l) => (l === layer ? '#fff' : data.layers[l] ? '#333' : '#9aa1ab'))
+    // A dense layer has no experts: shown, struck through, and not a link.
+    .style('text-decoration', (l) => (data.layers[l] ? null : 'line-through')).style('cursor', (l) => (data.layers[l] ? 'pointer' : 'default'))
+    .attr('title', (l) => (data.layers[l] ? null : `layer ${l} is dense: no router, no experts`))
+    .attr('data-dense', (l) => (data.layers[l] ? null : 'true'))
     .text((l) => `L${l}`)
-    .on('click', (_e: MouseEvent, l) => go(s, l, s.options.expert));
+    .on('click', (_e: MouseEvent, l) => { if (data.layers[l]) go(s, l, s.options.expert); });
   const chipW = E > 32 ? 14 : 24;
-  nav.selectAll<HTMLSpanElement, Card>('span.mx-dash-chip').data(data.layers[layer].experts, (c) => String(c.expert))
+  nav.selectAll<HTMLSpanElement, Card>('span.mx-dash-chip').data(data.layers[layer]!.experts, (c) => String(c.expert))
     .join('span').attr('class', 'mx-dash-chip').attr('data-layer', layer).attr('data-expert', (c) => c.expert)
     .attr('title', (c) => `E${c.expert}: ${(100 * c.topk_share).toFixed(1)}% of top-${data.top_k} choices`)
     .style('display', 'inline-block').style('min-width', `${chipW}px`).style('text-align', 'center').style('font-size', E > 32 ? '8px' : '10px')
-    .style('border-radius', '2px').style('background', (c) => expertColor(c.expert, E)).style('color', (c) => textColorOn(expertColor(c.expert, E)))
+    .style('border-radius', '2px').style('background', (c) => paint.color(c.expert)).style('color', (c) => textColorOn(paint.color(c.expert)))
     .style('outline', (c) => (c.expert === card.expert ? '2px solid #111' : 'none')).style('outline-offset', '1px')
     // Height shows the expert's load, so the navigator is also a load chart of the layer.
     .style('line-height', (c) => `${Math.round(10 + 14 * Math.min(1, c.topk_share * E / 2))}px`)
@@ -106,7 +131,7 @@ function draw(s: State): void {
 
   // ---- lift chart
   const svg = body.selectAll<SVGSVGElement, null>('svg.mx-dash-lift').data([null]).join('svg').attr('class', 'mx-dash-lift');
-  drawLift(svg.node()!, card, options.width, E, (lines, e) => s.tooltip.show(lines, e));
+  drawLift(svg.node()!, card, options.width, color, (lines, e) => s.tooltip.show(lines, e));
 
   // ---- contexts, the token marked (text only: token text is never parsed as HTML)
   const list = body.selectAll<HTMLDivElement, null>('div.mx-dash-contexts').data([null]).join('div').attr('class', 'mx-dash-contexts').style('margin-top', '6px');
@@ -146,7 +171,7 @@ export function createExpertDashboard(data: ExpertsData, options: Partial<Expert
     draw,
     highlight: () => {},
     // Every expert's preferred tokens and contexts, not only the one shown.
-    rows: (d) => d.layers.flatMap((L, layer) => L.experts.flatMap((x) => [
+    rows: (d) => d.layers.flatMap((L, layer) => (L?.experts ?? []).flatMap((x) => [
       ...x.top_tokens.map((t, rank) => ({ layer, expert: x.expert, kind: 'token', rank: rank + 1, first_share: x.first_share, topk_share: x.topk_share, id: t.id, piece: t.piece, count: t.count, lift: t.lift, position: '', weight: '', text: '' })),
       ...x.top_contexts.map((c, rank) => ({ layer, expert: x.expert, kind: 'context', rank: rank + 1, first_share: x.first_share, topk_share: x.topk_share, id: '', piece: '', count: '', lift: '', position: c.position, weight: c.weight, text: c.text })),
     ])),

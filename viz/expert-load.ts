@@ -138,7 +138,7 @@ function setAttrs(el: Element, attrs: Record<string, string | number>): void {
 function highlight(s: State, position: number | null): void {
   const t = position === null ? -1 : s.data.tokens.findIndex((tok) => tok.position === position);
   const chosen = new Set<string>();
-  if (t >= 0) s.data.layers.forEach((L, l) => choices(L, s.data.topK, t).forEach((c, k) => {
+  if (t >= 0) s.data.layers.forEach((L, l) => !L.dense && choices(L, s.data.topK, t).forEach((c, k) => {
     if (s.options.count === 'topk' || k === 0) chosen.add(`${l}:${c.expert}`);
   }));
   // Only bars whose state changes are touched.
@@ -148,6 +148,12 @@ function highlight(s: State, position: number | null): void {
     this.classList.toggle('mx-hover', on);
     if (on) { this.setAttribute('stroke', '#111'); this.setAttribute('stroke-width', '2'); } else { this.removeAttribute('stroke'); this.removeAttribute('stroke-width'); }
   });
+}
+
+/** Dense layers have no experts, so no panel: the legend says which are left out. */
+function denseNote(d: RoutingData): string {
+  const dense = d.layers.flatMap((L, l) => (L.dense ? [l] : []));
+  return dense.length ? ` · layer${dense.length > 1 ? 's' : ''} ${dense.join(', ')} dense (no experts, no panel)` : '';
 }
 
 export function createExpertLoad(data: RoutingData, options: Partial<ExpertLoadOptions> = {}): View<RoutingData, ExpertLoadOptions> {
@@ -161,7 +167,7 @@ export function createExpertLoad(data: RoutingData, options: Partial<ExpertLoadO
       const sorted = (opt.sort ?? (paint.many ? 'load' : 'expert')) === 'load';
       return {
         experts: d.experts, paint,
-        note: `${opt.count === 'first' ? 'share of 1st choices' : `share of top-${d.topK} choices`} · dashed: uniform 1/${d.experts} · ${d.tokens.length} tokens${sorted ? ' · bars sorted by load' : ''}${paint.many ? ' · colours: the most used experts over all layers, hover a bar for its expert' : ''}`,
+        note: `${opt.count === 'first' ? 'share of 1st choices' : `share of top-${d.topK} choices`} · dashed: uniform 1/${d.experts} · ${d.tokens.length} tokens${sorted ? ' · bars sorted by load' : ''}${paint.many ? ' · colours: the most used experts over all layers, hover a bar for its expert' : ''}${denseNote(d)}`,
       };
     },
     draw, highlight,

@@ -16,11 +16,15 @@ export interface ExpertLoad {
   topkShare: number;
 }
 
-/** Load of every expert in every layer (layer-major, then expert). Empty input gives zero shares. */
+/**
+ * Load of every expert in every layer that routes (layer-major, then expert; a dense layer has no
+ * experts and no rows). Empty input gives zero shares.
+ */
 export function expertLoad(data: RoutingData): ExpertLoad[] {
   const { experts: E, topK: K } = data;
   const T = data.tokens.length;
   return data.layers.flatMap((L, layer) => {
+    if (L.dense) return [];
     const first = new Array<number>(E).fill(0);
     const topk = new Array<number>(E).fill(0);
     for (let t = 0; t < T; t++) {

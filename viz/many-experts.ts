@@ -33,9 +33,15 @@ export function choiceCounts(data: RoutingData, layer: number | null): number[] 
 
 /** The paint of a layer: expertColor for few experts, focus + context for many. */
 export function expertPaint(data: RoutingData, layer: number | null): ExpertPaint {
-  const E = data.experts;
+  return paintFromCounts(data.experts, data.experts > MANY_EXPERTS ? choiceCounts(data, layer) : []);
+}
+
+/**
+ * The paint of E experts chosen `counts[e]` times (top-k choices): for views whose data is counted
+ * already (the expert dashboard's report), so that they colour as the routing views do.
+ */
+export function paintFromCounts(E: number, counts: readonly number[]): ExpertPaint {
   if (E <= MANY_EXPERTS) return { color: (e) => expertColor(e, E), focus: Array.from({ length: E }, (_, e) => e), many: false };
-  const counts = choiceCounts(data, layer);
   const focus = counts.map((n, e) => ({ n, e })).filter((d) => d.n > 0)
     .sort((a, b) => b.n - a.n || a.e - b.e).slice(0, FOCUS).map((d) => d.e);
   const colors = new Map(focus.map((e, i) => [e, OKABE_ITO[i]] as const));

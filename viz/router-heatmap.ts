@@ -4,7 +4,7 @@ import { select, type Selection } from 'd3';
 import { routerScale, textColorOn } from './palette.ts';
 import { expertPaint, paintKey, type ExpertPaint } from './many-experts.ts';
 import { tokenLabel } from './token-text.ts';
-import { choices, clampLayer, probsOf, unchangedPrefix, type DrawnPrefix } from './routing.ts';
+import { choices, clampLayer, denseLayerNote, probsOf, unchangedPrefix, type DrawnPrefix } from './routing.ts';
 import { mountView, BASE_DEFAULTS, type BaseOptions, type View, type ViewState } from './view.ts';
 import type { RoutingData, TokenInfo } from './types.ts';
 
@@ -250,15 +250,15 @@ export function createRouterHeatmap(data: RoutingData, options: Partial<RouterHe
   const o: RouterHeatmapOptions = { ...BASE_DEFAULTS, title: 'Router probabilities', layer: 0, rowHeight: 14, ...options };
   return mountView<RoutingData, RouterHeatmapOptions>({
     name: 'router-heatmap',
-    hint: 'No tokens yet: router probabilities appear here as tokens arrive.',
-    isEmpty: (d) => d.tokens.length === 0 || d.layers.length === 0,
+    hint: (d, opt) => (d.tokens.length && d.layers.length && denseLayerNote(d, opt.layer)) || 'No tokens yet: router probabilities appear here as tokens arrive.',
+    isEmpty: (d, opt) => d.tokens.length === 0 || d.layers.length === 0 || denseLayerNote(d, opt.layer) !== null,
     legend: (d) => {
       const paint = expertPaint(d, null);
       const note = `cell: router probability (white 0 → dark 1) · dot: chosen expert (large = 1st)${paint.many ? ' · coloured: the most used experts over all layers; hover a cell for its expert' : ''}`;
       return { experts: d.experts, paint, note, generated: d.tokens.some((t) => t.generated) };
     },
     draw, highlight,
-    rows: (d, opt) => d.layers.length === 0 ? [] : rowsOf(d, opt.layer).flatMap((r) => Array.from(r.probs, (p, e) => {
+    rows: (d, opt) => d.layers.length === 0 || denseLayerNote(d, opt.layer) ? [] : rowsOf(d, opt.layer).flatMap((r) => Array.from(r.probs, (p, e) => {
       const rank = r.chosen.findIndex((c) => c.expert === e);
       return { position: r.token.position, text: r.token.text, layer: clampLayer(d, opt.layer), expert: e, prob: p, rank: rank + 1, weight: rank >= 0 ? r.chosen[rank].weight : 0 };
     })),

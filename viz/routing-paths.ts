@@ -4,7 +4,7 @@
 import { scalePoint, select } from 'd3';
 import { expertPaint, paintKey } from './many-experts.ts';
 import { probabilityScale } from './palette.ts';
-import { choices } from './routing.ts';
+import { choices, sparseLayers } from './routing.ts';
 import { firstChoiceCounts, firstChoiceFlows, ribbonPath, sankeyLayout, type FlowNode, type Ribbon } from './flows.ts';
 import { mountView, BASE_DEFAULTS, type BaseOptions, type View, type ViewState } from './view.ts';
 import type { RoutingData } from './types.ts';
@@ -34,8 +34,24 @@ interface Link { layer: number; from: number; to: number; weight: number; first:
 const M = { top: 38, right: 8, bottom: 6, left: 28 };
 const NODE_W = 14;
 
+/**
+ * The layers drawn as columns: those that route. A dense layer (no router) has no experts to draw,
+ * so paths go from the sparse layer before it to the one after; `ids` maps a column to its layer.
+ */
+const columnsCache = new WeakMap<RoutingData, { data: RoutingData; ids: number[] }>();
+export function routedColumns(data: RoutingData): { data: RoutingData; ids: number[] } {
+  let c = columnsCache.get(data);
+  if (!c) {
+    const ids = sparseLayers(data);
+    c = { data: ids.length === data.layers.length ? data : { ...data, layers: ids.map((l) => data.layers[l]) }, ids };
+    columnsCache.set(data, c);
+  }
+  return c;
+}
+
 function geometry(s: State) {
-  const { data, options } = s;
+  const { options } = s;
+  const { data } = routedColumns(s.data);
   const L = data.layers.length, E = data.experts;
   const x = scalePoint<number>().domain(Array.from({ length: L }, (_, l) => l)).range([M.left, options.width - M.right - NODE_W]);
   const inner = options.height - M.top - M.bottom;
@@ -77,6 +93,7 @@ function followed(s: State, hovered: number | null): number {
 function draw(s: State): void {
   const { options } = s;
   const { x, nodes, ribbons, E } = geometry(s);
+  const { ids } = routedColumns(s.data);
   // Many experts: the most used experts over all layers have colours, the others grey.
   const paint = expertPaint(s.data, null);
   const svg = select(s.body).selectAll<SVGSVGElement, null>('svg').data([null]).join('svg')
@@ -87,7 +104,7 @@ function draw(s: State): void {
 
   gRibbons.selectAll<SVGPathElement, Ribbon>('path.mx-ribbon').data(ribbons, (r) => `${r.layer}:${r.source}:${r.target}`)
     .join((enter) => enter.append('path').attr('class', 'mx-ribbon')
-      .on('mouseenter mousemove', (event: MouseEvent, r) => s.tooltip.show([`layer ${r.layer} E${r.source} → layer ${r.layer + 1} E${r.target}`, `${r.count} tokens (first choice)`, `P(E${r.target} next | E${r.source}) = ${(r.count / Math.max(1, geometry(s).nodes[r.layer * s.data.experts + r.source].count)).toFixed(2)}`], event)))
+      .on('mouseenter mousemove', (event: MouseEvent, r) => s.tooltip.show([`layer ${routedColumns(s.data).ids[r.layer]} E${r.source} → layer ${routedColumns(s.data).ids[r.layer + 1]} E${r.target}`, `${r.count} tokens (first choice)`, `P(E${r.target} next | E${r.source}) = ${(r.count / Math.max(1, geometry(s).nodes[r.layer * s.data.experts + r.source].count)).toFixed(2)}`], event)))
     .attr('d', (r) => ribbonPath(x(r.layer)! + NODE_W, x(r.layer + 1)!, r))
     .attr('fill', (r) => (options.colorBy === 'transition' ? transitionColor(r.count / Math.max(1, nodes[r.layer * E + r.source].count)) : paint.color(r.source)))
     .attr('fill-opacity', options.colorBy === 'transition' ? 0.8 : 0.35).attr('stroke', 'none');
@@ -103,10 +120,10 @@ function draw(s: State): void {
     .attr('x', (n) => x(n.layer)!).attr('y', (n) => n.y0).attr('width', NODE_W).attr('height', (n) => Math.max(options.mode === 'aggregate' ? 1 : 0, n.y1 - n.y0))
     .attr('rx', 2).attr('fill', (n) => (options.mode === 'aggregate' ? paint.color(n.expert) : '#f1f3f5'))
     .attr('stroke', options.mode === 'aggregate' ? 'none' : '#d8dce1')
-    .attr('data-layer', (n) => n.layer).attr('data-expert', (n) => n.expert);
+    .attr('data-layer', (n) => ids[n.layer]).attr('data-expert', (n) => n.expert);
 
   gLabels.selectAll<SVGTextElement, number>('text.mx-layer-label').data(x.domain(), (l) => String(l))
-    .join('text').attr('class', 'mx-layer-label').attr('x', (l) => x(l)! + NODE_W / 2).attr('y', -8).attr('text-anchor', 'middle').attr('fill', '#555').text((l) => `L${l}`);
+    .join('text').attr('class', 'mx-layer-label').attr('x', (l) => x(l)! + NODE_W / 2).attr('y', -8).attr('text-anchor', 'middle').attr('fill', '#555').text((l) => `L${ids[l]}`);
   // Expert labels on the left column; in aggregate mode an empty node keeps its label at its place.
   gLabels.selectAll<SVGTextElement, FlowNode>('text.mx-expert-label').data(nodes.filter((n) => n.layer === 0), (n) => String(n.expert))
     .join('text').attr('class', 'mx-expert-label').attr('x', M.left - 4).attr('y', (n) => (n.y0 + n.y1) / 2).attr('dy', '0.35em')
@@ -119,10 +136,11 @@ function draw(s: State): void {
 }
 
 function nodeTooltip(s: State, n: FlowNode): string[] {
-  if (s.options.mode === 'aggregate') return [`layer ${n.layer} · E${n.expert}`, `${n.count} of ${s.data.tokens.length} tokens (first choice)`];
+  const { data, ids } = routedColumns(s.data);
+  if (s.options.mode === 'aggregate') return [`layer ${ids[n.layer]} · E${n.expert}`, `${n.count} of ${s.data.tokens.length} tokens (first choice)`];
   const t = followed(s, s.options.link?.get() ?? null);
-  const c = choices(s.data.layers[n.layer], s.data.topK, t).find((c) => c.expert === n.expert);
-  return [`layer ${n.layer} · E${n.expert}`, c ? `weight ${c.weight.toFixed(3)} for token ${s.data.tokens[t].position}` : 'not chosen'];
+  const c = choices(data.layers[n.layer], data.topK, t).find((c) => c.expert === n.expert);
+  return [`layer ${ids[n.layer]} · E${n.expert}`, c ? `weight ${c.weight.toFixed(3)} for token ${s.data.tokens[t].position}` : 'not chosen'];
 }
 
 /** Token t's links: every chosen expert of layer l to every chosen expert of layer l+1. */
@@ -136,7 +154,8 @@ export function tokenLinks(data: RoutingData, t: number): Link[] {
 }
 
 function highlight(s: State, position: number | null): void {
-  const { data, options } = s;
+  const { options } = s;
+  const { data, ids } = routedColumns(s.data);
   const t = followed(s, position);
   const { x, nodes, E } = geometry(s);
   const paint = expertPaint(data, null);
@@ -165,7 +184,7 @@ function highlight(s: State, position: number | null): void {
     // Coloured by co-activation, the node's own fill is the information: the token's nodes are outlined only.
     .attr('fill-opacity', (c) => (aggregate ? 1 : options.colorBy === 'coactivation' ? 0 : 0.35 + 0.65 * c.weight))
     .attr('stroke', '#111').attr('stroke-width', (c) => (c.k === 0 ? 1.5 : 0.75))
-    .attr('data-layer', (c) => c.l).attr('data-expert', (c) => c.expert);
+    .attr('data-layer', (c) => ids[c.l]).attr('data-expert', (c) => c.expert);
   if (options.colorBy === 'coactivation' && t >= 0) {
     const first = data.layers.map((L) => choices(L, data.topK, t)[0].expert);
     const p = coactivationWith(data, first);
@@ -178,6 +197,12 @@ function highlight(s: State, position: number | null): void {
     .text((d) => `token ${d.position} ${JSON.stringify(d.text)}`);
 }
 
+/** Which dense layers the paths pass over. */
+function denseNote(d: RoutingData): string {
+  const dense = d.layers.flatMap((L, l) => (L.dense ? [l] : []));
+  return dense.length ? ` · layer${dense.length > 1 ? 's' : ''} ${dense.join(', ')} dense (no router, no column)` : '';
+}
+
 export function createRoutingPaths(data: RoutingData, options: Partial<RoutingPathsOptions> = {}): View<RoutingData, RoutingPathsOptions> {
   const o: RoutingPathsOptions = { ...BASE_DEFAULTS, title: 'Routing paths', mode: 'token', token: null, height: 260, colorBy: 'expert', ...options };
   return mountView<RoutingData, RoutingPathsOptions>({
@@ -188,14 +213,16 @@ export function createRoutingPaths(data: RoutingData, options: Partial<RoutingPa
       experts: d.experts,
       paint: expertPaint(d, null),
       note: (opt.mode === 'aggregate' ? `ribbons: first-choice flows of all tokens${opt.colorBy === 'transition' ? ', coloured by transition probability (white 0 → blue 1)' : ''} · black: the followed token` : `link width ~ product of the two layers' routing weights (top-${d.topK})`)
-        + (opt.colorBy === 'coactivation' ? ' · nodes: how often chosen together with the followed token\'s first choice (white 0 → blue 1)' : ''),
+        + (opt.colorBy === 'coactivation' ? ' · nodes: how often chosen together with the followed token\'s first choice (white 0 → blue 1)' : '')
+        + denseNote(d),
     }),
     draw, highlight,
-    rows: (d, opt) => {
+    rows: (all, opt) => {
+      const { data: d, ids } = routedColumns(all);
       if (d.tokens.length === 0) return [];
-      if (opt.mode === 'aggregate') return firstChoiceFlows(d).flatMap((m, layer) => m.flatMap((row, source) => row.map((count, target) => ({ layer, source, target, count })))).filter((r) => r.count > 0);
+      if (opt.mode === 'aggregate') return firstChoiceFlows(d).flatMap((m, l) => m.flatMap((row, source) => row.map((count, target) => ({ layer: ids[l], source, target, count })))).filter((r) => r.count > 0);
       const t = followed({ data: d, options: opt } as State, null);
-      return d.layers.flatMap((L, layer) => choices(L, d.topK, t).map((c, k) => ({ position: d.tokens[t].position, text: d.tokens[t].text, layer, rank: k + 1, expert: c.expert, weight: c.weight })));
+      return d.layers.flatMap((L, l) => choices(L, d.topK, t).map((c, k) => ({ position: d.tokens[t].position, text: d.tokens[t].text, layer: ids[l], rank: k + 1, expert: c.expert, weight: c.weight })));
     },
     svg: (s) => s.body.querySelector('svg'),
   }, data, o);

@@ -38,3 +38,19 @@ export function unchangedPrefix(prev: DrawnPrefix | undefined, tokens: readonly 
   while (t < n && tokens[t] === prev.tokens[t]) t++;
   return t;
 }
+
+/** Indices of the layers that route (a dense layer, `dense: true`, routes nothing). */
+export function sparseLayers(data: RoutingData): number[] {
+  return data.layers.flatMap((L, l) => (L.dense ? [] : [l]));
+}
+
+/**
+ * Why `layer` has nothing to draw when it is a dense layer (a view of one layer shows this instead
+ * of chips or cells), or null when it routes.
+ */
+export function denseLayerNote(data: RoutingData, layer: number): string | null {
+  const l = clampLayer(data, layer);
+  if (!data.layers[l]?.dense) return null;
+  const sparse = sparseLayers(data);
+  return `Layer ${l} is dense: every token goes through one feed-forward network, with no router and no experts.${sparse.length ? ` Layers that route: ${sparse.join(', ')}.` : ''}`;
+}

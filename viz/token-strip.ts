@@ -4,7 +4,7 @@ import { select } from 'd3';
 import { textColorOn } from './palette.ts';
 import { expertPaint, paintKey } from './many-experts.ts';
 import { displayToken, newlineCount } from './token-text.ts';
-import { choices, clampLayer, unchangedPrefix, type DrawnPrefix } from './routing.ts';
+import { choices, clampLayer, denseLayerNote, unchangedPrefix, type DrawnPrefix } from './routing.ts';
 import { mountView, BASE_DEFAULTS, type BaseOptions, type View, type ViewState } from './view.ts';
 import type { LayerRouting, RoutingData, TokenInfo } from './types.ts';
 
@@ -124,15 +124,15 @@ export function createTokenStrip(data: RoutingData, options: Partial<TokenStripO
   const o: TokenStripOptions = { ...BASE_DEFAULTS, title: 'Token strip', layer: 0, ...options };
   return mountView<RoutingData, TokenStripOptions>({
     name: 'token-strip',
-    hint: 'No tokens yet: type a prompt or start generating.',
-    isEmpty: (d) => d.tokens.length === 0 || d.layers.length === 0,
+    hint: (d, opt) => (d.tokens.length && d.layers.length && denseLayerNote(d, opt.layer)) || 'No tokens yet: type a prompt or start generating.',
+    isEmpty: (d, opt) => d.tokens.length === 0 || d.layers.length === 0 || denseLayerNote(d, opt.layer) !== null,
     legend: (d, opt) => {
       const paint = expertPaint(d, null);
       const note = `layer ${clampLayer(d, opt.layer)} · fill: 1st choice, band: 2nd${paint.many ? ` · colours: the ${paint.focus.length} most used experts over all layers (hover a token for its experts)` : ''}`;
       return { experts: d.experts, note, paint, generated: d.tokens.some((t) => t.generated) };
     },
     draw, highlight,
-    rows: (d, opt) => d.layers.length === 0 ? [] : chipsOf(d, opt.layer).map((c) => ({
+    rows: (d, opt) => d.layers.length === 0 || denseLayerNote(d, opt.layer) ? [] : chipsOf(d, opt.layer).map((c) => ({
       position: c.token.position, id: c.token.id, text: c.token.text, piece: c.token.piece, generated: c.token.generated ? 1 : 0,
       layer: clampLayer(d, opt.layer),
       ...Object.fromEntries(c.weights.flatMap((w, k) => [[`expert${k + 1}`, w.expert], [`weight${k + 1}`, w.weight]])),

@@ -49,8 +49,8 @@ export interface ViewState<D, O> {
 export interface ViewSpec<D, O> {
   /** Class suffix and export file name, e.g. "token-strip". */
   name: string;
-  /** One line shown while there is nothing to draw. */
-  hint: string;
+  /** One line shown while there is nothing to draw; a function when the reason depends on the data (a dense layer). */
+  hint: string | ((data: D, options: O) => string);
   isEmpty(data: D, options: O): boolean;
   /** Experts to put in the legend, what the marks mean, and whether tokens the model wrote are shown (italic) (null: no legend). */
   legend(data: D, options: O): LegendSpec | null;
@@ -82,7 +82,7 @@ export function mountView<D, O extends BaseOptions>(spec: ViewSpec<D, O>, data: 
   legend.className = 'mx-legend';
   const hint = root.appendChild(document.createElement('div'));
   hint.className = 'mx-hint';
-  hint.textContent = spec.hint;
+  const hintText = (d: D, o: O) => (typeof spec.hint === 'string' ? spec.hint : spec.hint(d, o));
   const body = root.appendChild(document.createElement('div'));
   body.className = 'mx-body';
 
@@ -121,9 +121,11 @@ export function mountView<D, O extends BaseOptions>(spec: ViewSpec<D, O>, data: 
   const render = () => {
     const { data: d, options: o } = state;
     const empty = spec.isEmpty(d, o);
-    const key = `${o.width}|${o.maxHeight}|${o.title}|${empty}`;
+    const said = empty ? hintText(d, o) : '';
+    const key = `${o.width}|${o.maxHeight}|${o.title}|${empty}|${said}`;
     if (key !== shell) {
       shell = key;
+      if (empty) hint.textContent = said;
       root.style.width = `${o.width}px`;
       body.style.setProperty('--mx-max-height', `${o.maxHeight}px`);
       title.textContent = o.title;

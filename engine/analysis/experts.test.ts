@@ -6,6 +6,11 @@ import { contextText, expertReport } from './experts.ts';
 import type { ExpertChoice } from '../hooks/request.ts';
 import { randomWeights, tinyConfig } from '../../tests/helpers/random-model.ts';
 import { expertsByDefinition } from '../../tests/helpers/research-definitions.ts';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadModelDirectory } from '../node.ts';
+import { tinyFamilyConfig, writeFamilyCheckpoint } from '../../tests/helpers/family-checkpoint.ts';
 
 const c = tinyConfig({ vocab_size: 12, num_local_experts: 6, num_experts_per_tok: 2, max_position_embeddings: 64 });
 const engine = new CpuEngine(c, randomWeights(c, 11));
@@ -21,8 +26,8 @@ describe('expert reports', () => {
     expect({ tokens: r.tokens, experts: r.experts, top_k: r.top_k }).toEqual({ tokens: 60, experts: E, top_k: K });
     expect(r.layers).toEqual(expertsByDefinition(ids, layers, texts, K, E, 4, 3, String));
     for (const layer of r.layers) {
-      expect(layer.experts.reduce((a, x) => a + x.topk_share, 0)).toBeCloseTo(1, 12);
-      expect(layer.experts.reduce((a, x) => a + x.first_share, 0)).toBeCloseTo(1, 12);
+      expect(layer!.experts.reduce((a, x) => a + x.topk_share, 0)).toBeCloseTo(1, 12);
+      expect(layer!.experts.reduce((a, x) => a + x.first_share, 0)).toBeCloseTo(1, 12);
     }
   });
 
@@ -48,7 +53,7 @@ describe('expert reports', () => {
     expect(contextText(['a', 'b', 'c', 'd'], [0, 0, 1, 1], 1)).toBe('a⟨b⟩');
     // Per document: its own shares, as analyze counts them.
     expect(r.documents.map((d) => d.tokens)).toEqual([150, 40]);
-    expect(r.documents[1].topk_share[0].reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+    expect(r.documents[1].topk_share[0]!.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
   });
 
   it('an expert never chosen has lift 0 for every token; bad options and cancellation are clear', async () => {
@@ -58,7 +63,7 @@ describe('expert reports', () => {
     const w = randomWeights(c, 11);
     for (const lw of w.layers) lw.gate = lw.gate.map((x, i) => (Math.floor(i / c.hidden_size) === 5 ? 0 : 50 * x));
     const r = await expertReport(new CpuEngine(c, w), [ids], { top: 3, minCount: 1 });
-    const unused = r.layers.flatMap((layer) => layer.experts.filter((x) => x.topk_share === 0));
+    const unused = r.layers.flatMap((layer) => layer!.experts.filter((x) => x.topk_share === 0));
     expect(unused.length).toBeGreaterThan(0);
     for (const x of unused) {
       expect(x.top_tokens).toHaveLength(3);
@@ -71,5 +76,24 @@ describe('expert reports', () => {
     const ac = new AbortController();
     ac.abort();
     await expect(expertReport(engine, [ids], { signal: ac.signal })).rejects.toThrow(/abort/i);
+  });
+
+  it('give null for a dense layer (it routes nothing), as analyze does, and count the sparse ones as before', async () => {
+    const dir = writeFamilyCheckpoint(mkdtempSync(path.join(tmpdir(), 'mixscope-experts-dense-')), tinyFamilyConfig('qwen2_moe', { num_hidden_layers: 3, mlp_only_layers: [1] }));
+    const { config: fc, weights } = await loadModelDirectory(dir);
+    const fe = new CpuEngine(fc, weights);
+    const ids = Array.from({ length: 40 }, (_, i) => 3 + ((i * 7) % 50));
+    const r = await expertReport(fe, [ids], { top: 3, minCount: 2 });
+    expect(r.layers[1]).toBeNull();
+    expect(r.documents[0].first_share[1]).toBeNull();
+    expect(r.documents[0].topk_share[1]).toBeNull();
+    const fw = await fe.forward(ids, { hooks: ['blocks.*.moe.hook_expert_choice'] });
+    for (const l of [0, 2]) {
+      const choice = fw.hooks.get(`blocks.${l}.moe.hook_expert_choice`) as ExpertChoice;
+      const K2 = fc.num_experts_per_tok, E2 = fc.num_local_experts;
+      const [expected] = expertsByDefinition(ids, [choice], ids.map(String), K2, E2, 3, 2, String);
+      expect(r.layers[l]).toEqual(expected);
+      expect(r.documents[0].topk_share[l]!.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+    }
   });
 });

@@ -21,6 +21,7 @@ import type { MixscopeTokenizer } from '../tokenizer.ts';
 import { TokenTexts, specialIds } from '../generation/token-texts.ts';
 import { routeLongText, textWindows } from './long-text-routing.ts';
 import { layerRoutingStats } from './routing-stats.ts';
+import { isMoeLayer } from '../family.ts';
 import type { LayerRouting } from '../routing/routing.ts';
 
 export interface TokenPreference { id: number; piece: string; count: number; lift: number }
@@ -37,10 +38,11 @@ export interface ExpertsReport {
   tokens: number;
   experts: number;
   top_k: number;
-  layers: { experts: ExpertCard[] }[];
+  /** Per layer; null for a dense layer (it routes nothing), as in `analyze`. */
+  layers: ({ experts: ExpertCard[] } | null)[];
 }
-/** Per document: its tokens and, per layer, each expert's shares (as `analyze` counts them). */
-export interface DocumentShares { tokens: number; first_share: number[][]; topk_share: number[][] }
+/** Per document: its tokens and, per layer, each expert's shares (as `analyze` counts them; null for a dense layer). */
+export interface DocumentShares { tokens: number; first_share: (number[] | null)[]; topk_share: (number[] | null)[] }
 
 export interface ExpertReportOptions {
   /** Tokens and contexts per expert (default 10). */
@@ -104,6 +106,7 @@ export async function expertReport(engine: Engine, documents: readonly (readonly
   });
 
   const layers = Array.from({ length: L }, (_, l) => {
+    if (!isMoeLayer(c.family, l)) return null;
     const indices = new Int32Array(n * K), weights = new Float32Array(n * K);
     let at = 0;
     for (const r of routed) {
@@ -141,8 +144,8 @@ export async function expertReport(engine: Engine, documents: readonly (readonly
   });
 
   const shares: DocumentShares[] = routed.map((r, d) => {
-    const per = r.map((Ld) => layerRoutingStats(Ld.indices, K, E));
-    return { tokens: documents[d].length, first_share: per.map((s) => s.first_share), topk_share: per.map((s) => s.topk_share) };
+    const per = r.map((Ld) => (Ld.dense ? null : layerRoutingStats(Ld.indices, K, E)));
+    return { tokens: documents[d].length, first_share: per.map((s) => s?.first_share ?? null), topk_share: per.map((s) => s?.topk_share ?? null) };
   });
   return { tokens: n, experts: E, top_k: K, layers, documents: shares };
 }

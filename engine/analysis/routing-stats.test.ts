@@ -49,6 +49,20 @@ describe('routing statistics (Mixtral paper, section 5)', () => {
     expect(s.first_share.reduce((x, y) => x + y)).toBeCloseTo(1, 12);
   });
 
+  it.each([[64, 8], [128, 8], [60, 4], [32, 8]])('random routing over %i experts, top-%i, measured over many tokens, gives the rates computed for that E and K', (E, K) => {
+    const rnd = seededRandom(E * 100 + K);
+    const T = 30000, ix: number[] = [];
+    for (let t = 0; t < T; t++) {
+      // K distinct experts uniformly at random (a partial Fisher-Yates shuffle).
+      const pool = Array.from({ length: E }, (_, e) => e);
+      for (let k = 0; k < K; k++) { const j = k + Math.floor(rnd() * (E - k)); [pool[k], pool[j]] = [pool[j], pool[k]]; ix.push(pool[k]); }
+    }
+    const s = layerRoutingStats(ix, K, E), r = randomRepeatRates(E, K);
+    expect(r.repeat_first).toBe(1 / E);
+    expect(Math.abs(s.repeat_first - r.repeat_first)).toBeLessThan(4 * Math.sqrt(r.repeat_first / T));
+    expect(Math.abs(s.repeat_topk - r.repeat_topk)).toBeLessThan(4 * Math.sqrt(r.repeat_topk * (1 - r.repeat_topk) / T));
+  });
+
   it('rejects indices outside the experts', () => {
     expect(() => layerRoutingStats([0, 9], 2, 8)).toThrow(/outside/);
   });

@@ -50,7 +50,8 @@ export function validateInterventions(c: MixtralConfig, list: readonly Intervent
   const ablatedPerLayer = new Map<number, Set<number>>();
   for (const iv of list) {
     checkLayer(c, iv.layer, iv.kind);
-    if (iv.kind !== 'zero_head' && !isMoeLayer(c.family, iv.layer)) {
+    // Heads and the (T, D) hook points exist in every layer; routing only where there is a router.
+    if (iv.kind !== 'zero_head' && iv.kind !== 'patch_activation' && !isMoeLayer(c.family, iv.layer)) {
       throw new RequestError(`${iv.kind}: layer ${iv.layer} is a dense MLP layer, with no router or experts`);
     }
     switch (iv.kind) {

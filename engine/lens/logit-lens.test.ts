@@ -9,6 +9,10 @@ import { goldenCases } from '../../tests/golden/fixtures.ts';
 import { randomWeights, tinyConfig } from '../../tests/helpers/random-model.ts';
 import { readOut, softmax } from '../../tests/helpers/research-definitions.ts';
 import { LENS_HOOKS, lensFromHooks, lensHead, logitLens, topIds } from './logit-lens.ts';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { tinyFamilyConfig, writeFamilyCheckpoint } from '../../tests/helpers/family-checkpoint.ts';
 
 describe('topIds', () => {
   it('gives the n largest, largest first, ties to the lower id', () => {
@@ -71,5 +75,24 @@ describe('the expert lens', () => {
     });
     expect(() => lensFromHooks(c, lensHead(c, w), new Map(), {})).toThrow(/did not observe blocks.0.hook_resid_post/);
     expect(() => lensFromHooks(c, lensHead(c, w), r.hooks, { top: 0 })).toThrow(/top must be an integer/);
+  });
+});
+
+describe('the lens on the families', () => {
+  it('reads no experts in a dense layer, and its last layer is the model\'s output (Granite\'s logits divided by logits_scaling)', async () => {
+    for (const [family, over] of [['qwen2_moe', { mlp_only_layers: [1] }], ['granitemoe', { logits_scaling: 4 }]] as const) {
+      const dir = writeFamilyCheckpoint(mkdtempSync(path.join(tmpdir(), `mixscope-lens-${family}-`)), tinyFamilyConfig(family, { num_hidden_layers: 3, ...over }));
+      const { config: c, weights } = await loadModelDirectory(dir);
+      const engine = new CpuEngine(c, weights);
+      const ids = [1, 40, 41, 90, 7];
+      const lens = await logitLens(engine, lensHead(c, weights), ids, { top: 3 });
+      lens.layers.forEach((layer, l) => layer.experts.forEach((row) => expect(row, `${family} layer ${l}`).toHaveLength(family === 'qwen2_moe' && l === 1 ? 0 : c.num_experts_per_tok)));
+      const out = await engine.forward(ids, { output: 'all' });
+      const V = c.vocab_size;
+      lens.layers.at(-1)!.resid.forEach((got, t) => {
+        const p = softmax(Array.from(out.logits.subarray(t * V, (t + 1) * V)));
+        got.forEach((x) => expect(x.prob, family).toBeCloseTo(p[x.id], 6));
+      });
+    }
   });
 });

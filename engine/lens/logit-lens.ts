@@ -12,18 +12,22 @@ import type { Engine } from '../engine.ts';
 import type { MixscopeTokenizer } from '../tokenizer.ts';
 import type { ExpertChoice, HookTensor, HookValue } from '../hooks/request.ts';
 import { matmul, rmsnorm } from '../cpu/ops.ts';
+import { isMoeLayer } from '../family.ts';
 
-/** What the lens reads through: the final RMSNorm and lm_head (the model's own weights). */
-export interface LensHead { norm: Float32Array; lm_head: Float32Array; eps: number; D: number; V: number }
+/**
+ * What the lens reads through: the final RMSNorm and lm_head (the model's own weights), and what
+ * the logits are multiplied by (Granite divides them by logits_scaling; 1 elsewhere).
+ */
+export interface LensHead { norm: Float32Array; lm_head: Float32Array; eps: number; D: number; V: number; scale: number }
 
 export function lensHead(c: MixtralConfig, w: Pick<MixtralWeights, 'norm' | 'lm_head'>): LensHead {
-  return { norm: w.norm, lm_head: w.lm_head, eps: c.rms_norm_eps, D: c.hidden_size, V: c.vocab_size };
+  return { norm: w.norm, lm_head: w.lm_head, eps: c.rms_norm_eps, D: c.hidden_size, V: c.vocab_size, scale: 1 / (c.family?.logits_scaling ?? 1) };
 }
 
 export interface LensToken { id: number; piece: string; prob: number }
 export interface LensLogit { id: number; piece: string; logit: number }
 export interface ExpertLens { expert: number; weight: number; top: LensLogit[] }
-/** One layer: per position, the residual's top tokens and each chosen expert's. */
+/** One layer: per position, the residual's top tokens and each chosen expert's (none in a dense layer). */
 export interface LensLayer { resid: LensToken[][]; experts: ExpertLens[][] }
 /** The CLI's `lens` output: `tokens` are the vocabulary pieces of the text. */
 export interface LogitLens { tokens: string[]; layers: LensLayer[] }
@@ -51,6 +55,7 @@ export function lensLogits(head: LensHead, x: Float32Array, rows: number): Float
   rmsnorm(xn, x, head.norm, rows, head.D, head.eps);
   const logits = new Float32Array(rows * head.V);
   matmul(logits, xn, head.lm_head, rows, head.D, head.V);
+  if (head.scale !== 1) for (let i = 0; i < logits.length; i++) logits[i] *= head.scale;
   return logits;
 }
 
@@ -89,7 +94,8 @@ export function lensFromHooks(c: MixtralConfig, head: LensHead, hooks: ReadonlyM
     const T = resid.shape[0];
     const logits = lensLogits(head, resid.data, T);
     const layer: LensLayer = { resid: Array.from({ length: T }, (_, t) => topProbs(logits.subarray(t * V, (t + 1) * V), top, piece)), experts: [] };
-    if (o.experts === false) { layer.experts = Array.from({ length: T }, () => []); return layer; }
+    // A dense layer (no router) has no chosen experts to read.
+    if (o.experts === false || !isMoeLayer(c.family, l)) { layer.experts = Array.from({ length: T }, () => []); return layer; }
     const choice = get<ExpertChoice>(`blocks.${l}.moe.hook_expert_choice`);
     const out = get<HookTensor>(`blocks.${l}.moe.hook_expert_out`);
     const el = lensLogits(head, out.data, T * K);

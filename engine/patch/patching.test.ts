@@ -10,6 +10,11 @@ import { randomWeights, tinyConfig } from '../../tests/helpers/random-model.ts';
 import { patchEffects, PATCH_WHATS } from './patching.ts';
 import { RequestError } from '../errors.ts';
 import { patchedByHand } from '../../tests/helpers/research-definitions.ts';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadModelDirectory } from '../node.ts';
+import { tinyFamilyConfig, writeFamilyCheckpoint } from '../../tests/helpers/family-checkpoint.ts';
 
 const c = tinyConfig({ num_hidden_layers: 3 });
 const w = randomWeights(c, 7);
@@ -120,5 +125,31 @@ describe('patchEffects', () => {
     await expect(patchEffects(engine, clean, corrupt, 11, 11)).rejects.toThrow(/same token/);
     await expect(patchEffects(engine, clean, corrupt, 11, 999)).rejects.toThrow(/outside the vocabulary/);
     await expect(patchEffects(engine, clean, corrupt, 11, 12, { what: 'hook_z' as never })).rejects.toThrow(/what must be one of/);
+  });
+});
+
+describe('patching a model with a dense layer', () => {
+  it('patches activations in the dense layer as a function hook does, and its routing effect is 0 (nothing is routed there)', async () => {
+    const dir = writeFamilyCheckpoint(mkdtempSync(path.join(tmpdir(), 'mixscope-patch-dense-')), tinyFamilyConfig('qwen2_moe', { num_hidden_layers: 3, mlp_only_layers: [1] }));
+    const { config: fc, weights } = await loadModelDirectory(dir);
+    const fe = new CpuEngine(fc, weights);
+    const FD = fc.hidden_size;
+    const values = Array.from({ length: FD }, (_, i) => Math.cos(i));
+    for (const hook of PATCHABLE_HOOKS) {
+      const name = `blocks.1.${hook}`;
+      const a = await fe.forward(corrupt, { output: 'all', interventions: [{ kind: 'patch_activation', layer: 1, hook, position: 2, values }] });
+      const b = await fe.forward(corrupt, {
+        output: 'all',
+        hooks: { observe: [name], fns: { [name]: (v) => { const d = (v as HookTensor).data.slice(); d.set(values, 2 * FD); return { shape: v.shape, data: d }; } } },
+      });
+      expect(Array.from(a.logits), hook).toEqual(Array.from(b.logits));
+    }
+    const routing = await patchEffects(fe, clean, corrupt, 3, 4, { what: 'routing' });
+    expect(routing.effect[1]).toEqual(new Array(clean.length).fill(0));
+    expect(routing.effect[0].some((x) => x !== 0) || routing.effect[2].some((x) => x !== 0)).toBe(true);
+    const resid = await patchEffects(fe, clean, corrupt, 3, 4, { what: 'resid_post' });
+    // The last layer's residual at the last position is the whole difference.
+    expect(resid.effect[2][clean.length - 1]).toBeCloseTo(1, 5);
+    await expect(fe.forward(corrupt, { interventions: [{ kind: 'force_experts', layer: 1, positions: [0], experts: [0, 1, 2, 3] }] })).rejects.toThrow(/layer 1 is a dense MLP layer/);
   });
 });

@@ -10,7 +10,8 @@
 //   row of hook blocks.{l}.hook_{what} replaces the corrupted one (a patch_activation intervention);
 // - 'routing': at (l, t) the corrupted run uses the clean run's chosen experts with their clean
 //   weights (force_experts at that position with explicit weights); the experts' outputs are
-//   computed from the corrupted run's own hidden state, so only the routing decision is moved.
+//   computed from the corrupted run's own hidden state, so only the routing decision is moved. A
+//   dense layer (qwen's mlp_only_layers) makes no routing decision: its effect is 0, with no run.
 //
 // Both are data interventions, so they cross a worker boundary and run on either engine. A patch
 // at position t changes nothing before t (attention is causal), so the corrupted prefix 0..t-1 is
@@ -19,6 +20,7 @@ import type { Engine } from '../engine.ts';
 import type { ExpertChoice, HookTensor } from '../hooks/request.ts';
 import { PATCHABLE_HOOKS, type Intervention, type PatchableHook } from '../hooks/interventions.ts';
 import { RequestError } from '../errors.ts';
+import { isMoeLayer } from '../family.ts';
 
 export type PatchWhat = 'resid_pre' | 'attn_out' | 'resid_mid' | 'mlp_out' | 'resid_post' | 'routing';
 export const PATCH_WHATS: readonly PatchWhat[] = ['resid_pre', 'attn_out', 'resid_mid', 'mlp_out', 'resid_post', 'routing'];
@@ -80,6 +82,7 @@ export async function patchEffects(engine: Engine, clean: readonly number[], cor
   for (let t = 0; t < T; t++) {
     for (let l = 0; l < L; l++) {
       o.signal?.throwIfAborted();
+      if (!hook && !isMoeLayer(c.family, l)) { o.onProgress?.(++done, total); continue; }
       const r = await session.forward(corrupt.slice(t), { interventions: [patchAt(l, t)], output: 'last' });
       session.truncate(t);
       effect[l][t] = (diffOf(r.logits, answer, wrong) - corrupt_diff) / (clean_diff - corrupt_diff);

@@ -9,6 +9,8 @@ import type { AttentionData, LayerRouting, NextTokenData, RoutingData, TokenInfo
 import type { StepPayload, TracePayload } from './protocol.ts';
 import type { LensLayer } from '../../engine/lens/logit-lens.ts';
 import type { GenerationState, Trace } from './types.ts';
+import { isMoeLayer } from '../../engine/family.ts';
+import { denseLayerRouting } from '../../engine/routing/routing.ts';
 
 /** Per-layer routing of a growing sequence. */
 class RoutingColumns {
@@ -29,6 +31,8 @@ class RoutingColumns {
     if (this.length + T > this.capacity) {
       this.capacity = Math.max(64, 2 * this.capacity, this.length + T);
       this.layers = Array.from({ length: this.config.num_hidden_layers }, (_, l) => {
+        // A dense layer routes nothing: it stays as layerRouting gives it (no arrays to grow).
+        if (!isMoeLayer(this.config.family, l)) return denseLayerRouting();
         const old = this.layers[l];
         const L = { indices: new Int32Array(this.capacity * K), weights: new Float32Array(this.capacity * K), probs: new Float32Array(this.capacity * E) };
         if (old) { L.indices.set(old.indices.subarray(0, this.length * K)); L.weights.set(old.weights.subarray(0, this.length * K)); L.probs.set(old.probs.subarray(0, this.length * E)); }
@@ -37,6 +41,7 @@ class RoutingColumns {
     }
     routing.forEach((r, l) => {
       const L = this.layers[l];
+      if (L.dense) return;
       L.indices.set(r.indices, this.length * K);
       L.weights.set(r.weights, this.length * K);
       L.probs.set(r.probs, this.length * E);
@@ -47,7 +52,7 @@ class RoutingColumns {
   /** The routing of the first tokens.length tokens: views, which later appends leave as they are. */
   data(tokens: TokenInfo[]): RoutingData {
     const n = tokens.length, { K, E } = this;
-    const layers = this.layers.map((L) => ({ indices: L.indices.subarray(0, n * K), weights: L.weights.subarray(0, n * K), probs: L.probs.subarray(0, n * E) }));
+    const layers = this.layers.map((L) => (L.dense ? L : { indices: L.indices.subarray(0, n * K), weights: L.weights.subarray(0, n * K), probs: L.probs.subarray(0, n * E) }));
     return { tokens, experts: E, topK: K, layers };
   }
 }

@@ -8,6 +8,8 @@ import type { AnalyzeRequestOptions, ForwardRequestOptions, GenerateRequestOptio
 import type { ExpertsRequestOptions, ExpertsResult, LensRequestOptions, LensResult, PatchOutcome, PatchRequest } from './protocol.ts';
 import type { PatchableHook } from '../../engine/hooks/interventions.ts';
 import { compareRuns, type CompareInput, type Comparison } from './compare.ts';
+import { layerInput, type LayerInputOptions } from './layer-input.ts';
+import { moeLayerIndices } from '../../engine/family.ts';
 import type { RoutingAnalysis } from '../../engine/analysis/analyze-routing.ts';
 import type { GenerationState, ModelInfo, Trace } from './types.ts';
 
@@ -15,7 +17,14 @@ export interface MixscopeApi {
   model: ModelInfo & {
     config: MixtralConfig;
     tokenizer: { encode(text: string): number[]; decode(ids: number[]): string; piece(id: number): string } | null;
+    /** The layers that route (every layer but a dense one: Qwen's mlp_only_layers, decoder_sparse_step). */
+    sparseLayers: number[];
   };
+  /**
+   * A layer picker: a slider over every layer where every layer routes; otherwise a menu of the
+   * layers that route, its label naming the dense ones (layer-input.ts).
+   */
+  layerInput(options?: LayerInputOptions): HTMLElement;
   /** Every hook name of the model, and the hook points with their shapes and meaning. */
   hookNames: string[];
   hookPoints: typeof HOOK_POINTS;
@@ -86,7 +95,9 @@ export function createMixscopeApi(client: MixscopeClient): MixscopeApi {
         decode: (ids: number[]) => tk.decode(ids),
         piece: (id: number) => tk.idToToken(id) ?? String(id),
       },
+      sparseLayers: moeLayerIndices(info.config),
     },
+    layerInput: (options) => layerInput(info.config, options),
     hookNames: info.hookNames,
     hookPoints: HOOK_POINTS,
     generate: (prompt, options = {}) => withSeed(client, prompt, options),

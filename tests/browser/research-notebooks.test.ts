@@ -72,8 +72,8 @@ describe('research notebooks in headless Chromium', () => {
       const rows = await datasets(page, '.we-domains tbody tr');
       expect(rows.map((x) => x.domain)).toEqual(DOMAINS);
       for (const [d, row] of rows.entries()) {
-        const all = r.layers.map((Ly) => Ly.experts.map((x) => x.topk_share));
-        const lift = (l: number, e: number) => (all[l][e] > 0 ? r.documents[d].topk_share[l][e] / all[l][e] : 0);
+        const all = r.layers.map((Ly) => Ly!.experts.map((x) => x.topk_share));
+        const lift = (l: number, e: number) => (all[l][e] > 0 ? r.documents[d].topk_share[l]![e] / all[l][e] : 0);
         const best = Math.max(...all.flatMap((row2, l) => row2.map((_, e) => lift(l, e))));
         // On the CPU the page runs this very engine; WebGPU may flip a near-tie in a few tokens.
         if (which === 'cpu') {
