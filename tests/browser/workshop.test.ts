@@ -74,44 +74,66 @@ const longTasksSince = (page: Page, since: number, over: number) => page.evaluat
 
 /**
  * A value for the input bound to `key` that it takes and that differs from its value now, as the
- * address would write it (null when there is none: a select of one option). Found by asking the
- * input, as the site's own binding does: set a value, read it back; the input is left as it was.
+ * address writes it (null when there is none, or no input is bound to the key on this page).
+ * Choices (a select, radios, checkboxes) are tried in the DOM, as a reader picks them, and read
+ * back through the input's value; a range or number gets a value on its grid; text gets a sentence.
+ * The input is left as it was, with no event sent.
  */
 const valueToLink = (page: Page, key: string) => page.evaluate((key) => {
   type InputLike = HTMLElement & { value: unknown };
   const input = (window as unknown as { mixscopeUrlState: { input(k: string): InputLike | null } }).mixscopeUrlState.input(key);
   if (!input) return null;
   const now = input.value;
-  const parse = (raw: string): unknown => {
-    if (typeof now === 'number') return Number(raw);
-    if (typeof now === 'boolean') return raw === 'true';
-    if (Array.isArray(now)) { const parts = raw === '' ? [] : raw.split(','); return now.length && typeof now[0] === 'number' ? parts.map(Number) : parts; }
-    return raw;
-  };
-  const same = (a: unknown, b: unknown): boolean => Array.isArray(a) && Array.isArray(b) ? a.length === b.length && a.every((x, i) => same(x, b[i])) : typeof a === 'number' && typeof b === 'number' ? Math.abs(a - b) < 1e-9 : a === b;
-  const candidates: string[] = [];
+  const format = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
+  const same = (a: unknown, b: unknown) => format(a) === format(b);
+  const select = input.querySelector('select');
+  const radios = [...input.querySelectorAll<HTMLInputElement>('input[type=radio]')];
+  const boxes = [...input.querySelectorAll<HTMLInputElement>('input[type=checkbox]')];
   const range = input.querySelector<HTMLInputElement>('input[type=range], input[type=number]');
-  if (typeof now === 'number' && range) {
-    const min = Number(range.min || 0), max = Number(range.max || min + 10), step = range.step && range.step !== 'any' ? Number(range.step) : 1;
-    const decimals = (String(step).split('.')[1] ?? '').length;
-    for (const x of [min + step, min + 2 * step, max, min, 4242]) if (x >= min && x <= max) candidates.push(x.toFixed(decimals));
-  } else if (typeof now === 'boolean') candidates.push(String(!now));
-  else if (Array.isArray(now)) {
-    const labels = [...input.querySelectorAll('label')].map((l) => l.textContent!.trim()).filter(Boolean).slice(1);
-    const options = [...input.querySelectorAll('option')].map((o) => o.textContent!.trim());
-    const all = options.length ? options : labels;
-    if (all.length > 1) candidates.push(all.slice(0, -1).join(','), all[0]!, all.slice(1).join(','));
-  } else {
-    for (const o of input.querySelectorAll('option')) candidates.push(o.textContent!.trim());
-    if (typeof now === 'string' && !input.querySelector('select')) candidates.push('The cat sat on the mat');
-  }
+  const tryDom = (change: () => void, undo: () => void): string | null => {
+    change();
+    const v = input.value;
+    undo();
+    return same(v, now) ? null : format(v);
+  };
   try {
-    for (const raw of candidates) {
-      const v = parse(raw);
-      if (same(v, now)) continue;
-      input.value = v;
-      if (same(input.value, v)) return raw;
+    if (select) {
+      const was = select.selectedIndex;
+      for (let i = 0; i < select.options.length; i++) {
+        const raw = tryDom(() => { select.selectedIndex = i; }, () => { select.selectedIndex = was; });
+        if (raw !== null) return raw;
+      }
+      return null;
     }
+    if (radios.length) {
+      const was = radios.map((r) => r.checked);
+      for (const r of radios) {
+        const raw = tryDom(() => { r.checked = true; }, () => radios.forEach((x, i) => { x.checked = was[i]!; }));
+        if (raw !== null) return raw;
+      }
+      return null;
+    }
+    if (boxes.length > 1) {
+      // One choice changed: the first one checked unchecked (or, when none is, the first checked).
+      const b = boxes.find((x) => x.checked) ?? boxes[0]!;
+      return tryDom(() => { b.checked = !b.checked; }, () => { b.checked = !b.checked; });
+    }
+    if (typeof now === 'boolean') return String(!now);
+    if (typeof now === 'number' && range) {
+      const min = Number(range.min || 0), max = Number(range.max || min + 10), step = range.step && range.step !== 'any' ? Number(range.step) : 1;
+      const decimals = (String(step).split('.')[1] ?? '').length;
+      for (const x of [min + step, min + 2 * step, max, min]) {
+        if (x < min || x > max) continue;
+        const raw = x.toFixed(decimals);
+        input.value = Number(raw);
+        const ok = same(input.value, Number(raw)) && !same(Number(raw), now);
+        input.value = now;
+        if (ok) return raw;
+      }
+      return null;
+    }
+    if (typeof now === 'string' && /^\d\d:\d\d$/.test(now)) return now === '10:30' ? '13:15' : '10:30';
+    if (typeof now === 'string') return now === 'The cat sat on the mat' ? 'A dog ran' : 'The cat sat on the mat';
     return null;
   } finally {
     input.value = now;
