@@ -76,8 +76,8 @@ const longTasksSince = (page: Page, since: number, over: number) => page.evaluat
  * A value for the input bound to `key` that it takes and that differs from its value now, as the
  * address writes it (null when there is none, or no input is bound to the key on this page).
  * Choices (a select, radios, checkboxes) are tried in the DOM, as a reader picks them, and read
- * back through the input's value; a range or number gets a value on its grid; text gets a sentence.
- * The input is left as it was, with no event sent.
+ * back through the input's value (then put back); a range or number gets a value on its grid, read
+ * back without an event; text gets a sentence. The input is left as it was.
  */
 const valueToLink = (page: Page, key: string) => page.evaluate((key) => {
   type InputLike = HTMLElement & { value: unknown };
@@ -90,17 +90,21 @@ const valueToLink = (page: Page, key: string) => page.evaluate((key) => {
   const radios = [...input.querySelectorAll<HTMLInputElement>('input[type=radio]')];
   const boxes = [...input.querySelectorAll<HTMLInputElement>('input[type=checkbox]')];
   const range = input.querySelector<HTMLInputElement>('input[type=range], input[type=number]');
-  const tryDom = (change: () => void, undo: () => void): string | null => {
+  // Observable's choosers read the DOM on an input event: the change is announced, and so is the undo.
+  const announce = (el: Element) => el.dispatchEvent(new Event('input', { bubbles: true }));
+  const tryDom = (el: Element, change: () => void, undo: () => void): string | null => {
     change();
+    announce(el);
     const v = input.value;
     undo();
+    announce(el);
     return same(v, now) ? null : format(v);
   };
   try {
     if (select) {
       const was = select.selectedIndex;
       for (let i = 0; i < select.options.length; i++) {
-        const raw = tryDom(() => { select.selectedIndex = i; }, () => { select.selectedIndex = was; });
+        const raw = tryDom(select, () => { select.selectedIndex = i; }, () => { select.selectedIndex = was; });
         if (raw !== null) return raw;
       }
       return null;
@@ -108,7 +112,7 @@ const valueToLink = (page: Page, key: string) => page.evaluate((key) => {
     if (radios.length) {
       const was = radios.map((r) => r.checked);
       for (const r of radios) {
-        const raw = tryDom(() => { r.checked = true; }, () => radios.forEach((x, i) => { x.checked = was[i]!; }));
+        const raw = tryDom(r, () => { r.checked = true; }, () => radios.forEach((x, i) => { x.checked = was[i]!; }));
         if (raw !== null) return raw;
       }
       return null;
@@ -116,7 +120,7 @@ const valueToLink = (page: Page, key: string) => page.evaluate((key) => {
     if (boxes.length > 1) {
       // One choice changed: the first one checked unchecked (or, when none is, the first checked).
       const b = boxes.find((x) => x.checked) ?? boxes[0]!;
-      return tryDom(() => { b.checked = !b.checked; }, () => { b.checked = !b.checked; });
+      return tryDom(b, () => { b.checked = !b.checked; }, () => { b.checked = !b.checked; });
     }
     if (typeof now === 'boolean') return String(!now);
     if (typeof now === 'number' && range) {
