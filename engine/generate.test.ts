@@ -131,6 +131,27 @@ describe('the generation loop', () => {
     expect(engine.sessions.every((s) => s.disposed)).toBe(true);
   });
 
+  it('times each forward from before its call: an engine that computes inside the call (the CPU engine) is not reported as instant', async () => {
+    const busy = (ms: number) => { const end = performance.now() + ms; while (performance.now() < end) { /* the forward's work */ } };
+    const slow: Engine = {
+      backend: 'cpu', config, description: 'a CPU engine that takes 15 ms a forward',
+      createSession(): EngineSession {
+        const s = cpu.createSession();
+        return {
+          get position() { return s.position; },
+          forward: (ids, r) => { busy(15); return s.forward(ids, r); },
+          truncate: (n) => s.truncate(n),
+          dispose: () => s.dispose(), [Symbol.dispose]: () => s.dispose(), [Symbol.asyncDispose]: async () => s.dispose(),
+        };
+      },
+      forward: (ids, r) => cpu.forward(ids, r),
+      dispose() {}, [Symbol.dispose]() {},
+    };
+    const steps = await all(slow, { maxTokens: 4, stopAtEos: false });
+    expect(steps.every((s) => s.ms >= 15)).toBe(true);
+    expect(steps[3].tokensPerSecond).toBeLessThanOrEqual(1000 / 15);
+  });
+
   it('reports decode tokens per second from the second step on', async () => {
     const steps = await all(cpu, { maxTokens: 4, stopAtEos: false });
     expect(steps[0].tokensPerSecond).toBe(0);

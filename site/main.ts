@@ -5,6 +5,7 @@ import * as viz from '../viz/index.ts';
 import { MixscopeClient } from './api/client.ts';
 import { modelStream } from './api/model-stream.ts';
 import { heldout } from './api/heldout.ts';
+import chosenPrompts from '../notebooks/default-prompts.json';
 import { mixtral } from './api/mixtral-lib.ts';
 import { createHeader, formatCount } from './header.ts';
 import { createOpenModelDialog } from './open-model.ts';
@@ -46,7 +47,9 @@ document.body.append(header.node, main, dialog.node);
 // generator): a new API object per loaded model, so cells that use it re-run on a model change.
 // `urlState.notebooks`: each notebook's address keys, for the workshop guide's link builder.
 const linkable = notebooks.map(({ slug, title, keys }) => ({ slug, title, keys }));
-const host = { builtins: { viz, d3, urlState: { ...urlState, notebooks: linkable }, heldout, mixtral }, definitions: { mixscope: modelStream(client) } };
+// `defaultPrompts`: each notebook's default prompt, chosen by bench/choose-prompts.ts from what the default model continues best.
+const defaultPrompts: Readonly<Record<string, string>> = chosenPrompts.prompts;
+const host = { builtins: { viz, d3, urlState: { ...urlState, notebooks: linkable }, heldout, mixtral, defaultPrompts }, definitions: { mixscope: modelStream(client) } };
 
 let dispose: (() => void) | null = null;
 let shownPath: string | null = null;

@@ -48,11 +48,26 @@ export const ADDRESS_KEYS: Record<string, string> = {
   E: 'experts per layer',
   K: 'experts per token',
   start: 'the workshop\'s start time',
+  'min-count': 'the fewest occurrences of a token for it to be listed',
+  'lift-layer': 'the layer whose tokens by lift are shown',
+  'co-layer': 'the layer whose co-activation and transitions are shown',
+  structure: 'tokens of text for the routing structure (co-activation, transitions)',
+  'ablate-layer': 'the layer where an expert is switched off',
+  'ablate-expert': 'the expert switched off',
+  'compare-layer': 'the layer whose routing difference is shown',
+  clean: 'the clean text of a patching experiment',
+  corrupt: 'the corrupted text of a patching experiment',
+  answer: 'the answer the clean text leads to',
+  wrong: 'the answer the corrupted text leads to',
+  what: 'what is patched (an activation, or the routing)',
   backend: 'the engine (cpu or webgpu); read once, when the page loads',
 };
 
 /** Names used by earlier versions of the notebooks: still read, written under the new name. */
-export const ALIASES: Record<string, string> = { text: 'prompt', gen: 'tokens', n: 'length', sample: 'length', biasLayer: 'layer', ranklayer: 'rank-layer', topk: 'K' };
+export const ALIASES: Record<string, string> = {
+  text: 'prompt', lensPrompt: 'prompt', gen: 'tokens', n: 'length', sample: 'length', biasLayer: 'layer', ranklayer: 'rank-layer', topk: 'K', k: 'K',
+  min: 'min-count', liftLayer: 'lift-layer', coLayer: 'co-layer', ablateLayer: 'ablate-layer', ablateExpert: 'ablate-expert', compareLayer: 'compare-layer',
+};
 
 /** A parameter's raw value, under its name or an earlier one. */
 export function get(name: string): string | null {

@@ -1,5 +1,6 @@
 // What a notebook cell sees as `mixscope`: the loaded model and the engine's verbs.
 // A new object is made for each loaded model, so cells that use it re-run on a model change.
+import { encodePrefix } from './encode-prefix.ts';
 import type { Intervention } from '../../engine/hooks/interventions.ts';
 import type { MixtralConfig } from '../../engine/config.ts';
 import { HOOK_POINTS } from '../../engine/hooks/names.ts';
@@ -16,7 +17,8 @@ import type { GenerationState, ModelInfo, Trace } from './types.ts';
 export interface MixscopeApi {
   model: ModelInfo & {
     config: MixtralConfig;
-    tokenizer: { encode(text: string): number[]; decode(ids: number[]): string; piece(id: number): string } | null;
+    /** `encode(text, {maxTokens: n})`: the first n ids of the text, without tokenizing all of a long one. */
+    tokenizer: { encode(text: string, options?: { maxTokens?: number }): number[]; decode(ids: number[]): string; piece(id: number): string } | null;
     /** The layers that route (every layer but a dense one: Qwen's mlp_only_layers, decoder_sparse_step). */
     sparseLayers: number[];
   };
@@ -91,7 +93,9 @@ export function createMixscopeApi(client: MixscopeClient): MixscopeApi {
     model: {
       ...info,
       tokenizer: tk && {
-        encode: (text: string) => tk.encode(text).ids,
+        encode: (text: string, options: { maxTokens?: number } = {}) => (options.maxTokens === undefined
+          ? tk.encode(text).ids
+          : encodePrefix((t) => tk.encode(t).ids, text, options.maxTokens)),
         decode: (ids: number[]) => tk.decode(ids),
         piece: (id: number) => tk.idToToken(id) ?? String(id),
       },

@@ -17,6 +17,7 @@ import { layerRouting, routingHooks } from '../../engine/routing/routing.ts';
 import { CpuEngine } from '../../engine/cpu/engine.ts';
 import { MixscopeTokenizer } from '../../engine/tokenizer.ts';
 import { generate } from '../../engine/generate.ts';
+import chosenPrompts from '../../notebooks/default-prompts.json';
 import type { HookTensor } from '../../engine/hooks/request.ts';
 import type { Intervention } from '../../engine/hooks/interventions.ts';
 import type { MixtralConfig } from '../../engine/config.ts';
@@ -309,7 +310,7 @@ describe('curriculum notebooks in headless Chromium: the router, attention, inte
       const gens = await datasets(page, '.iv-generation');
       expect(gens.map((g) => g.step)).toEqual([String(gen), String(gen)]);
       if (which === 'cpu') {
-        const prompt = 'def add(a, b):';
+        const prompt = chosenPrompts.prompts.interventions;
         const textOf = async (interventions: Intervention[]) => {
           let text = '';
           for await (const step of generate({ engine, tokenizer, prompt }, { maxTokens: gen, temperature: 0, interventions })) text += step.text;

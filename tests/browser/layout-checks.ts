@@ -15,6 +15,8 @@ export interface LayoutReport {
   hiddenColumns: string[];
   /** Charts (svg, canvas) wider than the notebook's column: drawn for another width than the one they are given. */
   wideCharts: string[];
+  /** Charts wider than the column inside a scroll box of their own (reachable by scrolling it; for the record). */
+  scrolledCharts: string[];
 }
 
 /** Layout of the notebook on the page now (every output painted: content-visibility lifted first). */
@@ -73,15 +75,24 @@ export async function layoutReport(page: Page): Promise<LayoutReport> {
     }
     // Charts laid out for a wider page than this one (a top-level svg or canvas of an output).
     const wideCharts: string[] = [];
+    const scrolledCharts: string[] = [];
     for (const output of document.querySelectorAll<HTMLElement>('.nb-output')) {
       const right = output.getBoundingClientRect().left + output.clientWidth;
       for (const c of output.querySelectorAll('svg, canvas')) {
         if (c.parentElement?.closest('svg')) continue;
         const r = c.getBoundingClientRect();
-        if (r.width > 0 && r.right > right + 1) wideCharts.push(`${name(c)} (${Math.round(r.width)} px, ${Math.round(r.right - right)} px too wide)`);
+        if (!(r.width > 0 && r.right > right + 1)) continue;
+        // A scroll box inside the output that fits the column: the rest is a scroll away.
+        let box: HTMLElement | null = null;
+        for (let p = c.parentElement; p && p !== output; p = p.parentElement) {
+          if (['auto', 'scroll'].includes(getComputedStyle(p).overflowX) && p.getBoundingClientRect().right <= right + 1) { box = p; break; }
+        }
+        const view = c.closest('.mx-view');
+        const what = `${view ? `${name(view)} ` : ''}${name(c)} (${Math.round(r.width)} px, ${Math.round(r.right - right)} px too wide)`;
+        (box ? scrolledCharts : wideCharts).push(box ? `${what} in ${name(box)}` : what);
       }
     }
-    return { scrollWidth: document.documentElement.scrollWidth, innerWidth: W, wide, overlaps, hiddenColumns, wideCharts };
+    return { scrollWidth: document.documentElement.scrollWidth, innerWidth: W, wide, overlaps, hiddenColumns, wideCharts, scrolledCharts };
   });
   await style.evaluate((el) => (el as Element).remove());
   return report;
@@ -106,21 +117,32 @@ export async function clickEveryToggle(page: Page): Promise<ToggleReport> {
   const wrong: string[] = [];
   const openCells = () => page.evaluate(() => [...document.querySelectorAll<HTMLElement>('.nb-cell')].filter((c) => { const s = c.querySelector(':scope > .nb-source') as HTMLElement | null; return s !== null && !s.hidden; }).map((c) => c.dataset.cellId!));
   const before = new Set(await openCells());
+  const settle = () => page.evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
   for (const id of ids) {
     const toggle = page.locator(`.nb-cell[data-cell-id="${id}"] > .nb-toggle`);
     await toggle.scrollIntoViewIfNeeded();
     const box = await toggle.boundingBox();
     if (!box) { wrong.push(`${id}: not on screen`); continue; }
     await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    // Opening focuses the editor, which may scroll it into view: the page settles first.
+    await settle();
     // A toggle of a closed cell opens it, and only it; of an open one (```js echo) closes it, and only it.
     const now = new Set(await openCells());
     const expected = new Set(before);
     if (before.has(id)) expected.delete(id); else expected.add(id);
     const differ = [...new Set([...now, ...expected])].filter((c) => now.has(c) !== expected.has(c));
     if (differ.length) wrong.push(`${id}: changed [${differ.join(', ')}] instead`);
-    // Back as it was: click the same toggle again (it is under the pointer still, or scrolled to).
+    // Back as it was: click the same toggle again, where it is now.
+    await toggle.scrollIntoViewIfNeeded();
     const again = await toggle.boundingBox();
     if (again) await page.mouse.click(again.x + again.width / 2, again.y + again.height / 2);
+    await settle();
+    const after = new Set(await openCells());
+    if (after.has(id) !== before.has(id)) {
+      wrong.push(`${id}: a second click at its centre did not ${before.has(id) ? 'open' : 'close'} it again`);
+      // Put back through the DOM, so the next toggle is checked from the same start.
+      await toggle.evaluate((t) => (t as HTMLElement).click());
+    }
   }
   return { toggles: ids.length, wrong };
 }

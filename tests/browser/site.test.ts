@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { launchChromium } from './chromium.ts';
+import chosenPrompts from '../../notebooks/default-prompts.json';
 import { serveDirectory, type StaticServer } from './static-server.ts';
 import {
   GENERATE_TIMEOUT, ROOT, SHOTS, SUBPATH, buildSite, editCell, everyViewInSight, longTasksDuringGeneration, open, promptTokens, shot, status, waitForDone, waitForRest, type Backend,
@@ -44,6 +45,8 @@ async function tourViews(page: Page) {
 }
 
 const longTasks: Record<string, unknown> = {};
+/** The tour's default prompt (bench/choose-prompts.ts chooses it). */
+const TOUR_PROMPT = chosenPrompts.prompts.tour;
 
 describe('the site in headless Chromium', () => {
   let server: StaticServer;
@@ -101,7 +104,7 @@ describe('the site in headless Chromium', () => {
       const done = await waitForDone(page);
       expect(done.step).toBe(16);
       expect(done.text).toContain('reached the token limit');
-      const T = (await promptTokens(page, 'def fibonacci(n):')) + 16;
+      const T = (await promptTokens(page, TOUR_PROMPT)) + 16;
       // Views out of sight draw when the page is idle: wait for the strip's chips, then read all.
       await expect.poll(async () => (await tourViews(page)).chips).toBe(T);
       const v = await tourViews(page);
@@ -115,7 +118,7 @@ describe('the site in headless Chromium', () => {
       expect(v.pathLayers).toBe(6);
       expect(v.nextCandidates).toBe(10);
       expect(v.nextChosen).toEqual([v.lastId]);
-      expect(v.stripText.startsWith('<s>def fibonacci(n):')).toBe(true);
+      expect(v.stripText.startsWith(`<s>${TOUR_PROMPT}`)).toBe(true);
 
       const spans = await longTasksDuringGeneration(page);
       longTasks[which] = { tokens: 16, ...spans };
@@ -142,7 +145,7 @@ describe('the site in headless Chromium', () => {
       const done = await waitForDone(page);
       expect(['length', 'eos']).toContain(done.finish);
       expect(done.step === 256).toBe(done.finish === 'length');
-      const T = (await promptTokens(page, 'def fibonacci(n):')) + done.step;
+      const T = (await promptTokens(page, TOUR_PROMPT)) + done.step;
       const v = await tourViews(page);
       expect(v.chips).toBe(T);
       expect(v.heatRows).toBe(T);
@@ -243,7 +246,7 @@ describe('the site in headless Chromium', () => {
   it('editing a cell re-runs what depends on it, and a throwing cell is contained', async () => {
     const { page, errors } = await open(cpu.browser, server, '#/tour');
     await waitForDone(page);
-    const promptT = await promptTokens(page, 'def fibonacci(n):');
+    const promptT = await promptTokens(page, TOUR_PROMPT);
 
     // The token count cell, edited and run with Shift-Enter: generation and every view follow.
     await editCell(page, 'Tokens to generate', 'viewof maxTokens = Inputs.range([1, 64], {label: "Tokens to generate", step: 1, value: 5})');
