@@ -39,8 +39,9 @@ const RECORDER = `
   new MutationObserver(() => {
     const s = document.querySelector('.tour-status');
     if (!s) return;
-    if (s.dataset.done === 'false' && window.__generation.start === null) window.__generation.start = performance.now();
-    if (s.dataset.done === 'true' && window.__generation.start !== null && window.__generation.end === null) window.__generation.end = performance.now();
+    // The marks place the span in a browser trace too (task-trace.ts).
+    if (s.dataset.done === 'false' && window.__generation.start === null) { window.__generation.start = performance.now(); performance.mark('mixscope-generation-start'); }
+    if (s.dataset.done === 'true' && window.__generation.start !== null && window.__generation.end === null) { window.__generation.end = performance.now(); performance.mark('mixscope-generation-end'); }
   }).observe(document, { subtree: true, childList: true, attributes: true });
 `;
 
