@@ -5,8 +5,8 @@
 // Browser-, worker- and Node-safe.
 import type { MixtralConfig } from '../config.ts';
 import { CheckpointError } from '../errors.ts';
-import type { CpuLayerWeights, CpuWeights, WeightMatrix } from '../cpu/stored-weights.ts';
-import { matrixBytesHeld, sliceMatrix } from '../cpu/stored-weights.ts';
+import type { CpuWeights, WeightMatrix } from '../cpu/stored-weights.ts';
+import { sliceMatrix, weightsBytesHeld } from '../cpu/stored-weights.ts';
 import { isMoeLayer } from '../family.ts';
 import { countParameters } from '../params.ts';
 import { decodeInto, DTYPE_BYTES } from './dtype.ts';
@@ -92,19 +92,9 @@ export async function loadStoredCheckpoint(source: CheckpointSource, options: Lo
     if (l.experts_input_linear && l.experts_output_linear) l.experts = fusedExpertViews(config, l.experts_input_linear, l.experts_output_linear, sliceMatrix);
   }
   const weights: CpuWeights = { embed_tokens: model.embed_tokens!, layers, norm: model.norm as Float32Array, lm_head: model.lm_head ?? model.embed_tokens! };
-  let heldBytes = matrixBytesHeld(weights.embed_tokens) + weights.norm.byteLength + (weights.lm_head === weights.embed_tokens ? 0 : matrixBytesHeld(weights.lm_head));
-  for (const l of layers) heldBytes += layerBytesHeld(l);
   return {
     label: source.label, config, weights, tokenizerJson,
     files: [CONFIG_FILE, ...plan.files, ...(tokenizerJson !== null ? [TOKENIZER_FILE] : [])],
-    dtypeBytes, heldBytes, unusedTensors, unusedCount,
+    dtypeBytes, heldBytes: weightsBytesHeld(weights), unusedTensors, unusedCount,
   };
-}
-
-/** Bytes a layer holds: every tensor once (fused experts count once, not again through their views). */
-function layerBytesHeld(l: CpuLayerWeights): number {
-  let n = 0;
-  for (const [field, m] of Object.entries(l)) if (field !== 'experts' && m) n += matrixBytesHeld(m as WeightMatrix);
-  if (!l.experts_input_linear) for (const e of l.experts) n += matrixBytesHeld(e.w1) + matrixBytesHeld(e.w2) + matrixBytesHeld(e.w3);
-  return n;
 }
