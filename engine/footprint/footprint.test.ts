@@ -4,6 +4,7 @@ import path from 'node:path';
 import { countParameters } from '../params.ts';
 import { parseConfig } from '../config.ts';
 import { largestTensorBytes } from '../webgpu/limits.ts';
+import { mixtralTensorSpecs } from '../checkpoint/tensor-specs.ts';
 import { checkFit, countTableParameters, matrixBytes, moeTensorTable, weightFootprint } from './index.ts';
 
 const CONFIGS = path.resolve(import.meta.dirname, '../../models/configs');
@@ -23,6 +24,21 @@ describe('sizing a model from its config', () => {
     expect(readdirSync(CONFIGS).filter((f) => f.endsWith('.json')).sort()).toEqual(Object.keys(expected).sort());
     for (const [file, [total, active]] of Object.entries(expected)) {
       expect(countTableParameters(moeTensorTable(config(file))), file).toEqual({ total, activePerToken: active });
+    }
+  });
+
+  it('is the engine\'s own reading: every shipped config\'s groups hold exactly the tensors the engine loads, counted as countParameters counts', () => {
+    for (const file of readdirSync(CONFIGS).filter((f) => f.endsWith('.json'))) {
+      const c = parseConfig(config(file));
+      const t = moeTensorTable(config(file));
+      const p = countParameters(c);
+      expect(t.config, file).toEqual(c);
+      expect(countTableParameters(t), file).toEqual({ total: p.total, activePerToken: p.activePerToken });
+      const grouped = t.groups.reduce((a, g) => a + g.count * g.shape.reduce((x, y) => x * y, 1), 0);
+      const loaded = mixtralTensorSpecs(c).reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1), 0);
+      expect(grouped, file).toBe(p.total);
+      expect(loaded, file).toBe(p.total);
+      expect(t.groups.reduce((a, g) => a + g.count, 0), file).toBe(mixtralTensorSpecs(c).length + t.groups.filter((g) => g.name.endsWith('[*]')).reduce((a, g) => a + g.count - g.count / c.num_local_experts, 0));
     }
   });
 
