@@ -66,7 +66,7 @@ export async function loadStoredCheckpoint(source: CheckpointSource, options: Lo
     if (admitted + n > maxWeightBytes) {
       const params = countParameters(config).total;
       throw new CheckpointError('too-large', file,
-        `${bytes(n)} (shape [${t.shape}], ${t.dtype}) would bring the weights held to ${bytes(admitted + n)}, over the ${bytes(maxWeightBytes)} this engine holds (the model has ${params.toPrecision(3)} parameters)`, t.name);
+        `${bytes(n)} as ${isFull(t.name) || t.dtype === 'F32' ? 'float32' : t.dtype} (shape [${t.shape}]) would bring the weights held to ${bytes(admitted + n)}, over the ${bytes(maxWeightBytes)} this engine holds (the model has ${params.toPrecision(3)} parameters)`, t.name);
     }
     admitted += n;
   };

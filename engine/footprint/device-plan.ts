@@ -15,11 +15,13 @@ export interface DevicePlan {
 }
 
 /**
- * The format an engine keeps a checkpoint's matrices in today: packed halves for F16 files
- * (exact), f32 otherwise (BF16 and F32 do not fit halves exactly). The CPU engine keeps f32.
+ * The format an engine keeps a checkpoint's matrices in by default. WebGPU: packed halves for F16
+ * files (exact), f32 otherwise (BF16 and F32 do not fit halves exactly). The CPU engine keeps
+ * them as stored (cpu/stored-weights.ts): a BF16 matrix takes what an f16 one does.
  */
 export function engineFormat(backend: 'webgpu' | 'cpu', stored: CheckpointInspection['storedDtype']): WeightFormat {
-  return backend === 'webgpu' && stored === 'F16' ? 'f16' : 'f32';
+  if (backend === 'cpu') return stored === 'F16' || stored === 'BF16' ? 'f16' : 'f32';
+  return stored === 'F16' ? 'f16' : 'f32';
 }
 
 export function planForDevice(inspection: CheckpointInspection, backend: 'webgpu' | 'cpu', limits: BindingLimits | null, format = engineFormat(backend, inspection.storedDtype)): DevicePlan {
