@@ -1,9 +1,8 @@
 // A loaded model: the checkpoint plus its tokenizer and parameter counts, ready to hand to an engine.
 import { loadCheckpoint, type CheckpointSource, type LoadedCheckpoint, type LoadOptions } from './checkpoint/index.ts';
-import { loadStoredCheckpoint } from './checkpoint/load-stored.ts';
-import { weightsBytesHeld, type CpuWeights } from './cpu/stored-weights.ts';
+import { loadStoredCheckpoint, type StoredLoadOptions } from './checkpoint/load-stored.ts';
+import type { CpuWeights } from './cpu/stored-weights.ts';
 import type { WeightFormat } from './footprint/formats.ts';
-import { convertWeights } from './quant/quantize-weights.ts';
 import type { MixtralWeights } from './weights.ts';
 import { MixscopeTokenizer } from './tokenizer.ts';
 import { countParameters, type ParameterCounts } from './params.ts';
@@ -16,7 +15,7 @@ export interface Model extends LoadedCheckpoint {
 
 /**
  * A model for the CPU engine, its matrices at the width they are stored (F16/BF16 kept as
- * 16-bit words, decoded row by row as the engine computes) or in a chosen format (withFormat).
+ * 16-bit words, decoded row by row as the engine computes) or in a chosen format.
  */
 export interface StoredModel extends Omit<Model, 'weights'> {
   weights: CpuWeights;
@@ -35,25 +34,19 @@ export async function loadModel(source: CheckpointSource, options: LoadOptions =
   };
 }
 
-/** Like loadModel, at stored width (checkpoint/load-stored.ts), for the CPU engine. */
-export async function loadStoredModel(source: CheckpointSource, options: LoadOptions = {}): Promise<StoredModel> {
+/**
+ * Like loadModel, for the CPU engine: at stored width, or with `options.format` each matrix
+ * converted as it arrives (checkpoint/load-stored.ts).
+ */
+export async function loadStoredModel(source: CheckpointSource, options: StoredLoadOptions = {}): Promise<StoredModel> {
   const { heldBytes, ...ckpt } = await loadStoredCheckpoint(source, options);
   return {
     ...ckpt,
     tokenizer: ckpt.tokenizerJson ? new MixscopeTokenizer(ckpt.tokenizerJson) : null,
     parameters: countParameters(ckpt.config),
     heldBytes,
-    format: null,
+    format: options.format ?? null,
   };
-}
-
-/**
- * `model` with its matrices in `format` (quant/quantize-weights.ts): the routers and norms stay
- * float32; a matrix already in the format is kept, not copied.
- */
-export function withFormat(model: StoredModel, format: WeightFormat): StoredModel {
-  const weights = convertWeights(model.weights, model.config, format);
-  return { ...model, weights, heldBytes: weightsBytesHeld(weights), format };
 }
 
 /** Whether `model` holds float32 weights (what the WebGPU engine and the float32 tools take). */

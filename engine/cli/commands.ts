@@ -5,7 +5,7 @@ import { totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { readCheckpointSummary } from '../node.ts';
-import { float32Weights, loadModel, loadStoredModel, withFormat, type Model, type StoredModel } from '../model.ts';
+import { float32Weights, loadModel, loadStoredModel, type Model, type StoredModel } from '../model.ts';
 import { cliSource, loadCliModel, isModelDirectory } from './model-source.ts';
 import { footprintReport } from './footprint-report.ts';
 import { parseConfig } from '../config.ts';
@@ -83,8 +83,8 @@ function backendFlag(values: Values): 'cpu' | 'webgpu' {
  * A directory on disk, or a Hugging Face Hub model through its cache (see model-source.ts). On
  * the CPU engine the matrices stay at their stored width (F16/BF16 rows decoded as the engine
  * computes, bit for bit the float32 results), so memory is about the file's size; --weights
- * converts them (q8, q4, f16) once loaded, or reads them as float32 (f32). WebGPU uploads float32
- * weights in the format --weights names.
+ * converts each matrix as it arrives (q8, q4, f16), or reads them as float32 (f32). WebGPU
+ * uploads float32 weights in the format --weights names.
  */
 export async function load(values: Values, { needTokenizer }: { needTokenizer: boolean }): Promise<{ dir: string; model: CliModel }> {
   const dir = modelDir(values);
@@ -92,8 +92,7 @@ export async function load(values: Values, { needTokenizer }: { needTokenizer: b
   const options = { maxWeightBytes: MAX_WEIGHT_BYTES };
   const model = await loadCliModel(dir, values.token, async (source): Promise<CliModel> => {
     if (backend === 'webgpu' || format === 'f32') return loadModel(source, options);
-    const stored = await loadStoredModel(source, options);
-    return format ? withFormat(stored, format) : stored;
+    return loadStoredModel(source, { ...options, format });
   });
   if (needTokenizer) requireTokenizer(dir, model.tokenizer);
   return { dir, model };

@@ -113,6 +113,12 @@ describe.each(cases)('$name at stored width and quantized', ({ dir: dirOrMake, i
     expect(w.lm_head === w.embed_tokens).toBe(stored.weights.lm_head === stored.weights.embed_tokens);
   });
 
+  it.each(['f32', 'f16', 'q8', 'q4'] as const)('loaded in %s (each matrix converted as it arrives): the weights convertWeights gives, the footprint\'s bytes', async (format) => {
+    const loaded = await loadStoredCheckpoint(directorySource(dir), { format });
+    expect(loaded.heldBytes).toBe(footprint(format));
+    expect(Array.from(await logits(loaded.weights))).toEqual(Array.from(await logits(convertWeights(stored.weights, config, format))));
+  });
+
   it.each(['q8', 'q4'] as const)('in %s computes exactly what its weights dequantized to float32 compute', async (format) => {
     const q = convertWeights(stored.weights, config, format);
     expect(Array.from(await logits(q))).toEqual(Array.from(await logits(convertWeights(q, config, 'f32'))));
