@@ -5,7 +5,7 @@ import { countParameters } from '../params.ts';
 import { parseConfig } from '../config.ts';
 import { largestTensorBytes } from '../webgpu/limits.ts';
 import { mixtralTensorSpecs } from '../checkpoint/tensor-specs.ts';
-import { checkFit, countTableParameters, matrixBytes, moeTensorTable, weightFootprint } from './index.ts';
+import { DEFAULT_LIMITS, WEIGHT_FORMATS, checkFit, countTableParameters, defaultWeightFormat, formatChoices, matrixBytes, moeTensorTable, weightFootprint, type CheckpointInspection } from './index.ts';
 
 const CONFIGS = path.resolve(import.meta.dirname, '../../models/configs');
 const config = (f: string) => JSON.parse(readFileSync(path.join(CONFIGS, f), 'utf8')) as Record<string, unknown>;
@@ -77,5 +77,44 @@ describe('sizing a model from its config', () => {
   it('names the field it cannot size', () => {
     expect(() => moeTensorTable({ model_type: 'llama', hidden_size: 8 })).toThrow(/model_type "llama"/);
     expect(() => moeTensorTable({ model_type: 'mixtral', hidden_size: 8 })).toThrow(/"num_hidden_layers"/);
+  });
+});
+
+describe('the weight format a device loads in by default', () => {
+  /** What inspectCheckpoint gives for a published config, without files. */
+  const inspection = (file: string, storedDtype: CheckpointInspection['storedDtype'] = 'BF16'): CheckpointInspection => {
+    const raw = config(file), t = moeTensorTable(raw);
+    return {
+      label: file, modelType: t.modelType, config: raw, parameters: countTableParameters(t), files: [], downloadBytes: 0, complete: true, storedDtype,
+      formats: Object.fromEntries(WEIGHT_FORMATS.map((f) => [f, weightFootprint(t, f)])) as CheckpointInspection['formats'],
+    };
+  };
+  const GiB = 2 ** 30;
+
+  it('is f16 where it fits, else q8, else q4, else none (a tab\'s 4 or 8 GiB)', () => {
+    expect(defaultWeightFormat(inspection('granite-3.1-1b-a400m.json'), 'webgpu', DEFAULT_LIMITS, 4 * GiB)).toBe('f16');
+    expect(defaultWeightFormat(inspection('olmoe-1b-7b-0924.json'), 'webgpu', DEFAULT_LIMITS, 8 * GiB)).toBe('q8');
+    expect(defaultWeightFormat(inspection('olmoe-1b-7b-0924.json'), 'cpu', null, 5 * GiB)).toBe('q4');
+    expect(defaultWeightFormat(inspection('mixtral-8x7b-v0.1.json'), 'webgpu', DEFAULT_LIMITS, 4 * GiB)).toBeNull();
+  });
+
+  it('on WebGPU passes over a format whose largest piece this adapter cannot bind, saying so with the numbers', () => {
+    const ins = inspection('mixtral-8x22b-v0.1.json');
+    expect(defaultWeightFormat(ins, 'webgpu', DEFAULT_LIMITS)).toBe('q8');
+    const f16 = formatChoices(ins, 'webgpu', DEFAULT_LIMITS).find((c) => c.format === 'f16')!;
+    expect(f16.fits).toBe(false);
+    expect(f16.reason).toContain('needs 201.3 MB in one buffer');
+    // The CPU engine binds nothing: only memory counts there.
+    expect(defaultWeightFormat(ins, 'cpu', null)).toBe('f16');
+  });
+
+  it('on the CPU keeps an F32 checkpoint in f32 when it fits (exact), and says what each format would take', () => {
+    const ins = inspection('granite-3.1-1b-a400m.json', 'F32');
+    expect(defaultWeightFormat(ins, 'cpu', null, 8 * GiB)).toBe('f32');
+    expect(defaultWeightFormat(ins, 'cpu', null, 4 * GiB)).toBe('f16');
+    const choices = formatChoices(ins, 'cpu', null, 4 * GiB);
+    expect(choices.map((c) => c.format)).toEqual(['f32', 'f16', 'q8', 'q4']);
+    expect(choices[0]).toMatchObject({ fits: false, bytes: ins.formats.f32.bytes });
+    expect(choices[0].reason).toMatch(/^5\.34 GB of weights in f32, over the 4\.29 GB this engine may hold$/);
   });
 });
