@@ -6,7 +6,7 @@ import { MixscopeTokenizer } from '../../engine/tokenizer.ts';
 import type { RoutingAnalysis } from '../../engine/analysis/analyze-routing.ts';
 import type { HookValue } from '../../engine/hooks/request.ts';
 import type { AnalyzeRequestOptions, FromWorker, ForwardRequestOptions, GenerateRequestOptions, ModelSource, ToWorker, TraceRequestOptions, WorkerStats } from './protocol.ts';
-import type { ExpertsRequestOptions, ExpertsResult, LensRequestOptions, LensResult, PatchOutcome, PatchRequest } from './protocol.ts';
+import type { ExpertsRequestOptions, ExpertsResult, LensRequestOptions, LensResult, PatchOutcome, PatchRequest, WeightChoice } from './protocol.ts';
 import type { GenerationState, ModelInfo, Trace } from './types.ts';
 import { GenerationAccumulator, buildTrace } from './accumulator.ts';
 import type { LoadPlan } from './load-plan.ts';
@@ -104,12 +104,12 @@ export class MixscopeClient {
    * keeps working meanwhile, and stays if this load fails or is cancelled (its generations are
    * stopped only when the new model takes over). A newer load cancels this one.
    */
-  load(source: ModelSource, backend: 'auto' | 'cpu' | 'webgpu' = 'auto'): Promise<ModelInfo> {
+  load(source: ModelSource, backend: 'auto' | 'cpu' | 'webgpu' = 'auto', weights?: WeightChoice): Promise<ModelInfo> {
     this.loadWaiters?.reject(cancelled('another model is being loaded'));
     const id = this.nextId++;
     this.loading = id;
     this.setState({ phase: 'loading', bytesDone: 0, bytesTotal: 0, file: '', error: null });
-    this.send({ type: 'load', id, source, backend });
+    this.send({ type: 'load', id, source, backend, ...(weights ? { weights } : {}) });
     return new Promise((resolve, reject) => { this.loadWaiters = { resolve, reject }; });
   }
 
@@ -225,7 +225,7 @@ export class MixscopeClient {
    * What opening `source` would take, before any weights are fetched: files and sizes, the
    * weights' memory on this page's engine, whether this adapter can hold them. Needs no model loaded.
    */
-  inspect(source: ModelSource, backend: 'auto' | 'cpu' | 'webgpu' = 'auto'): Promise<LoadPlan> {
+  inspect(source: ModelSource, backend: 'auto' | 'cpu' | 'webgpu' = 'auto', weights?: WeightChoice): Promise<LoadPlan> {
     const id = this.nextId++;
     return new Promise<LoadPlan>((resolve, reject) => {
       this.handlers.set(id, (m) => {
@@ -233,7 +233,7 @@ export class MixscopeClient {
         if (m.type === 'inspect-result') resolve(m.plan);
         else reject(m.type === 'error' ? workerError(m.name, m.message, m.code) : new Error(`unexpected reply ${m.type}`));
       });
-      this.send({ type: 'inspect', id, source, backend });
+      this.send({ type: 'inspect', id, source, backend, ...(weights ? { weights } : {}) });
     });
   }
 

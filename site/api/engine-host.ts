@@ -2,9 +2,15 @@
 // the CPU reference engine otherwise, with a one-line reason the page shows in its header.
 // A load can be cancelled (its signal aborts the fetches and the parsing), and holds at most
 // WORKER_MAX_WEIGHT_BYTES of weights: a larger checkpoint fails naming the tensor, before the
-// tab runs out of memory.
+// tab runs out of memory. A load in a chosen weight format (f32, f16, q8, q4) for the CPU engine
+// keeps the matrices in that format from the start (checkpoint/load-stored.ts); for WebGPU the
+// float32 weights go to the engine with the format as its `weights` option.
 import type { Engine } from '../../engine/engine.ts';
-import { loadModel, type Model } from '../../engine/model.ts';
+import { isFloat32Model, loadModel, loadStoredModel, type Model, type StoredModel } from '../../engine/model.ts';
+import type { WeightFormat } from '../../engine/footprint/formats.ts';
+import { convertWeights } from '../../engine/quant/quantize-weights.ts';
+import { weightsBytesHeld } from '../../engine/cpu/stored-weights.ts';
+import { WORKER_MAX_WEIGHT_BYTES } from './load-plan.ts';
 import { urlSource, filesSource, type CheckpointSource } from '../../engine/checkpoint/index.ts';
 import { hubSource } from '../../engine/hub/source.ts';
 import { cachedHubSource, type CachedHubSource } from '../../engine/hub/browser-cache.ts';
@@ -29,14 +35,14 @@ export interface OpenedEngine {
   meter: BufferMeter | null;
   /** Settles when the engine's GPU device is lost, whenever that is (absent on the CPU). */
   lost?: Promise<DeviceLostError>;
+  /** The format the engine keeps the weights in (null: its own layout) and their bytes (null: not measured here). */
+  weights: { format: WeightFormat | null; bytes: number | null };
 }
 
-/**
- * The most weight bytes (as float32, the engines' layout) a tab loads: 4 GiB, a model of a
- * billion parameters. Browsers refuse single allocations well before a machine's memory is full,
- * and a tab that runs out takes every notebook with it.
- */
-export const WORKER_MAX_WEIGHT_BYTES = 4 * 2 ** 30;
+export { WORKER_MAX_WEIGHT_BYTES };
+
+/** A model the worker holds: float32 weights (either engine), or in a format for the CPU engine. */
+export type HostModel = Model | StoredModel;
 
 /**
  * The checkpoint source a ModelSource names: a Hub model through this browser's cache where it
@@ -49,9 +55,11 @@ export function checkpointSource(source: ModelSource, signal?: AbortSignal): Che
   return typeof caches === 'undefined' ? hubSource(source.model, options) : cachedHubSource(source.model, options);
 }
 
-export async function openModel(source: ModelSource, onProgress: (p: LoadProgress) => void, signal?: AbortSignal): Promise<Model> {
+/** `cpuFormat`: load for the CPU engine with the matrices in this format; else float32. */
+export async function openModel(source: ModelSource, onProgress: (p: LoadProgress) => void, signal?: AbortSignal, cpuFormat?: WeightFormat): Promise<HostModel> {
   const src = checkpointSource(source, signal);
-  const model = await loadModel(src, { onProgress, signal, maxWeightBytes: WORKER_MAX_WEIGHT_BYTES });
+  const options = { onProgress, signal, maxWeightBytes: WORKER_MAX_WEIGHT_BYTES };
+  const model: HostModel = cpuFormat ? await loadStoredModel(src, { ...options, format: cpuFormat }) : await loadModel(src, options);
   // Files still on their way into the cache finish before the model is reported open.
   if ('settled' in src) await (src as CachedHubSource).settled();
   signal?.throwIfAborted();
@@ -59,9 +67,13 @@ export async function openModel(source: ModelSource, onProgress: (p: LoadProgres
   return source.kind === 'hub' ? { ...model, label: source.model } : model;
 }
 
-/** The CPU reference engine for `model`, with the reason it is used. */
-export function cpuEngine(model: Model, reason: string): OpenedEngine {
-  return { engine: new CpuEngine(model.config, model.weights), reason, meter: null };
+/**
+ * The CPU reference engine for `model`, with the reason it is used. Float32 weights loaded for
+ * WebGPU in a chosen `format` are converted for it first.
+ */
+export function cpuEngine(model: HostModel, reason: string, format?: WeightFormat): OpenedEngine {
+  const weights = format && isFloat32Model(model) ? convertWeights(model.weights, model.config, format) : model.weights;
+  return { engine: new CpuEngine(model.config, weights), reason, meter: null, weights: { format: format ?? (isFloat32Model(model) ? null : model.format), bytes: weightsBytesHeld(weights) } };
 }
 
 export type BackendChoice = 'fastest' | 'slower' | 'asked' | 'only';
@@ -72,8 +84,8 @@ export type BackendChoice = 'fastest' | 'slower' | 'asked' | 'only';
  * for this model), or cannot run the model's family yet. `backend` 'cpu' or 'webgpu' (from the
  * address) asks for one. Never throws for a missing GPU.
  */
-export async function openEngine(model: Model, backend: 'auto' | 'cpu' | 'webgpu'): Promise<OpenedEngine> {
-  const cpu = (reason: string, choice: BackendChoice = 'only'): OpenedEngine => ({ ...cpuEngine(model, reason), choice });
+export async function openEngine(model: HostModel, backend: 'auto' | 'cpu' | 'webgpu', format?: WeightFormat): Promise<OpenedEngine> {
+  const cpu = (reason: string, choice: BackendChoice = 'only'): OpenedEngine => ({ ...cpuEngine(model, reason, format), choice });
   if (backend === 'cpu') return cpu('the CPU engine was asked for', 'asked');
   const unsupported = webgpuUnsupported(model.config);
   if (unsupported) return cpu(unsupported);
@@ -85,21 +97,26 @@ export async function openEngine(model: Model, backend: 'auto' | 'cpu' | 'webgpu
     const software = adapter.info.isFallbackAdapter === true;
     const adapterName = [adapter.info.vendor, adapter.info.architecture, adapter.info.description].filter(Boolean).join(' ') || 'adapter';
     if (software && backend === 'auto') return cpu(`faster here than WebGPU, whose adapter is a software fallback: ${adapterName}`, 'fastest');
-    const f16 = weightStorageFor(model.dtypeBytes) === 'f16';
+    // Weights loaded in a format for the CPU engine go nowhere else.
+    if (!isFloat32Model(model)) return cpu('the weights were loaded in a format for the CPU engine');
+    const f16 = format ? format === 'f16' : weightStorageFor(model.dtypeBytes) === 'f16';
     const device = await requestEngineDevice(adapter, model.config, f16 ? 'f16' : 'f32');
     const meter = meterBuffers(device);
     const { WebGpuEngine } = await import('../../engine/webgpu/engine.ts');
     const info = adapter.info;
     const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'adapter';
     const described = software ? `${name}: a software adapter, slower than the CPU engine here` : name;
-    const engine = await WebGpuEngine.create(device, model.config, model.weights, { weights: f16 ? 'f16' : 'f32' }, `WebGPU (${described})`);
-    return { engine, reason: null, meter, choice: software ? 'slower' : 'fastest', lost: device.lost.then((info) => DeviceLostError.from(info)) };
+    // A chosen format goes to the engine as it is (WebGpuEngineOptions.weights is a WeightFormat
+    // where the engine takes q8 and q4; where it is typed 'f16' | 'f32' this widens).
+    const weights = (format ?? (f16 ? 'f16' : 'f32')) as 'f16' | 'f32';
+    const engine = await WebGpuEngine.create(device, model.config, model.weights, { weights }, `WebGPU (${described})`);
+    return { engine, reason: null, meter, choice: software ? 'slower' : 'fastest', lost: device.lost.then((info) => DeviceLostError.from(info)), weights: { format: format ?? null, bytes: null } };
   } catch (e) {
     return cpu(`WebGPU failed: ${(e as Error).message}`);
   }
 }
 
-export function modelInfo(model: Model, opened: OpenedEngine): ModelInfo {
+export function modelInfo(model: HostModel, opened: OpenedEngine): ModelInfo {
   return {
     label: displayLabel(model.label, model.config as unknown as Record<string, unknown>),
     config: model.config,
@@ -108,6 +125,7 @@ export function modelInfo(model: Model, opened: OpenedEngine): ModelInfo {
     backendDescription: opened.reason ? `CPU (${opened.reason})` : opened.engine.description,
     backendChoice: opened.choice ?? 'only',
     hookNames: hookNames(model.config),
+    weights: opened.weights,
   };
 }
 

@@ -11,6 +11,15 @@ import type { LoadPlan } from './load-plan.ts';
 import type { ExpertsReport, DocumentShares } from '../../engine/analysis/experts.ts';
 import type { LensLayer } from '../../engine/lens/logit-lens.ts';
 import type { PatchResult, PatchWhat } from '../../engine/patch/patching.ts';
+import type { WeightFormat } from '../../engine/footprint/formats.ts';
+
+/**
+ * The format the engine keeps the weights in (engine/footprint/formats.ts): one chosen, or 'auto',
+ * this device's default (f16 where it fits, else q8, else q4: device-plan.ts defaultWeightFormat).
+ * Either is sized first and refused with the numbers when it does not fit. Absent: the engine's
+ * own layout, unsized (float32 on the CPU; f16 or f32 on WebGPU).
+ */
+export type WeightChoice = WeightFormat | 'auto';
 
 /** Where the weights come from. */
 export type ModelSource =
@@ -124,7 +133,7 @@ export type PatchOutcome = PatchResult & { what: PatchWhat; cleanTokens: TokenIn
  * cancelled by 'cancel-load' or by a newer 'load'. Its messages carry its id.
  */
 export type ToWorker =
-  | { type: 'load'; id: number; source: ModelSource; backend: 'auto' | 'cpu' | 'webgpu' }
+  | { type: 'load'; id: number; source: ModelSource; backend: 'auto' | 'cpu' | 'webgpu'; weights?: WeightChoice }
   | { type: 'cancel-load'; id: number }
   | { type: 'generate'; id: number; prompt: string | number[]; options: GenerateRequestOptions }
   | { type: 'forward'; id: number; input: string | number[]; options: ForwardRequestOptions }
@@ -135,7 +144,7 @@ export type ToWorker =
   | { type: 'lens'; id: number; text: string | number[]; options: LensRequestOptions }
   | { type: 'patch'; id: number; request: PatchRequest }
   /** Sizes a source and checks it against this engine before anything large is fetched (site/api/load-plan.ts). */
-  | { type: 'inspect'; id: number; source: ModelSource; backend: 'auto' | 'cpu' | 'webgpu' }
+  | { type: 'inspect'; id: number; source: ModelSource; backend: 'auto' | 'cpu' | 'webgpu'; weights?: WeightChoice }
   | { type: 'stop'; id: number };
 
 export type FromWorker =

@@ -3,6 +3,7 @@
 // ids) and returning what views draw (tokens as TokenInfo). Runs wherever the engine runs.
 import type { Engine } from '../../engine/engine.ts';
 import type { Model } from '../../engine/model.ts';
+import type { HostModel } from './engine-host.ts';
 import { RequestError } from '../../engine/errors.ts';
 import { promptIds } from '../../engine/generation/prompt.ts';
 import { TokenTexts, specialIds, type TokenInfo } from '../../engine/generation/token-texts.ts';
@@ -24,7 +25,7 @@ export function tokenInfos(model: Pick<Model, 'config' | 'tokenizer'>, ids: read
 
 const pieceOf = (model: Pick<Model, 'tokenizer'>) => (id: number) => model.tokenizer?.idToToken(id) ?? String(id);
 
-export async function runExperts(engine: Engine, model: Model, texts: readonly (string | number[])[], o: ExpertsRequestOptions, signal?: AbortSignal, onProgress?: Progress): Promise<ExpertsResult> {
+export async function runExperts(engine: Engine, model: HostModel, texts: readonly (string | number[])[], o: ExpertsRequestOptions, signal?: AbortSignal, onProgress?: Progress): Promise<ExpertsResult> {
   if (texts.length === 0) throw new RequestError('experts: give at least one text');
   const docs = texts.map((t) => {
     const ids = promptIds(engine.config, model.tokenizer, t, 'any-length');
@@ -33,20 +34,20 @@ export async function runExperts(engine: Engine, model: Model, texts: readonly (
   return expertReport(engine, docs, { top: o.top, minCount: o.minCount, tokenizer: model.tokenizer, signal, onProgress });
 }
 
-export async function runLens(engine: Engine, model: Model, text: string | readonly number[], o: LensRequestOptions): Promise<LensResult> {
+export async function runLens(engine: Engine, model: HostModel, text: string | readonly number[], o: LensRequestOptions): Promise<LensResult> {
   const ids = promptIds(engine.config, model.tokenizer, text, 'forward');
   const r = await logitLens(engine, lensHead(model.config, model.weights), ids, { top: o.top, experts: o.experts, piece: pieceOf(model) });
   return { tokens: tokenInfos(model, ids), layers: r.layers };
 }
 
 /** An answer given as a token id, or as text (its first token without BOS, as the CLI takes it). */
-function answerId(model: Model, answer: string | number, what: string): number {
+function answerId(model: HostModel, answer: string | number, what: string): number {
   if (typeof answer === 'number') return answer;
   if (!model.tokenizer) throw new RequestError(`patch: a text ${what} needs a tokenizer; give a token id`);
   return answerToken(model.config, model.tokenizer, answer, what);
 }
 
-export async function runPatch(engine: Engine, model: Model, req: PatchRequest, signal?: AbortSignal, onProgress?: Progress): Promise<PatchOutcome> {
+export async function runPatch(engine: Engine, model: HostModel, req: PatchRequest, signal?: AbortSignal, onProgress?: Progress): Promise<PatchOutcome> {
   const clean = promptIds(engine.config, model.tokenizer, req.clean, 'forward');
   const corrupt = promptIds(engine.config, model.tokenizer, req.corrupt, 'forward');
   const answer = answerId(model, req.answer, 'answer'), wrong = answerId(model, req.wrong, 'wrong');

@@ -9,12 +9,11 @@
 // generation starts again from its prompt, and the page is told to forget the steps it had.
 /// <reference lib="webworker" />
 import type { Engine } from '../../engine/engine.ts';
-import type { Model } from '../../engine/model.ts';
 import { DeviceLostError } from '../../engine/webgpu/gpu.ts';
 import { promptIds } from '../../engine/generation/prompt.ts';
 import { resolveHookNames } from '../../engine/hooks/request.ts';
 import { analyzeRouting } from '../../engine/analysis/analyze-routing.ts';
-import { checkpointSource, cpuEngine, openEngine, openModel, modelInfo, type OpenedEngine } from './engine-host.ts';
+import { checkpointSource, cpuEngine, openEngine, openModel, modelInfo, type HostModel, type OpenedEngine } from './engine-host.ts';
 import { planLoad } from './load-plan.ts';
 import { generationPayloads, namedHooks } from './generation-payloads.ts';
 import { runTrace } from './run-trace.ts';
@@ -23,11 +22,12 @@ import { yieldingEngine } from './yielding-engine.ts';
 import { lensHead } from '../../engine/lens/logit-lens.ts';
 import { transferables } from './transferables.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
+import type { WeightFormat } from '../../engine/footprint/formats.ts';
 
 type Request = Exclude<ToWorker, { type: 'load' | 'cancel-load' | 'stop' }>;
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
-let model: Model | null = null;
+let model: HostModel | null = null;
 let opened: OpenedEngine | null = null;
 /** One per request queued or running, by id: a stop may arrive before its request starts. */
 const stops = new Map<number, AbortController>();
@@ -100,7 +100,7 @@ const errorCode = (e: Error): string | undefined => {
 async function serve(msg: Request, engine: Engine | null, signal: AbortSignal): Promise<void> {
   if (msg.type === 'inspect') {
     // Sizes and limits before anything large is fetched; a stop aborts its requests.
-    post({ type: 'inspect-result', id: msg.id, plan: await planLoad(checkpointSource(msg.source, signal), msg.backend) });
+    post({ type: 'inspect-result', id: msg.id, plan: await planLoad(checkpointSource(msg.source, signal), msg.backend, msg.weights) });
     return;
   }
   if (!engine) throw new Error('no model is loaded yet');
@@ -161,9 +161,17 @@ async function load(msg: Extract<ToWorker, { type: 'load' }>): Promise<void> {
   loading = mine;
   const { signal } = mine.controller;
   try {
-    const m = await openModel(msg.source, (p) => post({ type: 'progress', load: msg.id, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, file: p.file }), signal);
+    // A weight format (or 'auto') is sized first: refused with the numbers when it does not fit.
+    let format: WeightFormat | undefined, cpuFormat: WeightFormat | undefined;
+    if (msg.weights) {
+      const plan = await planLoad(checkpointSource(msg.source, signal), msg.backend, msg.weights);
+      if (plan.refusal || !plan.format) throw new Error(`Not opened: ${plan.refusal ?? 'no weight format fits here'}`);
+      format = plan.format;
+      if (plan.device.backend === 'cpu') cpuFormat = format;
+    }
+    const m = await openModel(msg.source, (p) => post({ type: 'progress', load: msg.id, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, file: p.file }), signal, cpuFormat);
     signal.throwIfAborted();
-    const o = await openEngine(m, msg.backend);
+    const o = await openEngine(m, msg.backend, format);
     if (signal.aborted) o.engine.dispose();
     signal.throwIfAborted();
     // Generations on the old model end at their next token; the swap waits for the queue.
@@ -193,6 +201,6 @@ function watchDevice(o: OpenedEngine): void {
 /** The GPU went away (driver reset, tab in background too long): carry on with the CPU engine. */
 function fallBackToCpu(lost: DeviceLostError): void {
   opened?.engine.dispose();
-  opened = cpuEngine(model!, `the WebGPU device was lost (${lost.reason})`);
+  opened = cpuEngine(model!, `the WebGPU device was lost (${lost.reason})`, opened?.weights.format ?? undefined);
   post({ type: 'backend', backend: 'cpu', description: `CPU (${opened.reason})` });
 }
