@@ -10,6 +10,8 @@ import type { ExpertsRequestOptions, ExpertsResult, LensRequestOptions, LensResu
 import type { GenerationState, ModelInfo, Trace } from './types.ts';
 import { GenerationAccumulator, buildTrace } from './accumulator.ts';
 import type { LoadPlan } from './load-plan.ts';
+import type { WeightFormat } from '../../engine/footprint/formats.ts';
+import type { QuantRoutingRow } from '../../engine/quant/quant-routing.ts';
 
 /** Progress and cancellation of a long request. */
 export interface LongRequest { onProgress?: (done: number, total: number) => void; signal?: AbortSignal }
@@ -214,6 +216,11 @@ export class MixscopeClient {
   /** The logit lens of a text (engine/lens/logit-lens.ts). */
   lens(text: string | number[], options: LensRequestOptions = {}): Promise<LensResult> {
     return this.request<LensResult>({ type: 'lens', id: 0, text, options }, (msg) => (msg.type === 'lens-result' ? msg.result : undefined));
+  }
+
+  /** What each weight format does to routing on these texts, against f16 (engine/quant/quant-routing.ts), with progress per forward. */
+  quantRouting(texts: { name: string; ids: number[] }[], formats: WeightFormat[], options: LongRequest = {}): Promise<QuantRoutingRow[]> {
+    return this.request<QuantRoutingRow[]>({ type: 'quant-routing', id: 0, texts, formats }, (msg) => (msg.type === 'quant-routing-result' ? msg.rows : undefined), progressOf(options.onProgress), options.signal);
   }
 
   /** Activation or routing patching (engine/patch/patching.ts), with progress per patched run. */

@@ -12,6 +12,7 @@ import type { ExpertsReport, DocumentShares } from '../../engine/analysis/expert
 import type { LensLayer } from '../../engine/lens/logit-lens.ts';
 import type { PatchResult, PatchWhat } from '../../engine/patch/patching.ts';
 import type { WeightFormat } from '../../engine/footprint/formats.ts';
+import type { QuantRoutingRow } from '../../engine/quant/quant-routing.ts';
 
 /**
  * The format the engine keeps the weights in (engine/footprint/formats.ts): one chosen, or 'auto',
@@ -143,6 +144,8 @@ export type ToWorker =
   | { type: 'experts'; id: number; texts: (string | number[])[]; options: ExpertsRequestOptions }
   | { type: 'lens'; id: number; text: string | number[]; options: LensRequestOptions }
   | { type: 'patch'; id: number; request: PatchRequest }
+  /** What each weight format does to routing on these texts (engine/quant/quant-routing.ts), against f16, on the CPU in the worker. */
+  | { type: 'quant-routing'; id: number; texts: { name: string; ids: number[] }[]; formats: WeightFormat[] }
   /** Sizes a source and checks it against this engine before anything large is fetched (site/api/load-plan.ts). */
   | { type: 'inspect'; id: number; source: ModelSource; backend: 'auto' | 'cpu' | 'webgpu'; weights?: WeightChoice }
   | { type: 'stop'; id: number };
@@ -168,5 +171,6 @@ export type FromWorker =
   | { type: 'experts-result'; id: number; result: ExpertsResult }
   | { type: 'lens-result'; id: number; result: LensResult }
   | { type: 'patch-result'; id: number; result: PatchOutcome }
+  | { type: 'quant-routing-result'; id: number; rows: QuantRoutingRow[] }
   | { type: 'inspect-result'; id: number; plan: LoadPlan }
   | { type: 'error'; id: number; name: string; message: string; code?: string };

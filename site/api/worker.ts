@@ -20,6 +20,7 @@ import { runTrace } from './run-trace.ts';
 import { runExperts, runLens, runPatch } from './research.ts';
 import { yieldingEngine } from './yielding-engine.ts';
 import { lensHead } from '../../engine/lens/logit-lens.ts';
+import { quantRouting } from '../../engine/quant/quant-routing.ts';
 import { transferables } from './transferables.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
 import type { WeightFormat } from '../../engine/footprint/formats.ts';
@@ -129,6 +130,13 @@ async function serve(msg: Request, engine: Engine | null, signal: AbortSignal): 
   } else if (msg.type === 'trace') {
     const payload = await runTrace(engine, tokenizer, msg.text, msg.options);
     post({ type: 'trace-result', id: msg.id, payload }, payload.routing, payload.attention, payload.loss);
+  } else if (msg.type === 'quant-routing') {
+    // The CPU engine on the model's weights converted to each format, whatever engine is in use:
+    // a macrotask after each forward, so a stop gets in.
+    const rows = await quantRouting(model!.config, model!.weights, msg.texts, msg.formats, {
+      signal, onStep: (done, total) => { post({ type: 'request-progress', id: msg.id, done, total }); return nextTask(); },
+    });
+    post({ type: 'quant-routing-result', id: msg.id, rows });
   } else if (msg.type === 'stats') {
     const meter = opened?.meter;
     post({ type: 'stats-result', id: msg.id, stats: { gpu: meter ? { liveBuffers: meter.liveBuffers, liveBytes: meter.liveBytes, created: meter.created } : null } });
