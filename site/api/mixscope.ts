@@ -42,7 +42,7 @@ export interface MixscopeApi {
   /** The logit lens of every layer and position, and of each chosen expert's output. The CLI's `lens`. */
   lens(text: string | number[], options?: LensRequestOptions): Promise<LensResult>;
   /**
-   * What 8- and 4-bit weights (and f16) do to routing on texts, against the model's f16 weights:
+   * What f16, 8- and 4-bit weights do to routing on texts, against the model's weights in float32:
    * loss change, next-token argmax agreement, per layer the share of tokens whose top-k set and
    * first choice are unchanged. `bench/quant-routing.ts`'s measure, computed in the worker.
    */

@@ -133,8 +133,9 @@ async function serve(msg: Request, engine: Engine | null, signal: AbortSignal): 
   } else if (msg.type === 'quant-routing') {
     // The CPU engine on the model's weights converted to each format, whatever engine is in use:
     // a macrotask after each forward, so a stop gets in.
+    // Against the weights as loaded, in float32 (a 16-bit checkpoint's own values, exactly).
     const rows = await quantRouting(model!.config, model!.weights, msg.texts, msg.formats, {
-      signal, onStep: (done, total) => { post({ type: 'request-progress', id: msg.id, done, total }); return nextTask(); },
+      reference: 'f32', signal, onStep: (done, total) => { post({ type: 'request-progress', id: msg.id, done, total }); return nextTask(); },
     });
     post({ type: 'quant-routing-result', id: msg.id, rows });
   } else if (msg.type === 'stats') {
