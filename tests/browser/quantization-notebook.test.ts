@@ -14,7 +14,8 @@ import { MixscopeTokenizer } from '../../engine/tokenizer.ts';
 import { quantRouting, type QuantRoutingRow } from '../../engine/quant/quant-routing.ts';
 import { TINY_DIR } from '../hub/hub-helpers.ts';
 
-const TIMEOUT = 300_000;
+// A site build and 24 forwards in Node first: generous on a shared machine.
+const TIMEOUT = 600_000;
 const N = 128;
 const DOMAINS = ['c', 'english', 'german', 'manpages', 'math', 'python'];
 
