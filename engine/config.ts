@@ -76,6 +76,7 @@ export function parseConfig(input: string | unknown): MixtralConfig {
   const model_type = modelTypeOf(raw as Record<string, unknown>);
   const r = toMixtralNames(raw as Record<string, unknown>, model_type);
   const hidden_size = positiveInt(r, 'hidden_size');
+  const num_hidden_layers = positiveInt(r, 'num_hidden_layers');
   const num_attention_heads = positiveInt(r, 'num_attention_heads');
   const num_key_value_heads = positiveInt(r, 'num_key_value_heads', num_attention_heads);
   const num_local_experts = positiveInt(r, 'num_local_experts');
@@ -101,7 +102,6 @@ export function parseConfig(input: string | unknown): MixtralConfig {
   if (r.sliding_window !== undefined && r.sliding_window !== null) sliding_window = positiveInt(r, 'sliding_window');
   const tie = r.tie_word_embeddings ?? false;
   if (typeof tie !== 'boolean') fail('"tie_word_embeddings" must be true or false');
-  const num_hidden_layers = positiveInt(r, 'num_hidden_layers');
   const vocab_size = positiveInt(r, 'vocab_size');
   return {
     model_type,

@@ -32,7 +32,7 @@ const askedBackend = (): 'auto' | 'cpu' | 'webgpu' => {
 };
 const backend = askedBackend();
 
-const dialog = createOpenModelDialog((source) => client.load(source, backend), DEFAULT_MODEL, () => client.cancelLoad(), (source) => client.inspect(source, backend));
+const dialog = createOpenModelDialog((source, weights) => client.load(source, backend, weights), DEFAULT_MODEL, () => client.cancelLoad(), (source, weights) => client.inspect(source, backend, weights));
 const header = createHeader({ onStop: () => client.stop(), onOpenModel: () => dialog.open() });
 client.onState(header.update);
 // Exported figures name the model and engine they came from (viz/figure.ts reads this).

@@ -1,8 +1,8 @@
 // "Known MoE checkpoints": real models on the Hub, with total and active parameters, the size of
 // their published files and the memory their weights take in each format, all computed from the
 // configs the project ships (models/configs/, sources in its README). "Use" fills the Hub form.
-// The counts follow docs/families.md (engine/footprint/moe-tensors.ts; the engine's family table
-// will take over once it has all five families).
+// The counts are the engine's own (params.ts countParameters, by docs/families.md's rule), read
+// through engine/footprint/moe-tensors.ts.
 import mixtral8x7b from '../models/configs/mixtral-8x7b-v0.1.json';
 import mixtral8x22b from '../models/configs/mixtral-8x22b-v0.1.json';
 import olmoe from '../models/configs/olmoe-1b-7b-0924.json';

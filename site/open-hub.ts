@@ -7,7 +7,6 @@ import type { LoadPlan } from './api/load-plan.ts';
 import { DEFAULT_ENDPOINT, repoPageUrl } from '../engine/hub/urls.ts';
 import { formatRepoRef, parseRepoRef } from '../engine/hub/repo-ref.ts';
 import { formatBytes } from '../engine/footprint/footprint.ts';
-import { WEIGHT_FORMATS } from '../engine/footprint/formats.ts';
 import { formatCount } from './header.ts';
 import './open-hub.css';
 
@@ -20,6 +19,8 @@ export interface HubSection {
   node: HTMLElement;
   /** Fill the form with a model id (a stored model's or the catalog's) and check it. */
   choose(model: string, endpoint?: string): void;
+  /** Check again what is shown (the weights' format changed). */
+  recheck(): void;
   reset(): void;
 }
 
@@ -100,7 +101,7 @@ export function createHubSection(actions: HubActions, onOpened: () => void): Hub
       ['Weights here', device.backend === 'webgpu'
         ? `${formatBytes(device.footprint.bytes)} on the GPU in ${device.format} (stored ${ins.storedDtype}); largest buffer ${formatBytes(device.footprint.largest.bytes)}, this adapter binds up to ${formatBytes(device.fit!.limit)}`
         : `${formatBytes(device.footprint.bytes)} in memory on the CPU engine (${device.format}; stored ${ins.storedDtype})`],
-      ['By format', WEIGHT_FORMATS.map((f) => `${f} ${formatBytes(ins.formats[f].bytes)}`).join(' · ')],
+      ['By format', plan.choices.map((c) => `${c.format} ${formatBytes(c.bytes)}${c.fits ? '' : ' (does not fit)'}${c.format === plan.format ? ' ← this load' : ''}`).join(' · ')],
     ];
     const table = document.createElement('dl');
     table.className = 'open-hub-plan';
@@ -152,6 +153,7 @@ export function createHubSection(actions: HubActions, onOpened: () => void): Hub
       revision.input.value = at < 0 ? '' : id.slice(at + 1);
       void checkSize();
     },
+    recheck() { if (result.childElementCount) void checkSize(); },
     reset() { checking++; result.replaceChildren(); result.className = 'open-hub-result'; },
   };
 }

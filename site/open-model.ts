@@ -2,8 +2,9 @@
 // Granite-MoE) from a folder, from files, or from a URL base. The model in use stays until a new
 // one is ready: a load that fails shows its error in one line (the whole message on demand), and
 // a load can be stopped, or replaced by another (any of the choices here, "Back to the default
-// model" included), while it runs.
-import type { ModelSource } from './api/protocol.ts';
+// model" included), while it runs. The weights' format (f32, f16, q8, q4, or this device's
+// default) applies to every load started here; "Back to the default model" loads it as it ships.
+import type { ModelSource, WeightChoice } from './api/protocol.ts';
 import type { LoadPlan } from './api/load-plan.ts';
 import { createHubSection } from './open-hub.ts';
 import { createStoredList } from './stored-models.ts';
@@ -11,8 +12,8 @@ import { createCatalog } from './model-catalog.ts';
 import { createErrorLine } from './header.ts';
 
 export function createOpenModelDialog(
-  load: (source: ModelSource) => Promise<unknown>, defaultBase: string, cancel: () => void = () => {},
-  inspect: (source: ModelSource) => Promise<LoadPlan> = () => Promise.reject(new Error('sizing a Hub model is not available here')),
+  load: (source: ModelSource, weights?: WeightChoice) => Promise<unknown>, defaultBase: string, cancel: () => void = () => {},
+  inspect: (source: ModelSource, weights?: WeightChoice) => Promise<LoadPlan> = () => Promise.reject(new Error('sizing a Hub model is not available here')),
 ): { node: HTMLDialogElement; open(): void } {
   const dialog = document.createElement('dialog');
   dialog.className = 'open-model';
@@ -20,6 +21,7 @@ export function createOpenModelDialog(
   title.textContent = 'Open your own model';
   const hint = document.createElement('p');
   hint.textContent = 'A Hugging Face Mixtral, OLMoE, Qwen-MoE, Qwen3-MoE or Granite-MoE checkpoint: config.json, model.safetensors (or model.safetensors.index.json and its shards) and tokenizer.json. Nothing is uploaded: the files are read in this browser.';
+  const weights = weightSelect();
   const folder = fileInput('Choose a folder', true);
   const files = fileInput('Choose files', false);
   const urlRow = document.createElement('form');
@@ -57,12 +59,13 @@ export function createOpenModelDialog(
     hubLoads++;
     runs++; // an earlier load here is replaced: it stays quiet
     stop.hidden = false;
-    try { return await load(source); } finally { if (--hubLoads === 0) stop.hidden = true; }
+    try { return await load(source, weights.value()); } finally { if (--hubLoads === 0) stop.hidden = true; }
   };
-  const hub = createHubSection({ inspect, load: hubLoad }, () => { void stored.refresh(); dialog.close(); });
+  const hub = createHubSection({ inspect: (source) => inspect(source, weights.value()), load: hubLoad }, () => { void stored.refresh(); dialog.close(); });
+  weights.select.addEventListener('change', () => hub.recheck());
   const stored = createStoredList((model, endpoint) => hub.choose(model, endpoint));
   const catalog = createCatalog((repo) => hub.choose(repo));
-  dialog.append(title, hint, folder.label, files.label, urlRow, status, error.node, hub.node, catalog, stored.node, actions);
+  dialog.append(title, hint, weights.label, folder.label, files.label, urlRow, status, error.node, hub.node, catalog, stored.node, actions);
 
   /** Counts loads started here: only the latest one speaks in the dialog. */
   let runs = 0;
@@ -71,12 +74,12 @@ export function createOpenModelDialog(
     status.hidden = !text;
     error.set(failure);
   };
-  async function run(source: ModelSource): Promise<void> {
+  async function run(source: ModelSource, chosen: WeightChoice | undefined = weights.value()): Promise<void> {
     const mine = ++runs;
     show('Loading… (the model in use stays until this one is ready)');
     stop.hidden = false;
     try {
-      await load(source);
+      await load(source, chosen);
       if (mine !== runs) return;
       show('');
       dialog.close();
@@ -105,10 +108,34 @@ export function createOpenModelDialog(
     void run({ kind: 'url', base: base.endsWith('/') ? base : `${base}/` });
   });
   stop.addEventListener('click', () => cancel());
-  reset.addEventListener('click', () => void run({ kind: 'url', base: defaultBase }));
+  reset.addEventListener('click', () => void run({ kind: 'url', base: defaultBase }, undefined));
   // Closing leaves a load running: the header shows its progress, and its Stop cancels it.
   close.addEventListener('click', () => dialog.close());
   return { node: dialog, open: () => { if (stop.hidden) { show(''); hub.reset(); } void stored.refresh(); dialog.showModal(); } };
+}
+
+/** The weights' format for the loads started here: this device's default, or one chosen. */
+function weightSelect(): { label: HTMLLabelElement; select: HTMLSelectElement; value(): WeightChoice } {
+  const label = document.createElement('label');
+  label.className = 'open-model-weights';
+  const s = document.createElement('span');
+  s.textContent = 'Weights in memory';
+  const select = document.createElement('select');
+  select.name = 'weights';
+  for (const [value, text] of [
+    ['auto', 'Automatic: f16 where it fits, else q8, else q4'],
+    ['f32', 'f32: exact, 4 bytes a weight'],
+    ['f16', 'f16: 2 bytes (exact for F16 files)'],
+    ['q8', 'q8: 8-bit, 1.06 bytes'],
+    ['q4', 'q4: 4-bit, 0.63 bytes'],
+  ] as const) {
+    const o = document.createElement('option');
+    o.value = value;
+    o.textContent = text;
+    select.append(o);
+  }
+  label.append(s, select);
+  return { label, select, value: () => select.value as WeightChoice };
 }
 
 function fileInput(text: string, directory: boolean): { label: HTMLLabelElement; input: HTMLInputElement } {

@@ -2,6 +2,7 @@
 // Every mistake is a UsageError of one line (main.ts prints it with a pointer to --help).
 import { parseArgs } from 'node:util';
 import { excerpt } from '../errors.ts';
+import { WEIGHT_FORMATS, isWeightFormat, type WeightFormat } from '../footprint/formats.ts';
 
 export const OPTIONS = {
   model: { type: 'string' },
@@ -16,6 +17,7 @@ export const OPTIONS = {
   'top-k': { type: 'string' },
   seed: { type: 'string' },
   backend: { type: 'string' },
+  weights: { type: 'string' },
   hooks: { type: 'string' },
   'special-tokens': { type: 'boolean' },
   top: { type: 'string' },
@@ -99,4 +101,12 @@ export function parseIds(raw: string): number[] {
     if (!/^\d+$/.test(p) || p.length > 10) throw new UsageError(`--ids: ${quoted(p)} is not a token id`);
     return Number(p);
   });
+}
+
+/** --weights f32|f16|q8|q4, or undefined when absent (each engine then keeps its default). */
+export function weightsFlag(values: CliArgs['values']): WeightFormat | undefined {
+  const raw = values.weights;
+  if (raw === undefined) return undefined;
+  if (!isWeightFormat(raw)) throw new UsageError(`--weights must be one of ${WEIGHT_FORMATS.join(', ')}, got ${quoted(raw)}`);
+  return raw;
 }

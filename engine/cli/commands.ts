@@ -5,7 +5,7 @@ import { totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { readCheckpointSummary } from '../node.ts';
-import { loadModel, type Model } from '../model.ts';
+import { float32Weights, loadModel, loadStoredModel, type Model, type StoredModel } from '../model.ts';
 import { cliSource, loadCliModel, isModelDirectory } from './model-source.ts';
 import { footprintReport } from './footprint-report.ts';
 import { parseConfig } from '../config.ts';
@@ -16,7 +16,9 @@ import { MixscopeTokenizer } from '../tokenizer.ts';
 import { generate, type Finish } from '../generate.ts';
 import type { Engine } from '../engine.ts';
 import { layerRouting, routingHooks, type LayerRouting } from '../routing/routing.ts';
-import { integerFlag, numberFlag, parseIds, UsageError, type CliArgs } from './args.ts';
+import { integerFlag, numberFlag, parseIds, UsageError, weightsFlag, type CliArgs } from './args.ts';
+import type { WeightFormat } from '../footprint/formats.ts';
+import type { WebGpuEngineOptions } from '../webgpu/engine.ts';
 import { MAX_SEED } from '../sampling.ts';
 import { checkFinite } from '../generation/finite.ts';
 import { analyzeRouting } from '../analysis/analyze-routing.ts';
@@ -33,9 +35,9 @@ type Note = (line: string) => void;
 export const DEFAULT_MODEL_DIR = fileURLToPath(new URL('../../models/mixscope-tiny/', import.meta.url));
 
 export const USAGE = `usage: npm run -s cli -- <command> [--model DIR] [options]
-  info [--no-weights] [--backend webgpu]  config, parameter counts, bytes per dtype (weights not needed), footprint: file sizes,
-                                         weight memory per format (f32 f16 q8 q4), whether WebGPU can hold them; a Hub model
-                                         with --no-weights: sizes from the Hub, weights not downloaded
+  info [--no-weights] [--backend webgpu] [--weights F]  config, parameter counts, bytes per dtype (weights not needed), footprint:
+                                         file sizes, weight memory per format (f32 f16 q8 q4), whether WebGPU can hold them; a Hub
+                                         model with --no-weights: sizes from the Hub, weights not downloaded
   tokenize --text T                      {"ids":[...],"tokens":[...]} (needs config.json and tokenizer.json only)
   forward --ids 1,2,3 [--backend cpu|webgpu]  last-position logits, router logits, expert choices
   generate --prompt T [--max-tokens N] [--temperature X] [--top-p P] [--top-k K] [--seed S] [--backend cpu|webgpu] [--json]
@@ -44,6 +46,8 @@ export const USAGE = `usage: npm run -s cli -- <command> [--model DIR] [options]
   lens --text T | --ids 1,2,3 [--top N] [--backend cpu|webgpu]  logit lens of every layer and position, and of each chosen expert's output
   patch --clean T --corrupt T2 --answer A --wrong B [--what resid_pre|attn_out|resid_mid|mlp_out|resid_post|routing] [--backend cpu|webgpu]
 --seed S: an integer from 0 to ${MAX_SEED}; --special-tokens: read "<s>", "</s>" in --text/--prompt as special tokens (default: text)
+--weights f32|f16|q8|q4 (every command that runs the model): the format the engine keeps the matrices in; the routers stay
+  f32. Default: on the CPU the checkpoint's own width (F16, BF16 or F32), on WebGPU the engine's choice
 --model DIR, or org/name[@revision] from the Hugging Face Hub (cached in HF_HUB_CACHE; --token T or HF_TOKEN for gated models)
 --model defaults to ${path.relative(process.cwd(), DEFAULT_MODEL_DIR) || DEFAULT_MODEL_DIR}`;
 
@@ -66,10 +70,30 @@ export function requireTokenizer(dir: string, tokenizer: MixscopeTokenizer | nul
  */
 const MAX_WEIGHT_BYTES = totalmem();
 
-/** A directory on disk, or a Hugging Face Hub model through its cache (see model-source.ts). */
-export async function load(values: Values, { needTokenizer }: { needTokenizer: boolean }): Promise<{ dir: string; model: Model }> {
+/** What the CLI loads: float32 weights for WebGPU (and --weights f32), else weights at stored width or converted. */
+export type CliModel = Model | StoredModel;
+
+function backendFlag(values: Values): 'cpu' | 'webgpu' {
+  const backend = values.backend ?? 'cpu';
+  if (backend !== 'cpu' && backend !== 'webgpu') throw new UsageError(`--backend must be cpu or webgpu, got ${JSON.stringify(backend.slice(0, 40))}`);
+  return backend;
+}
+
+/**
+ * A directory on disk, or a Hugging Face Hub model through its cache (see model-source.ts). On
+ * the CPU engine the matrices stay at their stored width (F16/BF16 rows decoded as the engine
+ * computes, bit for bit the float32 results), so memory is about the file's size; --weights
+ * converts each matrix as it arrives (q8, q4, f16), or reads them as float32 (f32). WebGPU
+ * uploads float32 weights in the format --weights names.
+ */
+export async function load(values: Values, { needTokenizer }: { needTokenizer: boolean }): Promise<{ dir: string; model: CliModel }> {
   const dir = modelDir(values);
-  const model = await loadCliModel(dir, values.token, (source) => loadModel(source, { maxWeightBytes: MAX_WEIGHT_BYTES }));
+  const format = weightsFlag(values), backend = backendFlag(values);
+  const options = { maxWeightBytes: MAX_WEIGHT_BYTES };
+  const model = await loadCliModel(dir, values.token, async (source): Promise<CliModel> => {
+    if (backend === 'webgpu' || format === 'f32') return loadModel(source, options);
+    return loadStoredModel(source, { ...options, format });
+  });
   if (needTokenizer) requireTokenizer(dir, model.tokenizer);
   return { dir, model };
 }
@@ -88,18 +112,21 @@ async function summary(values: Values) {
     const tokenizerJson = (await source.has(TOKENIZER_FILE)) ? JSON.parse(await source.text(TOKENIZER_FILE)) as unknown : null;
     return { dir, config, tokenizerJson, files: [CONFIG_FILE, ...(tokenizerJson !== null ? [TOKENIZER_FILE] : [])], dtypeBytes: {} };
   }
-  const { model } = await load(values, { needTokenizer: false });
+  // The summary reads no weights' values: load them as stored, whatever --weights says.
+  const { model } = await load({ ...values, weights: undefined }, { needTokenizer: false });
   return { dir, config: model.config, tokenizerJson: model.tokenizerJson, files: model.files, dtypeBytes: model.dtypeBytes };
 }
 
-export async function createEngine(values: Values, model: Model): Promise<Engine> {
-  const backend = values.backend ?? 'cpu';
-  if (backend === 'cpu') return new CpuEngine(model.config, model.weights);
-  if (backend === 'webgpu') {
-    const { createNodeWebGpuEngine } = await import('../node-webgpu.ts');
-    return createNodeWebGpuEngine(model.config, model.weights, model.dtypeBytes);
-  }
-  throw new UsageError(`--backend must be cpu or webgpu, got "${backend}"`);
+/**
+ * The WebGPU engine's options for --weights. WebGpuEngineOptions.weights is a WeightFormat where
+ * the engine takes q8 and q4 (issue 17's GPU side); where it is typed 'f16' | 'f32' this widens.
+ */
+export const webgpuOptions = (format: WeightFormat | undefined): WebGpuEngineOptions => (format ? { weights: format } as { weights?: WeightFormat } as WebGpuEngineOptions : {});
+
+export async function createEngine(values: Values, model: CliModel): Promise<Engine> {
+  if (backendFlag(values) === 'cpu') return new CpuEngine(model.config, model.weights);
+  const { createNodeWebGpuEngine } = await import('../node-webgpu.ts');
+  return createNodeWebGpuEngine(model.config, float32Weights(model), model.dtypeBytes, webgpuOptions(weightsFlag(values)));
 }
 
 /** (T, N) row-major -> T rows of N. */
@@ -108,6 +135,7 @@ const rows = (data: Float32Array | Int32Array, N: number): number[][] =>
 
 /** Reads config.json, tokenizer.json and the safetensors headers only: works without the weights. */
 async function info(values: Values, out: Out) {
+  const format = weightsFlag(values);
   const { dir, ...s } = await summary(values);
   const p = countParameters(s.config);
   const tokenizer = s.tokenizerJson ? new MixscopeTokenizer(s.tokenizerJson) : null;
@@ -124,7 +152,7 @@ async function info(values: Values, out: Out) {
     bytes_per_dtype: s.dtypeBytes,
     files: s.files,
     tokenizer: tokenizer ? { vocab_size: tokenizer.vocabSize } : null,
-    footprint: await footprintReport(cliSource(dir, values.token), values.backend),
+    footprint: await footprintReport(cliSource(dir, values.token), values.backend, format),
   }) + '\n');
 }
 

@@ -73,6 +73,19 @@ export function sliceMatrix(w: WeightMatrix, begin: number, end: number): Weight
 export const matrixBytesHeld = (w: WeightMatrix): number => (w instanceof Float32Array ? w.byteLength : 'format' in w ? quantBytes(w) : w.words.byteLength);
 
 /**
+ * Bytes a model's weights hold: every tensor once. Tied embeddings are one matrix, and Granite's
+ * fused experts count once, not again through the per-expert views cut from them.
+ */
+export function weightsBytesHeld(w: CpuWeights): number {
+  let n = matrixBytesHeld(w.embed_tokens) + w.norm.byteLength + (w.lm_head === w.embed_tokens ? 0 : matrixBytesHeld(w.lm_head));
+  for (const l of w.layers) {
+    for (const [field, m] of Object.entries(l)) if (field !== 'experts' && m) n += matrixBytesHeld(m as WeightMatrix);
+    if (!l.experts_input_linear) for (const e of l.experts) n += matrixBytesHeld(e.w1) + matrixBytesHeld(e.w2) + matrixBytesHeld(e.w3);
+  }
+  return n;
+}
+
+/**
  * out (T, N) = x (T, In) @ w(N, In)^T at stored width. A 16-bit row is decoded once for all T
  * tokens; each dot product adds in the same order as the float32 matmul, so the results are
  * bit for bit those of the float32 engine on the decoded weights.

@@ -1,7 +1,7 @@
 // The numbers a person sees before a download: the files, and what the weights will take on the
 // engine that would run them, with whether this adapter can hold them. Pure and browser-safe.
-import type { WeightFormat } from './formats.ts';
-import { checkFit, type BindingLimits, type FitCheck, type WeightFootprint } from './footprint.ts';
+import { WEIGHT_FORMATS, type WeightFormat } from './formats.ts';
+import { checkFit, formatBytes, type BindingLimits, type FitCheck, type WeightFootprint } from './footprint.ts';
 import type { CheckpointInspection } from './inspect.ts';
 
 export interface DevicePlan {
@@ -15,35 +15,51 @@ export interface DevicePlan {
 }
 
 /**
- * The format an engine keeps a checkpoint's matrices in today: packed halves for F16 files
- * (exact), f32 otherwise (BF16 and F32 do not fit halves exactly). The CPU engine keeps f32.
+ * The format an engine keeps a checkpoint's matrices in by default. WebGPU: packed halves for F16
+ * files (exact), f32 otherwise (BF16 and F32 do not fit halves exactly). The CPU engine keeps
+ * them as stored (cpu/stored-weights.ts): a BF16 matrix takes what an f16 one does.
  */
 export function engineFormat(backend: 'webgpu' | 'cpu', stored: CheckpointInspection['storedDtype']): WeightFormat {
-  return backend === 'webgpu' && stored === 'F16' ? 'f16' : 'f32';
+  if (backend === 'cpu') return stored === 'F16' || stored === 'BF16' ? 'f16' : 'f32';
+  return stored === 'F16' ? 'f16' : 'f32';
+}
+
+/** What one weight format would take on a device, and whether it fits there. */
+export interface FormatChoice {
+  format: WeightFormat;
+  bytes: number;
+  fits: boolean;
+  /** Why it does not fit, with the numbers (null when it fits). */
+  reason: string | null;
+}
+
+/**
+ * Each format's memory on `backend` and whether it fits: the weights within `budgetBytes` (what
+ * the engine may hold: a tab's share, a machine's memory), and on WebGPU the largest piece within
+ * what the adapter binds.
+ */
+export function formatChoices(inspection: CheckpointInspection, backend: 'webgpu' | 'cpu', limits: BindingLimits | null, budgetBytes = Infinity): FormatChoice[] {
+  return WEIGHT_FORMATS.map((format) => {
+    const fp = inspection.formats[format];
+    let reason: string | null = null;
+    if (fp.bytes > budgetBytes) reason = `${formatBytes(fp.bytes)} of weights in ${format}, over the ${formatBytes(budgetBytes)} this engine may hold`;
+    else if (backend === 'webgpu' && limits) { const fit = checkFit(fp, limits); if (!fit.fits) reason = fit.message; }
+    return { format, bytes: fp.bytes, fits: reason === null, reason };
+  });
+}
+
+/**
+ * The format a device loads a checkpoint in when no one chose: f16 where it fits (on the CPU the
+ * checkpoint's own width, which is exact: f32 for an F32 file, then f16), else q8, else q4; null
+ * when none fits. On WebGPU "fits" is the binding limit and the budget; on the CPU the budget.
+ */
+export function defaultWeightFormat(inspection: CheckpointInspection, backend: 'webgpu' | 'cpu', limits: BindingLimits | null, budgetBytes = Infinity): WeightFormat | null {
+  const order: WeightFormat[] = backend === 'cpu' && engineFormat('cpu', inspection.storedDtype) === 'f32' ? ['f32', 'f16', 'q8', 'q4'] : ['f16', 'q8', 'q4'];
+  const choices = formatChoices(inspection, backend, limits, budgetBytes);
+  return order.find((f) => choices.find((c) => c.format === f)!.fits) ?? null;
 }
 
 export function planForDevice(inspection: CheckpointInspection, backend: 'webgpu' | 'cpu', limits: BindingLimits | null, format = engineFormat(backend, inspection.storedDtype)): DevicePlan {
   const footprint = inspection.formats[format];
   return { backend, format, footprint, limits, fit: backend === 'webgpu' && limits ? checkFit(footprint, limits) : null };
-}
-
-/** The formats a device is offered, most exact first: halves, then 8 bits, then 4 bits. */
-const BY_PREFERENCE: readonly WeightFormat[] = ['f16', 'q8', 'q4'];
-
-/**
- * The weight format a model should load in on a WebGPU device: f16 where it fits, else q8, else
- * q4. A format fits when its largest piece fits one binding of `limits` and all its weights fit
- * `budgetBytes` (the memory the caller will give the weights: WebGPU does not tell a page how much
- * the device has, so the site and the CLI pass what they know, or nothing). When none fits, q4
- * (the smallest) with `fits: false` and the reason, so the caller can refuse with the numbers.
- */
-export function defaultWeightFormat(formats: Pick<CheckpointInspection, 'formats'>['formats'], limits: BindingLimits, budgetBytes = Infinity): { format: WeightFormat; fits: boolean; message: string } {
-  for (const format of BY_PREFERENCE) {
-    const fp = formats[format];
-    const fit = checkFit(fp, limits);
-    if (fit.fits && fp.bytes <= budgetBytes) return { format, fits: true, message: fit.message };
-  }
-  const q4 = formats.q4, fit = checkFit(q4, limits);
-  const message = fit.fits ? `cannot run here: even in q4 the weights take ${q4.bytes} bytes, over the ${budgetBytes} bytes available` : fit.message;
-  return { format: 'q4', fits: false, message };
 }

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { countParameters } from '../params.ts';
 import { parseConfig } from '../config.ts';
 import { largestTensorBytes } from '../webgpu/limits.ts';
-import { checkFit, countTableParameters, defaultWeightFormat, matrixBytes, moeTensorTable, weightFootprint, WEIGHT_FORMATS, type WeightFormat } from './index.ts';
+import { mixtralTensorSpecs } from '../checkpoint/tensor-specs.ts';
+import { DEFAULT_LIMITS, WEIGHT_FORMATS, checkFit, countTableParameters, defaultWeightFormat, formatChoices, matrixBytes, moeTensorTable, weightFootprint, type CheckpointInspection } from './index.ts';
 
 const CONFIGS = path.resolve(import.meta.dirname, '../../models/configs');
 const config = (f: string) => JSON.parse(readFileSync(path.join(CONFIGS, f), 'utf8')) as Record<string, unknown>;
@@ -23,6 +24,21 @@ describe('sizing a model from its config', () => {
     expect(readdirSync(CONFIGS).filter((f) => f.endsWith('.json')).sort()).toEqual(Object.keys(expected).sort());
     for (const [file, [total, active]] of Object.entries(expected)) {
       expect(countTableParameters(moeTensorTable(config(file))), file).toEqual({ total, activePerToken: active });
+    }
+  });
+
+  it('is the engine\'s own reading: every shipped config\'s groups hold exactly the tensors the engine loads, counted as countParameters counts', () => {
+    for (const file of readdirSync(CONFIGS).filter((f) => f.endsWith('.json'))) {
+      const c = parseConfig(config(file));
+      const t = moeTensorTable(config(file));
+      const p = countParameters(c);
+      expect(t.config, file).toEqual(c);
+      expect(countTableParameters(t), file).toEqual({ total: p.total, activePerToken: p.activePerToken });
+      const grouped = t.groups.reduce((a, g) => a + g.count * g.shape.reduce((x, y) => x * y, 1), 0);
+      const loaded = mixtralTensorSpecs(c).reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1), 0);
+      expect(grouped, file).toBe(p.total);
+      expect(loaded, file).toBe(p.total);
+      expect(t.groups.reduce((a, g) => a + g.count, 0), file).toBe(mixtralTensorSpecs(c).length + t.groups.filter((g) => g.name.endsWith('[*]')).reduce((a, g) => a + g.count - g.count / c.num_local_experts, 0));
     }
   });
 
@@ -64,23 +80,41 @@ describe('sizing a model from its config', () => {
   });
 });
 
-describe('the default weight format for a device', () => {
-  const formatsOf = (file: string) => {
-    const t = moeTensorTable(config(file));
-    return Object.fromEntries(WEIGHT_FORMATS.map((f) => [f, weightFootprint(t, f)])) as Record<WeightFormat, ReturnType<typeof weightFootprint>>;
+describe('the weight format a device loads in by default', () => {
+  /** What inspectCheckpoint gives for a published config, without files. */
+  const inspection = (file: string, storedDtype: CheckpointInspection['storedDtype'] = 'BF16'): CheckpointInspection => {
+    const raw = config(file), t = moeTensorTable(raw);
+    return {
+      label: file, modelType: t.modelType, config: raw, parameters: countTableParameters(t), files: [], downloadBytes: 0, complete: true, storedDtype,
+      formats: Object.fromEntries(WEIGHT_FORMATS.map((f) => [f, weightFootprint(t, f)])) as CheckpointInspection['formats'],
+    };
   };
   const GiB = 2 ** 30;
-  const big = { maxBufferSize: 4 * GiB, maxStorageBufferBindingSize: 4 * GiB };
 
-  it('is f16 where it fits, else q8, else q4, by the memory given and the binding limits', () => {
-    const m = formatsOf('mixtral-8x7b-v0.1.json'); // 46.7 B parameters: 93 GB in f16, 50 GB in q8, 29 GB in q4
-    expect(defaultWeightFormat(m, big).format).toBe('f16');
-    expect(defaultWeightFormat(m, big, 80 * GiB)).toMatchObject({ format: 'q8', fits: true });
-    expect(defaultWeightFormat(m, big, 40 * GiB)).toMatchObject({ format: 'q4', fits: true });
-    const none = defaultWeightFormat(m, big, 10 * GiB);
-    expect(none).toMatchObject({ format: 'q4', fits: false });
-    expect(none.message).toMatch(/even in q4/);
-    // One expert's w1 in f16 is 117 MB: over a 64 MiB binding, while q8's 62 MB fits it.
-    expect(defaultWeightFormat(m, { maxBufferSize: 64 * 2 ** 20, maxStorageBufferBindingSize: 64 * 2 ** 20 }).format).toBe('q8');
+  it('is f16 where it fits, else q8, else q4, else none (a tab\'s 4 or 8 GiB)', () => {
+    expect(defaultWeightFormat(inspection('granite-3.1-1b-a400m.json'), 'webgpu', DEFAULT_LIMITS, 4 * GiB)).toBe('f16');
+    expect(defaultWeightFormat(inspection('olmoe-1b-7b-0924.json'), 'webgpu', DEFAULT_LIMITS, 8 * GiB)).toBe('q8');
+    expect(defaultWeightFormat(inspection('olmoe-1b-7b-0924.json'), 'cpu', null, 5 * GiB)).toBe('q4');
+    expect(defaultWeightFormat(inspection('mixtral-8x7b-v0.1.json'), 'webgpu', DEFAULT_LIMITS, 4 * GiB)).toBeNull();
+  });
+
+  it('on WebGPU passes over a format whose largest piece this adapter cannot bind, saying so with the numbers', () => {
+    const ins = inspection('mixtral-8x22b-v0.1.json');
+    expect(defaultWeightFormat(ins, 'webgpu', DEFAULT_LIMITS)).toBe('q8');
+    const f16 = formatChoices(ins, 'webgpu', DEFAULT_LIMITS).find((c) => c.format === 'f16')!;
+    expect(f16.fits).toBe(false);
+    expect(f16.reason).toContain('needs 201.3 MB in one buffer');
+    // The CPU engine binds nothing: only memory counts there.
+    expect(defaultWeightFormat(ins, 'cpu', null)).toBe('f16');
+  });
+
+  it('on the CPU keeps an F32 checkpoint in f32 when it fits (exact), and says what each format would take', () => {
+    const ins = inspection('granite-3.1-1b-a400m.json', 'F32');
+    expect(defaultWeightFormat(ins, 'cpu', null, 8 * GiB)).toBe('f32');
+    expect(defaultWeightFormat(ins, 'cpu', null, 4 * GiB)).toBe('f16');
+    const choices = formatChoices(ins, 'cpu', null, 4 * GiB);
+    expect(choices.map((c) => c.format)).toEqual(['f32', 'f16', 'q8', 'q4']);
+    expect(choices[0]).toMatchObject({ fits: false, bytes: ins.formats.f32.bytes });
+    expect(choices[0].reason).toMatch(/^5\.34 GB of weights in f32, over the 4\.29 GB this engine may hold$/);
   });
 });

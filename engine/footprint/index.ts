@@ -5,4 +5,4 @@ export { WEIGHT_FORMATS, QUANT_GROUP, isWeightFormat, matrixBytes, type WeightFo
 export { SIZED_MODEL_TYPES, moeTensorTable, countTableParameters, type MoeTensorTable, type TensorGroup, type TensorRole } from './moe-tensors.ts';
 export { DEFAULT_LIMITS, checkFit, formatBytes, storedBytes, weightFootprint, type BindingLimits, type FitCheck, type WeightFootprint } from './footprint.ts';
 export { inspectCheckpoint, guessStoredDtype, type CheckpointInspection } from './inspect.ts';
-export { defaultWeightFormat, engineFormat, planForDevice, type DevicePlan } from './device-plan.ts';
+export { defaultWeightFormat, engineFormat, formatChoices, planForDevice, type DevicePlan, type FormatChoice } from './device-plan.ts';

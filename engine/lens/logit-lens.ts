@@ -13,6 +13,7 @@ import type { MixscopeTokenizer } from '../tokenizer.ts';
 import type { ExpertChoice, HookTensor, HookValue } from '../hooks/request.ts';
 import { matmul, rmsnorm } from '../cpu/ops.ts';
 import { isMoeLayer } from '../family.ts';
+import { rowOf, type WeightMatrix } from '../cpu/stored-weights.ts';
 
 /**
  * What the lens reads through: the final RMSNorm and lm_head (the model's own weights), and what
@@ -20,8 +21,19 @@ import { isMoeLayer } from '../family.ts';
  */
 export interface LensHead { norm: Float32Array; lm_head: Float32Array; eps: number; D: number; V: number; scale: number }
 
-export function lensHead(c: MixtralConfig, w: Pick<MixtralWeights, 'norm' | 'lm_head'>): LensHead {
-  return { norm: w.norm, lm_head: w.lm_head, eps: c.rms_norm_eps, D: c.hidden_size, V: c.vocab_size, scale: 1 / (c.family?.logits_scaling ?? 1) };
+/**
+ * The lens's head from a model's weights; an lm_head kept at stored width or quantized is decoded
+ * to float32 once (the values the engine's own lm_head product reads).
+ */
+export function lensHead(c: MixtralConfig, w: Pick<MixtralWeights, 'norm'> & { lm_head: WeightMatrix }): LensHead {
+  const D = c.hidden_size, V = c.vocab_size;
+  let lm = w.lm_head;
+  if (!(lm instanceof Float32Array)) {
+    const out = new Float32Array(V * D);
+    for (let v = 0; v < V; v++) rowOf(lm, v, D, out.subarray(v * D, (v + 1) * D));
+    lm = out;
+  }
+  return { norm: w.norm, lm_head: lm, eps: c.rms_norm_eps, D, V, scale: 1 / (c.family?.logits_scaling ?? 1) };
 }
 
 export interface LensToken { id: number; piece: string; prob: number }

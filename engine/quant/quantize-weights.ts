@@ -8,11 +8,16 @@ import { rowOf, type CpuLayerWeights, type CpuWeights, type WeightMatrix } from 
 import { quantizeRows } from './quantize.ts';
 import type { MixtralConfig } from '../config.ts';
 
+/** The largest finite half (values up to it round to finite halves). */
+const F16_MAX = 65504;
+
 export function convertMatrix(w: WeightMatrix, rows: number, cols: number, format: WeightFormat): WeightMatrix {
   const row = (r: number, out: Float32Array) => { rowOf(w, r, cols, out); };
   if (format === 'q8' || format === 'q4') return quantizeRows(format, rows, cols, row);
   const x = new Float32Array(cols);
   if (format === 'f32') {
+    // Already float32: kept, not copied (weights are never written to).
+    if (w instanceof Float32Array) return w;
     const out = new Float32Array(rows * cols);
     for (let r = 0; r < rows; r++) out.set(rowOf(w, r, cols, x), r * cols);
     return out;
@@ -21,7 +26,11 @@ export function convertMatrix(w: WeightMatrix, rows: number, cols: number, forma
   const words = new Uint16Array(rows * cols);
   for (let r = 0; r < rows; r++) {
     rowOf(w, r, cols, x);
-    for (let i = 0; i < cols; i++) words[r * cols + i] = floatToHalf(x[i]);
+    for (let i = 0; i < cols; i++) {
+      // A bfloat16 or float32 weight past f16's range would become infinity, and the model NaN.
+      if (Math.abs(x[i]) > F16_MAX && Number.isFinite(x[i])) throw new RangeError(`a weight of ${x[i].toPrecision(4)} (row ${r}, column ${i}) is beyond f16's range (±${F16_MAX}): keep this model in f32, q8 or q4`);
+      words[r * cols + i] = floatToHalf(x[i]);
+    }
   }
   return { dtype: 'F16', words };
 }

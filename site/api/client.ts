@@ -6,10 +6,12 @@ import { MixscopeTokenizer } from '../../engine/tokenizer.ts';
 import type { RoutingAnalysis } from '../../engine/analysis/analyze-routing.ts';
 import type { HookValue } from '../../engine/hooks/request.ts';
 import type { AnalyzeRequestOptions, FromWorker, ForwardRequestOptions, GenerateRequestOptions, ModelSource, ToWorker, TraceRequestOptions, WorkerStats } from './protocol.ts';
-import type { ExpertsRequestOptions, ExpertsResult, LensRequestOptions, LensResult, PatchOutcome, PatchRequest } from './protocol.ts';
+import type { ExpertsRequestOptions, ExpertsResult, LensRequestOptions, LensResult, PatchOutcome, PatchRequest, WeightChoice } from './protocol.ts';
 import type { GenerationState, ModelInfo, Trace } from './types.ts';
 import { GenerationAccumulator, buildTrace } from './accumulator.ts';
 import type { LoadPlan } from './load-plan.ts';
+import type { WeightFormat } from '../../engine/footprint/formats.ts';
+import type { QuantRoutingRow } from '../../engine/quant/quant-routing.ts';
 
 /** Progress and cancellation of a long request. */
 export interface LongRequest { onProgress?: (done: number, total: number) => void; signal?: AbortSignal }
@@ -104,12 +106,12 @@ export class MixscopeClient {
    * keeps working meanwhile, and stays if this load fails or is cancelled (its generations are
    * stopped only when the new model takes over). A newer load cancels this one.
    */
-  load(source: ModelSource, backend: 'auto' | 'cpu' | 'webgpu' = 'auto'): Promise<ModelInfo> {
+  load(source: ModelSource, backend: 'auto' | 'cpu' | 'webgpu' = 'auto', weights?: WeightChoice): Promise<ModelInfo> {
     this.loadWaiters?.reject(cancelled('another model is being loaded'));
     const id = this.nextId++;
     this.loading = id;
     this.setState({ phase: 'loading', bytesDone: 0, bytesTotal: 0, file: '', error: null });
-    this.send({ type: 'load', id, source, backend });
+    this.send({ type: 'load', id, source, backend, ...(weights ? { weights } : {}) });
     return new Promise((resolve, reject) => { this.loadWaiters = { resolve, reject }; });
   }
 
@@ -216,6 +218,11 @@ export class MixscopeClient {
     return this.request<LensResult>({ type: 'lens', id: 0, text, options }, (msg) => (msg.type === 'lens-result' ? msg.result : undefined));
   }
 
+  /** What each weight format does to routing on these texts, against f16 (engine/quant/quant-routing.ts), with progress per forward. */
+  quantRouting(texts: { name: string; ids: number[] }[], formats: WeightFormat[], options: LongRequest = {}): Promise<QuantRoutingRow[]> {
+    return this.request<QuantRoutingRow[]>({ type: 'quant-routing', id: 0, texts, formats }, (msg) => (msg.type === 'quant-routing-result' ? msg.rows : undefined), progressOf(options.onProgress), options.signal);
+  }
+
   /** Activation or routing patching (engine/patch/patching.ts), with progress per patched run. */
   patch(request: PatchRequest, options: LongRequest = {}): Promise<PatchOutcome> {
     return this.request<PatchOutcome>({ type: 'patch', id: 0, request }, (msg) => (msg.type === 'patch-result' ? msg.result : undefined), progressOf(options.onProgress), options.signal);
@@ -225,7 +232,7 @@ export class MixscopeClient {
    * What opening `source` would take, before any weights are fetched: files and sizes, the
    * weights' memory on this page's engine, whether this adapter can hold them. Needs no model loaded.
    */
-  inspect(source: ModelSource, backend: 'auto' | 'cpu' | 'webgpu' = 'auto'): Promise<LoadPlan> {
+  inspect(source: ModelSource, backend: 'auto' | 'cpu' | 'webgpu' = 'auto', weights?: WeightChoice): Promise<LoadPlan> {
     const id = this.nextId++;
     return new Promise<LoadPlan>((resolve, reject) => {
       this.handlers.set(id, (m) => {
@@ -233,7 +240,7 @@ export class MixscopeClient {
         if (m.type === 'inspect-result') resolve(m.plan);
         else reject(m.type === 'error' ? workerError(m.name, m.message, m.code) : new Error(`unexpected reply ${m.type}`));
       });
-      this.send({ type: 'inspect', id, source, backend });
+      this.send({ type: 'inspect', id, source, backend, ...(weights ? { weights } : {}) });
     });
   }
 

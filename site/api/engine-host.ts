@@ -5,9 +5,14 @@
 // logit lens; if the device is lost, the CPU engine reads the weights again from the source.
 // A load can be cancelled (its signal aborts the fetches and the parsing). The CPU engine holds at
 // most WORKER_MAX_WEIGHT_BYTES of weights: a larger checkpoint fails naming the tensor, before the
-// tab runs out of memory.
+// tab runs out of memory. A load in a chosen weight format (f32, f16, q8, q4) for the CPU engine
+// keeps the matrices in that format from the start (checkpoint/load-stored.ts); the WebGPU engine
+// takes f32 and f16 (its q8/q4 kernels are still to come: those run on the CPU engine).
 import type { Engine } from '../../engine/engine.ts';
-import { loadModel, type Model } from '../../engine/model.ts';
+import { isFloat32Model, loadModel, loadStoredModel, type Model, type StoredModel } from '../../engine/model.ts';
+import { convertWeights } from '../../engine/quant/quantize-weights.ts';
+import { weightsBytesHeld, type CpuWeights, type WeightMatrix } from '../../engine/cpu/stored-weights.ts';
+import { WORKER_MAX_WEIGHT_BYTES } from './load-plan.ts';
 import type { MixtralConfig } from '../../engine/config.ts';
 import type { MixtralWeights } from '../../engine/weights.ts';
 import { MixscopeTokenizer } from '../../engine/tokenizer.ts';
@@ -40,14 +45,14 @@ export interface OpenedEngine {
   meter: BufferMeter | null;
   /** Settles when the engine's GPU device is lost, whenever that is (absent on the CPU). */
   lost?: Promise<DeviceLostError>;
+  /** The format the engine keeps the weights in (null: its own layout) and their bytes (null: not measured here). */
+  weights: { format: WeightFormat | null; bytes: number | null };
 }
 
-/**
- * The most weight bytes (as float32, the engines' layout) a tab loads: 4 GiB, a model of a
- * billion parameters. Browsers refuse single allocations well before a machine's memory is full,
- * and a tab that runs out takes every notebook with it.
- */
-export const WORKER_MAX_WEIGHT_BYTES = 4 * 2 ** 30;
+export { WORKER_MAX_WEIGHT_BYTES };
+
+/** A model the worker holds: float32 weights (either engine), or in a format for the CPU engine. */
+export type HostModel = Model | StoredModel;
 
 /**
  * The checkpoint source a ModelSource names: a Hub model through this browser's cache where it
@@ -60,9 +65,11 @@ export function checkpointSource(source: ModelSource, signal?: AbortSignal): Che
   return typeof caches === 'undefined' ? hubSource(source.model, options) : cachedHubSource(source.model, options);
 }
 
-export async function openModel(source: ModelSource, onProgress: (p: LoadProgress) => void, signal?: AbortSignal): Promise<Model> {
+/** `cpuFormat`: load for the CPU engine with the matrices in this format; else float32. */
+export async function openModel(source: ModelSource, onProgress: (p: LoadProgress) => void, signal?: AbortSignal, cpuFormat?: WeightFormat): Promise<HostModel> {
   const src = checkpointSource(source, signal);
-  const model = await loadModel(src, { onProgress, signal, maxWeightBytes: WORKER_MAX_WEIGHT_BYTES });
+  const options = { onProgress, signal, maxWeightBytes: WORKER_MAX_WEIGHT_BYTES };
+  const model: HostModel = cpuFormat ? await loadStoredModel(src, { ...options, format: cpuFormat }) : await loadModel(src, options);
   // Files still on their way into the cache finish before the model is reported open.
   if ('settled' in src) await (src as CachedHubSource).settled();
   signal?.throwIfAborted();
@@ -70,25 +77,33 @@ export async function openModel(source: ModelSource, onProgress: (p: LoadProgres
   return source.kind === 'hub' ? { ...model, label: source.model } : model;
 }
 
-/** The CPU reference engine for `model`, with the reason it is used. */
-export function cpuEngine(model: Pick<Model, 'config' | 'weights'>, reason: string): OpenedEngine {
-  return { engine: new CpuEngine(model.config, model.weights), reason, meter: null };
+/**
+ * The CPU reference engine for `model`, with the reason it is used; with `format`, its weights
+ * converted to that format first (unless they are in it already).
+ */
+export function cpuEngine(model: { config: MixtralConfig; weights: CpuWeights; format?: WeightFormat | null }, reason: string, format?: WeightFormat): OpenedEngine {
+  const convert = format !== undefined && format !== (model.format ?? null);
+  const weights = convert ? convertWeights(model.weights, model.config, format) : model.weights;
+  return { engine: new CpuEngine(model.config, weights), reason, meter: null, weights: { format: format ?? model.format ?? null, bytes: weightsBytesHeld(weights) } };
 }
 
 /** A model as the worker holds it: on WebGPU without its weights in the tab. */
 export interface SiteModel extends Omit<Model, 'weights'> {
-  /** Float32 weights when the CPU engine runs the model; null when they live on the GPU only. */
-  weights: MixtralWeights | null;
-  /** The final norm and lm_head (float32), for the logit lens on either engine. */
-  head: Pick<MixtralWeights, 'norm' | 'lm_head'>;
+  /** The CPU engine's weights (float32, stored width or a chosen format); null when they live on the GPU only. */
+  weights: CpuWeights | null;
+  /** The format of `weights` (null: float32 or as stored). */
+  format?: WeightFormat | null;
+  /** The final norm and lm_head, for the logit lens on either engine. */
+  head: { norm: Float32Array; lm_head: WeightMatrix };
   /** Where the model came from: after a lost device, the CPU engine reads its weights from here. */
   source: ModelSource;
 }
 
 /**
  * Open `source` on the best engine (see gpuFor): on WebGPU, streamed to the GPU; on the CPU,
- * loaded in float32. `format` is how the GPU keeps the big matrices (default: f16 for an F16
- * checkpoint, else f32). A checkpoint error or a cancel fails the open; a WebGPU failure falls
+ * loaded in `format` (stored width or quantized: checkpoint/load-stored.ts), or in float32 without
+ * one. `format` is also how the GPU keeps the big matrices (default: f16 for an F16 checkpoint,
+ * else f32; q8 and q4 run on the CPU engine). A checkpoint error or a cancel fails the open; a WebGPU failure falls
  * back to the CPU engine with the reason.
  */
 export async function openModelAndEngine(source: ModelSource, backend: 'auto' | 'cpu' | 'webgpu', onProgress: (p: LoadProgress) => void, signal?: AbortSignal, format?: WeightFormat): Promise<{ model: SiteModel; opened: OpenedEngine }> {
@@ -105,11 +120,11 @@ export async function openModelAndEngine(source: ModelSource, backend: 'auto' | 
       gpu.choice = 'only';
     }
   }
-  const m = await openModel(source, onProgress, signal);
+  const m = await openModel(source, onProgress, signal, format);
   return { model: siteModel(m, source), opened: { ...cpuEngine(m, gpu.reason!), choice: gpu.choice } };
 }
 
-const siteModel = (m: Model, source: ModelSource): SiteModel => ({ ...m, head: m.weights, source });
+const siteModel = (m: HostModel, source: ModelSource): SiteModel => ({ ...m, head: { norm: m.weights.norm, lm_head: m.weights.lm_head }, source });
 
 /** A device for the WebGPU engine, or why the CPU engine runs the model instead. */
 type GpuChoice =
@@ -143,14 +158,23 @@ async function streamToGpu(source: ModelSource, src: CheckpointSource, files: { 
 }
 
 /**
- * The CPU engine for `model` after its GPU device was lost: its float32 weights, read again
- * from its source when it was streamed to the GPU.
+ * The CPU engine for `model` after its GPU device was lost: its weights, read again from its
+ * source at stored width (about the file's size in memory) when it was streamed to the GPU.
  */
 export async function cpuFallback(model: SiteModel, reason: string): Promise<{ model: SiteModel; opened: OpenedEngine }> {
-  if (model.weights) return { model, opened: cpuEngine({ config: model.config, weights: model.weights }, reason) };
-  const m = await loadModel(checkpointSource(model.source), { maxWeightBytes: WORKER_MAX_WEIGHT_BYTES });
-  const again = { ...model, weights: m.weights, head: m.weights };
+  if (model.weights) return { model, opened: cpuEngine({ config: model.config, weights: model.weights, format: model.format }, reason) };
+  const m = await loadStoredModel(checkpointSource(model.source), { maxWeightBytes: WORKER_MAX_WEIGHT_BYTES });
+  const again: SiteModel = { ...model, weights: m.weights, format: m.format, head: { norm: m.weights.norm, lm_head: m.weights.lm_head } };
   return { model: again, opened: cpuEngine(m, reason) };
+}
+
+/**
+ * The model's weights for a CPU computation (quant-routing): those the CPU engine holds, or on
+ * WebGPU, read again from the source at stored width.
+ */
+export async function cpuWeightsOf(model: SiteModel, signal?: AbortSignal): Promise<CpuWeights> {
+  if (model.weights) return model.weights;
+  return (await loadStoredModel(checkpointSource(model.source, signal), { maxWeightBytes: WORKER_MAX_WEIGHT_BYTES, signal })).weights;
 }
 
 export type BackendChoice = 'fastest' | 'slower' | 'asked' | 'only';
@@ -164,6 +188,8 @@ export type BackendChoice = 'fastest' | 'slower' | 'asked' | 'only';
  */
 async function gpuFor(config: MixtralConfig, backend: 'auto' | 'cpu' | 'webgpu', format?: WeightFormat): Promise<GpuChoice> {
   if (backend === 'cpu') return { reason: 'the CPU engine was asked for', choice: 'asked' };
+  // The WebGPU engine takes f32 and f16; q8 and q4 run on the CPU engine until its dequantizing kernels come.
+  if (format === 'q8' || format === 'q4') return { reason: `the WebGPU engine does not take ${format} weights yet`, choice: 'only' };
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
   if (!gpu) return { reason: 'this browser has no WebGPU', choice: 'only' };
   try {
@@ -180,7 +206,7 @@ async function gpuFor(config: MixtralConfig, backend: 'auto' | 'cpu' | 'webgpu',
     const choice: BackendChoice = software ? 'slower' : 'fastest';
     const lost = device.lost.then((info) => DeviceLostError.from(info));
     // The engine is set once the weights are on the device.
-    return { device, description: `WebGPU (${described})`, format, choice, opened: { engine: null as unknown as Engine, reason: null, meter, choice, lost } };
+    return { device, description: `WebGPU (${described})`, format, choice, opened: { engine: null as unknown as Engine, reason: null, meter, choice, lost, weights: { format: format ?? null, bytes: null } } };
   } catch (e) {
     return { reason: `WebGPU failed: ${(e as Error).message}`, choice: 'only' };
   }
@@ -208,6 +234,7 @@ export function modelInfo(model: Pick<Model, 'label' | 'config' | 'parameters'>,
     backendDescription: opened.reason ? `CPU (${opened.reason})` : opened.engine.description,
     backendChoice: opened.choice ?? 'only',
     hookNames: hookNames(model.config),
+    weights: opened.weights,
   };
 }
 

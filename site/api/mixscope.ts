@@ -12,6 +12,8 @@ import { compareRuns, type CompareInput, type Comparison } from './compare.ts';
 import { layerInput, type LayerInputOptions } from './layer-input.ts';
 import { moeLayerIndices } from '../../engine/family.ts';
 import type { RoutingAnalysis } from '../../engine/analysis/analyze-routing.ts';
+import type { WeightFormat } from '../../engine/footprint/formats.ts';
+import type { QuantRoutingRow } from '../../engine/quant/quant-routing.ts';
 import type { GenerationState, ModelInfo, Trace } from './types.ts';
 
 export interface MixscopeApi {
@@ -50,6 +52,12 @@ export interface MixscopeApi {
   experts(texts: string | number[] | (string | number[])[], options?: ExpertsRequestOptions & LongRequest): Promise<ExpertsResult>;
   /** The logit lens of every layer and position, and of each chosen expert's output. The CLI's `lens`. */
   lens(text: string | number[], options?: LensRequestOptions): Promise<LensResult>;
+  /**
+   * What f16, 8- and 4-bit weights do to routing on texts, against the model's weights in float32:
+   * loss change, next-token argmax agreement, per layer the share of tokens whose top-k set and
+   * first choice are unchanged. `bench/quant-routing.ts`'s measure, computed in the worker.
+   */
+  quantRouting(texts: { name: string; ids: number[] }[], options?: LongRequest & { formats?: WeightFormat[] }): Promise<QuantRoutingRow[]>;
   /** Activation or routing patching from a clean to a corrupted text. The CLI's `patch`. */
   patch(request: PatchRequest, options?: LongRequest): Promise<PatchOutcome>;
   /**
@@ -111,6 +119,7 @@ export function createMixscopeApi(client: MixscopeClient): MixscopeApi {
     experts: (texts, options) => client.experts(Array.isArray(texts) && texts.length > 0 && typeof texts[0] !== 'number' ? texts as (string | number[])[] : [texts as string | number[]], options),
     lens: (text, options) => client.lens(text, options),
     patch: (request, options) => client.patch(request, options),
+    quantRouting: (texts, options = {}) => client.quantRouting(texts, options.formats ?? ['q8', 'q4'], options),
     compare: (a, b) => compareRuns(client, a, b),
     stop: () => client.stop(),
     freshSeed,

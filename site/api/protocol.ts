@@ -11,6 +11,16 @@ import type { LoadPlan } from './load-plan.ts';
 import type { ExpertsReport, DocumentShares } from '../../engine/analysis/experts.ts';
 import type { LensLayer } from '../../engine/lens/logit-lens.ts';
 import type { PatchResult, PatchWhat } from '../../engine/patch/patching.ts';
+import type { WeightFormat } from '../../engine/footprint/formats.ts';
+import type { QuantRoutingRow } from '../../engine/quant/quant-routing.ts';
+
+/**
+ * The format the engine keeps the weights in (engine/footprint/formats.ts): one chosen, or 'auto',
+ * this device's default (f16 where it fits, else q8, else q4: device-plan.ts defaultWeightFormat).
+ * Either is sized first and refused with the numbers when it does not fit. Absent: the engine's
+ * own layout, unsized (float32 on the CPU; f16 or f32 on WebGPU).
+ */
+export type WeightChoice = WeightFormat | 'auto';
 
 /** Where the weights come from. */
 export type ModelSource =
@@ -124,7 +134,7 @@ export type PatchOutcome = PatchResult & { what: PatchWhat; cleanTokens: TokenIn
  * cancelled by 'cancel-load' or by a newer 'load'. Its messages carry its id.
  */
 export type ToWorker =
-  | { type: 'load'; id: number; source: ModelSource; backend: 'auto' | 'cpu' | 'webgpu' }
+  | { type: 'load'; id: number; source: ModelSource; backend: 'auto' | 'cpu' | 'webgpu'; weights?: WeightChoice }
   | { type: 'cancel-load'; id: number }
   | { type: 'generate'; id: number; prompt: string | number[]; options: GenerateRequestOptions }
   | { type: 'forward'; id: number; input: string | number[]; options: ForwardRequestOptions }
@@ -134,8 +144,10 @@ export type ToWorker =
   | { type: 'experts'; id: number; texts: (string | number[])[]; options: ExpertsRequestOptions }
   | { type: 'lens'; id: number; text: string | number[]; options: LensRequestOptions }
   | { type: 'patch'; id: number; request: PatchRequest }
+  /** What each weight format does to routing on these texts (engine/quant/quant-routing.ts), against f16, on the CPU in the worker. */
+  | { type: 'quant-routing'; id: number; texts: { name: string; ids: number[] }[]; formats: WeightFormat[] }
   /** Sizes a source and checks it against this engine before anything large is fetched (site/api/load-plan.ts). */
-  | { type: 'inspect'; id: number; source: ModelSource; backend: 'auto' | 'cpu' | 'webgpu' }
+  | { type: 'inspect'; id: number; source: ModelSource; backend: 'auto' | 'cpu' | 'webgpu'; weights?: WeightChoice }
   | { type: 'stop'; id: number };
 
 export type FromWorker =
@@ -159,5 +171,6 @@ export type FromWorker =
   | { type: 'experts-result'; id: number; result: ExpertsResult }
   | { type: 'lens-result'; id: number; result: LensResult }
   | { type: 'patch-result'; id: number; result: PatchOutcome }
+  | { type: 'quant-routing-result'; id: number; rows: QuantRoutingRow[] }
   | { type: 'inspect-result'; id: number; plan: LoadPlan }
   | { type: 'error'; id: number; name: string; message: string; code?: string };

@@ -3,7 +3,7 @@
 // ids) and returning what views draw (tokens as TokenInfo). Runs wherever the engine runs.
 import type { Engine } from '../../engine/engine.ts';
 import type { Model } from '../../engine/model.ts';
-import type { MixtralWeights } from '../../engine/weights.ts';
+import type { WeightMatrix } from '../../engine/cpu/stored-weights.ts';
 import { RequestError } from '../../engine/errors.ts';
 import { promptIds } from '../../engine/generation/prompt.ts';
 import { TokenTexts, specialIds, type TokenInfo } from '../../engine/generation/token-texts.ts';
@@ -19,7 +19,9 @@ type Progress = (done: number, total: number) => void;
  * What the instruments read of a model: its config and tokenizer, and for the lens its final norm
  * and lm_head: `head` where the worker keeps them apart (the weights live on the GPU), else the weights'.
  */
-export type ResearchModel = Pick<Model, 'config' | 'tokenizer'> & { weights: Pick<MixtralWeights, 'norm' | 'lm_head'> | null; head?: Pick<MixtralWeights, 'norm' | 'lm_head'> };
+/** The lens reads the final norm and lm_head: from the weights, or on WebGPU from the head the tab kept. */
+type LensWeights = { norm: Float32Array; lm_head: WeightMatrix };
+export type ResearchModel = Pick<Model, 'config' | 'tokenizer'> & { weights: LensWeights | null; head?: LensWeights };
 
 /** A text's tokens as views show them. */
 export function tokenInfos(model: Pick<Model, 'config' | 'tokenizer'>, ids: readonly number[]): TokenInfo[] {

@@ -1,6 +1,7 @@
 // The engine API notebook cells use (`mixscope` in a cell). The engine itself runs in a Web
 // Worker; this is the main-thread surface. Everything returned is plain data (typed arrays,
 // arrays, objects), shaped for viz/ views.
+import type { WeightFormat } from '../../engine/footprint/formats.ts';
 import type { MixtralConfig } from '../../engine/config.ts';
 import type { Intervention } from '../../engine/hooks/interventions.ts';
 import type { HookValue } from '../../engine/hooks/request.ts';
@@ -22,6 +23,8 @@ export interface ModelInfo {
   backendChoice: 'fastest' | 'slower' | 'asked' | 'only';
   /** Every concrete hook name of this model, in forward order. */
   hookNames: string[];
+  /** The format the weights were loaded in (null: the engine's own layout) and the bytes they hold (null: not measured). */
+  weights: { format: WeightFormat | null; bytes: number | null };
 }
 
 export interface GenerateOptions {

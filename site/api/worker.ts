@@ -13,15 +13,17 @@ import { DeviceLostError } from '../../engine/webgpu/gpu.ts';
 import { promptIds } from '../../engine/generation/prompt.ts';
 import { resolveHookNames } from '../../engine/hooks/request.ts';
 import { analyzeRouting } from '../../engine/analysis/analyze-routing.ts';
-import { checkpointSource, cpuFallback, openModelAndEngine, modelInfo, type OpenedEngine, type SiteModel } from './engine-host.ts';
+import { checkpointSource, cpuFallback, cpuWeightsOf, openModelAndEngine, modelInfo, type OpenedEngine, type SiteModel } from './engine-host.ts';
 import { planLoad } from './load-plan.ts';
 import { generationPayloads, namedHooks } from './generation-payloads.ts';
 import { runTrace } from './run-trace.ts';
 import { runExperts, runLens, runPatch } from './research.ts';
 import { yieldingEngine } from './yielding-engine.ts';
 import { lensHead } from '../../engine/lens/logit-lens.ts';
+import { quantRouting } from '../../engine/quant/quant-routing.ts';
 import { transferables } from './transferables.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
+import type { WeightFormat } from '../../engine/footprint/formats.ts';
 
 type Request = Exclude<ToWorker, { type: 'load' | 'cancel-load' | 'stop' }>;
 
@@ -99,7 +101,7 @@ const errorCode = (e: Error): string | undefined => {
 async function serve(msg: Request, engine: Engine | null, signal: AbortSignal): Promise<void> {
   if (msg.type === 'inspect') {
     // Sizes and limits before anything large is fetched; a stop aborts its requests.
-    post({ type: 'inspect-result', id: msg.id, plan: await planLoad(checkpointSource(msg.source, signal), msg.backend) });
+    post({ type: 'inspect-result', id: msg.id, plan: await planLoad(checkpointSource(msg.source, signal), msg.backend, msg.weights) });
     return;
   }
   if (!engine) throw new Error('no model is loaded yet');
@@ -128,6 +130,14 @@ async function serve(msg: Request, engine: Engine | null, signal: AbortSignal): 
   } else if (msg.type === 'trace') {
     const payload = await runTrace(engine, tokenizer, msg.text, msg.options);
     post({ type: 'trace-result', id: msg.id, payload }, payload.routing, payload.attention, payload.loss);
+  } else if (msg.type === 'quant-routing') {
+    // The CPU engine on the model's weights converted to each format, whatever engine is in use:
+    // a macrotask after each forward, so a stop gets in.
+    // Against the weights as loaded, in float32 (a 16-bit checkpoint's own values, exactly).
+    const rows = await quantRouting(model!.config, await cpuWeightsOf(model!, signal), msg.texts, msg.formats, {
+      reference: 'f32', signal, onStep: (done, total) => { post({ type: 'request-progress', id: msg.id, done, total }); return nextTask(); },
+    });
+    post({ type: 'quant-routing-result', id: msg.id, rows });
   } else if (msg.type === 'stats') {
     const meter = opened?.meter;
     post({ type: 'stats-result', id: msg.id, stats: { gpu: meter ? { liveBuffers: meter.liveBuffers, liveBytes: meter.liveBytes, created: meter.created } : null } });
@@ -160,9 +170,16 @@ async function load(msg: Extract<ToWorker, { type: 'load' }>): Promise<void> {
   loading = mine;
   const { signal } = mine.controller;
   try {
+    // A weight format (or 'auto') is sized first: refused with the numbers when it does not fit.
+    let format: WeightFormat | undefined;
+    if (msg.weights) {
+      const plan = await planLoad(checkpointSource(msg.source, signal), msg.backend, msg.weights);
+      if (plan.refusal || !plan.format) throw new Error(`Not opened: ${plan.refusal ?? 'no weight format fits here'}`);
+      format = plan.format;
+    }
     // On WebGPU the weights stream straight to the GPU; the tab never holds them.
     const { model: m, opened: o } = await openModelAndEngine(msg.source, msg.backend,
-      (p) => post({ type: 'progress', load: msg.id, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, file: p.file }), signal);
+      (p) => post({ type: 'progress', load: msg.id, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, file: p.file }), signal, format);
     if (signal.aborted) o.engine.dispose();
     signal.throwIfAborted();
     // Generations on the old model end at their next token; the swap waits for the queue.

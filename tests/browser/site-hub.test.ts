@@ -91,7 +91,8 @@ describe('the site opens models from the Hugging Face Hub', () => {
     const weights = hub.file('mixscope/tiny', 'model.safetensors').bytes.length;
     expect(plan).toContain('model.safetensors');
     expect(plan).toMatch(/Download\s*\d+(\.\d+)? MB/);
-    expect(plan).toContain('in memory on the CPU engine (f32');
+    // The CPU engine keeps the F16 checkpoint as stored (issue 17): the dialog's Automatic choice.
+    expect(plan).toContain('in memory on the CPU engine (f16');
     expect(hubRequests(mark).filter((q) => q.server === 'cdn' && q.method === 'GET')).toEqual([]);
     await page.screenshot({ path: path.join(SHOTS, 'open-hub-plan-1400.png') });
     // The catalog: real checkpoints with their numbers from the shipped configs.

@@ -35,7 +35,8 @@ describe('cli info: the footprint before a download', () => {
     expect(f.download_bytes).toBe(f.files.reduce((a: number, x: { bytes: number }) => a + x.bytes, 0));
     expect(f.stored_dtype).toBe('F16');
     expect(f.webgpu).toMatchObject({ format: 'f16', bytes: f.formats.f16.bytes, fits: true });
-    expect(f.cpu).toEqual({ format: 'f32', bytes: f.formats.f32.bytes });
+    // The CPU engine keeps a 16-bit checkpoint's matrices as stored (issue 17).
+    expect(f.cpu).toEqual({ format: 'f16', bytes: f.formats.f16.bytes });
   });
 
   it('a sharded Hub model: every shard with its size from the Hub', async () => {
