@@ -171,11 +171,13 @@ async function load(msg: Extract<ToWorker, { type: 'load' }>): Promise<void> {
   const { signal } = mine.controller;
   try {
     // A weight format (or 'auto') is sized first: refused with the numbers when it does not fit.
+    // Automatic with nothing that fits goes on without a format: the loader's own checks then say
+    // what is wrong (a config that lies about its files, or the tensor that crosses the limit).
     let format: WeightFormat | undefined;
     if (msg.weights) {
       const plan = await planLoad(checkpointSource(msg.source, signal), msg.backend, msg.weights);
-      if (plan.refusal || !plan.format) throw new Error(`Not opened: ${plan.refusal ?? 'no weight format fits here'}`);
-      format = plan.format;
+      if (plan.format && !plan.refusal) format = plan.format;
+      else if (msg.weights !== 'auto') throw new Error(`Not opened: ${plan.refusal ?? 'no weight format fits here'}`);
     }
     // On WebGPU the weights stream straight to the GPU; the tab never holds them.
     const { model: m, opened: o } = await openModelAndEngine(msg.source, msg.backend,
