@@ -5,6 +5,7 @@
 import { CONFIG_FILE, INDEX_FILE, SINGLE_FILE, TOKENIZER_FILE } from '../checkpoint/load.ts';
 import type { CheckpointSource } from '../checkpoint/source.ts';
 import { CheckpointError } from '../errors.ts';
+import { JSON_LIMITS, readJsonFile } from '../checkpoint/json-limits.ts';
 import { WEIGHT_FORMATS, type WeightFormat } from './formats.ts';
 import { weightFootprint, type WeightFootprint } from './footprint.ts';
 import { countTableParameters, moeTensorTable } from './moe-tensors.ts';
@@ -32,10 +33,9 @@ async function weightFiles(source: CheckpointSource, requireWeights: boolean): P
     if (!requireWeights) return [];
     throw new CheckpointError('missing-file', SINGLE_FILE, `no ${SINGLE_FILE} or ${INDEX_FILE} in ${source.label}`);
   }
-  let map: unknown;
-  try { map = (JSON.parse(await source.text(INDEX_FILE)) as { weight_map?: unknown }).weight_map; } catch (e) {
-    throw new CheckpointError('bad-index', INDEX_FILE, `not valid JSON (${(e as Error).message})`);
-  }
+  // Read with the loader's bounds (size, depth, string length): a hostile index fails as it does there.
+  const index = await readJsonFile(source, INDEX_FILE, JSON_LIMITS.index, 'bad-index');
+  const map: unknown = typeof index === 'object' && index !== null ? (index as { weight_map?: unknown }).weight_map : undefined;
   if (typeof map !== 'object' || map === null || Array.isArray(map)) throw new CheckpointError('bad-index', INDEX_FILE, 'missing "weight_map" object');
   const shards = [...new Set(Object.values(map as Record<string, unknown>))];
   if (!shards.every((s): s is string => typeof s === 'string')) throw new CheckpointError('bad-index', INDEX_FILE, 'a shard name is not a string');
@@ -55,10 +55,8 @@ export function guessStoredDtype(bytes: number, params: number, torchDtype: unkn
 /** `requireWeights: false` sizes a folder with config.json alone (the CLI's info); a load needs them. */
 export async function inspectCheckpoint(source: CheckpointSource, { requireWeights = true } = {}): Promise<CheckpointInspection> {
   if (!(await source.has(CONFIG_FILE))) throw new CheckpointError('missing-file', CONFIG_FILE, `no ${CONFIG_FILE} in ${source.label}`);
-  let config: Record<string, unknown>;
-  try { config = JSON.parse(await source.text(CONFIG_FILE)) as Record<string, unknown>; } catch (e) {
-    throw new CheckpointError('bad-config', CONFIG_FILE, `not valid JSON (${(e as Error).message})`);
-  }
+  // Read with the loader's bounds (size, depth, string length): a hostile config fails as it does there.
+  const config = await readJsonFile(source, CONFIG_FILE, JSON_LIMITS.config, 'bad-config') as Record<string, unknown>;
   if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new CheckpointError('bad-config', CONFIG_FILE, 'must be a JSON object');
   let table;
   try { table = moeTensorTable(config); } catch (e) { throw new CheckpointError('bad-config', CONFIG_FILE, (e as Error).message.replace(/^config\.json: /, '')); }

@@ -54,7 +54,7 @@ export async function planLoad(source: CheckpointSource, backend: 'auto' | 'cpu'
   const chosen = weights ? choices.find((c) => c.format === format) : undefined;
   const refusal = !runs
     ? `${inspection.modelType} models cannot be run by this engine (it runs ${MODEL_TYPES.join(', ')})`
-    : weights && !format ? `no weight format fits here: ${choices.at(-1)?.reason ?? 'none is offered'}`
+    : weights && !format ? (device.fit && !device.fit.fits ? device.fit.message : `no weight format fits here: ${choices.at(-1)?.reason ?? 'none is offered'}`)
       : chosen && !chosen.fits ? chosen.reason
         : device.fit && !device.fit.fits ? device.fit.message : null;
   return { inspection, device, choices, format, storedBytes, refusal };
