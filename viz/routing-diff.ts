@@ -16,8 +16,9 @@ export interface RoutingDiffOptions extends BaseOptions {
 type State = ViewState<DiffData, RoutingDiffOptions>;
 const BAR_H = 96, GAP = 16, LEFT = 40;
 
-/** Jaccard index of position t's top-k sets in the two runs at layer l. */
-function jaccardAt(d: DiffData, l: number, t: number): number {
+/** Jaccard index of position t's top-k sets in the two runs at layer l; null in a dense layer. */
+function jaccardAt(d: DiffData, l: number, t: number): number | null {
+  if (d.difference.layers[l] === null) return null;
   const A = new Set(choices(d.a.layers[l], d.a.topK, t).map((c) => c.expert)), B = new Set(choices(d.b.layers[l], d.b.topK, t).map((c) => c.expert));
   let both = 0;
   for (const e of A) if (B.has(e)) both++;
@@ -42,11 +43,17 @@ function draw(s: State): void {
   const bars = svg.selectAll<SVGGElement, number>('g.mx-diff-layer').data(diff.layers.map((_, l) => l), String)
     .join((enter) => { const g = enter.append('g').attr('class', 'mx-diff-layer'); g.append('rect').attr('class', 'mx-same'); g.append('rect').attr('class', 'mx-jac'); g.append('text'); return g; })
     .attr('transform', (l) => `translate(${x(l)},0)`)
-    .on('mouseenter mousemove', (event: MouseEvent, l) => s.tooltip.show([`layer ${l}`, `same top-${data.a.topK} set: ${(100 * diff.layers[l].same_set).toFixed(1)}% of positions`, `mean Jaccard ${diff.layers[l].jaccard.toFixed(3)}`, `same first choice: ${(100 * diff.layers[l].same_first).toFixed(1)}%`], event));
+    .on('mouseenter mousemove', (event: MouseEvent, l) => {
+      const d = diff.layers[l];
+      s.tooltip.show(d ? [`layer ${l}`, `same top-${data.a.topK} set: ${(100 * d.same_set).toFixed(1)}% of positions`, `mean Jaccard ${d.jaccard.toFixed(3)}`, `same first choice: ${(100 * d.same_first).toFixed(1)}%`]
+        : [`layer ${l} is dense: no router, nothing to compare`], event);
+    });
   const bw = x.bandwidth() / 2;
-  bars.select('rect.mx-same').attr('x', 0).attr('width', bw - 1).attr('y', (l) => y(diff.layers[l].same_set)).attr('height', (l) => y(0) - y(diff.layers[l].same_set)).attr('fill', '#0072B2');
-  bars.select('rect.mx-jac').attr('x', bw).attr('width', bw - 1).attr('y', (l) => y(diff.layers[l].jaccard)).attr('height', (l) => y(0) - y(diff.layers[l].jaccard)).attr('fill', '#E69F00');
-  bars.select('text').attr('x', x.bandwidth() / 2).attr('y', BAR_H - 2).attr('text-anchor', 'middle').attr('fill', '#333').text((l) => `L${l}`);
+  // A dense layer has no bars (and its label says so).
+  const same = (l: number) => diff.layers[l]?.same_set ?? 0, jac = (l: number) => diff.layers[l]?.jaccard ?? 0;
+  bars.select('rect.mx-same').attr('x', 0).attr('width', bw - 1).attr('y', (l) => y(same(l))).attr('height', (l) => y(0) - y(same(l))).attr('fill', '#0072B2');
+  bars.select('rect.mx-jac').attr('x', bw).attr('width', bw - 1).attr('y', (l) => y(jac(l))).attr('height', (l) => y(0) - y(jac(l))).attr('fill', '#E69F00');
+  bars.select('text').attr('x', x.bandwidth() / 2).attr('y', BAR_H - 2).attr('text-anchor', 'middle').attr('fill', '#333').text((l) => (diff.layers[l] ? `L${l}` : `L${l} dense`));
   svg.selectAll('text.mx-diff-title').data([null]).join('text').attr('class', 'mx-diff-title').attr('x', LEFT).attr('y', 9).attr('fill', '#1b1e23').attr('font-weight', 600)
     .text(() => {
       const full = 'per layer: same top-k set (blue), mean Jaccard (orange), 0 to 1';
@@ -66,11 +73,12 @@ function draw(s: State): void {
   const cells = diff.layers.flatMap((_, l) => Array.from({ length: T }, (_, t) => ({ l, t, j: jaccardAt(data, l, t) })));
   svg.selectAll<SVGRectElement, (typeof cells)[number]>('rect.mx-diff-cell').data(cells, (c) => `${c.l}:${c.t}`).join('rect').attr('class', 'mx-diff-cell')
     .attr('x', (c) => LEFT + c.t * cw).attr('y', (c) => gridTop + c.l * rh).attr('width', cw - 1).attr('height', rh - 1)
-    .attr('fill', (c) => (c.j === 1 ? '#f3f4f6' : color(0.35 + 0.65 * (1 - c.j))))
-    .attr('data-layer', (c) => c.l).attr('data-position', (c) => data.a.tokens[c.t].position).attr('data-changed', (c) => (c.j < 1 ? 1 : 0))
+    .attr('fill', (c) => (c.j === null ? '#fbfbfb' : c.j === 1 ? '#f3f4f6' : color(0.35 + 0.65 * (1 - c.j))))
+    .attr('data-layer', (c) => c.l).attr('data-position', (c) => data.a.tokens[c.t].position).attr('data-changed', (c) => (c.j !== null && c.j < 1 ? 1 : 0))
     .on('mouseenter mousemove', (event: MouseEvent, c) => {
       s.hover(data.a.tokens[c.t].position);
       const show = (r: DiffData['a'], label: string) => `${label}: ${JSON.stringify(r.tokens[c.t]?.text)} → ${choices(r.layers[c.l], r.topK, c.t).map((x) => `E${x.expert} ${x.weight.toFixed(2)}`).join(', ')}`;
+      if (c.j === null) { s.tooltip.show([`position ${c.t} · layer ${c.l} is dense: no router, nothing to compare`], event); return; }
       s.tooltip.show([`position ${c.t} · layer ${c.l}${c.j < 1 ? ' · route changed' : ''}`, show(data.a, data.labels?.[0] ?? 'A'), show(data.b, data.labels?.[1] ?? 'B'), `Jaccard ${c.j.toFixed(2)}`], event);
     });
 }
@@ -89,7 +97,7 @@ export function createRoutingDiff(data: DiffData, options: Partial<RoutingDiffOp
     draw, highlight,
     rows: (d) => d.difference.layers.flatMap((L, layer) => Array.from({ length: d.difference.tokens }, (_, t) => ({
       layer, position: t, text_a: d.a.tokens[t].text, text_b: d.b.tokens[t]?.text ?? '', experts_a: choices(d.a.layers[layer], d.a.topK, t).map((c) => c.expert).join(' '),
-      experts_b: choices(d.b.layers[layer], d.b.topK, t).map((c) => c.expert).join(' '), jaccard: jaccardAt(d, layer, t), same_set_layer: L.same_set, jaccard_layer: L.jaccard,
+      experts_b: choices(d.b.layers[layer], d.b.topK, t).map((c) => c.expert).join(' '), jaccard: jaccardAt(d, layer, t) ?? '', same_set_layer: L?.same_set ?? '', jaccard_layer: L?.jaccard ?? '',
     }))),
     svg: (s) => s.body.querySelector('svg'),
   }, data, o);

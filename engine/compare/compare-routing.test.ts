@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compareRouting, jaccard } from './compare-routing.ts';
 import { CpuEngine } from '../cpu/engine.ts';
-import { layerRouting, routingHooks, type RoutingData } from '../routing/routing.ts';
+import { denseLayerRouting, layerRouting, routingHooks, type RoutingData } from '../routing/routing.ts';
 import { randomWeights, tinyConfig } from '../../tests/helpers/random-model.ts';
 
 const tokens = (n: number) => Array.from({ length: n }, (_, i) => ({ id: i, text: `${i}`, piece: `${i}`, position: i, generated: false }));
@@ -17,9 +17,9 @@ describe('comparing two runs\' routing', () => {
     const b = routing([[1, 0, 2, 0, 3, 0], [0, 1, 0, 1, 0, 1]], 2);
     const d = compareRouting(a, b);
     expect(d.tokens).toBe(3);
-    expect(d.layers[0].same_set).toBeCloseTo(1 / 3, 12);        // {0,1} = {1,0}
-    expect(d.layers[0].jaccard).toBeCloseTo((1 + 1 / 3 + 0) / 3, 12);
-    expect(d.layers[0].same_first).toBeCloseTo(1 / 3, 12); // token 1: 2 first in both
+    expect(d.layers[0]!.same_set).toBeCloseTo(1 / 3, 12);        // {0,1} = {1,0}
+    expect(d.layers[0]!.jaccard).toBeCloseTo((1 + 1 / 3 + 0) / 3, 12);
+    expect(d.layers[0]!.same_first).toBeCloseTo(1 / 3, 12); // token 1: 2 first in both
     expect(d.layers[1]).toEqual({ same_set: 1, jaccard: 1, same_first: 1 });
     expect(d.changed).toEqual([[], [0], [0]]);
     expect(jaccard(new Set([1, 2]), new Set([2, 3]))).toBeCloseTo(1 / 3, 12);
@@ -34,12 +34,22 @@ describe('comparing two runs\' routing', () => {
       return { tokens: tokens(ids.length), experts: c.num_local_experts, topK: c.num_experts_per_tok, layers: layerRouting(c, r.hooks) };
     };
     const plain = await run();
-    expect(compareRouting(plain, await run()).layers.every((l) => l.same_set === 1)).toBe(true);
+    expect(compareRouting(plain, await run()).layers.every((l) => l?.same_set === 1)).toBe(true);
     const forced = await run([{ kind: 'force_experts', layer: 1, experts: [2, 3], positions: [2] }] as never);
     const d = compareRouting(plain, forced);
     const wasSame = Array.from(plain.layers[1].indices.subarray(4, 6)).sort().join() === '2,3';
     expect(d.changed[2].includes(1)).toBe(!wasSame);
     expect(d.changed[0]).toEqual([]);
     expect(d.changed[1]).toEqual([]);
+  });
+
+  it('a dense layer (no router in either run) is null and changes no position', () => {
+    const a = routing([[0, 1, 2, 3], [0, 1, 0, 1]], 2), b = routing([[0, 1, 2, 3], [1, 2, 0, 1]], 2);
+    a.layers[1] = denseLayerRouting();
+    b.layers[1] = denseLayerRouting();
+    const d = compareRouting(a, b);
+    expect(d.layers[0]).toEqual({ same_set: 1, jaccard: 1, same_first: 1 });
+    expect(d.layers[1]).toBeNull();
+    expect(d.changed).toEqual([[], []]);
   });
 });

@@ -4,7 +4,8 @@
 //
 // Per layer: the share of positions whose top-k sets are the same (as sets: order and weights
 // aside), the mean Jaccard index |A ∩ B| / |A ∪ B| of the sets, and the share with the same first
-// choice. Per position: the layers where the set changed.
+// choice. Per position: the layers where the set changed. A dense layer (Qwen's mlp_only_layers)
+// routes nothing in either run: its entry is null, as `analyze` gives it, and it changes nothing.
 import type { RoutingData } from '../routing/routing.ts';
 
 export interface LayerDifference {
@@ -19,7 +20,8 @@ export interface LayerDifference {
 export interface RoutingDifference {
   /** Positions compared: those both runs have. */
   tokens: number;
-  layers: LayerDifference[];
+  /** Per layer; null for a dense layer (no router in either run). */
+  layers: (LayerDifference | null)[];
   /** Per position, the layers whose top-k set differs between the runs. */
   changed: number[][];
 }
@@ -42,7 +44,8 @@ export function compareRouting(a: Pick<RoutingData, 'layers' | 'topK' | 'tokens'
   const T = Math.min(a.tokens.length, b.tokens.length);
   const L = Math.min(a.layers.length, b.layers.length);
   const changed: number[][] = Array.from({ length: T }, () => []);
-  const layers = Array.from({ length: L }, (_, l): LayerDifference => {
+  const layers = Array.from({ length: L }, (_, l): LayerDifference | null => {
+    if (a.layers[l].dense || b.layers[l].dense) return null;
     let same = 0, jac = 0, first = 0;
     for (let t = 0; t < T; t++) {
       const A = setOf(a.layers[l].indices, a.topK, t), B = setOf(b.layers[l].indices, b.topK, t);

@@ -88,12 +88,12 @@ describe('the site\'s research members', () => {
     const iv = [{ kind: 'ablate_experts' as const, layer: 1, experts: [first] }];
     const r = await compareRuns(tracer, 'hello world hello', { text: 'hello world hello', interventions: iv });
     expect(r.labels).toEqual(['hello world hello', 'hello world hello + 1 intervention']);
-    expect(r.difference.layers[0].same_set).toBe(1);
-    expect(r.difference.layers[1].same_set).toBeLessThan(1);
+    expect(r.difference.layers[0]!.same_set).toBe(1);
+    expect(r.difference.layers[1]!.same_set).toBeLessThan(1);
     expect(r.difference.changed[1]).toContain(1);
     expect(r.difference.changed[0]).not.toContain(0);
     const again = await compareRuns(tracer, r.a, r.a);
-    expect(again.difference.layers.every((l) => l.same_set === 1)).toBe(true);
+    expect(again.difference.layers.every((l) => l?.same_set === 1)).toBe(true);
   });
 
   it('a stop reaches a long request between two forwards, on the CPU engine too (the worker\'s yielding engine)', async () => {
