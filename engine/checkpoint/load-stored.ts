@@ -81,9 +81,12 @@ export async function loadStoredCheckpoint(source: CheckpointSource, options: St
     admitted += n;
   };
   // A dense layer (Qwen's mlp_only_layers, decoder_sparse_step) has no router and no experts.
-  const layers = Array.from({ length: config.num_hidden_layers }, (_, l) => (isMoeLayer(config.family, l)
+  // Made as their first tensor arrives: by then readTensors has checked the config's counts
+  // against the files, so a config claiming 1e8 layers or 5e7 experts allocates nothing for them.
+  const layers: CpuWeights['layers'] = [];
+  const layerAt = (l: number) => (layers[l] ??= (isMoeLayer(config.family, l)
     ? { experts: Array.from({ length: config.num_local_experts }, () => ({})) }
-    : { experts: [], gate: new Float32Array(0) })) as unknown as CpuWeights['layers'];
+    : { experts: [], gate: new Float32Array(0) }) as unknown as CpuWeights['layers'][number]);
   const model: Partial<CpuWeights> = {};
   const found = new Set<string>();
   const report: Partial<TensorReadReport> = {};
@@ -95,14 +98,14 @@ export async function loadStoredCheckpoint(source: CheckpointSource, options: St
     if (format && !isFull(t.name)) {
       if (s.scope === 'layer' && (s.field === 'experts_input_linear' || s.field === 'experts_output_linear')) {
         // Granite's fused experts: each expert's slices converted now, the fused tensor let go.
-        convertFused(config, layers[s.layer], s.field, value, format);
+        convertFused(config, layerAt(s.layer), s.field, value, format);
         continue;
       }
       value = convertMatrix(value, s.shape[0], s.shape[1], format);
     }
     if (s.scope === 'model') (model as Record<string, unknown>)[s.field] = value;
-    else if (s.scope === 'layer') (layers[s.layer] as unknown as Record<string, unknown>)[s.field] = value;
-    else (layers[s.layer].experts[s.expert] as Record<string, unknown>)[s.field] = value;
+    else if (s.scope === 'layer') (layerAt(s.layer) as unknown as Record<string, unknown>)[s.field] = value;
+    else (layerAt(s.layer).experts[s.expert] as Record<string, unknown>)[s.field] = value;
   }
   const { plan, dtypeBytes, unusedTensors, unusedCount } = report as TensorReadReport;
   checkAllPresent(config, plan, (name) => found.has(name), found.size);

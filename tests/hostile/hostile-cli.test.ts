@@ -128,7 +128,8 @@ describe('misuse of the CLI', () => {
 
   it('--max-tokens past the context: finish "context" in --json, and one line on stderr that says --max-tokens was cut', async () => {
     // The model reads 32 positions; "hello" is 2 tokens with <s>, so 30 are left of the 600 asked.
-    const json = await cli(['generate', '--model', model, '--prompt', 'hello', '--max-tokens', '600', '--temperature', '1', '--seed', '2', '--json']);
+    // Seed 1: a continuation that samples no end-of-sequence token before the window is full.
+    const json = await cli(['generate', '--model', model, '--prompt', 'hello', '--max-tokens', '600', '--temperature', '1', '--seed', '1', '--json']);
     expect(json.code, json.stderr).toBe(0);
     const out = JSON.parse(json.stdout);
     expect(out.finish).toBe('context');
