@@ -11,9 +11,12 @@ const [dir, format, idsText] = process.argv.slice(2);
 let peakArrayBuffers = 0;
 const sample = () => { peakArrayBuffers = Math.max(peakArrayBuffers, process.memoryUsage().arrayBuffers); };
 const started = Date.now();
+// Sampled as each tensor is handed over, after a collection (the parent runs this with --expose-gc):
+// what the loader keeps alive, not what the collector has yet to free.
+const collect = (globalThis as { gc?: () => void }).gc;
 const model = await loadNodeWebGpuModel(directorySource(dir), {
   weights: format as 'f16',
-  onProgress: sample,
+  onTensor: () => { collect?.(); sample(); },
 });
 const loadMs = Date.now() - started;
 sample();
