@@ -25,7 +25,7 @@ import { DEFAULT_MODEL_DIR } from '../engine/cli/commands.ts';
 import { directorySource } from '../engine/node.ts';
 import { registerWgslLoader, requestNodeGpuDevice } from '../engine/node-webgpu.ts';
 import { isWeightFormat, type WeightFormat } from '../engine/footprint/formats.ts';
-import { MEASURED, MODES, REWIND, WARMUP, decodeAt, promptOf, type PositionFigures } from './decode.ts';
+import { MEASURED, MODES, REWIND, WARMUP, decodeAt, decodeModesAt, promptOf, type PositionFigures } from './decode.ts';
 import { adapterFacts, describeAdapter, isRealGpu, modelTargets } from './targets.ts';
 
 const POSITIONS = [16, 480] as const;
@@ -89,20 +89,19 @@ async function main() {
     await s.forward(promptOf(p, c.vocab_size), { output: 'token' });
     sessions.set(p, s);
   }
-  for (const [name, mode] of Object.entries(MODES)) {
-    const entry: Record<string, unknown> = {};
-    for (const p of positions) {
-      log(`${name} near ${p}`);
-      const { figures, counters, gpuReadings } = await decodeAt(gpu, sessions.get(p)!, p, mode, o);
-      entry[`near_${p}`] = figures;
+  for (const name of Object.keys(MODES)) modes[name] = {};
+  for (const p of positions) {
+    log(`every mode in turns near ${p}`);
+    const byMode = await decodeModesAt(gpu, sessions.get(p)!, p, MODES, o);
+    for (const [name, { figures, counters, gpuReadings }] of Object.entries(byMode)) {
+      modes[name][`near_${p}`] = figures;
       readings.push(...gpuReadings);
       if (p === positions[0] && counters) {
         const { scopes, ...rest } = counters;
-        entry.counters = rest;
-        entry.error_scopes_awaited = scopes;
+        modes[name].counters = rest;
+        modes[name].error_scopes_awaited = scopes;
       }
     }
-    modes[name] = entry;
   }
   for (const s of sessions.values()) s.dispose();
   result.modes = modes;
@@ -132,7 +131,12 @@ async function main() {
     return (await decodeAt(e, s, positions[0], MODES[name], opts)).figures;
   };
   log('CPU engine');
-  result.cpu = { no_hooks: { near_16: await at16(cpu, 'no_hooks') }, every_hook: { near_16: await at16(cpu, 'every_hook') } };
+  {
+    using s = cpu.createSession();
+    await s.forward(promptOf(positions[0], c.vocab_size), { output: 'token' });
+    const byMode = await decodeModesAt(cpu, s, positions[0], { no_hooks: MODES.no_hooks, every_hook: MODES.every_hook }, short);
+    result.cpu = { no_hooks: { near_16: byMode.no_hooks.figures }, every_hook: { near_16: byMode.every_hook.figures } };
+  }
   let workgroup: PositionFigures | null = null;
   if (gpu.kernels.subgroups) {
     log('workgroup-reduction kernels');

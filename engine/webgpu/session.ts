@@ -53,8 +53,13 @@ export class GpuSession implements EngineSession {
   private picked = false;
   /** Bumped when a call fails after later calls were submitted: they are then refused. */
   private epoch = 0;
-  /** The last call's plan, as a key: the same key plans nothing new (a warm call). */
-  private lastPlan = '';
+  /**
+   * The plans (by key) already checked inside error scopes. A call whose shapes, hooks and outputs
+   * were checked once creates nothing new to check, so it skips the scopes: a generation that
+   * alternates between requests (the site's hooks, a notebook's) stays warm. Bounded; cleared when
+   * a call fails.
+   */
+  private readonly checkedPlans = new Set<string>();
   private calls = 0;
   private readonly ring: { buffer: GPUBuffer | null; busy: Promise<unknown> }[] = Array.from({ length: RING }, () => ({ buffer: null, busy: Promise.resolve() }));
   private timing: { querySet: GPUQuerySet; resolve: GPUBuffer; count: number } | null = null;
@@ -156,8 +161,9 @@ export class GpuSession implements EngineSession {
     const timed: Timestamps | undefined = e.profile ? 'each' : e.timestamps ? 'all' : undefined;
     const sampled = request.sample ? { ...request.sample, draw: 0 } : null; // the draw is in the step uniform
     const key = JSON.stringify([T, rows, this.capacity, splits, output, nCand, sampled, request.hooks ?? null, interventions, timed ?? null]);
-    const cold = key !== this.lastPlan || grow.length > 0 || capture.syncs;
-    this.lastPlan = key;
+    const cold = !this.checkedPlans.has(key) || grow.length > 0 || capture.syncs;
+    if (this.checkedPlans.size >= 64) this.checkedPlans.clear();
+    this.checkedPlans.add(key);
     const epoch = this.epoch;
     const uncaught = e.uncapturedErrors;
 
@@ -208,7 +214,7 @@ export class GpuSession implements EngineSession {
         if (e.uncapturedErrors !== uncaught) throw new GpuError(`forward: WebGPU error: ${e.lastUncapturedError}`);
         if (this.epoch !== epoch) throw new RequestError('an earlier call of this session failed, so this one (submitted before that was known) was discarded');
       } catch (err) {
-        if (this.epoch === epoch) { this.epoch++; this.length = Math.min(this.length, pos0); this.picked = false; this.lastPlan = ''; }
+        if (this.epoch === epoch) { this.epoch++; this.length = Math.min(this.length, pos0); this.picked = false; this.checkedPlans.clear(); }
         throw err;
       }
       const read = performance.now();
