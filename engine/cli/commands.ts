@@ -5,7 +5,12 @@ import { totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { readCheckpointSummary } from '../node.ts';
-import { float32Weights, loadModel, loadStoredModel, type Model, type StoredModel } from '../model.ts';
+import { loadModel, loadStoredModel, type Model, type StoredModel } from '../model.ts';
+import type { CheckpointSource } from '../checkpoint/source.ts';
+import { readModelFiles } from '../checkpoint/checkpoint-files.ts';
+import type { MixtralConfig } from '../config.ts';
+import { lensHeadKeeper, type LensWeights } from '../lens/head-keeper.ts';
+import type { LensHeadWeights } from '../lens/logit-lens.ts';
 import { cliSource, loadCliModel, isModelDirectory } from './model-source.ts';
 import { footprintReport } from './footprint-report.ts';
 import { parseConfig } from '../config.ts';
@@ -70,8 +75,33 @@ export function requireTokenizer(dir: string, tokenizer: MixscopeTokenizer | nul
  */
 const MAX_WEIGHT_BYTES = totalmem();
 
-/** What the CLI loads: float32 weights for WebGPU (and --weights f32), else weights at stored width or converted. */
-export type CliModel = Model | StoredModel;
+/**
+ * What the CLI loads: for the CPU engine the weights at stored width or converted (float32 with
+ * --weights f32); for WebGPU config.json and tokenizer.json only, the weights left in their files
+ * until createEngine streams them to the device (StreamedCliModel).
+ */
+export type CliModel = Model | StoredModel | StreamedCliModel;
+
+/**
+ * A model bound for the WebGPU engine: its weights go from the source to the GPU one tensor at a
+ * time when the engine is made (the process never holds the model); the final norm and lm_head
+ * are kept in float32 on the way for the logit lens (`head`, set by createEngine).
+ */
+export interface StreamedCliModel {
+  streamed: true;
+  source: CheckpointSource;
+  config: MixtralConfig;
+  tokenizerJson: unknown | null;
+  tokenizer: MixscopeTokenizer | null;
+  head: LensWeights | null;
+}
+
+/** The norm and lm_head the logit lens reads: the CPU model's own, or those kept as the weights streamed to the GPU. */
+export function lensWeights(model: CliModel): LensHeadWeights {
+  if (!('streamed' in model)) return model.weights;
+  if (!model.head) throw new Error('the lens head is kept when the engine is made: call createEngine first');
+  return model.head;
+}
 
 function backendFlag(values: Values): 'cpu' | 'webgpu' {
   const backend = values.backend ?? 'cpu';
@@ -83,15 +113,19 @@ function backendFlag(values: Values): 'cpu' | 'webgpu' {
  * A directory on disk, or a Hugging Face Hub model through its cache (see model-source.ts). On
  * the CPU engine the matrices stay at their stored width (F16/BF16 rows decoded as the engine
  * computes, bit for bit the float32 results), so memory is about the file's size; --weights
- * converts each matrix as it arrives (q8, q4, f16), or reads them as float32 (f32). WebGPU
- * uploads float32 weights in the format --weights names.
+ * converts each matrix as it arrives (q8, q4, f16), or reads them as float32 (f32). For WebGPU
+ * only config.json and tokenizer.json are read here: createEngine streams the weights.
  */
 export async function load(values: Values, { needTokenizer }: { needTokenizer: boolean }): Promise<{ dir: string; model: CliModel }> {
   const dir = modelDir(values);
   const format = weightsFlag(values), backend = backendFlag(values);
   const options = { maxWeightBytes: MAX_WEIGHT_BYTES };
   const model = await loadCliModel(dir, values.token, async (source): Promise<CliModel> => {
-    if (backend === 'webgpu' || format === 'f32') return loadModel(source, options);
+    if (backend === 'webgpu') {
+      const { config, tokenizerJson } = await readModelFiles(source);
+      return { streamed: true, source, config, tokenizerJson, tokenizer: tokenizerJson ? new MixscopeTokenizer(tokenizerJson) : null, head: null };
+    }
+    if (format === 'f32') return loadModel(source, options);
     return loadStoredModel(source, { ...options, format });
   });
   if (needTokenizer) requireTokenizer(dir, model.tokenizer);
@@ -112,8 +146,9 @@ async function summary(values: Values) {
     const tokenizerJson = (await source.has(TOKENIZER_FILE)) ? JSON.parse(await source.text(TOKENIZER_FILE)) as unknown : null;
     return { dir, config, tokenizerJson, files: [CONFIG_FILE, ...(tokenizerJson !== null ? [TOKENIZER_FILE] : [])], dtypeBytes: {} };
   }
-  // The summary reads no weights' values: load them as stored, whatever --weights says.
-  const { model } = await load({ ...values, weights: undefined }, { needTokenizer: false });
+  // The summary reads no weights' values: load them as stored, whatever --weights and --backend say.
+  const { model } = await load({ ...values, weights: undefined, backend: 'cpu' }, { needTokenizer: false });
+  if ('streamed' in model) throw new Error('unreachable: the CPU load reads the weights');
   return { dir, config: model.config, tokenizerJson: model.tokenizerJson, files: model.files, dtypeBytes: model.dtypeBytes };
 }
 
@@ -123,10 +158,16 @@ async function summary(values: Values) {
  */
 export const webgpuOptions = (format: WeightFormat | undefined): WebGpuEngineOptions => (format ? { weights: format } as { weights?: WeightFormat } as WebGpuEngineOptions : {});
 
+/** The engine `model` was loaded for: the CPU engine on its weights, or WebGPU with the weights streamed from their files. */
 export async function createEngine(values: Values, model: CliModel): Promise<Engine> {
-  if (backendFlag(values) === 'cpu') return new CpuEngine(model.config, model.weights);
-  const { createNodeWebGpuEngine } = await import('../node-webgpu.ts');
-  return createNodeWebGpuEngine(model.config, float32Weights(model), model.dtypeBytes, webgpuOptions(weightsFlag(values)));
+  if (!('streamed' in model)) return new CpuEngine(model.config, model.weights);
+  const { loadNodeWebGpuModel } = await import('../node-webgpu.ts');
+  const keeper = lensHeadKeeper(model.config);
+  const { engine } = await loadNodeWebGpuModel(model.source, {
+    ...webgpuOptions(weightsFlag(values)), files: { config: model.config, tokenizerJson: model.tokenizerJson }, onTensor: keeper.onTensor,
+  });
+  model.head = keeper.head();
+  return engine;
 }
 
 /** (T, N) row-major -> T rows of N. */

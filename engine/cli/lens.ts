@@ -2,7 +2,7 @@
 // (engine/lens/logit-lens.ts).
 import type { CliArgs } from './args.ts';
 import { UsageError, parseIds } from './args.ts';
-import { createEngine, load, requireTokenizer } from './commands.ts';
+import { createEngine, lensWeights, load, requireTokenizer } from './commands.ts';
 import { promptIds } from '../generation/prompt.ts';
 import { lensHead, logitLens } from '../lens/logit-lens.ts';
 import { positiveInt } from './research-args.ts';
@@ -15,7 +15,7 @@ export async function lens(values: CliArgs['values'], out: (line: string) => voi
   if (top > model.config.vocab_size) throw new UsageError(`--top must be at most the vocabulary size (${model.config.vocab_size})`);
   const engine = await createEngine(values, model);
   try {
-    out(JSON.stringify(await logitLens(engine, lensHead(model.config, model.weights), ids, { top, tokenizer: model.tokenizer })) + '\n');
+    out(JSON.stringify(await logitLens(engine, lensHead(model.config, lensWeights(model)), ids, { top, tokenizer: model.tokenizer })) + '\n');
   } finally {
     engine.dispose();
   }

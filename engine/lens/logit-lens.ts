@@ -25,7 +25,10 @@ export interface LensHead { norm: Float32Array; lm_head: Float32Array; eps: numb
  * The lens's head from a model's weights; an lm_head kept at stored width or quantized is decoded
  * to float32 once (the values the engine's own lm_head product reads).
  */
-export function lensHead(c: MixtralConfig, w: Pick<MixtralWeights, 'norm'> & { lm_head: WeightMatrix }): LensHead {
+/** The weights the lens reads: the final norm and lm_head (any matrix format: rows are read as float32). */
+export type LensHeadWeights = Pick<MixtralWeights, 'norm'> & { lm_head: WeightMatrix };
+
+export function lensHead(c: MixtralConfig, w: LensHeadWeights): LensHead {
   const D = c.hidden_size, V = c.vocab_size;
   let lm = w.lm_head;
   if (!(lm instanceof Float32Array)) {

@@ -14,12 +14,10 @@ import { convertWeights } from '../../engine/quant/quantize-weights.ts';
 import { weightsBytesHeld, type CpuWeights, type WeightMatrix } from '../../engine/cpu/stored-weights.ts';
 import { WORKER_MAX_WEIGHT_BYTES } from './load-plan.ts';
 import type { MixtralConfig } from '../../engine/config.ts';
-import type { MixtralWeights } from '../../engine/weights.ts';
 import { MixscopeTokenizer } from '../../engine/tokenizer.ts';
 import { countParameters } from '../../engine/params.ts';
 import { readModelFiles } from '../../engine/checkpoint/checkpoint-files.ts';
-import { decodeInto, DTYPE_BYTES } from '../../engine/checkpoint/dtype.ts';
-import type { StoredTensor } from '../../engine/checkpoint/tensor-reader.ts';
+import { lensHeadKeeper } from '../../engine/lens/head-keeper.ts';
 import { CheckpointError } from '../../engine/errors.ts';
 import type { WeightFormat } from '../../engine/footprint/formats.ts';
 import { urlSource, filesSource, type CheckpointSource } from '../../engine/checkpoint/index.ts';
@@ -134,15 +132,9 @@ type GpuChoice =
 /** The streamed load onto `gpu`'s device; the norm and lm_head (embed_tokens when tied) kept in float32 for the lens. */
 async function streamToGpu(source: ModelSource, src: CheckpointSource, files: { config: MixtralConfig; tokenizerJson: unknown | null }, gpu: Extract<GpuChoice, { device: GPUDevice }>, onProgress: (p: LoadProgress) => void, signal?: AbortSignal): Promise<SiteModel> {
   const { loadWebGpuModel } = await import('../../engine/webgpu/load.ts');
-  const head: Partial<Pick<MixtralWeights, 'norm' | 'lm_head'>> = {};
-  const lmHead = files.config.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
-  const keep = (t: StoredTensor) => {
-    const f32 = () => { const out = new Float32Array(t.bytes.length / DTYPE_BYTES[t.dtype]); decodeInto(t.bytes, t.dtype, out, 0); return out; };
-    if (t.name === 'model.norm.weight') head.norm = f32();
-    else if (t.name === lmHead) head.lm_head = f32();
-  };
+  const keeper = lensHeadKeeper(files.config);
   const streamed = await loadWebGpuModel(src, async () => ({ device: gpu.device, description: gpu.description }),
-    { weights: gpu.format, signal, onProgress, onTensor: keep, files });
+    { weights: gpu.format, signal, onProgress, onTensor: keeper.onTensor, files });
   // Files still on their way into the cache finish before the model is reported open.
   if ('settled' in src) await (src as CachedHubSource).settled();
   if (signal?.aborted) streamed.engine.dispose();
@@ -152,7 +144,7 @@ async function streamToGpu(source: ModelSource, src: CheckpointSource, files: { 
   return {
     label, config: streamed.config, tokenizerJson: streamed.tokenizerJson, dtypeBytes: streamed.dtypeBytes,
     tokenizer: streamed.tokenizerJson ? new MixscopeTokenizer(streamed.tokenizerJson) : null,
-    parameters: countParameters(streamed.config), weights: null, head: head as Pick<MixtralWeights, 'norm' | 'lm_head'>, source,
+    parameters: countParameters(streamed.config), weights: null, head: keeper.head(), source,
     files: [], unusedTensors: [], unusedCount: 0,
   } as SiteModel;
 }
