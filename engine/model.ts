@@ -53,9 +53,3 @@ export async function loadStoredModel(source: CheckpointSource, options: StoredL
 export function isFloat32Model(model: Model | StoredModel): model is Model {
   return !('heldBytes' in model);
 }
-
-/** The float32 weights of a model loaded with loadModel; a stored-width model is refused by name. */
-export function float32Weights(model: Model | StoredModel): MixtralWeights {
-  if (!isFloat32Model(model)) throw new Error(`${model.label} was loaded at stored width for the CPU engine; this needs it loaded as float32 (loadModel)`);
-  return model.weights;
-}
