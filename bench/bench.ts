@@ -18,19 +18,36 @@
 // (F16) that is about 2 bytes x 5.2 M active parameters = 10 MB per token; at 1 TB/s of memory
 // bandwidth the ceiling would be ~100k tokens/s, so real-GPU decode of a model this small is bound
 // by launch overhead: 39 dispatches in one compute pass per token, submitted without a host wait.
+// In q8 the matrices take 1.0625 bytes a weight, in q4 0.625: `weight_bytes_per_token` counts the
+// format's bytes, and `weight_gb_per_s` is that times the decode rate (no hooks, near 16).
 import { loadModelDirectory } from '../engine/node.ts';
 import { CpuEngine } from '../engine/cpu/engine.ts';
 import type { Engine } from '../engine/engine.ts';
 import { DEFAULT_MODEL_DIR } from '../engine/cli/commands.ts';
 import { directorySource } from '../engine/node.ts';
 import { registerWgslLoader, requestNodeGpuDevice } from '../engine/node-webgpu.ts';
-import { isWeightFormat, type WeightFormat } from '../engine/footprint/formats.ts';
+import { isWeightFormat, matrixBytes, type WeightFormat } from '../engine/footprint/formats.ts';
+import type { MixtralConfig } from '../engine/config.ts';
 import { MEASURED, MODES, REWIND, WARMUP, decodeAt, decodeModesAt, promptOf, type PositionFigures } from './decode.ts';
 import { adapterFacts, describeAdapter, isRealGpu, modelTargets } from './targets.ts';
 
 const POSITIONS = [16, 480] as const;
 const PREFILL = 128;
 const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
+
+/**
+ * Weight bytes one decode token reads in `format`: per layer q, k, v, o, the router (f32) and the
+ * K chosen experts (and a shared expert), then lm_head; norms and the embedding row are noise.
+ * Every layer is counted as sparse.
+ */
+function weightBytesPerToken(c: MixtralConfig, format: WeightFormat): number {
+  const D = c.hidden_size, F = c.intermediate_size, q = c.num_attention_heads * c.head_dim, kv = c.num_key_value_heads * c.head_dim;
+  const m = (rows: number, cols: number) => matrixBytes(format, rows, cols);
+  const expert = (f: number) => 2 * m(f, D) + m(D, f);
+  const Fs = c.family.shared_expert_intermediate_size ?? 0;
+  const layer = m(q + 2 * kv, D) + m(D, q) + 4 * c.num_local_experts * D + c.num_experts_per_tok * expert(F) + (Fs ? expert(Fs) : 0);
+  return c.num_hidden_layers * layer + m(c.vocab_size, D);
+}
 
 async function main() {
   const quick = process.argv.includes('--quick');
@@ -45,10 +62,11 @@ async function main() {
   if (asked !== undefined && !isWeightFormat(asked)) throw new Error(`--weights takes f32, f16, q8 or q4, not ${JSON.stringify(asked)}`);
   const format: WeightFormat | undefined = asked;
   if (process.argv.includes('--scale')) {
-    if (format && format !== 'f16') throw new Error(`--scale runs F16 weights; the WebGPU engine has no ${format} kernels yet`);
+    if (format === 'f32') throw new Error('--scale runs f16, q8 or q4 weights (a Mixtral-8x7B layer in f32 is 1.6 GB)');
     const { scaleBench, MIXTRAL_8X7B } = await import('./scale.ts');
+    // Asked for what f16 needs (more than q8/q4), so the 512 MiB roof buffer fits in every format.
     const { device, adapter } = await requestNodeGpuDevice(MIXTRAL_8X7B, 'f16');
-    const out = await scaleBench(device, adapterFacts(adapter), { runs: quick ? 2 : 20 });
+    const out = await scaleBench(device, adapterFacts(adapter), { runs: quick ? 2 : 20, format: format ?? 'f16' });
     process.stdout.write(JSON.stringify(out) + '\n');
     device.destroy();
     return;
@@ -105,6 +123,9 @@ async function main() {
   }
   for (const s of sessions.values()) s.dispose();
   result.modes = modes;
+  const bytes = weightBytesPerToken(c, dtype), rate = (modes.no_hooks[`near_${positions[0]}`] as PositionFigures).tokens_per_s;
+  result.weight_bytes_per_token = bytes;
+  result.weight_gb_per_s = +((bytes * rate) / 1e9).toFixed(3);
   const ns = readings.map((ms) => Math.round(ms * 1e6));
   result.timestamp_quantization = {
     disabled: true, readings: ns.length, not_multiples_of_65536_ns: ns.filter((v) => v % 65536 !== 0).length,

@@ -1,5 +1,6 @@
 // Scale mode: one decoder layer with Mixtral-8x7B's real dimensions (hidden 4096, expert width
-// 14336, 32 query / 8 key-value heads, 8 experts, top-2, no sliding window), random F16 weights,
+// 14336, 32 query / 8 key-value heads, 8 experts, top-2, no sliding window), random weights (F16,
+// or q8/q4 with `format`: random q values, random finite f16 scales and minimums),
 // run through the WebGPU engine's own layer plan (forward.ts: planLayer) as a decode step after
 // 64, 1,024 and 4,096 positions of context. Timed by timestamps: the whole layer (median of
 // `runs`), and each kernel on its own (median us, with the bytes it moves and its GB/s). The roof
@@ -10,7 +11,8 @@
 //
 // Napkin maths per token per layer: q/k/v/o 2 x (4096x4096 + 2 x 1024x4096 + 4096x4096) bytes =
 // 84 MB, router 128 KB, two experts 2 x 3 x 4096 x 14336 x 2 bytes = 705 MB: ~789 MB read; the
-// KV cache adds 2 x S x 1024 x 4 bytes (32 MB at 4,096 positions). lm_head: 262 MB.
+// KV cache adds 2 x S x 1024 x 4 bytes (32 MB at 4,096 positions). lm_head: 262 MB. In q8 the
+// matrices take 1.0625 bytes a weight (~419 MB a layer), in q4 0.625 (~247 MB): bytesOf counts them.
 import { parseConfig, type MixtralConfig } from '../engine/config.ts';
 import { interventionsForLayer } from '../engine/hooks/interventions.ts';
 import { createEmpty, createStorage, createUniform, submit, validated, write, type Pass, type Step } from '../engine/webgpu/gpu.ts';
@@ -18,6 +20,8 @@ import { attentionSplits, createKernels, disposeKernels, kvWords, planLinearPart
 import { NOWHERE, planLayer, scratchFor } from '../engine/webgpu/forward.ts';
 import { layerBuffers, type GpuLayer } from '../engine/webgpu/upload.ts';
 import { splitRows } from '../engine/webgpu/split.ts';
+import { partLayout } from '../engine/webgpu/weight-layout.ts';
+import { matrixBytes, type WeightFormat } from '../engine/footprint/formats.ts';
 import { publishedBandwidth, scaleTargets, isRealGpu, describeAdapter, type AdapterFacts } from './targets.ts';
 
 /** Mixtral-8x7B's published config (mistralai/Mixtral-8x7B-v0.1 config.json). */
@@ -47,17 +51,24 @@ function randomHalves(device: GPUDevice, label: string, words: number, seed: num
   return buffer;
 }
 
-/** One decoder layer of `c` with random F16 weights, laid out as the engine uploads a layer. */
-function randomLayer(device: GPUDevice, c: MixtralConfig): GpuLayer {
+/**
+ * A (rows, cols) matrix of random weights in `format`'s layout (weight-layout.ts): random half
+ * pairs over the whole part, which for q8/q4 are random q values and finite f16 scales and minimums.
+ */
+const randomMatrix = (device: GPUDevice, label: string, format: WeightFormat, rows: number, cols: number, seed: number) =>
+  randomHalves(device, label, partLayout(format, rows, cols).bytes / 4, seed);
+
+/** One decoder layer of `c` with random weights in `format`, laid out as the engine uploads a layer. */
+function randomLayer(device: GPUDevice, c: MixtralConfig, format: WeightFormat): GpuLayer {
   const D = c.hidden_size, F = c.intermediate_size, E = c.num_local_experts, q = c.num_attention_heads * c.head_dim, kv = c.num_key_value_heads * c.head_dim;
-  const experts = (label: string, seed: number) => [{ buffer: randomHalves(device, label, (E * F * D) / 2, seed), row0: 0, rows: E }];
+  const m = (label: string, rows: number, cols: number, seed: number) => randomMatrix(device, label, format, rows, cols, seed);
+  const experts = (label: string, rows: number, cols: number, seed: number) => [{ buffer: m(label, E * rows, cols, seed), row0: 0, rows: E }];
   return {
     input_layernorm: createStorage(device, 'input_layernorm', new Float32Array(D).fill(1)),
-    q_proj: randomHalves(device, 'q_proj', (q * D) / 2, 1), k_proj: randomHalves(device, 'k_proj', (kv * D) / 2, 2),
-    v_proj: randomHalves(device, 'v_proj', (kv * D) / 2, 3), o_proj: randomHalves(device, 'o_proj', (D * q) / 2, 4),
+    q_proj: m('q_proj', q, D, 1), k_proj: m('k_proj', kv, D, 2), v_proj: m('v_proj', kv, D, 3), o_proj: m('o_proj', D, q, 4),
     post_attention_layernorm: createStorage(device, 'post_attention_layernorm', new Float32Array(D).fill(1)),
     gate: createStorage(device, 'gate', Float32Array.from({ length: E * D }, (_, i) => Math.sin(i) * 0.05)),
-    w1: experts('w1', 5), w3: experts('w3', 6), w2: experts('w2', 7), family: {},
+    w1: experts('w1', F, D, 5), w3: experts('w3', F, D, 6), w2: experts('w2', D, F, 7), family: {},
   };
 }
 
@@ -67,13 +78,14 @@ const gbps = (bytes: number, ms: number) => +(bytes / (ms / 1000) / 1e9).toFixed
 /** Bytes a kernel of the layer moves at S positions (weights, and the KV cache for attention): the napkin maths above. */
 function bytesOf(kernel: string, c: MixtralConfig, S: number, k: Kernels): number {
   const D = c.hidden_size, F = c.intermediate_size, H = c.num_attention_heads, Hkv = c.num_key_value_heads, Dh = c.head_dim, K = c.num_experts_per_tok, E = c.num_local_experts;
+  const m = (rows: number, cols: number) => matrixBytes(k.format, rows, cols);
   switch (kernel) {
-    case 'qkv_subgroup': case 'qkv': return 2 * (H + 2 * Hkv) * Dh * D;
+    case 'qkv_subgroup': case 'qkv': return m((H + 2 * Hkv) * Dh, D);
     case 'attention': return 2 * 4 * kvWords(k, S, Hkv, Dh) + 4 * H * Dh;
-    case 'linear_subgroup': case 'linear': return 2 * D * H * Dh;
+    case 'linear_subgroup': case 'linear': return m(D, H * Dh);
     case 'router': return 4 * E * D;
-    case 'moe_gate_up_subgroup': case 'moe_gate_up': return 2 * K * 2 * F * D;
-    case 'moe_down_subgroup': case 'moe_down': return 2 * K * D * F;
+    case 'moe_gate_up_subgroup': case 'moe_gate_up': return K * 2 * m(F, D);
+    case 'moe_down_subgroup': case 'moe_down': return K * m(D, F);
     default: return 0;
   }
 }
@@ -82,14 +94,14 @@ function bytesOf(kernel: string, c: MixtralConfig, S: number, k: Kernels): numbe
  * Scale mode on `device`: per context, the layer's GPU time (median of `runs`); at the longest,
  * each kernel's median; the read roof; lm_head; the 32-layer projection.
  */
-export async function scaleBench(device: GPUDevice, adapter: AdapterFacts, { runs = 20 } = {}): Promise<Record<string, unknown>> {
+export async function scaleBench(device: GPUDevice, adapter: AdapterFacts, { runs = 20, format = 'f16' as WeightFormat } = {}): Promise<Record<string, unknown>> {
   if (!device.features.has('timestamp-query')) throw new Error('scale mode times kernels with timestamp queries: this adapter has no timestamp-query');
   const c = MIXTRAL_8X7B;
   const D = c.hidden_size, Hkv = c.num_key_value_heads, Dh = c.head_dim, V = c.vocab_size;
-  const k = await createKernels(device, { f16Weights: true });
-  const w = await validated(device, 'scale weights', () => randomLayer(device, c));
+  const k = await createKernels(device, { format });
+  const w = await validated(device, 'scale weights', () => randomLayer(device, c, format));
   const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
-  const lmHead = splitRows('lm_head', V, 2 * D, limit).map((r) => ({ ...r, buffer: randomHalves(device, `lm_head ${r.row0}`, (r.rows * D) / 2, 11 + r.row0) }));
+  const lmHead = splitRows('lm_head', V, partLayout(format, 1, D).bytes, limit).map((r) => ({ ...r, buffer: randomMatrix(device, `lm_head ${r.row0}`, format, r.rows, D, 11 + r.row0) }));
   const norm = createStorage(device, 'norm', new Float32Array(D).fill(1));
   const capacity = Math.max(...CONTEXTS) + 1;
   const kv = randomHalves(device, 'kv cache', 2 * kvWords(k, capacity, Hkv, Dh), 9); // f32 cache words of random halves: finite values
@@ -135,7 +147,7 @@ export async function scaleBench(device: GPUDevice, adapter: AdapterFacts, { run
   k.cache.beginCall();
   const head = await validated(device, 'plan lm_head', () => {
     const x = createStorage(device, 'final x', x0), out = k.cache.buffer('logits', 4 * V);
-    return planLinearParts(k, { x, g: norm, eps: c.rms_norm_eps, parts: lmHead, out, T: 1, In: D, N: V, dtype: 'f16' });
+    return planLinearParts(k, { x, g: norm, eps: c.rms_norm_eps, parts: lmHead, out, T: 1, In: D, N: V, dtype: format });
   });
   const headMs: number[] = [];
   for (let r = 0; r < runs; r++) headMs.push((await timed(head, 'all'))[0]);
@@ -158,7 +170,8 @@ export async function scaleBench(device: GPUDevice, adapter: AdapterFacts, { run
   disposeKernels(k);
   return {
     scale: {
-      dims: 'Mixtral-8x7B layer: hidden 4096, expert width 14336, 32/8 heads, 8 experts, top-2, F16 weights, f32 KV cache, no sliding window',
+      dims: 'Mixtral-8x7B layer: hidden 4096, expert width 14336, 32/8 heads, 8 experts, top-2, f32 KV cache, no sliding window',
+      weights: format,
       kernels: `${k.subgroups ? 'subgroup' : 'workgroup-reduction'} kernels`, runs,
       layer_gpu_ms: layer,
       layer_gb_per_s: layerGb,

@@ -6,7 +6,7 @@
 // (adjacent invocations read adjacent words), then reduce in workgroup memory (WG a power of
 // two). With NORM the same walk sums the squares of x, reduced with the dot product. F16 weights
 // are packed halves (W[n, 2j] and W[n, 2j+1] the low and high halves of word n * In/2 + j), F32
-// weights f32 bits; In even. Row t reads x row xRow0 + t; out, res and y have row stride ldo
+// weights f32 bits, q8/q4 weights as lib/weights.wgsl reads them (In % 32 == 0); In even. Row t reads x row xRow0 + t; out, res and y have row stride ldo
 // and first column col0 (the parts of a split weight).
 // The epilogue of the families' projections (linear_subgroup.wgsl says the same): with `hasBias`
 // the product gets bias[n] (o_proj's bias), then is multiplied by `scale` (Granite's
@@ -14,7 +14,7 @@
 // Twins: rmsnorm, matmul and addInPlace in engine/cpu/ops.ts (linearTwin in engine/webgpu/twins.ts).
 // Bindings: params, x (rows, In), g (In), w (N, In) words, res (T, ldo), y (T, ldo) out,
 // out (T, ldo) out, xn (T, In) out, bias (N) f32.
-struct Params { T: u32, In: u32, N: u32, ldo: u32, col0: u32, xRow0: u32, eps: f32, writeXn: u32, hasBias: u32, scale: f32 }
+struct Params { T: u32, In: u32, N: u32, ldo: u32, col0: u32, xRow0: u32, eps: f32, writeXn: u32, hasBias: u32, scale: f32, scaleAt: u32, minAt: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> x: array<f32>;
 @group(0) @binding(2) var<storage, read> g: array<f32>;
@@ -42,8 +42,11 @@ fn total(v: vec2f, lid: u32) -> vec2f {
   return partial[0];
 }
 
-// Weights 2j and 2j + 1 of the matrix, from packed halves or from f32 bits.
+fn weightWord(m: u32, i: u32) -> u32 { return w[i]; }
+
+// Weights 2j and 2j + 1 of the matrix, from packed halves, f32 bits or q8/q4 (lib/weights.wgsl).
 fn pair(j: u32) -> vec2f {
+  if (QUANT != 0u) { return quantPair(0u, j, vec2u(p.scaleAt, p.minAt)); }
   if (F16) { return unpack2x16float(w[j]); }
   return vec2f(bitcast<f32>(w[2u * j]), bitcast<f32>(w[2u * j + 1u]));
 }

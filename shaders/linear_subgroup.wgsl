@@ -12,7 +12,8 @@
 // R rows (and, with NORM, sum its squares once), keep TB x R partial sums and reduce them with
 // subgroupAdd; no workgroup barriers. Each weight is read once per block of TB tokens: prefill
 // (TB = 8) is a matrix-matrix product, decode (TB = 1) a matrix-vector one. F16 weights are packed
-// halves (8 per word, In % 8 == 0), F32 weights f32 bits (4 per word, In % 4 == 0); accumulation
+// halves (8 per word, In % 8 == 0), F32 weights f32 bits (4 per word, In % 4 == 0), q8/q4 weights
+// (QUANT, F16 true: 8 per step, In % 32 == 0) as lib/weights.wgsl reads them; accumulation
 // is f32. A workgroup holds WG / subgroup-size subgroups (consecutive ranges of
 // local_invocation_index, as every WebGPU backend lays out a one-dimensional workgroup) and covers
 // RPW rows (R x WG / the adapter's smallest subgroup size) in groups of R, each subgroup taking
@@ -30,7 +31,7 @@
 enable subgroups;
 diagnostic(off, subgroup_uniformity); // rows are subgroup-uniform: row = f(local index / subgroup size)
 
-struct Params { T: u32, In: u32, N: u32, ldo: u32, col0: u32, rowBlocks: u32, xRow0: u32, eps: f32, writeXn: u32, hasBias: u32, scale: f32 }
+struct Params { T: u32, In: u32, N: u32, ldo: u32, col0: u32, rowBlocks: u32, xRow0: u32, eps: f32, writeXn: u32, hasBias: u32, scale: f32, scaleAt: u32, minAt: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> x: array<vec4f>;
 @group(0) @binding(2) var<storage, read> g: array<vec4f>;
@@ -50,6 +51,8 @@ override NORM: bool = false;
 override RESIDUAL: bool = false;
 const MAX_TB = 8u;
 const MAX_R = 4u;
+
+fn weightWord(m: u32, i: u32) -> u32 { return w[i / 4u][i % 4u]; }
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32,
@@ -88,7 +91,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
         x1[b] = xb * g1;
       }
       for (var r = 0u; r < R; r++) {
-        let q = w[min(n0 + r, p.N - 1u) * words + j];
+        let wi = min(n0 + r, p.N - 1u) * words + j;
+        if (QUANT != 0u) {
+          let v = quant8(0u, wi, vec2u(p.scaleAt, p.minAt));
+          for (var b = 0u; b < TB; b++) { acc[b * MAX_R + r] += dot(v[0], x0[b]) + dot(v[1], x1[b]); }
+          continue;
+        }
+        let q = w[wi];
         if (F16) {
           let lo = vec4f(unpack2x16float(q.x), unpack2x16float(q.y));
           let hi = vec4f(unpack2x16float(q.z), unpack2x16float(q.w));

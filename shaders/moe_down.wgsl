@@ -6,9 +6,10 @@
 // mlpOut is multiplied by `scale` (Granite's residual_multiplier; 1 elsewhere) before the add.
 // Twin: the expert loop of engine/cpu/forward.ts and addInPlace (moeTwin in engine/webgpu/twins.ts).
 // Bindings: params, h (T*K, F), choice (indices (T, K), then weights (T, K) as f32 bits),
-// w2 (E, D, F) as packed f16 pairs (F16, F even) or f32 bits, res (T, D), expertOut (T*K, D)
+// w2 (E, D, F) as packed f16 pairs (F16, F even), f32 bits or
+// q8/q4 weights (QUANT) as lib/weights.wgsl reads them (F % 32 == 0), res (T, D), expertOut (T*K, D)
 // out (the hook), mlpOut (T, D) out (the hook), out (T, D) out.
-struct Params { T: u32, K: u32, D: u32, F: u32, scale: f32 }
+struct Params { T: u32, K: u32, D: u32, F: u32, scale: f32, scaleAt: u32, minAt: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> h: array<f32>;
 @group(0) @binding(2) var<storage, read_write> choice: array<u32>;
@@ -22,7 +23,11 @@ override WG: u32 = 64;
 override F16: bool = true;
 var<workgroup> ys: array<f32, WG>;
 
+fn weightWord(m: u32, i: u32) -> u32 { return w2[i]; }
+
+// Weights 2j and 2j+1, from packed halves, f32 bits or q8/q4 (lib/weights.wgsl).
 fn pair2(j: u32) -> vec2f {
+  if (QUANT != 0u) { return quantPair(0u, j, vec2u(p.scaleAt, p.minAt)); }
   if (F16) { return unpack2x16float(w2[j]); }
   return vec2f(bitcast<f32>(w2[2u * j]), bitcast<f32>(w2[2u * j + 1u]));
 }

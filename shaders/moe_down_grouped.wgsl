@@ -6,8 +6,9 @@
 // scheduling.
 // Grid: x = ceil(D / TILE), y = local expert * tiles + token tile.
 // Bindings: params, h (T*K, F) f32, offsets (E+1) u32, order (T*K) u32, w2 (experts, D, F) as
-// packed f16 pairs (F16, F even) or f32 bits, expertOut (T*K, D) f32 out.
-struct Params { D: u32, F: u32, tiles: u32, e0: u32 }
+// packed f16 pairs (F16, F even), f32 bits or
+// q8/q4 weights (QUANT) as lib/weights.wgsl reads them (F % 32 == 0), expertOut (T*K, D) f32 out.
+struct Params { D: u32, F: u32, tiles: u32, e0: u32, scaleAt: u32, minAt: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> h: array<f32>;
 @group(0) @binding(2) var<storage, read> offsets: array<u32>;
@@ -21,7 +22,11 @@ var<workgroup> hs: array<vec2f, TILE * TILE>;  // [row][pair]
 var<workgroup> ws: array<vec2f, TILE * TILE>;  // [output][pair]
 var<workgroup> tileRows: u32;
 
+fn weightWord(m: u32, i: u32) -> u32 { return w2[i]; }
+
+// Weights 2j and 2j+1, from packed halves, f32 bits or q8/q4 (lib/weights.wgsl).
 fn pair2(j: u32) -> vec2f {
+  if (QUANT != 0u) { return quantPair(0u, j, vec2u(p.scaleAt, p.minAt)); }
   if (F16) { return unpack2x16float(w2[j]); }
   return vec2f(bitcast<f32>(w2[2u * j]), bitcast<f32>(w2[2u * j + 1u]));
 }

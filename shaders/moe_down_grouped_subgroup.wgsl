@@ -4,7 +4,7 @@
 // reads each weight word once for the whole block and reduces with subgroupAdd. Each (slot, d)
 // is written by exactly one lane; moe_combine.wgsl then sums the slots in order, so the result
 // does not depend on scheduling. F16 weights are packed halves (F % 8 == 0), F32 weights f32
-// bits (F % 4 == 0).
+// bits (F % 4 == 0), q8/q4 weights (QUANT, F16 true) as lib/weights.wgsl reads them (F % 32 == 0).
 // Workgroup g = wid.x + wid.y * nwg.x: output block g % rowBlocks, then token block, then the
 // expert within this weight buffer (experts e0 .. e0 + experts - 1).
 // Bindings: params, h (T*K, F) f32, offsets (E+1) u32, order (T*K) u32, w2 (experts, D, F) words,
@@ -12,7 +12,7 @@
 enable subgroups;
 diagnostic(off, subgroup_uniformity);
 
-struct Params { D: u32, F: u32, tiles: u32, e0: u32, experts: u32, rowBlocks: u32 }
+struct Params { D: u32, F: u32, tiles: u32, e0: u32, experts: u32, rowBlocks: u32, scaleAt: u32, minAt: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> h: array<vec4f>;
 @group(0) @binding(2) var<storage, read> offsets: array<u32>;
@@ -25,6 +25,15 @@ override RPW: u32 = 32;
 override TB: u32 = 8;
 override F16: bool = true;
 const MAX_TB = 8u;
+
+fn weightWord(m: u32, i: u32) -> u32 { return w2[i / 4u][i % 4u]; }
+
+// Word i of w2 as 8 weights: packed halves or q8/q4 (the f16 layout's word i).
+fn wide(i: u32) -> array<vec4f, 2> {
+  if (QUANT != 0u) { return quant8(0u, i, vec2u(p.scaleAt, p.minAt)); }
+  let q = w2[i];
+  return array<vec4f, 2>(vec4f(unpack2x16float(q.x), unpack2x16float(q.y)), vec4f(unpack2x16float(q.z), unpack2x16float(q.w)));
+}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32,
@@ -52,13 +61,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     let row = (el * p.D + d) * words;
     var y: array<f32, MAX_TB>;
     for (var j = lane; j < words; j += lanes) {
-      let q = w2[row + j];
       if (F16) {
-        let a0 = vec4f(unpack2x16float(q.x), unpack2x16float(q.y));
-        let a1 = vec4f(unpack2x16float(q.z), unpack2x16float(q.w));
+        let a = wide(row + j);
+        let a0 = a[0];
+        let a1 = a[1];
         for (var b = 0u; b < TB; b++) { y[b] += dot(a0, h[ho[b] + 2u * j]) + dot(a1, h[ho[b] + 2u * j + 1u]); }
       } else {
-        let a = bitcast<vec4f>(q);
+        let a = bitcast<vec4f>(w2[row + j]);
         for (var b = 0u; b < TB; b++) { y[b] += dot(a, h[ho[b] + j]); }
       }
     }

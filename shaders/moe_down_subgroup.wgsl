@@ -4,7 +4,8 @@
 // them) and out[t, d] = res[t, d] + mlpOut[t, d] (the residual stream leaving the layer).
 // A subgroup computes one (t, d): for each k its lanes walk the weight row in strides of 16-byte
 // words and reduce with subgroupAdd (see linear_subgroup.wgsl). F16 weights are packed halves
-// (F % 8 == 0), F32 weights f32 bits (F % 4 == 0). Workgroup g = wid.x + wid.y * nwg.x covers RPW
+// (F % 8 == 0), F32 weights f32 bits (F % 4 == 0),
+// q8/q4 weights (QUANT) as lib/weights.wgsl reads them (F16 true: 8 per word; F % 32 == 0). Workgroup g = wid.x + wid.y * nwg.x covers RPW
 // outputs of block g % rowBlocks for token g / rowBlocks.
 // mlpOut is multiplied by `scale` (Granite's residual_multiplier; 1 elsewhere) before the add.
 // Twin: the expert loop of engine/cpu/forward.ts and addInPlace (moeTwin in engine/webgpu/twins.ts).
@@ -14,7 +15,7 @@
 enable subgroups;
 diagnostic(off, subgroup_uniformity);
 
-struct Params { T: u32, K: u32, D: u32, F: u32, rowBlocks: u32, scale: f32 }
+struct Params { T: u32, K: u32, D: u32, F: u32, rowBlocks: u32, scale: f32, scaleAt: u32, minAt: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> h: array<vec4f>;
 @group(0) @binding(2) var<storage, read_write> choice: array<u32>;
@@ -28,7 +29,15 @@ override WG: u32 = 128;
 override RPW: u32 = 32;
 override F16: bool = true;
 
-fn dotWord(q: vec4u, ho: u32) -> f32 {
+fn weightWord(m: u32, i: u32) -> u32 { return w2[i / 4u][i % 4u]; }
+
+// w . h over word i of w2 at h[ho ..]: 4 f32, 8 halves, or 8 q8/q4 weights (the f16 layout's word i).
+fn dotWord(i: u32, ho: u32) -> f32 {
+  if (QUANT != 0u) {
+    let v = quant8(0u, i, vec2u(p.scaleAt, p.minAt));
+    return dot(v[0], h[ho]) + dot(v[1], h[ho + 1u]);
+  }
+  let q = w2[i];
   if (F16) {
     return dot(vec4f(unpack2x16float(q.x), unpack2x16float(q.y)), h[ho]) + dot(vec4f(unpack2x16float(q.z), unpack2x16float(q.w)), h[ho + 1u]);
   }
@@ -52,7 +61,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       let row = (choice[slot] * p.D + d) * words;
       let ho = slot * (p.F / 4u);
       var y = 0.0;
-      for (var j = lane; j < words; j += lanes) { y += dotWord(w2[row + j], ho + j * (per / 4u)); }
+      for (var j = lane; j < words; j += lanes) { y += dotWord(row + j, ho + j * (per / 4u)); }
       let ys = subgroupAdd(y);
       if (lane == 0u) { expertOut[slot * p.D + d] = ys; }
       acc += bitcast<f32>(choice[p.T * p.K + slot]) * ys;

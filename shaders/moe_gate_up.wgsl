@@ -4,8 +4,9 @@
 // weight rows in strides (adjacent invocations read adjacent words), then reduce in workgroup
 // memory. Twin: the expert loop in engine/cpu/forward.ts.
 // Bindings: params, x (T, D) f32, idx (T, K) u32, w1 (E, F, D) and w3 (E, F, D) as packed f16
-// pairs (F16, D even) or f32 bits, h (T*K, F) f32 out.
-struct Params { T: u32, K: u32, D: u32, F: u32 }
+// pairs (F16, D even), f32 bits or
+// q8/q4 weights (QUANT) as lib/weights.wgsl reads them (D % 32 == 0), h (T*K, F) f32 out.
+struct Params { T: u32, K: u32, D: u32, F: u32, scaleAt: u32, minAt: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> idx: array<u32>;
@@ -18,12 +19,19 @@ override F16: bool = true;
 var<workgroup> gs: array<f32, WG>;
 var<workgroup> us: array<f32, WG>;
 
-// Weights 2j and 2j+1 of a matrix, from packed halves or from f32 bits.
+fn weightWord(m: u32, i: u32) -> u32 {
+  if (m == 0u) { return w1[i]; }
+  return w3[i];
+}
+
+// Weights 2j and 2j+1 of a matrix, from packed halves, f32 bits or q8/q4 (w1 and w3 have the same layout).
 fn pair1(j: u32) -> vec2f {
+  if (QUANT != 0u) { return quantPair(0u, j, vec2u(p.scaleAt, p.minAt)); }
   if (F16) { return unpack2x16float(w1[j]); }
   return vec2f(bitcast<f32>(w1[2u * j]), bitcast<f32>(w1[2u * j + 1u]));
 }
 fn pair3(j: u32) -> vec2f {
+  if (QUANT != 0u) { return quantPair(1u, j, vec2u(p.scaleAt, p.minAt)); }
   if (F16) { return unpack2x16float(w3[j]); }
   return vec2f(bitcast<f32>(w3[2u * j]), bitcast<f32>(w3[2u * j + 1u]));
 }

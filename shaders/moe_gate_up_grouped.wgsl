@@ -8,8 +8,9 @@
 // expert's count returns at once. The weight buffer holds experts e0 .. e0 + experts - 1 (a
 // tensor split under the binding limit runs one dispatch per part).
 // Bindings: params, x (T, D) f32, offsets (E+1) u32, order (T*K) u32, w1 and w3 (experts, F, D)
-// as packed f16 pairs (F16, D even) or f32 bits, h (T*K, F) f32 out.
-struct Params { K: u32, D: u32, F: u32, tiles: u32, e0: u32 }
+// as packed f16 pairs (F16, D even), f32 bits or q8/q4 weights (QUANT) as lib/weights.wgsl reads them
+// (D % 32 == 0; scales at word scaleAt of this part's buffer), h (T*K, F) f32 out.
+struct Params { K: u32, D: u32, F: u32, tiles: u32, e0: u32, scaleAt: u32, minAt: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> offsets: array<u32>;
@@ -25,11 +26,19 @@ var<workgroup> w1s: array<vec2f, TILE * TILE>; // [feature][pair]
 var<workgroup> w3s: array<vec2f, TILE * TILE>;
 var<workgroup> tileRows: u32;
 
+fn weightWord(m: u32, i: u32) -> u32 {
+  if (m == 0u) { return w1[i]; }
+  return w3[i];
+}
+
+// Weights 2j and 2j+1 of a matrix, from packed halves, f32 bits or q8/q4 (w1 and w3 have the same layout).
 fn pair1(j: u32) -> vec2f {
+  if (QUANT != 0u) { return quantPair(0u, j, vec2u(p.scaleAt, p.minAt)); }
   if (F16) { return unpack2x16float(w1[j]); }
   return vec2f(bitcast<f32>(w1[2u * j]), bitcast<f32>(w1[2u * j + 1u]));
 }
 fn pair3(j: u32) -> vec2f {
+  if (QUANT != 0u) { return quantPair(1u, j, vec2u(p.scaleAt, p.minAt)); }
   if (F16) { return unpack2x16float(w3[j]); }
   return vec2f(bitcast<f32>(w3[2u * j]), bitcast<f32>(w3[2u * j + 1u]));
 }

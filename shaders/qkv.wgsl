@@ -10,8 +10,9 @@
 // q, k, v biases; `rope` 0 (q/k norms come first: qk_norm.wgsl rotates and appends) writes the
 // projections as they are and leaves the cache.
 // Bindings: params (with invFreq), step {pos0}, x (T, D), g (D), wq (H*Dh, D), wk and wv
-// (Hkv*Dh, D) as packed f16 pairs (F16) or f32 bits, qkv out, kv cache out, bias ((H + 2 Hkv) Dh) f32.
-struct Params { T: u32, D: u32, H: u32, Hkv: u32, Dh: u32, pad: u32, vOffset: u32, eps: f32, invFreq: array<vec4f, 64>, hasBias: u32, rope: u32 }
+// (Hkv*Dh, D) as packed f16 pairs (F16), f32 bits or q8/q4 (lib/weights.wgsl, D % 32 == 0), qkv out, kv cache out, bias ((H + 2 Hkv) Dh) f32.
+struct Params { T: u32, D: u32, H: u32, Hkv: u32, Dh: u32, pad: u32, vOffset: u32, eps: f32, invFreq: array<vec4f, 64>, hasBias: u32, rope: u32,
+               qAt: u32, qMin: u32, kAt: u32, kMin: u32, vAt: u32, vMin: u32 }
 struct Step { pos0: u32, S: u32, splits: u32, draw: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<uniform> step: Step;
@@ -29,8 +30,22 @@ override F16: bool = true;
 override F16KV: bool = false;
 var<workgroup> part: array<vec3f, WG>;
 
+fn weightWord(m: u32, i: u32) -> u32 {
+  if (m == 0u) { return wq[i]; }
+  if (m == 1u) { return wk[i]; }
+  return wv[i];
+}
+
+// Where matrix m's q8/q4 scales and minimums start (words; lib/weights.wgsl).
+fn regions(m: u32) -> vec2u {
+  if (m == 0u) { return vec2u(p.qAt, p.qMin); }
+  if (m == 1u) { return vec2u(p.kAt, p.kMin); }
+  return vec2u(p.vAt, p.vMin);
+}
+
 // Weights 2j and 2j + 1 of matrix m (0 q, 1 k, 2 v), the same across the workgroup.
 fn pairOf(m: u32, j: u32) -> vec2f {
+  if (QUANT != 0u) { return quantPair(m, j, regions(m)); }
   if (F16) {
     if (m == 0u) { return unpack2x16float(wq[j]); }
     if (m == 1u) { return unpack2x16float(wk[j]); }

@@ -14,7 +14,7 @@
 // A subgroup takes R pairs at once, loading each word of x once for them. Workgroup
 // g = wid.x + wid.y * nwg.x covers RPW pairs (R x WG / the smallest subgroup size) of block
 // g % rowBlocks for token block g / rowBlocks (TB tokens, each weight read once per block).
-// F16 weights: D % 8 == 0; F32: D % 4 == 0.
+// F16 weights: D % 8 == 0; F32: D % 4 == 0; q8/q4 (QUANT, with F16 true: 8 per step): D % 32 == 0.
 // Twins: rmsnorm, matmul and rope in engine/cpu/ops.ts (qkvTwin in engine/webgpu/twins.ts).
 // The families' differences, as params: `hasBias` adds the q, k, v biases (qwen2_moe, or
 // attention_bias) to the products; `rope` 0 (families with q/k norms, which come before the
@@ -25,7 +25,8 @@
 enable subgroups;
 diagnostic(off, subgroup_uniformity);
 
-struct Params { T: u32, D: u32, H: u32, Hkv: u32, Dh: u32, rowBlocks: u32, vOffset: u32, eps: f32, invFreq: array<vec4f, 64>, hasBias: u32, rope: u32 }
+struct Params { T: u32, D: u32, H: u32, Hkv: u32, Dh: u32, rowBlocks: u32, vOffset: u32, eps: f32, invFreq: array<vec4f, 64>, hasBias: u32, rope: u32,
+               qAt: u32, qMin: u32, kAt: u32, kMin: u32, vAt: u32, vMin: u32 }
 struct Step { pos0: u32, S: u32, splits: u32, draw: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<uniform> step: Step;
@@ -52,6 +53,21 @@ fn word(m: u32, k: u32) -> vec4u {
   if (m == 0u) { return wq[k]; }
   if (m == 1u) { return wk[k]; }
   return wv[k];
+}
+
+fn weightWord(m: u32, i: u32) -> u32 { return word(m, i / 4u)[i % 4u]; }
+
+// Where matrix m's q8/q4 scales and minimums start (words; lib/weights.wgsl).
+fn regions(m: u32) -> vec2u {
+  if (m == 0u) { return vec2u(p.qAt, p.qMin); }
+  if (m == 1u) { return vec2u(p.kAt, p.kMin); }
+  return vec2u(p.vAt, p.vMin);
+}
+
+// Word k of matrix m as floats (4 or 8 of them; q8/q4: the 8 elements of the f16 layout's word k).
+fn weightsAt(m: u32, k: u32) -> array<vec4f, 2> {
+  if (QUANT != 0u) { return quant8(m, k, regions(m)); }
+  return weights8(word(m, k));
 }
 
 // One 16-byte word of weights as floats (4 or 8 of them).
@@ -98,8 +114,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       }
       for (var r = 0u; r < R; r++) {
         let at = rowsOf(min(pair0 + r, pairs - 1u), nq, nk, half);
-        let wa = weights8(word(at.x, at.y * words + j));
-        let wb = weights8(word(at.x, at.z * words + j));
+        let wa = weightsAt(at.x, at.y * words + j);
+        let wb = weightsAt(at.x, at.z * words + j);
         for (var b = 0u; b < TB; b++) {
           a[b * MAX_R + r] += dot(wa[0], x0[b]) + dot(wa[1], x1[b]);
           b2[b * MAX_R + r] += dot(wb[0], x0[b]) + dot(wb[1], x1[b]);

@@ -152,11 +152,8 @@ async function summary(values: Values) {
   return { dir, config: model.config, tokenizerJson: model.tokenizerJson, files: model.files, dtypeBytes: model.dtypeBytes };
 }
 
-/**
- * The WebGPU engine's options for --weights. WebGpuEngineOptions.weights is a WeightFormat where
- * the engine takes q8 and q4 (issue 17's GPU side); where it is typed 'f16' | 'f32' this widens.
- */
-export const webgpuOptions = (format: WeightFormat | undefined): WebGpuEngineOptions => (format ? { weights: format } as { weights?: WeightFormat } as WebGpuEngineOptions : {});
+/** The WebGPU engine's options for --weights (every format: q8 and q4 have dequantizing kernels). */
+export const webgpuOptions = (format: WeightFormat | undefined): WebGpuEngineOptions => (format ? { weights: format } : {});
 
 /** The engine `model` was loaded for: the CPU engine on its weights, or WebGPU with the weights streamed from their files. */
 export async function createEngine(values: Values, model: CliModel): Promise<Engine> {

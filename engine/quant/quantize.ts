@@ -1,4 +1,4 @@
-// 8- and 4-bit weights for the CPU engine (the WGSL kernels will read the same layout), groups of
+// 8- and 4-bit weights for the CPU engine (the WGSL kernels read the same numbers: shaders/lib/weights.wgsl), groups of
 // 32 weights along a row (the input dimension), as engine/footprint/formats.ts sizes them:
 //   q8  int8 q, one f16 scale s per group:                 w = q * s,      s = max|w| / 127
 //   q4  4-bit q (two a byte, the even index in the low nibble), an f16 scale s and minimum m

@@ -143,8 +143,7 @@ export class WebGpuEngine implements Engine {
     if (config.hidden_size % 2 || config.intermediate_size % 2 || (config.num_attention_heads * config.head_dim) % 2) {
       throw new GpuError('the WebGPU engine reads weights in pairs: hidden_size, intermediate_size and heads*head_dim must be even');
     }
-    if (format === 'q8' || format === 'q4') throw new GpuError(`the WebGPU engine has no ${format} kernels yet: use f16 or f32`);
-    const kernels = await createKernels(device, { f16Weights: format === 'f16', f16KV: options.kvCache === 'f16', subgroups: options.subgroups ?? true });
+    const kernels = await createKernels(device, { format, f16KV: options.kvCache === 'f16', subgroups: options.subgroups ?? true });
     try {
       const uploaded = await upload(bindingLimit(device, options.maxBindingBytes));
       const timed = device.features.has('timestamp-query');

@@ -155,7 +155,7 @@ export function planEmbedding({ k, c, s, T }: Call, w: GpuWeights, x: Region): F
 export function planLayer(call: Call, l: number, w: GpuLayer, kv: GPUBuffer, iv: LayerInterventions, io: { x: Region; out: Region }): ForwardStep[] {
   const { k, c, s, T, pos0, S, step } = call;
   const D = c.hidden_size, H = c.num_attention_heads, Hkv = c.num_key_value_heads, Dh = c.head_dim;
-  const f = c.family, eps = c.rms_norm_eps, dtype = k.f16Weights ? 'f16' : 'f32';
+  const f = c.family, eps = c.rms_norm_eps, dtype = k.format;
   const { hook, at, part } = layerTools(call, l);
   const { x, out } = io;
   const mid = at(['hook_resid_mid'], s.mid, T * D);
@@ -297,7 +297,7 @@ function planDenseMlp(call: Call, l: number, w: GpuLayer, io: { mid: Region; out
 function planEveryToken({ k, c, s, T }: Call, a: { w1: GPUBuffer; w3: GPUBuffer; w2: GPUBuffer; F: number; res: Binding; y: Binding; sum: Binding; out: Binding; scale?: number }) {
   const one = k.cache.constant('every token, expert 0', Uint32Array.from({ length: 2 * T }, (_, i) => (i < T ? 0 : f32Bits(1))));
   return planExperts(k, {
-    T, K: 1, D: c.hidden_size, F: a.F, x: s.xn, choice: one, w1: a.w1, w3: a.w3, w2: a.w2, h: s.h, res: a.res, expertOut: a.y, mlpOut: a.sum, out: a.out, scale: a.scale,
+    experts: 1, T, K: 1, D: c.hidden_size, F: a.F, x: s.xn, choice: one, w1: a.w1, w3: a.w3, w2: a.w2, h: s.h, res: a.res, expertOut: a.y, mlpOut: a.sum, out: a.out, scale: a.scale,
   });
 }
 
@@ -310,7 +310,7 @@ function planEveryToken({ k, c, s, T }: Call, a: { w1: GPUBuffer; w3: GPUBuffer;
 function planChosenExperts({ k, c, s, T }: Call, w: GpuLayer, a: { choice: Binding; res: Binding; expertOut: Binding; mlpOut: Binding; out: Binding; scale?: number }) {
   const D = c.hidden_size, E = c.num_local_experts, K = c.num_experts_per_tok, F = c.intermediate_size;
   const routed = { T, K, D, F, x: s.xn, h: s.h, ...a };
-  if (T === 1 && w.w1.length === 1) return planExperts(k, { ...routed, w1: w.w1[0].buffer, w3: w.w3[0].buffer, w2: w.w2[0].buffer });
+  if (T === 1 && w.w1.length === 1) return planExperts(k, { ...routed, experts: E, w1: w.w1[0].buffer, w3: w.w3[0].buffer, w2: w.w2[0].buffer });
   return planExpertsGrouped(k, { ...routed, E, w1: w.w1, w3: w.w3, w2: w.w2, offsets: s.offsets, order: s.order });
 }
 
@@ -321,7 +321,7 @@ function planChosenExperts({ k, c, s, T }: Call, w: GpuLayer, a: { choice: Bindi
  */
 export function planHead(call: Call, w: GpuWeights, x: Region, head: Head): ForwardStep[] {
   const { k, c, s, T, step } = call;
-  const D = c.hidden_size, V = c.vocab_size, eps = c.rms_norm_eps, dtype = k.f16Weights ? 'f16' : 'f32', rows = head.rows;
+  const D = c.hidden_size, V = c.vocab_size, eps = c.rms_norm_eps, dtype = k.format, rows = head.rows;
   const scale = 1 / c.family.logits_scaling; // Granite divides its logits; 1 elsewhere
   const logits = head.logits ?? { buffer: s.logits, offset: 0, size: 4 * rows * V };
   const xf = where(call, ['ln_final.hook_normalized'], s.xf, 4 * rows * D);

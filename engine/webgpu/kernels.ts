@@ -10,6 +10,8 @@ import { WGSL, type ShaderName } from './shaders.ts';
 import { PassCache } from './pass-cache.ts';
 import { expTable, samplingConstants, type SamplingOptions } from '../sampling.ts';
 import type { Part } from './split.ts';
+import type { WeightFormat } from '../footprint/formats.ts';
+import { regionWords, weightBytes } from './weight-layout.ts';
 
 /**
  * How the subgroup kernels are laid out on this device: workgroups of `wg` invocations covering
@@ -25,7 +27,9 @@ export interface Kernels {
   device: GPUDevice;
   /** Invocations per workgroup of the element-wise and workgroup-reduction kernels (a power of two). */
   wg: number;
-  /** Weights of the big matrices are packed halves (true) or f32 (false). */
+  /** How the big matrices are stored (weight-layout.ts): f32, packed halves, q8 or q4. */
+  format: WeightFormat;
+  /** format === 'f16'. */
   f16Weights: boolean;
   /** The KV cache holds packed halves (true) or f32 (false). */
   f16KV: boolean;
@@ -78,7 +82,7 @@ export const MAX_CANDIDATES = 64;
  * compiled here, inside an error scope, so a shader error fails the engine's creation; others
  * (tests', the bench's) on first use.
  */
-export async function createKernels(device: GPUDevice, { wg = 64, f16Weights = true, f16KV = false, tile = 16, subgroups = true } = {}): Promise<Kernels> {
+export async function createKernels(device: GPUDevice, { wg = 64, f16Weights = true, format = (f16Weights ? 'f16' : 'f32') as WeightFormat, f16KV = false, tile = 16, subgroups = true } = {}): Promise<Kernels> {
   if (tile * tile > device.limits.maxComputeInvocationsPerWorkgroup) throw new GpuError(`expert tile ${tile} x ${tile} exceeds this device's workgroup size`);
   if (!Number.isInteger(wg) || wg < 1 || (wg & (wg - 1)) !== 0 || wg > device.limits.maxComputeInvocationsPerWorkgroup) {
     throw new GpuError(`workgroup size ${wg} must be a power of two of at most ${device.limits.maxComputeInvocationsPerWorkgroup}`);
@@ -99,7 +103,7 @@ export async function createKernels(device: GPUDevice, { wg = 64, f16Weights = t
     expTable: createStorage(device, 'sampling weights', expTable()),
   }));
   const cache = new PassCache(device);
-  const k: Kernels = { device, wg, f16Weights, f16KV, tile, subgroups: layout, cache, pipeline, ...made };
+  const k: Kernels = { device, wg, format, f16Weights: format === 'f16', f16KV, tile, subgroups: layout, cache, pipeline, ...made };
   // Compile what the engine dispatches now, asynchronously, so shader errors fail here.
   await Promise.all(engineVariants(k).map(([shader, constants]) => createPipeline(device, shader, WGSL[shader], constants).then((p) => {
     compiled.set(`${shader}:${Object.entries(constants).sort().map(([n, v]) => `${n}=${v}`).join(',')}`, p);
@@ -125,18 +129,25 @@ function subgroupLayout(device: GPUDevice): SubgroupLayout | null {
 // ---- the variants
 
 const F = (b: boolean) => (b ? 1 : 0);
+/**
+ * The weight-format constants of a kernel that reads a big matrix: F16 (packed halves, or f32),
+ * and for q8/q4 QUANT (lib/weights.wgsl) with F16 true, since they are read 8 to a step as halves are.
+ * f32 and f16 leave QUANT at its default, so their variants are the same pipelines as before q8/q4.
+ */
+const formatConstants = (format: WeightFormat): Record<string, number> =>
+  (format === 'q8' || format === 'q4' ? { F16: 1, QUANT: format === 'q8' ? 8 : 4 } : { F16: F(format === 'f16') });
 const sgConstants = (k: Kernels) => ({ WG: k.subgroups!.wg, RPW: k.subgroups!.rowsPerWorkgroup });
 /** Rows (pairs) per workgroup of the dense projections: rowGroup per subgroup pass. */
 const groupedRows = (k: Kernels) => k.subgroups!.rowsPerWorkgroup * k.subgroups!.rowGroup;
 const groupedConstants = (k: Kernels) => ({ WG: k.subgroups!.wg, RPW: groupedRows(k), R: k.subgroups!.rowGroup });
 
-function linearVariant(k: Kernels, dtype: 'f16' | 'f32', norm: boolean, residual: boolean, subgroup: boolean, block: boolean): [ShaderName, Record<string, number>] {
-  const fused = { F16: F(dtype === 'f16'), NORM: F(norm), RESIDUAL: F(residual) };
+function linearVariant(k: Kernels, dtype: WeightFormat, norm: boolean, residual: boolean, subgroup: boolean, block: boolean): [ShaderName, Record<string, number>] {
+  const fused = { ...formatConstants(dtype), NORM: F(norm), RESIDUAL: F(residual) };
   if (subgroup) return ['linear_subgroup', { ...groupedConstants(k), TB: block ? k.subgroups!.tokenBlock : 1, ...fused }];
   return ['linear', { WG: k.wg, ...fused }];
 }
 function qkvVariant(k: Kernels, subgroup: boolean, block: boolean): [ShaderName, Record<string, number>] {
-  const kv = { F16: F(k.f16Weights), F16KV: F(k.f16KV) };
+  const kv = { ...formatConstants(k.format), F16KV: F(k.f16KV) };
   if (subgroup) return ['qkv_subgroup', { ...groupedConstants(k), TB: block ? k.subgroups!.tokenBlock : 1, ...kv }];
   return ['qkv', { WG: k.wg, ...kv }];
 }
@@ -147,16 +158,16 @@ const routerVariant = (k: Kernels, E = 8): [ShaderName, Record<string, number>] 
   (k.subgroups ? ['router_subgroup', sgConstants(k)] : ['router', { WG: E > 64 ? ROUTER_WG / 2 : ROUTER_WG }]);
 const weightsVariant = (k: Kernels, shader: ShaderName): [ShaderName, Record<string, number>] => {
   if (shader.endsWith('_subgroup')) {
-    return [shader, { ...sgConstants(k), ...(shader.includes('grouped') ? { TB: k.subgroups!.tokenBlock } : {}), F16: F(k.f16Weights) }];
+    return [shader, { ...sgConstants(k), ...(shader.includes('grouped') ? { TB: k.subgroups!.tokenBlock } : {}), ...formatConstants(k.format) }];
   }
-  return [shader, { ...(shader.includes('grouped') ? { TILE: k.tile } : { WG: k.wg }), F16: F(k.f16Weights) }];
+  return [shader, { ...(shader.includes('grouped') ? { TILE: k.tile } : { WG: k.wg }), ...formatConstants(k.format) }];
 };
 
 /** What a forward of this engine may dispatch (compiled up front by createKernels). */
 function engineVariants(k: Kernels): [ShaderName, Record<string, number>][] {
-  const dtype = k.f16Weights ? 'f16' : 'f32';
+  const dtype = k.format;
   const out: [ShaderName, Record<string, number>][] = [
-    ['add', { WG: k.wg }], ['embed', { WG: k.wg, F16: F(k.f16Weights) }], attentionVariant(k), ['attention_merge', { WG: ATTENTION_WG }],
+    ['add', { WG: k.wg }], ['embed', { WG: k.wg, ...formatConstants(k.format) }], attentionVariant(k), ['attention_merge', { WG: ATTENTION_WG }],
     ['attention_apply', { WG: k.wg, F16KV: F(k.f16KV) }], ['moe_combine', { WG: k.wg }], ['moe_group', { WG: k.wg }],
     routerVariant(k), ['sample', { WG: SAMPLE_WG, ARGMAX_ONLY: 0 }], ['sample', { WG: SAMPLE_WG, ARGMAX_ONLY: 1 }],
     qkvVariant(k, false, false), linearVariant(k, dtype, true, false, false, false), linearVariant(k, dtype, false, true, false, false),
@@ -175,10 +186,17 @@ function engineVariants(k: Kernels): [ShaderName, Record<string, number>][] {
 
 // ---- planning helpers
 
-/** Elements per 16-byte weight word: the subgroup kernels read weights 16 bytes at a time. */
-const perWord = (dtype: 'f16' | 'f32') => (dtype === 'f16' ? 8 : 4);
-/** Whether rows of these widths are whole 16-byte words of this engine's weights. */
-const wholeWords = (k: Kernels, ...widths: number[]) => widths.every((n) => n % perWord(k.f16Weights ? 'f16' : 'f32') === 0);
+/**
+ * Elements per step of a subgroup kernel's walk along a row: a 16-byte word of f32 (4) or of
+ * halves (8); q8/q4 take 8 (the f16 layout's word), their rows whole groups of 32.
+ */
+const perWord = (dtype: WeightFormat) => (dtype === 'f32' ? 4 : 8);
+/** Whether rows of these widths are whole steps of this engine's weights. */
+const wholeWords = (k: Kernels, ...widths: number[]) => widths.every((n) => n % perWord(k.format) === 0);
+/** Quantized rows are whole groups of 32 (weight-layout.ts: fitsFormat). */
+function checkGroups(label: string, format: WeightFormat, ...widths: number[]): void {
+  if ((format === 'q8' || format === 'q4') && widths.some((n) => n % 32 !== 0)) throw new GpuError(`${label}: ${format} rows must be whole groups of 32 values`);
+}
 
 function need(kernel: string, name: string, b: Binding, bytes: number): void {
   const size = regionOf(b).size;
@@ -204,7 +222,7 @@ export const stepWords = (s: StepUniform) => Uint32Array.from([s.pos0, s.S, s.sp
  * fill their columns of one output; row t reads x row xRow0 + t.
  */
 export function planLinear(k: Kernels, a: {
-  x: Binding; w: Binding; out: Binding; T: number; In: number; N: number; dtype: 'f16' | 'f32';
+  x: Binding; w: Binding; out: Binding; T: number; In: number; N: number; dtype: WeightFormat;
   g?: Binding; eps?: number; xn?: Binding; res?: Binding; y?: Binding; ldo?: number; col0?: number; xRow0?: number;
   bias?: Binding; scale?: number;
 }): Pass {
@@ -212,10 +230,11 @@ export function planLinear(k: Kernels, a: {
   const norm = a.g !== undefined, residual = a.res !== undefined;
   const label = `linear_${a.dtype}${norm ? '+norm' : ''}${residual ? '+residual' : ''} T=${a.T} In=${a.In} N=${a.N}`;
   if (a.In % 2 !== 0) throw new GpuError(`${label}: weights are read in pairs, so In must be even`);
+  checkGroups(label, a.dtype, a.In);
   if (col0 + a.N > ldo) throw new GpuError(`${label}: columns ${col0}..${col0 + a.N - 1} do not fit rows of ${ldo}`);
   if (residual !== (a.y !== undefined)) throw new GpuError(`${label}: a residual add needs both res and y`);
   need(label, 'x', a.x, 4 * (xRow0 + a.T) * a.In);
-  need(label, 'w', a.w, (a.dtype === 'f16' ? 2 : 4) * a.N * a.In);
+  need(label, 'w', a.w, weightBytes(a.dtype, a.N, a.In));
   need(label, 'out', a.out, 4 * a.T * ldo);
   if (a.g) need(label, 'g', a.g, 4 * a.In);
   if (a.res) { need(label, 'res', a.res, 4 * a.T * ldo); need(label, 'y', a.y!, 4 * a.T * ldo); }
@@ -225,7 +244,7 @@ export function planLinear(k: Kernels, a: {
   const bindings = [a.x, a.g ?? d[0], a.w, a.res ?? d[1], a.y ?? d[2], a.out, a.xn ?? d[3], a.bias ?? d[0]];
   const eps = f32Bits(a.eps ?? 0), writeXn = a.xn ? 1 : 0;
   // The epilogue: + bias, times scale (see linear.wgsl).
-  const epilogue = [a.bias ? 1 : 0, f32Bits(a.scale ?? 1)];
+  const epilogue = [a.bias ? 1 : 0, f32Bits(a.scale ?? 1), ...regionWords(a.dtype, a.N, a.In)];
   const sg = k.subgroups;
   if (sg && a.In % perWord(a.dtype) === 0) {
     const rowBlocks = Math.ceil(a.N / groupedRows(k));
@@ -264,19 +283,20 @@ export function planQkv(k: Kernels, a: {
   const label = `qkv T=${a.T} D=${a.D} H=${a.H}/${a.Hkv} Dh=${a.Dh}`;
   if (a.Dh % 2 !== 0 || a.D % 2 !== 0) throw new GpuError(`${label}: D and Dh must be even`);
   if (a.Dh > 2 * 256) throw new GpuError(`${label}: at most 512 elements per head`);
-  const wbytes = k.f16Weights ? 2 : 4;
+  checkGroups(label, k.format, a.D);
   need(label, 'x', a.x, 4 * a.T * a.D);
   need(label, 'g', a.g, 4 * a.D);
-  need(label, 'wq', a.wq, wbytes * a.H * a.Dh * a.D);
-  need(label, 'wk', a.wk, wbytes * a.Hkv * a.Dh * a.D);
-  need(label, 'wv', a.wv, wbytes * a.Hkv * a.Dh * a.D);
+  need(label, 'wq', a.wq, weightBytes(k.format, a.H * a.Dh, a.D));
+  need(label, 'wk', a.wk, weightBytes(k.format, a.Hkv * a.Dh, a.D));
+  need(label, 'wv', a.wv, weightBytes(k.format, a.Hkv * a.Dh, a.D));
   need(label, 'qkv', a.qkv, 4 * a.T * (a.H + 2 * a.Hkv) * a.Dh);
   const vOffset = kvWords(k, a.capacity, a.Hkv, a.Dh);
   need(label, 'kv', a.kv, 4 * 2 * vOffset);
   const invFreq = new Float32Array(256);
   invFreq.set(ropeInvFreq(a.Dh, a.theta));
   if (a.bias) need(label, 'bias', a.bias, 4 * (a.H + 2 * a.Hkv) * a.Dh);
-  const params = [a.T, a.D, a.H, a.Hkv, a.Dh, 0, vOffset, f32Bits(a.eps), ...new Uint32Array(invFreq.buffer), a.bias ? 1 : 0, a.rope === false ? 0 : 1];
+  const regions = [a.H, a.Hkv, a.Hkv].flatMap((h) => regionWords(k.format, h * a.Dh, a.D)); // q, k, v: (scale, min) words
+  const params = [a.T, a.D, a.H, a.Hkv, a.Dh, 0, vOffset, f32Bits(a.eps), ...new Uint32Array(invFreq.buffer), a.bias ? 1 : 0, a.rope === false ? 0 : 1, ...regions];
   const bindings = [a.x, a.g, a.wq, a.wk, a.wv, a.qkv, a.kv, a.bias ?? k.dummies[0]];
   const pairs = (a.H + 2 * a.Hkv) * a.Dh / 2;
   const sg = k.subgroups;
@@ -441,32 +461,46 @@ export function planAdd(k: Kernels, a: { a: Binding; b: Binding; out: Binding; n
 }
 
 /**
- * x (T, D) = embed[ids[t]] with embed (V, D) as packed halves (D even) or f32; ids a u32 buffer of
- * T. `row0`/`rows` say which vocabulary rows the buffer holds when the table is split in parts.
+ * x (T, D) = embed[ids[t]] with embed (V, D) in the kernels' format (packed halves, D even; f32;
+ * q8/q4, D % 32 == 0); ids a u32 buffer of T. `row0`/`rows` say which vocabulary rows the buffer
+ * holds when the table is split in parts (required for q8/q4, whose regions are placed by rows).
  */
 export function planEmbed(k: Kernels, a: { ids: Binding; embed: GPUBuffer; x: Binding; T: number; D: number; row0?: number; rows?: number; scale?: number }): Pass {
   const label = `embed T=${a.T} D=${a.D}`;
   if (a.D % 2 !== 0) throw new GpuError(`${label}: D must be even for packed halves`);
+  checkGroups(label, k.format, a.D);
+  if (a.rows === undefined && (k.format === 'q8' || k.format === 'q4')) throw new GpuError(`${label}: a ${k.format} table needs its rows`);
   const rows = a.rows ?? Math.floor(a.embed.size / ((k.f16Weights ? 2 : 4) * a.D));
   need(label, 'ids', a.ids, 4 * a.T);
   need(label, 'x', a.x, 4 * a.T * a.D);
-  return plan(k, ['embed', { WG: k.wg, F16: F(k.f16Weights) }], label, [a.T, a.D, a.row0 ?? 0, rows, f32Bits(a.scale ?? 1)], [a.ids, a.embed, a.x], grid(k.device, Math.ceil((a.T * a.D) / k.wg)));
+  need(label, 'embed', a.embed, weightBytes(k.format, rows, a.D));
+  return plan(k, ['embed', { WG: k.wg, ...formatConstants(k.format) }], label, [a.T, a.D, a.row0 ?? 0, rows, f32Bits(a.scale ?? 1), ...regionWords(k.format, rows, a.D)],
+    [a.ids, a.embed, a.x], grid(k.device, Math.ceil((a.T * a.D) / k.wg)));
 }
 
 /**
  * The chosen experts of T tokens, decode style (each a matrix-vector product):
  * h (T*K, F) = silu(w1[e] x) * (w3[e] x), expertOut (T*K, D) = w2[e] h, mlpOut (T, D) =
  * sum_k weight_k * expertOut and out (T, D) = res + mlpOut. Expert weights are all experts of a
- * layer in one buffer: w1, w3 (E, F, D), w2 (E, D, F); choice is the router's (indices, weights).
+ * layer in one buffer: w1, w3 (E, F, D), w2 (E, D, F) with E = `experts` (1 for the shared
+ * expert and a dense MLP; q8/q4 place their scales by it); choice is the router's (indices, weights).
  */
 export function planExperts(k: Kernels, a: {
   T: number; K: number; D: number; F: number; x: Binding; choice: Binding; w1: Binding; w3: Binding; w2: Binding;
   h: Binding; res: Binding; expertOut: Binding; mlpOut: Binding; out: Binding;
   /** mlpOut's factor before the residual add: Granite's residual_multiplier, else 1. */
   scale?: number;
+  /** Experts the weight buffers hold (required for q8/q4). */
+  experts?: number;
 }): Pass[] {
   const label = `experts T=${a.T} K=${a.K} D=${a.D} F=${a.F}`;
   if (a.D % 2 !== 0 || a.F % 2 !== 0) throw new GpuError(`${label}: D and F must be even for packed halves`);
+  checkGroups(label, k.format, a.D, a.F);
+  if (a.experts === undefined && (k.format === 'q8' || k.format === 'q4')) throw new GpuError(`${label}: ${k.format} experts need their count`);
+  const E = a.experts ?? 1;
+  for (const [name, b] of [['w1', a.w1], ['w3', a.w3]] as const) need(label, name, b, a.experts === undefined ? 0 : weightBytes(k.format, E * a.F, a.D));
+  if (a.experts !== undefined) need(label, 'w2', a.w2, weightBytes(k.format, E * a.D, a.F));
+  const up = regionWords(k.format, E * a.F, a.D), down = regionWords(k.format, E * a.D, a.F);
   need(label, 'choice', a.choice, 4 * 2 * a.T * a.K);
   need(label, 'h', a.h, 4 * a.T * a.K * a.F);
   need(label, 'expertOut', a.expertOut, 4 * a.T * a.K * a.D);
@@ -475,13 +509,13 @@ export function planExperts(k: Kernels, a: {
   if (sg && wholeWords(k, a.D, a.F)) {
     const fBlocks = Math.ceil(a.F / sg.rowsPerWorkgroup), dBlocks = Math.ceil(a.D / sg.rowsPerWorkgroup);
     return [
-      plan(k, weightsVariant(k, 'moe_gate_up_subgroup'), `${label} gate/up`, [a.T * a.K, a.K, a.D, a.F, fBlocks], [a.x, a.choice, a.w1, a.w3, a.h], grid(k.device, a.T * a.K * fBlocks)),
-      plan(k, weightsVariant(k, 'moe_down_subgroup'), `${label} down`, [a.T, a.K, a.D, a.F, dBlocks, f32Bits(a.scale ?? 1)], [a.h, a.choice, a.w2, a.res, a.expertOut, a.mlpOut, a.out], grid(k.device, a.T * dBlocks)),
+      plan(k, weightsVariant(k, 'moe_gate_up_subgroup'), `${label} gate/up`, [a.T * a.K, a.K, a.D, a.F, fBlocks, ...up], [a.x, a.choice, a.w1, a.w3, a.h], grid(k.device, a.T * a.K * fBlocks)),
+      plan(k, weightsVariant(k, 'moe_down_subgroup'), `${label} down`, [a.T, a.K, a.D, a.F, dBlocks, f32Bits(a.scale ?? 1), ...down], [a.h, a.choice, a.w2, a.res, a.expertOut, a.mlpOut, a.out], grid(k.device, a.T * dBlocks)),
     ];
   }
   return [
-    plan(k, weightsVariant(k, 'moe_gate_up'), `${label} gate/up`, [a.T, a.K, a.D, a.F], [a.x, a.choice, a.w1, a.w3, a.h], grid(k.device, a.T * a.K * a.F)),
-    plan(k, weightsVariant(k, 'moe_down'), `${label} down`, [a.T, a.K, a.D, a.F, f32Bits(a.scale ?? 1)], [a.h, a.choice, a.w2, a.res, a.expertOut, a.mlpOut, a.out], grid(k.device, a.T * a.D)),
+    plan(k, weightsVariant(k, 'moe_gate_up'), `${label} gate/up`, [a.T, a.K, a.D, a.F, ...up], [a.x, a.choice, a.w1, a.w3, a.h], grid(k.device, a.T * a.K * a.F)),
+    plan(k, weightsVariant(k, 'moe_down'), `${label} down`, [a.T, a.K, a.D, a.F, f32Bits(a.scale ?? 1), ...down], [a.h, a.choice, a.w2, a.res, a.expertOut, a.mlpOut, a.out], grid(k.device, a.T * a.D)),
   ];
 }
 
@@ -502,6 +536,9 @@ export function planExpertsGrouped(k: Kernels, a: {
   const label = `experts T=${a.T} K=${a.K} D=${a.D} F=${a.F}`;
   if (a.D % 2 !== 0 || a.F % 2 !== 0) throw new GpuError(`${label}: D and F must be even for packed halves`);
   if (a.E > MAX_EXPERTS) throw new GpuError(`${label}: at most ${MAX_EXPERTS} experts`);
+  checkGroups(label, k.format, a.D, a.F);
+  // Each part is its own layout: its scales follow its own q region (weight-layout.ts).
+  const up = (p: Part) => regionWords(k.format, p.rows * a.F, a.D), down = (p: Part) => regionWords(k.format, p.rows * a.D, a.F);
   const slots = a.T * a.K;
   need(label, 'offsets', a.offsets, 4 * (a.E + 1));
   need(label, 'order', a.order, 4 * slots);
@@ -517,9 +554,9 @@ export function planExpertsGrouped(k: Kernels, a: {
     const fBlocks = Math.ceil(a.F / sg.rowsPerWorkgroup), dBlocks = Math.ceil(a.D / sg.rowsPerWorkgroup);
     return [
       group,
-      ...a.w1.map((p, i) => plan(k, weightsVariant(k, 'moe_gate_up_grouped_subgroup'), `${label} gate/up grouped`, [a.K, a.D, a.F, tiles, p.row0, p.rows, fBlocks],
+      ...a.w1.map((p, i) => plan(k, weightsVariant(k, 'moe_gate_up_grouped_subgroup'), `${label} gate/up grouped`, [a.K, a.D, a.F, tiles, p.row0, p.rows, fBlocks, ...up(p)],
         [a.x, a.offsets, a.order, p.buffer, a.w3[i].buffer, a.h], grid(k.device, fBlocks * tiles * p.rows))),
-      ...a.w2.map((p) => plan(k, weightsVariant(k, 'moe_down_grouped_subgroup'), `${label} down grouped`, [a.D, a.F, tiles, p.row0, p.rows, dBlocks],
+      ...a.w2.map((p) => plan(k, weightsVariant(k, 'moe_down_grouped_subgroup'), `${label} down grouped`, [a.D, a.F, tiles, p.row0, p.rows, dBlocks, ...down(p)],
         [a.h, a.offsets, a.order, p.buffer, a.expertOut], grid(k.device, dBlocks * tiles * p.rows))),
       combine,
     ];
@@ -532,9 +569,9 @@ export function planExpertsGrouped(k: Kernels, a: {
   const tilesOf = (n: number) => Math.ceil(n / k.tile);
   return [
     group,
-    ...grouped(a.w1, (p, i) => plan(k, weightsVariant(k, 'moe_gate_up_grouped'), `${label} gate/up grouped`, [a.K, a.D, a.F, tiles, p.row0],
+    ...grouped(a.w1, (p, i) => plan(k, weightsVariant(k, 'moe_gate_up_grouped'), `${label} gate/up grouped`, [a.K, a.D, a.F, tiles, p.row0, ...up(p)],
       [a.x, a.offsets, a.order, p.buffer, a.w3[i].buffer, a.h], [tilesOf(a.F), p.rows * tiles, 1])),
-    ...grouped(a.w2, (p) => plan(k, weightsVariant(k, 'moe_down_grouped'), `${label} down grouped`, [a.D, a.F, tiles, p.row0],
+    ...grouped(a.w2, (p) => plan(k, weightsVariant(k, 'moe_down_grouped'), `${label} down grouped`, [a.D, a.F, tiles, p.row0, ...down(p)],
       [a.h, a.offsets, a.order, p.buffer, a.expertOut], [tilesOf(a.D), p.rows * tiles, 1])),
     combine,
   ];

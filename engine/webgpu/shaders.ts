@@ -1,6 +1,7 @@
 // The WGSL text of every kernel, by name. The files live in shaders/ with their contracts in a
 // header comment; `?raw` makes Vite (site) and Vitest (Node) inline them as strings. WGSL has no
-// includes: the helpers shared by several kernels (shaders/lib/) are prepended here.
+// includes: the helpers shared by several kernels (shaders/lib/) are prepended here; lib/weights.wgsl
+// (q8/q4 reads) goes to every kernel that reads a big weight matrix.
 import add from '../../shaders/add.wgsl?raw';
 import attention from '../../shaders/attention.wgsl?raw';
 import attention_apply from '../../shaders/attention_apply.wgsl?raw';
@@ -31,6 +32,7 @@ import stream_read from '../../shaders/stream_read.wgsl?raw';
 import kv from '../../shaders/lib/kv.wgsl?raw';
 import route from '../../shaders/lib/route.wgsl?raw';
 import sincos from '../../shaders/lib/sincos.wgsl?raw';
+import weights from '../../shaders/lib/weights.wgsl?raw';
 
 /** `enable` directives must come first: a helper goes after them. */
 function withHelper(source: string, helper: string): string {
@@ -41,9 +43,13 @@ function withHelper(source: string, helper: string): string {
 
 export const WGSL = {
   add, attention: withHelper(attention, kv), attention_apply: withHelper(attention_apply, kv), attention_merge,
-  attention_subgroup: withHelper(attention_subgroup, kv), embed, linear, linear_subgroup, moe_combine, moe_down, moe_down_grouped,
-  moe_down_grouped_subgroup, moe_down_subgroup, moe_gate_up, moe_gate_up_grouped, moe_gate_up_grouped_subgroup, moe_gate_up_subgroup,
-  moe_group, qk_norm: withHelper(qk_norm, sincos), qkv: withHelper(qkv, sincos), qkv_subgroup: withHelper(qkv_subgroup, sincos), router: withHelper(router, route),
+  attention_subgroup: withHelper(attention_subgroup, kv), embed: withHelper(embed, weights), linear: withHelper(linear, weights),
+  linear_subgroup: withHelper(linear_subgroup, weights), moe_combine, moe_down: withHelper(moe_down, weights),
+  moe_down_grouped: withHelper(moe_down_grouped, weights), moe_down_grouped_subgroup: withHelper(moe_down_grouped_subgroup, weights),
+  moe_down_subgroup: withHelper(moe_down_subgroup, weights), moe_gate_up: withHelper(moe_gate_up, weights),
+  moe_gate_up_grouped: withHelper(moe_gate_up_grouped, weights), moe_gate_up_grouped_subgroup: withHelper(moe_gate_up_grouped_subgroup, weights),
+  moe_gate_up_subgroup: withHelper(moe_gate_up_subgroup, weights), moe_group, qk_norm: withHelper(qk_norm, sincos),
+  qkv: withHelper(withHelper(qkv, sincos), weights), qkv_subgroup: withHelper(withHelper(qkv_subgroup, sincos), weights), router: withHelper(router, route),
   router_subgroup: withHelper(router_subgroup, route), rmsnorm, sample, shared_gate, stream_read,
 } as const;
 

@@ -6,6 +6,18 @@
 // Legend: T tokens, D hidden, In/N a linear layer's widths, H/Hkv heads, Dh head width, S positions
 // attended to, E experts, K experts per token, F expert width.
 import { addBias, addInPlace, matmul, rmsnorm, rope, scaleInPlace, sigmoid, silu, softmaxInPlace, topk } from '../cpu/ops.ts';
+import { dequantRow, type QuantMatrix } from '../quant/quantize.ts';
+
+/**
+ * lib/weights.wgsl, the q8/q4 reads of every kernel that takes a big matrix: the matrix (rows,
+ * cols) as the kernels see it, dequantized as the CPU engine does (quantize.ts: dequantRow), so
+ * each fused kernel's twin below takes the result as its float32 weights.
+ */
+export function dequantTwin(m: QuantMatrix): Float32Array {
+  const out = new Float32Array(m.rows * m.cols);
+  for (let r = 0; r < m.rows; r++) dequantRow(m, r, out.subarray(r * m.cols, (r + 1) * m.cols));
+  return out;
+}
 
 /**
  * linear*.wgsl: out (T, N) = [res +] scale * (xn @ w^T [+ bias]) with xn = rmsnorm(x) * g (with g)

@@ -9,6 +9,7 @@
 // finds a region at a word offset the host computes with this function and passes as a param.
 import type { WeightFormat } from '../footprint/formats.ts';
 import { QUANT_GROUP } from '../footprint/formats.ts';
+import type { QuantMatrix } from '../quant/quantize.ts';
 
 export interface PartLayout {
   /** Bytes of the q (or f16/f32 values) region. */
@@ -40,4 +41,27 @@ export function partLayout(format: WeightFormat, rows: number, cols: number): Pa
 /** Whether a matrix of `cols` columns can be stored as `format` (quantized rows are whole groups of 32). */
 export function fitsFormat(format: WeightFormat, cols: number): boolean {
   return format === 'f32' || format === 'f16' ? cols % 2 === 0 : cols % QUANT_GROUP === 0;
+}
+
+/**
+ * Where the scale and min regions of a part start, in 32-bit words: the `at` pair every kernel
+ * that reads a big matrix takes in its params (0, 0 for f32 and f16, which have none).
+ */
+export function regionWords(format: WeightFormat, rows: number, cols: number): [number, number] {
+  const l = partLayout(format, rows, cols);
+  return [l.scaleOffset / 4, l.minOffset / 4];
+}
+
+/** Bytes the kernels read of a part of `rows` rows of `cols` values (f32/f16: the values alone, unpadded). */
+export function weightBytes(format: WeightFormat, rows: number, cols: number): number {
+  return format === 'f32' || format === 'f16' ? rows * rowValueBytes(format, cols) : partLayout(format, rows, cols).bytes;
+}
+
+/** A quantized matrix laid out as one part (the bytes WeightWriter writes for the same rows): tests' and tools' uploads. */
+export function quantPart(m: QuantMatrix): Uint8Array<ArrayBuffer> {
+  const l = partLayout(m.format, m.rows, m.cols), out = new Uint8Array(l.bytes);
+  out.set(m.q, 0);
+  out.set(new Uint8Array(m.scale.buffer, m.scale.byteOffset, m.scale.byteLength), l.scaleOffset);
+  if (m.min) out.set(new Uint8Array(m.min.buffer, m.min.byteOffset, m.min.byteLength), l.minOffset);
+  return out;
 }

@@ -1,6 +1,6 @@
 // The weights' buffers hold what weight-layout.ts says: for q8 and q4, the q region, then the
 // scales (and minimums) as f16, each region 16-byte aligned, exactly what engine/quant/quantize.ts
-// computes for the same rows (the dequantizing kernels, still to come, will read this). The
+// computes for the same rows (what the dequantizing kernels read: shaders/lib/weights.wgsl). The
 // router's gate and the norms stay f32 in every format.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModelDirectory } from '../node.ts';

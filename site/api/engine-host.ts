@@ -7,7 +7,7 @@
 // most WORKER_MAX_WEIGHT_BYTES of weights: a larger checkpoint fails naming the tensor, before the
 // tab runs out of memory. A load in a chosen weight format (f32, f16, q8, q4) for the CPU engine
 // keeps the matrices in that format from the start (checkpoint/load-stored.ts); the WebGPU engine
-// takes f32 and f16 (its q8/q4 kernels are still to come: those run on the CPU engine).
+// converts each matrix to it as the stream uploads it and reads it with its dequantizing kernels.
 import type { Engine } from '../../engine/engine.ts';
 import { isFloat32Model, loadModel, loadStoredModel, type Model, type StoredModel } from '../../engine/model.ts';
 import { convertWeights } from '../../engine/quant/quantize-weights.ts';
@@ -101,7 +101,7 @@ export interface SiteModel extends Omit<Model, 'weights'> {
  * Open `source` on the best engine (see gpuFor): on WebGPU, streamed to the GPU; on the CPU,
  * loaded in `format` (stored width or quantized: checkpoint/load-stored.ts), or in float32 without
  * one. `format` is also how the GPU keeps the big matrices (default: f16 for an F16 checkpoint,
- * else f32; q8 and q4 run on the CPU engine). A checkpoint error or a cancel fails the open; a WebGPU failure falls
+ * else f32). A checkpoint error or a cancel fails the open; a WebGPU failure falls
  * back to the CPU engine with the reason.
  */
 export async function openModelAndEngine(source: ModelSource, backend: 'auto' | 'cpu' | 'webgpu', onProgress: (p: LoadProgress) => void, signal?: AbortSignal, format?: WeightFormat): Promise<{ model: SiteModel; opened: OpenedEngine }> {
@@ -180,8 +180,6 @@ export type BackendChoice = 'fastest' | 'slower' | 'asked' | 'only';
  */
 async function gpuFor(config: MixtralConfig, backend: 'auto' | 'cpu' | 'webgpu', format?: WeightFormat): Promise<GpuChoice> {
   if (backend === 'cpu') return { reason: 'the CPU engine was asked for', choice: 'asked' };
-  // The WebGPU engine takes f32 and f16; q8 and q4 run on the CPU engine until its dequantizing kernels come.
-  if (format === 'q8' || format === 'q4') return { reason: `the WebGPU engine does not take ${format} weights yet`, choice: 'only' };
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
   if (!gpu) return { reason: 'this browser has no WebGPU', choice: 'only' };
   try {

@@ -6,4 +6,5 @@ export { loadCheckpoint, urlSource } from '../../engine/checkpoint/index.ts';
 export { generate } from '../../engine/generate.ts';
 export { MixscopeTokenizer } from '../../engine/tokenizer.ts';
 export { requestEngineDevice } from '../../engine/webgpu/limits.ts';
+export { convertWeights } from '../../engine/quant/quantize-weights.ts';
 export { expertChoiceFlips, maxAbsDiff } from '../helpers/parity.ts';

@@ -1,7 +1,8 @@
 // The WebGPU engine in headless Chromium (WebGPU on SwiftShader) against the CPU engine in the
 // same page, on every golden fixture fetched over HTTP (logits, every hook, interventions, greedy
 // text), on one fixture of each family beside Mixtral (logits against the PyTorch reference too),
-// and on the default model (held-out logits and expert choices, 128-token greedy text).
+// and on the default model (held-out logits and expert choices, 128-token greedy text; in q8 and q4
+// against the CPU engine on the same quantized weights).
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { fileURLToPath } from 'node:url';
@@ -185,7 +186,7 @@ describe('WebGPU engine in headless Chromium', () => {
       const device = await m.requestEngineDevice(await navigator.gpu.requestAdapter(), ck.config, 'f16');
       const gpu = await m.WebGpuEngine.create(device, ck.config, ck.weights, { weights: 'f16' });
       if (!gpu.kernels.subgroups) throw new Error('the engine does not use the subgroup kernels');
-      w.defaultModel = { gpu, cpu: new m.CpuEngine(ck.config, ck.weights), tokenizer: new m.MixscopeTokenizer(ck.tokenizerJson), config: ck.config };
+      w.defaultModel = { gpu, cpu: new m.CpuEngine(ck.config, ck.weights), tokenizer: new m.MixscopeTokenizer(ck.tokenizerJson), config: ck.config, weights: ck.weights };
     });
   }
 
@@ -220,5 +221,36 @@ describe('WebGPU engine in headless Chromium', () => {
     }, g.prompt);
     expect(r.gpu.length).toBe(128);
     expect(r.gpu).toEqual(r.cpu);
+  });
+
+  it('the default model in q8 and q4: logits within 1e-3 and the same experts as the CPU engine on the same weights, the same greedy tokens', { timeout: 300_000 }, async (ctx) => {
+    await defaultModelReady(ctx);
+    const r = await page.evaluate(async ({ ids, prompt }) => {
+      const m = (window as any).mixscope;
+      const { gpu: f16, tokenizer, config, weights } = (window as any).defaultModel;
+      const out: Record<string, { diff: number; compared: number; flips: unknown[]; gpu: number[]; cpu: number[] }> = {};
+      for (const format of ['q8', 'q4']) {
+        const gpu = await m.WebGpuEngine.create(f16.device, config, weights, { weights: format });
+        const cpu = new m.CpuEngine(config, m.convertWeights(weights, config, format));
+        const hooks = ['blocks.*.moe.hook_expert_choice', 'blocks.*.moe.hook_router_probs'];
+        const a = await gpu.forward(ids, { output: 'all', hooks }), b = await cpu.forward(ids, { output: 'all', hooks });
+        const run = async (engine: unknown) => {
+          const tokens: number[] = [];
+          for await (const s of m.generate({ engine, tokenizer, prompt }, { maxTokens: 8, temperature: 0, stopAtEos: false })) tokens.push(s.token);
+          return tokens;
+        };
+        out[format] = { diff: m.maxAbsDiff(a.logits, b.logits), ...m.expertChoiceFlips(a.hooks, b.hooks, config.num_hidden_layers, config.num_local_experts, config.num_experts_per_tok), gpu: await run(gpu), cpu: await run(cpu) };
+        gpu.dispose();
+      }
+      return out;
+    }, { ids: parity.snippets[0].ids.slice(0, 16), prompt: parity.greedy[0].prompt });
+    for (const [format, q] of Object.entries(r)) {
+      console.log(`[webgpu:chromium] default model in ${format}: max |logit diff| vs the CPU engine on the same weights ${q.diff.toExponential(2)}`);
+      expect(q.diff, format).toBeLessThanOrEqual(1e-3);
+      expect(q.compared, format).toBeGreaterThan(0);
+      expect(q.flips, format).toEqual([]);
+      expect(q.gpu.length, format).toBe(8);
+      expect(q.gpu, format).toEqual(q.cpu);
+    }
   });
 });

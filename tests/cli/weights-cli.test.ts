@@ -122,4 +122,14 @@ describe('cli --weights on WebGPU (Dawn)', () => {
     expect(e16).toBeGreaterThan(1e-4);
     expect(e16).toBeLessThan(0.05);
   }, 180_000);
+
+  it('--weights q8 and q4 run on the WebGPU engine, with the CPU engine\'s logits on the same quantized weights (default model)', async () => {
+    const args = ['forward', '--ids', '1,517,2049,33,780'];
+    for (const format of ['q8', 'q4']) {
+      const [gpu, cpu] = [await cli([...args, '--backend', 'webgpu', '--weights', format]), await cli([...args, '--backend', 'cpu', '--weights', format])];
+      expect(gpu.code, gpu.stderr).toBe(0);
+      expect(cpu.code, cpu.stderr).toBe(0);
+      expect(maxAbsDiff(JSON.parse(gpu.stdout).logits, JSON.parse(cpu.stdout).logits), format).toBeLessThanOrEqual(1e-3);
+    }
+  }, 300_000);
 });
