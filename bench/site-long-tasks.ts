@@ -17,7 +17,8 @@
 // (the time the main thread actually ran: tests/browser/task-trace.ts), which pre-emption does
 // not stretch: `long_tasks_thread` counts the tasks whose own work is over 50 ms (and, for the
 // notebooks, `tasks_over_100_ms_thread` those over 100 ms).
-// BENCH_NOTEBOOKS=what-is-moe,attention opens only those curriculum notebooks.
+// BENCH_NOTEBOOKS=what-is-moe,attention opens only those curriculum notebooks; BENCH_BACKENDS=cpu
+// and BENCH_TOKENS=256 narrow the generation runs (default webgpu,cpu and 16,256); BENCH_REPEAT.
 import { launchChromium } from '../tests/browser/chromium.ts';
 import { serveDirectory } from '../tests/browser/static-server.ts';
 import { buildSite, everyViewInSight, longTasksDuringGeneration, open, waitForDone, waitForRest } from '../tests/browser/site-harness.ts';
@@ -29,6 +30,8 @@ const TARGET_MS = 50;
 const OPEN_TARGET_MS = 100;
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 2);
 const PARTS = new Set((process.env.BENCH_PARTS ?? 'generation,notebooks').split(','));
+const BACKENDS = (['webgpu', 'cpu'] as const).filter((b) => (process.env.BENCH_BACKENDS ?? 'webgpu,cpu').split(',').includes(b));
+const TOKENS = (process.env.BENCH_TOKENS ?? '16,256').split(',').map(Number);
 
 interface Run {
   backend: 'webgpu' | 'cpu'; tokens: number; repeat: number; generation_ms: number; long_tasks: number; longest_ms: number;
@@ -89,10 +92,10 @@ async function main() {
         await browser.close();
       }
     }
-    for (const backend of PARTS.has('generation') ? ['webgpu', 'cpu'] as const : []) {
+    for (const backend of PARTS.has('generation') ? BACKENDS : []) {
       const browser = await launchChromium({ webgpu: backend === 'webgpu' });
       try {
-        for (const tokens of [16, 256]) {
+        for (const tokens of TOKENS) {
           for (let repeat = 0; repeat < REPEAT; repeat++) {
             // Tall enough for the whole tour: every view draws as tokens come.
             const { page } = await open(browser, server, `#/tour?tokens=${tokens}`, { height: 5200 });
