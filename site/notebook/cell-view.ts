@@ -86,8 +86,9 @@ export function createCellView(id: string, initialSource: () => string, echo: bo
         text.tabIndex = 0;
         text.textContent = initialSource();
         text.title = 'Click to edit';
-        text.addEventListener('pointerdown', build);
-        text.addEventListener('focus', () => { build(); editor?.focus(); });
+        const edit = () => { build(); editor?.focus(); };
+        text.addEventListener('pointerdown', edit);
+        text.addEventListener('focus', edit);
         source.append(text);
         idle = whenIdle(build);
       }
