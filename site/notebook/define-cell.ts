@@ -3,7 +3,7 @@
 // the same message instead of "x is not defined" (or, worse, picking up a window global).
 import type { Module, Observer, Variable } from '@observablehq/runtime';
 import { compileCell, instantiate, type CellCompileError, type CompiledCell } from './compile-cell.ts';
-import type { Slicer } from './slices.ts';
+import type { Slice } from './slices.ts';
 
 function thrower(error: Error) {
   return () => { throw error; };
@@ -13,7 +13,7 @@ export interface DefineOptions {
   /** `source` already compiled (at build time); otherwise it is compiled here. */
   compiled?: CompiledCell | CellCompileError;
   /** Runs each definition in the notebook's slices of work (slices.ts); by default at once. */
-  slice?: Slicer;
+  slice?: Slice;
 }
 
 export function defineCell(module: Module, source: string, observer: Observer, { compiled = compileCell(source), slice = (f) => f }: DefineOptions = {}): Variable[] {

@@ -141,6 +141,7 @@ export function mountNotebook(
     runtime,
     redefineCell,
     dispose() {
+      slice.dispose();
       runtime.dispose();
       for (const cell of cells.values()) cell.view.destroy();
     tools.destroy();

@@ -30,8 +30,20 @@ describe('createSlicer', () => {
   it('begins a new slice in a new task, so a quick definition later runs at once', async () => {
     const slice = createSlicer(5);
     slice(() => busy(8))();
-    await nextTask();
+    // Later tasks (the slicer's own message among them; Node does not order it against timers).
+    await new Promise((resolve) => setTimeout(resolve, 50));
     expect(slice(() => 'now')()).toBe('now');
+  });
+
+  it('once disposed, runs no definition that was still waiting', async () => {
+    const slice = createSlicer(1);
+    const ran: string[] = [];
+    slice(() => busy(3))();
+    void slice(() => ran.push('late'))();
+    slice.dispose();
+    await nextTask();
+    await nextTask();
+    expect(ran).toEqual([]);
   });
 
   it('hands a generator through unchanged when deferred (the runtime then iterates it)', async () => {
