@@ -12,12 +12,18 @@ import { createOpenModelDialog } from './open-model.ts';
 import { currentRoute, urlState } from './url-state.ts';
 import { renderIndex } from './index-page.ts';
 import { renderNotebookPage } from './notebook-page.ts';
+import { whenIdle } from './notebook/when-idle.ts';
 import './style.css';
 
 // The tour streams a generation into seven views: they take turns, a few milliseconds of
 // drawing per task, so no task holds the page for long (viz/pacing.ts); a generation hands the
 // page its next state once the last one is drawn, ten at most a second.
 viz.paceDocument(document, 4);
+
+// The browser loads its locale data the first time a number is formatted with a locale (Inputs'
+// menus and tables do it, so do notebooks' figures): 0.1-0.2 s in one task on a slow machine.
+// Done when the page is first idle, it is not paid in the middle of opening a notebook.
+whenIdle(() => { (0).toLocaleString('en-US'); (0).toLocaleString(); }, 5000);
 
 const DEFAULT_MODEL = new URL('mixscope-tiny/', location.href.replace(/#.*$/, '')).href;
 

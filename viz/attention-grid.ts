@@ -22,7 +22,26 @@ export function thumbSize(width: number, heads: number, kvHeads: number): number
   return Math.max(40, Math.min(160, Math.floor((width - chrome) / Math.max(1, heads))));
 }
 
-function draw(s: State): void {
+/** Milliseconds of painting per draw: past it, the draw asks to be called again (view.ts). */
+const PAINT_SLICE_MS = 8;
+
+/**
+ * Paints every thumbnail, a slice at a time: the first paint of a head pools all its rows (the
+ * whole prompt at once when a generation starts: 30-150 ms for eight heads), so the heads are
+ * painted over several tasks. A head painted already at this length costs only a copy, so a
+ * draw called again goes on where the last one stopped. Returns true while heads remain.
+ */
+function paintHeads(grid: HTMLDivElement, paint: (cell: HTMLDivElement, h: number) => void): boolean {
+  const t0 = performance.now();
+  const cells = [...grid.querySelectorAll<HTMLDivElement & { __data__?: number }>('div.mx-head-cell')];
+  for (let i = 0; i < cells.length; i++) {
+    paint(cells[i]!, cells[i]!.__data__!);
+    if (i + 1 < cells.length && performance.now() - t0 > PAINT_SLICE_MS) return true;
+  }
+  return false;
+}
+
+function draw(s: State): boolean {
   const { data, options } = s;
   const T = tokenCount(data);
   const size = thumbSize(options.width, data.heads, data.kvHeads);
@@ -33,9 +52,8 @@ function draw(s: State): void {
   const node = grid.node() as HTMLDivElement & { mxFrame?: string };
   const frame = `${data.heads}|${data.kvHeads}|${size}|${data.layer}`;
   if (node.mxFrame === frame) {
-    grid.selectAll<HTMLDivElement, number>('div.mx-head-cell').each(function (h) { paint(this, h); });
     markSelected(s);
-    return;
+    return paintHeads(node, paint);
   }
   node.mxFrame = frame;
   grid.selectAll<HTMLDivElement, Group>('div.mx-kv-group').data(kvGroups(data.heads, data.kvHeads), (g) => String(g.kv))
@@ -61,10 +79,10 @@ function draw(s: State): void {
           return cell;
         })
         .attr('data-head', (h) => h)
-        .call((cell) => cell.select('.mx-head-caption').text((h) => `h${h}`))
-        .each(function (h) { paint(this, h); });
+        .call((cell) => cell.select('.mx-head-caption').text((h) => `h${h}`));
     });
   markSelected(s);
+  return paintHeads(node, paint);
 }
 
 function selectHead(s: State, h: number): void {

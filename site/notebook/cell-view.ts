@@ -9,6 +9,7 @@ import type { Observer } from '@observablehq/runtime';
 import { createCellEditor, type CellEditor } from './editor.ts';
 import { inspect, inspectError } from './inspector.ts';
 import { wrapTables } from './tables.ts';
+import { whenIdle } from './when-idle.ts';
 
 export interface CellView {
   readonly element: HTMLElement;
@@ -59,21 +60,47 @@ export function createCellView(id: string, initialSource: () => string, echo: bo
   }
   element.append(toggle, output, source);
 
-  // The editor is built the first time the code is shown: most cells are never edited.
+  // The editor is built the first time the code is shown: most cells are never edited. A cell
+  // whose code shows from the start (```js echo) shows it as plain text first and builds its
+  // editor when the page is idle, or at once when the reader clicks or tabs into it: building a
+  // CodeMirror view reads the page's layout, and a notebook with twenty of them built as it
+  // opens would hold the page for a quarter of a second.
   let editor: CellEditor | null = null;
-  const show = (visible: boolean) => {
+  let text: HTMLElement | null = null;
+  let idle: (() => void) | null = null;
+  const build = () => {
+    if (editor) return;
+    idle?.();
+    idle = null;
+    text?.remove();
+    text = null;
+    editor = createCellEditor(source, initialSource(), run);
+    source.append(bar);
+  };
+  const show = (visible: boolean, now: boolean) => {
     if (visible && !editor) {
-      editor = createCellEditor(source, initialSource(), run);
-      source.append(bar);
+      if (now) build();
+      else if (!text) {
+        text = document.createElement('pre');
+        text.className = 'nb-source-text';
+        text.tabIndex = 0;
+        text.textContent = initialSource();
+        text.title = 'Click to edit';
+        const edit = () => { build(); editor?.focus(); };
+        text.addEventListener('pointerdown', edit);
+        text.addEventListener('focus', edit);
+        source.append(text);
+        idle = whenIdle(build);
+      }
     }
     source.hidden = !visible;
     toggle.setAttribute('aria-expanded', String(visible));
     element.classList.toggle('nb-open', visible);
   };
-  show(echo);
+  show(echo, false);
   toggle.addEventListener('click', () => {
-    show(source.hidden);
-    if (!source.hidden) editor?.focus();
+    show(source.hidden, true);
+    if (!source.hidden) { build(); editor?.focus(); }
   });
   runButton.addEventListener('click', () => { if (editor) run(editor.source); });
 
@@ -118,8 +145,8 @@ export function createCellView(id: string, initialSource: () => string, echo: bo
         },
       };
     },
-    setSource: (text) => editor?.setSource(text),
+    setSource: (code) => { if (editor) editor.setSource(code); else if (text) text.textContent = code; },
     markEdited: (edited) => { element.classList.toggle('nb-edited', edited); toggle.title = edited ? 'Show or hide the code (edited by you)' : toggle.title.replace(' (edited by you)', ''); },
-    destroy: () => editor?.destroy(),
+    destroy: () => { idle?.(); editor?.destroy(); },
   };
 }

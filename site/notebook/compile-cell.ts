@@ -121,6 +121,11 @@ export function compileCell(source: string): CompiledCell | CellCompileError {
   return { ok: true, display: 0, variables: [{ name: id?.name ?? null, ...body }] };
 }
 
+/** The cell an inline `${expr}` is: parenthesized, it can only be an expression (never a named cell). */
+export function inlineCellSource(expression: string): string {
+  return `(${expression}\n)`;
+}
+
 /** Turn a definition's source into a function (only in the page: it evaluates code). */
 export function instantiate(definition: VariableDefinition): (...inputs: unknown[]) => unknown {
   return new Function(`return (${definition.source}\n);`)() as (...inputs: unknown[]) => unknown;

@@ -2,17 +2,24 @@
 // one that shows the error, and one per name it meant to define, so its dependents fail with
 // the same message instead of "x is not defined" (or, worse, picking up a window global).
 import type { Module, Observer, Variable } from '@observablehq/runtime';
-import { compileCell, instantiate } from './compile-cell.ts';
+import { compileCell, instantiate, type CellCompileError, type CompiledCell } from './compile-cell.ts';
+import type { Slice } from './slices.ts';
 
 function thrower(error: Error) {
   return () => { throw error; };
 }
 
-export function defineCell(module: Module, source: string, observer: Observer): Variable[] {
-  const compiled = compileCell(source);
+export interface DefineOptions {
+  /** `source` already compiled (at build time); otherwise it is compiled here. */
+  compiled?: CompiledCell | CellCompileError;
+  /** Runs each definition in the notebook's slices of work (slices.ts); by default at once. */
+  slice?: Slice;
+}
+
+export function defineCell(module: Module, source: string, observer: Observer, { compiled = compileCell(source), slice = (f) => f }: DefineOptions = {}): Variable[] {
   if (compiled.ok) {
     try {
-      const definitions = compiled.variables.map(instantiate);
+      const definitions = compiled.variables.map((v) => slice(instantiate(v)));
       return compiled.variables.map((v, i) =>
         module.variable(i === compiled.display ? observer : undefined).define(v.name, v.inputs, definitions[i]!));
     } catch (e) {

@@ -53,21 +53,23 @@ export function input(element: HTMLElement): Generator<Promise<unknown>> {
 }
 
 /**
- * The content width of `element` (inside its padding) now and whenever it changes size.
- * A width of 0 is never reported: an element that is detached or not laid out measures 0, and a
- * chart drawn at 0 has its margins overlap (negative bar widths). The cell waits for a real width.
+ * The content width of `element` (inside its padding) once it is laid out and whenever it
+ * changes size. A width of 0 is never reported: an element that is detached or not laid out
+ * measures 0, and a chart drawn at 0 has its margins overlap (negative bar widths). The cell
+ * waits for a real width.
+ * Read from the ResizeObserver's entries, which the browser delivers after its own layout:
+ * measured at once instead (clientWidth, getComputedStyle), every `width` in a notebook that is
+ * opening would force a layout of the whole page as it stands, tens of milliseconds each.
  */
 export function width(element: HTMLElement): Generator<Promise<number>> {
   return observe((change) => {
     let last = -1;
-    const measure = () => {
-      const style = getComputedStyle(element);
-      const w = Math.floor(element.clientWidth - parseFloat(style.paddingLeft || '0') - parseFloat(style.paddingRight || '0'));
+    const observer = new ResizeObserver((entries) => {
+      const box = entries.at(-1)!.contentBoxSize?.[0]?.inlineSize ?? entries.at(-1)!.contentRect.width;
+      const w = Math.floor(box);
       if (w > 0 && w !== last) change(last = w);
-    };
-    const observer = new ResizeObserver(measure);
+    });
     observer.observe(element);
-    measure();
     return () => observer.disconnect();
   });
 }

@@ -4,7 +4,8 @@ import { Runtime } from '@observablehq/runtime';
 import { notebookBuiltins } from './builtins.ts';
 import { createCellView, type CellView } from './cell-view.ts';
 import { defineCell } from './define-cell.ts';
-import { compileCell } from './compile-cell.ts';
+import { createSlicer } from './slices.ts';
+import { compileCell, inlineCellSource, type CellCompileError, type CompiledCell } from './compile-cell.ts';
 import { inspectError, summary } from './inspector.ts';
 import { ensureStyles } from './style.ts';
 import type { Observer, Variable } from '@observablehq/runtime';
@@ -24,8 +25,7 @@ export interface MountedNotebook {
 interface MountedCell { view: CellView; variables: Variable[]; source: string; block: CellBlock }
 
 /** What a cell's chip says: the name it defines (`state`, `viewof layer`), or the start of its code. */
-export function cellLabel(source: string): string {
-  const compiled = compileCell(source);
+export function cellLabel(source: string, compiled: CompiledCell | CellCompileError = compileCell(source)): string {
   if (compiled.ok) {
     const shown = compiled.variables[compiled.display]?.name;
     if (shown) return shown.replace(/^(initial|mutable) /, '');
@@ -94,14 +94,19 @@ export function mountNotebook(
   container.append(root);
 
   const runtime = new Runtime(notebookBuiltins(root, builtins, definitions));
+  // The cells' definitions run in slices of a few tens of milliseconds, so a notebook opening
+  // (or a change that re-runs many cells) never holds the page for long.
+  const slice = createSlicer();
   const module = runtime.module();
   const cells = new Map<string, MountedCell>();
 
-  const defineInline = (prose: HTMLElement, { id, source }: InlineExpression) => {
+  const defineInline = (prose: HTMLElement, { id, source, compiled }: InlineExpression) => {
     const span = prose.querySelector<HTMLElement>(`[data-nb-inline="${id}"]`);
-    // Parenthesized, an inline expression can only be an expression (never a named cell).
-    if (span) defineCell(module, `(${source}\n)`, inlineObserver(span));
+    const cell = inlineCellSource(source);
+    if (span) defineCell(module, cell, inlineObserver(span), { compiled: compiled ?? compileCell(cell), slice });
   };
+  // What the build compiled is used for the source it compiled; a reader's edit is compiled here.
+  const compiledOf = (block: CellBlock, source: string) => (block.compiled && source === block.source ? block.compiled : compileCell(source));
 
   const redefineCell = (id: string, source: string) => {
     const cell = cells.get(id);
@@ -111,7 +116,7 @@ export function mountNotebook(
     edits.record(cell.block, source);
     cell.view.markEdited(source !== cell.block.source);
     tools.refresh();
-    cell.variables = defineCell(module, source, cell.view.observer());
+    cell.variables = defineCell(module, source, cell.view.observer(), { compiled: compiledOf(cell.block, source), slice });
   };
 
   for (const block of nb.blocks) {
@@ -125,17 +130,18 @@ export function mountNotebook(
       continue;
     }
     const cell = { variables: [], source: edits.sourceOf(block), block } as Partial<MountedCell> as MountedCell;
-    cell.view = createCellView(block.id, () => cell.source, block.echo, (source) => redefineCell(block.id, source), block.display, cellLabel(block.source));
+    cell.view = createCellView(block.id, () => cell.source, block.echo, (source) => redefineCell(block.id, source), block.display, cellLabel(block.source, compiledOf(block, block.source)));
     cells.set(block.id, cell);
     cell.view.markEdited(cell.source !== block.source);
     root.append(cell.view.element);
-    cell.variables = defineCell(module, cell.source, cell.view.observer());
+    cell.variables = defineCell(module, cell.source, cell.view.observer(), { compiled: compiledOf(block, cell.source), slice });
   }
 
   return {
     runtime,
     redefineCell,
     dispose() {
+      slice.dispose();
       runtime.dispose();
       for (const cell of cells.values()) cell.view.destroy();
     tools.destroy();

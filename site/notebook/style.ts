@@ -93,6 +93,10 @@ details.nb-inspect[open] > summary::before { content: "▾ "; }
 .nb-source .cm-editor.cm-focused { outline: none; }
 .nb-source:focus-within { border-color: #a5b4fc; }
 .nb-source .cm-content { font-family: var(--monospace); padding: 6px 0; }
+/* The code as text until its editor is built (cell-view.ts): set as CodeMirror sets its lines. */
+.nb-source-text { margin: 0; padding: 6px 2px 6px 6px; font: 13px/1.4 var(--monospace); white-space: pre-wrap;
+  overflow-wrap: anywhere; cursor: text; }
+.nb-source-text:focus { outline: none; }
 .nb-source .cm-activeLine { background: transparent; }
 .nb-source .cm-focused .cm-activeLine { background: rgba(59, 91, 219, 0.05); }
 .nb-source-bar { display: flex; justify-content: flex-end; gap: 8px; align-items: center;

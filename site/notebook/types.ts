@@ -1,5 +1,6 @@
 // The shape of a notebook after parsing: plain JSON, so the Vite plugin can compile a notebook
 // at build time and the page only has to mount it.
+import type { CellCompileError, CompiledCell } from './compile-cell.ts';
 
 export interface NotebookMeta {
   /** The file name without `.md`; the notebook's address. */
@@ -30,6 +31,8 @@ export interface ProseBlock {
 export interface InlineExpression {
   id: string;
   source: string;
+  /** Its definition, compiled at build time (the Vite plugin): absent, the page compiles it. */
+  compiled?: CompiledCell | CellCompileError;
 }
 
 /** A fenced ```js cell: Observable JavaScript, compiled when the notebook is mounted. */
@@ -41,6 +44,11 @@ export interface CellBlock {
   echo: boolean;
   /** Show the cell's value (false with ```js hide: a cell run for its effect or for its dependents). */
   display: boolean;
+  /**
+   * `source` compiled at build time (the Vite plugin), so opening a notebook parses no code:
+   * absent, the page compiles it. A reader's edit is compiled in the page.
+   */
+  compiled?: CompiledCell | CellCompileError;
 }
 
 export type NotebookBlock = ProseBlock | CellBlock;

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Plugin, ViteDevServer } from 'vite';
 import { catalogModule, NOTEBOOK_PREFIX, VIRTUAL_ID } from './catalog.ts';
-import { compileCell } from './compile-cell.ts';
+import { compileCell, inlineCellSource } from './compile-cell.ts';
 import { parseNotebook } from './parse.ts';
 import type { ParsedNotebook } from './types.ts';
 
@@ -51,9 +51,14 @@ export function notebooksPlugin({ dir }: NotebooksPluginOptions): Plugin {
       if (id === `\0${VIRTUAL_ID}`) return catalogModule(slugs().map((slug) => { const nb = read(slug); return { ...nb.meta, ...nb.listing }; }));
 
       const notebook = read(id.slice(`\0${NOTEBOOK_PREFIX}`.length));
+      // Cells and inline expressions are compiled here, once, so that opening a notebook parses
+      // no code: the page only turns each definition's source into a function.
       for (const block of notebook.blocks) {
-        if (block.type !== 'cell') continue;
-        const compiled = compileCell(block.source);
+        if (block.type === 'prose') {
+          for (const inline of block.inlines) inline.compiled = compileCell(inlineCellSource(inline.source));
+          continue;
+        }
+        const compiled = block.compiled = compileCell(block.source);
         if (!compiled.ok) this.warn(`${notebook.meta.slug}.md ${block.id} does not compile (it will show the error in the page): ${compiled.message}`);
       }
       return `export default ${JSON.stringify(notebook)};\n`;
