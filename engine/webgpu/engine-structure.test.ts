@@ -14,15 +14,9 @@ import { noAdapter } from '../../tests/gpu/ci-policy.ts';
 import { goldenCases } from '../../tests/golden/fixtures.ts';
 import { WebGpuEngine } from './engine.ts';
 import { weightStorageFor } from '../checkpoint/dtype.ts';
+import { maxDiff } from '../../tests/gpu/numbers.ts';
 
 const LOGIT_TOL = 1e-3;
-
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 let gpu: NodeGpu | { reason: string };
 beforeAll(async () => { gpu = await requestNodeDevice(); });

@@ -12,16 +12,10 @@ import { goldenCases } from '../../tests/golden/fixtures.ts';
 import { WebGpuEngine, lossBehind } from './engine.ts';
 import { DeviceLostError } from './gpu.ts';
 import { weightStorageFor } from '../checkpoint/dtype.ts';
+import { maxDiff } from '../../tests/gpu/numbers.ts';
 
 const LOGIT_TOL = 1e-3;
 const worst: Record<string, number> = {};
-
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 function compareHook(name: string, gpu: HookValue | undefined, cpu: HookValue): void {
   expect(gpu, name).toBeDefined();

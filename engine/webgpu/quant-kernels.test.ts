@@ -15,26 +15,7 @@ import { createEmpty, createStorage, createUniform, readF32, submit, validated, 
 import { createKernels, disposeKernels, kvWords, planEmbed, planExperts, planExpertsGrouped, planLinear, planQkv, stepWords, type Kernels } from './kernels.ts';
 import { dequantTwin, linearTwin, moeTwin, qkvTwin } from './twins.ts';
 import { quantPart } from './weight-layout.ts';
-
-/** Seeded normal-ish floats (mulberry32 + Box-Muller), rounded to float32. */
-function randn(n: number, seed: number, scale = 1): Float32Array {
-  let s = seed >>> 0;
-  const uniform = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 2 ** 32;
-  };
-  return Float32Array.from({ length: n }, () => scale * Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform()));
-}
-
-function parityError(gpu: Float32Array, cpu: Float32Array): number {
-  expect(gpu.length).toBe(cpu.length);
-  let err = 0;
-  for (let i = 0; i < cpu.length; i++) err = Math.max(err, Math.abs(gpu[i] - cpu[i]) / Math.max(1, Math.abs(cpu[i])));
-  return err;
-}
+import { parityError, randn } from '../../tests/gpu/numbers.ts';
 
 /** (rows, cols) random weights quantized as `format`, and the same dequantized (the twins' input). */
 function quantized(format: 'q8' | 'q4', rows: number, cols: number, seed: number, scale = 1 / Math.sqrt(cols)): { m: QuantMatrix; w: Float32Array } {

@@ -15,19 +15,13 @@ import { weightStorageFor } from '../../engine/checkpoint/dtype.ts';
 import { requestNodeDevice, type NodeGpu } from './node-webgpu.ts';
 import { noAdapter, noSubgroups } from './ci-policy.ts';
 import { familyGoldenCases, maxAbsDiff, type FamilyGoldenIntervention } from '../golden/fixtures.ts';
+import { maxDiff } from './numbers.ts';
 
 const TOL = 1e-3;
 /** SwiftShader emulates the GPU on the CPU: a forward with every hook of 128 experts takes a while. */
 const SLOW = { timeout: 600_000 };
 /** Largest |logit - reference| per fixture and kernel set, printed at the end (the README's figures). */
 const worst: Record<string, number> = {};
-
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 function compareHook(name: string, gpu: HookValue | undefined, cpu: HookValue): void {
   expect(gpu, name).toBeDefined();

@@ -24,19 +24,13 @@ import type { MixtralWeights } from '../../engine/weights.ts';
 import { WebGpuEngine } from '../../engine/webgpu/engine.ts';
 import { requestNodeDevice, type NodeGpu } from './node-webgpu.ts';
 import { noAdapter, noSubgroups } from './ci-policy.ts';
+import { maxDiff } from './numbers.ts';
 
 const TOL = 1e-3;
 const SLOW = { timeout: 600_000 };
 const ROOT = path.resolve(import.meta.dirname, '../..');
 /** Largest |logit diff| GPU vs CPU per model, format and kernel set, printed at the end. */
 const worst: Record<string, number> = {};
-
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 /** A family fixture's config with its widths made whole groups of 32, and random weights for it (norms near 1). */
 function familyModel(fixture: string, widths: Record<string, number>, seed: number): { config: MixtralConfig; weights: MixtralWeights } {
