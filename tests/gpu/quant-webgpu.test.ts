@@ -7,8 +7,9 @@
 // Qwen2-MoE with its shared expert and a dense layer, and Granite, whose fused experts are cut
 // into per-expert parts as they are written, here also split into parts of a few experts (a small
 // binding limit), so the grouped kernels read each part at its own scale regions.
-// Also measured: how far q8 and q4 move the default model's logits from f16 on the GPU, against
-// the tolerances the README documents (2% and 20% of the logits' range).
+// Also measured: how far q8 and q4 move the default model's logits from f16 on the GPU before the
+// first expert flip, against the tolerances the README documents (2% and 20% of the logits' range),
+// and how many (layer, position) top-k sets they flip.
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
@@ -22,6 +23,7 @@ import { seededRandom } from '../../engine/sampling.ts';
 import type { ExpertChoice } from '../../engine/hooks/request.ts';
 import type { MixtralWeights } from '../../engine/weights.ts';
 import { WebGpuEngine } from '../../engine/webgpu/engine.ts';
+import { MixscopeTokenizer } from '../../engine/tokenizer.ts';
 import { requestNodeDevice, type NodeGpu } from './node-webgpu.ts';
 import { noAdapter, noSubgroups } from './ci-policy.ts';
 import { maxDiff } from './numbers.ts';
@@ -129,22 +131,47 @@ describe.each(runs)(
   });
 
 describe('q8 and q4 against f16 on the default model (WebGPU)', () => {
-  it('move the logits by at most 2% (q8) and 20% (q4) of their range, as the README documents', SLOW, async (ctx) => {
+  // Where quantization flips an expert choice, the logits after it follow another expert, as they
+  // would at full width with another choice: a jump of any size, not an error of the format. So the
+  // error is bounded on the positions before the first flip (their whole causal past is routed as
+  // in f16), and the flips are counted and bounded apart.
+  it('move the logits by at most 2% (q8) and 20% (q4) of their range before the first expert flip, as the README documents', SLOW, async (ctx) => {
     const d = device(ctx);
     const ckpt = await loadModelDirectory(path.join(ROOT, 'models/mixscope-tiny'));
-    const ids = cases[0].ids;
-    const logits = async (format: 'f16' | 'q8' | 'q4') => {
+    // 64 tokens of held-out English: enough positions for the share of flips to mean something.
+    const text = readFileSync(path.join(ROOT, 'training/data/heldout/english.txt'), 'utf8');
+    const ids = new MixscopeTokenizer(ckpt.tokenizerJson).encode(text.slice(0, 2000)).ids.slice(0, 64);
+    const T = ids.length, L = ckpt.config.num_hidden_layers, K = ckpt.config.num_experts_per_tok;
+    const run = async (format: 'f16' | 'q8' | 'q4') => {
       const e = await WebGpuEngine.create(d, ckpt.config, ckpt.weights, { weights: format });
-      try { return (await e.forward(ids, { output: 'all' })).logits; } finally { e.dispose(); }
+      try { return await e.forward(ids, { output: 'all', hooks: ['blocks.*.moe.hook_expert_choice'] }); } finally { e.dispose(); }
     };
-    const f16 = await logits('f16');
+    /** Each (layer, position)'s top-k set, sorted, as a string. */
+    const sets = (r: { hooks: Map<string, unknown> }) => Array.from({ length: L }, (_, l) => {
+      const idx = (r.hooks.get(`blocks.${l}.moe.hook_expert_choice`) as ExpertChoice).indices;
+      return Array.from({ length: T }, (_, t) => Array.from(idx.slice(t * K, (t + 1) * K)).sort((a, b) => a - b).join(','));
+    });
+    const f16 = await run('f16');
+    const V = ckpt.config.vocab_size, ref = sets(f16);
     let lo = Infinity, hi = -Infinity;
-    for (const v of f16) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
-    const rel: Record<string, number> = {};
-    for (const format of ['q8', 'q4'] as const) rel[format] = maxDiff(await logits(format), f16) / (hi - lo);
-    console.log(`[webgpu:quant] largest |logit - f16 logit| / range of the f16 logits (${(hi - lo).toFixed(2)}), mixscope-tiny: ${JSON.stringify(rel)}`);
-    expect(rel.q8).toBeLessThanOrEqual(0.02);
-    expect(rel.q4).toBeLessThanOrEqual(0.2);
-    expect(rel.q4).toBeGreaterThan(rel.q8); // 4 bits cost more than 8: the formats really differ
+    for (const v of f16.logits) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+    const figures: Record<string, { rel: number; unflipped: number; flips: number }> = {};
+    for (const format of ['q8', 'q4'] as const) {
+      const q = await run(format), got = sets(q);
+      let flips = 0, unflipped = T;
+      for (let l = 0; l < L; l++) for (let t = 0; t < T; t++) if (got[l][t] !== ref[l][t]) { flips++; unflipped = Math.min(unflipped, t); }
+      const rel = maxDiff(q.logits.subarray(0, unflipped * V), f16.logits.subarray(0, unflipped * V)) / (hi - lo);
+      figures[format] = { rel, unflipped, flips };
+    }
+    console.log(`[webgpu:quant] mixscope-tiny, ${T} positions x ${L} layers: largest |logit - f16 logit| / range of the f16 logits (${(hi - lo).toFixed(2)}) before the first flip, and the flips: ${JSON.stringify(figures)}`);
+    expect(T).toBe(64);
+    expect(figures.q8.unflipped).toBeGreaterThanOrEqual(1);
+    expect(figures.q4.unflipped).toBeGreaterThanOrEqual(1);
+    expect(figures.q8.rel).toBeLessThanOrEqual(0.02);
+    expect(figures.q4.rel).toBeLessThanOrEqual(0.2);
+    expect(figures.q4.rel).toBeGreaterThan(figures.q8.rel); // 4 bits cost more than 8: the formats really differ
+    // As the quantization notebook measures on held-out text: q8 keeps >= 98% of top-k sets, q4 >= 85%.
+    expect(figures.q8.flips / (T * L)).toBeLessThanOrEqual(0.02);
+    expect(figures.q4.flips / (T * L)).toBeLessThanOrEqual(0.15);
   });
 });
