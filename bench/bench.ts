@@ -112,13 +112,15 @@ async function main() {
     log(`every mode in turns near ${p}`);
     const byMode = await decodeModesAt(gpu, sessions.get(p)!, p, MODES, o);
     for (const [name, { figures, counters, gpuReadings }] of Object.entries(byMode)) {
-      modes[name][`near_${p}`] = figures;
       readings.push(...gpuReadings);
-      if (p === positions[0] && counters) {
-        const { scopes, ...rest } = counters;
-        modes[name].counters = rest;
-        modes[name].error_scopes_awaited = scopes;
-      }
+      if (!counters) { modes[name][`near_${p}`] = figures; continue; }
+      // Per position (a window past 128 positions adds the attention's merge), and per mode the
+      // most of each over the positions, which the targets are held to.
+      const { scopes, ...rest } = counters;
+      modes[name][`near_${p}`] = { ...figures, counters: rest };
+      const most = (modes[name].counters ?? {}) as Record<string, number>;
+      modes[name].counters = Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, Math.max(v, most[k] ?? 0)]));
+      modes[name].error_scopes_awaited = ((modes[name].error_scopes_awaited as number | undefined) ?? 0) + scopes;
     }
   }
   for (const s of sessions.values()) s.dispose();

@@ -5,8 +5,8 @@
 // walk the positions one at a time: s_j = subgroupAdd(q . k_j over the lane's slice) * scale,
 // then the running max, sum and acc are updated. No workgroup barriers; reads of k_j and v_j are
 // contiguous across the lanes. The pattern's entries are written, then normalised, by lane 0.
-// Workgroup g = wid.x + wid.y * nwg.x covers RPW (row, split) jobs (WG / the smallest subgroup
-// size). Twin: the attention loop of engine/cpu/forward.ts (attentionTwin in engine/webgpu/twins.ts).
+// Workgroup g = wid.x + wid.y * nwg.x covers RPW (row, split) jobs (at most 4, so that a decode
+// step's few jobs spread over workgroups: kernels.ts, attentionJobsPerWorkgroup). Twin: the attention loop of engine/cpu/forward.ts (attentionTwin in engine/webgpu/twins.ts).
 // Bindings: as attention.wgsl.
 enable subgroups;
 diagnostic(off, subgroup_uniformity);

@@ -70,8 +70,19 @@ const ATTENTION_WG = 64, ROUTER_WG = 32, SAMPLE_WG = 256;
 export const MAX_EXPERTS = 128;
 /** The largest head the attention kernels hold (4 elements per invocation of 64). */
 const MAX_HEAD_DIM = 256;
-/** Positions per split of a decode step's attention (flash-decoding), and the most splits. */
-const SPLIT_POSITIONS = 256, MAX_SPLITS = 64;
+/**
+ * Positions per split of a decode step's attention (flash-decoding), and the most splits. A split
+ * walks its positions one after another, so short splits keep a 128-position window as quick as a
+ * 16-position one wherever workgroups run in parallel (SwiftShader's threads included).
+ */
+const SPLIT_POSITIONS = 32, MAX_SPLITS = 64;
+/**
+ * (row, split) jobs per workgroup of the subgroup attention kernel: at most 4, fewer than the other
+ * subgroup kernels' rows per workgroup (32 on 4-lane subgroups), because a decode step has only
+ * H x splits jobs and they should spread over several workgroups rather than queue in one. With
+ * 32-lane subgroups a workgroup of 128 still has a job for every subgroup.
+ */
+const attentionJobsPerWorkgroup = (k: Kernels) => Math.min(4, k.subgroups!.rowsPerWorkgroup);
 /** Candidates the sampler returns at most. */
 export const MAX_CANDIDATES = 64;
 
@@ -152,7 +163,7 @@ function qkvVariant(k: Kernels, subgroup: boolean, block: boolean): [ShaderName,
   return ['qkv', { WG: k.wg, ...kv }];
 }
 const attentionVariant = (k: Kernels): [ShaderName, Record<string, number>] =>
-  (k.subgroups ? ['attention_subgroup', { ...sgConstants(k), F16KV: F(k.f16KV) }] : ['attention', { WG: ATTENTION_WG, F16KV: F(k.f16KV) }]);
+  (k.subgroups ? ['attention_subgroup', { WG: k.subgroups.wg, RPW: attentionJobsPerWorkgroup(k), F16KV: F(k.f16KV) }] : ['attention', { WG: ATTENTION_WG, F16KV: F(k.f16KV) }]);
 /** Workgroups of the router without subgroups hold E x WG partial sums (2,048 floats): 16 invocations above 64 experts. */
 const routerVariant = (k: Kernels, E = 8): [ShaderName, Record<string, number>] =>
   (k.subgroups ? ['router_subgroup', sgConstants(k)] : ['router', { WG: E > 64 ? ROUTER_WG / 2 : ROUTER_WG }]);
@@ -346,7 +357,7 @@ export function planAttention(k: Kernels, a: AttentionShape & {
   const window = Math.min(a.window ?? 0xffffffff, 0xffffffff);
   const pattern = a.pattern ?? k.dummies[1];
   const jobs = a.T * a.H * a.splits; // (row, split) pairs: a workgroup each, or a subgroup each
-  const workgroups = k.subgroups ? Math.ceil(jobs / k.subgroups.rowsPerWorkgroup) : jobs;
+  const workgroups = k.subgroups ? Math.ceil(jobs / attentionJobsPerWorkgroup(k)) : jobs;
   const passes = [plan(k, attentionVariant(k), label, [a.T, a.H, a.Hkv, a.Dh, window, f32Bits(a.scale ?? 1 / Math.sqrt(a.Dh)), vOffset, slot],
     [a.qkv, a.kv, a.headScale, pattern, a.z, a.partials], grid(k.device, workgroups), a.step)];
   if (a.splits > 1) {
