@@ -38,7 +38,13 @@ function draw(s: State): void {
   const color = scaleDiverging<string>((t) => interpolateRdBu(1 - t)).domain([0, uniform, Math.min(data.k, 3 * uniform)]).clamp(true);
   const cell = Math.max(6, Math.min(o.cell, Math.floor((o.width - LABEL_W - GAP) / E)));
   const cols = gridColumns(o.width, E, cell, data.checkpoints.length);
-  const pw = E * cell, ph = TITLE_H + D * cell + AXIS_H;
+  // A panel's title on one line where it fits over the panel (about 5.6 px a character at 10 px),
+  // else the tokens on a second line: on a phone the panels are narrower than "step 3,200 · 13.1 M".
+  const titles = data.checkpoints.map((c) => [`step ${c.step.toLocaleString('en')}`, tokensLabel(c.tokens)] as const);
+  const pw = E * cell;
+  const twoLines = titles.some(([a, b]) => (a.length + b.length + 3) * 5.6 > pw + GAP - 2);
+  const titleH = twoLines ? TITLE_H + 11 : TITLE_H;
+  const ph = titleH + D * cell + AXIS_H;
   const rowsN = Math.ceil(data.checkpoints.length / cols);
   const svg = select(s.body).selectAll<SVGSVGElement, null>('svg').data([null]).join('svg')
     .attr('width', Math.min(o.width, LABEL_W + cols * (pw + GAP))).attr('height', rowsN * (ph + GAP) + 26)
@@ -47,13 +53,18 @@ function draw(s: State): void {
   data.checkpoints.forEach((c, i) => {
     const gx = LABEL_W + (i % cols) * (pw + GAP), gy = Math.floor(i / cols) * (ph + GAP);
     const g = svg.append('g').attr('class', 'mx-share-panel').attr('data-step', c.step).attr('transform', `translate(${gx},${gy})`);
-    g.append('text').attr('y', 11).attr('font-weight', 600).attr('fill', '#1b1e23').text(`step ${c.step.toLocaleString('en')} · ${tokensLabel(c.tokens)}`);
+    const [stepLabel, tokens] = titles[i]!;
+    const title = g.append('text').attr('y', 11).attr('font-weight', 600).attr('fill', '#1b1e23');
+    if (twoLines) {
+      title.append('tspan').attr('x', 0).text(stepLabel);
+      title.append('tspan').attr('x', 0).attr('dy', 11).attr('font-weight', 400).text(tokens);
+    } else title.text(`${stepLabel} · ${tokens}`);
     if (i % cols === 0) {
-      data.domains.forEach((d, r) => svg.append('text').attr('x', LABEL_W - 6).attr('y', gy + TITLE_H + r * cell + cell / 2 + 3.5)
+      data.domains.forEach((d, r) => svg.append('text').attr('x', LABEL_W - 6).attr('y', gy + titleH + r * cell + cell / 2 + 3.5)
         .attr('text-anchor', 'end').attr('fill', '#333').text(d));
     }
     c.shares.forEach((row, r) => row.forEach((v, e) => {
-      g.append('rect').attr('class', 'mx-share-cell').attr('x', e * cell).attr('y', TITLE_H + r * cell).attr('width', cell - 1).attr('height', cell - 1)
+      g.append('rect').attr('class', 'mx-share-cell').attr('x', e * cell).attr('y', titleH + r * cell).attr('width', cell - 1).attr('height', cell - 1)
         .attr('fill', color(v)).attr('data-domain', data.domains[r]).attr('data-expert', e).attr('data-share', v)
         .on('mouseenter mousemove', (event: MouseEvent) => s.tooltip.show([
           `${data.domains[r]} · E${e} · step ${c.step.toLocaleString('en')}`,
@@ -61,7 +72,7 @@ function draw(s: State): void {
         .on('mouseleave', () => s.tooltip.hide());
     }));
     for (let e = 0; e < E; e += cell >= 12 ? 1 : 2) {
-      g.append('text').attr('x', e * cell + (cell - 1) / 2).attr('y', TITLE_H + D * cell + 10).attr('text-anchor', 'middle').attr('fill', '#555').attr('font-size', 8).text(`E${e}`);
+      g.append('text').attr('x', e * cell + (cell - 1) / 2).attr('y', titleH + D * cell + 10).attr('text-anchor', 'middle').attr('fill', '#555').attr('font-size', 8).text(`E${e}`);
     }
   });
   // The colour key: 0, uniform, 3x uniform.

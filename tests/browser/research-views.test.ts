@@ -196,11 +196,12 @@ describe('research views in headless Chromium', () => {
     await mountAll(8, 2);
     for (const name of VIEWS) {
       for (const kind of ['svg', 'png', 'csv', 'json']) {
-        const [download] = await Promise.all([page.waitForEvent('download'), page.click(`.mx-${name} button[data-export="${kind}"]`)]);
+        // A PNG is rasterised in the page: on two loaded cores (CI) that has taken over Playwright's default 30 s.
+        const [download] = await Promise.all([page.waitForEvent('download', { timeout: 120_000 }), page.click(`.mx-${name} button[data-export="${kind}"]`)]);
         expect(download.suggestedFilename()).toBe(`${name}.${kind}`);
       }
     }
     const marks = await page.evaluate(() => [window.viz.CONTEXT_MARKS, [window.viz.CONTEXT_OPEN, window.viz.CONTEXT_CLOSE]]);
     expect(marks[0]).toEqual(marks[1]);
-  });
+  }, 300_000);
 });
