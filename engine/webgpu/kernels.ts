@@ -71,11 +71,12 @@ export const MAX_EXPERTS = 128;
 /** The largest head the attention kernels hold (4 elements per invocation of 64). */
 const MAX_HEAD_DIM = 256;
 /**
- * Positions per split of a decode step's attention (flash-decoding), and the most splits. A split
- * walks its positions one after another, so short splits keep a 128-position window as quick as a
- * 16-position one wherever workgroups run in parallel (SwiftShader's threads included).
+ * Positions per split of a decode step's attention (flash-decoding), and the most splits. A full
+ * 128-position window is one split (no merge dispatch): its H jobs already spread over
+ * workgroups (attentionJobsPerWorkgroup); longer spans without a window split, 4,096 positions
+ * into 32 ranges.
  */
-const SPLIT_POSITIONS = 32, MAX_SPLITS = 64;
+const SPLIT_POSITIONS = 128, MAX_SPLITS = 64;
 /**
  * (row, split) jobs per workgroup of the subgroup attention kernel: at most 4, fewer than the other
  * subgroup kernels' rows per workgroup (32 on 4-lane subgroups), because a decode step has only
