@@ -98,7 +98,8 @@ async function main() {
         for (const tokens of TOKENS) {
           for (let repeat = 0; repeat < REPEAT; repeat++) {
             // Tall enough for the whole tour: every view draws as tokens come.
-            const { page } = await open(browser, server, `#/tour?tokens=${tokens}`, { height: 5200 });
+            // (6400 px: the tour is 5.6-5.7k px tall at its first token.)
+            const { page } = await open(browser, server, `#/tour?tokens=${tokens}`, { height: 6400 });
             // Traced from before the generation starts (the model loads first) to its end.
             const trace = await startTrace(browser, page);
             // Views in sight once the first token is out (the page grows as the text does).

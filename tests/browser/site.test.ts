@@ -136,7 +136,8 @@ describe('the site in headless Chromium', () => {
     it(`tour on ${which}: 256 tokens with every view on screen, attention included, and every view holds all of them`, async () => {
       const backend = which === 'webgpu' ? gpu : cpu;
       // Tall enough for the whole tour: no view waits for idle time, each redraws every frame.
-      const { page, errors, outside } = await open(backend.browser, server, '#/tour?tokens=256', { height: 5200 });
+      // (6400 px: the tour is 5.6-5.7k px tall at its first token, more on WebGPU for its note.)
+      const { page, errors, outside } = await open(backend.browser, server, '#/tour?tokens=256', { height: 6400 });
       await expect.poll(() => page.locator('.site-backend').getAttribute('data-backend'), { timeout: 60_000 }).toBe(which);
       await page.waitForFunction(() => Number(document.querySelector('.tour-status')?.getAttribute('data-step') ?? 0) >= 1, undefined, { timeout: GENERATE_TIMEOUT, polling: 250 });
       const sight = await everyViewInSight(page);
