@@ -81,9 +81,9 @@ function bytesOf(kernel: string, c: MixtralConfig, S: number, k: Kernels): numbe
   const m = (rows: number, cols: number) => matrixBytes(k.format, rows, cols);
   switch (kernel) {
     case 'qkv_subgroup': case 'qkv': return m((H + 2 * Hkv) * Dh, D);
-    case 'attention': return 2 * 4 * kvWords(k, S, Hkv, Dh) + 4 * H * Dh;
+    case 'attention_subgroup': case 'attention': return 2 * 4 * kvWords(k, S, Hkv, Dh) + 4 * H * Dh;
     case 'linear_subgroup': case 'linear': return m(D, H * Dh);
-    case 'router': return 4 * E * D;
+    case 'router_subgroup': case 'router': return 4 * E * D;
     case 'moe_gate_up_subgroup': case 'moe_gate_up': return K * 2 * m(F, D);
     case 'moe_down_subgroup': case 'moe_down': return K * m(D, F);
     default: return 0;
