@@ -9,29 +9,11 @@ import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vit
 import { rmsnorm, rope } from '../cpu/ops.ts';
 import { requestNodeDevice, type NodeGpu } from '../../tests/gpu/node-webgpu.ts';
 import { noAdapter, noSubgroups } from '../../tests/gpu/ci-policy.ts';
+import { parityError, randn } from '../../tests/gpu/numbers.ts';
 import { createEmpty, createStorage, createUniform, readBuffer, readF32, submit, validated, write, type Pass } from './gpu.ts';
 import { packF16, unpackF16 } from './f16.ts';
 import { createKernels, disposeKernels, kvWords, planLinear, planQkNorm, planQkv, planRmsnorm, planRouter, planSharedGate, routerRules, stepWords, type Kernels } from './kernels.ts';
 import { linearTwin, qkNormTwin, qkvTwin, routerTwin, sharedGateTwin } from './twins.ts';
-
-function randn(n: number, seed: number, scale = 1): Float32Array {
-  let s = seed >>> 0;
-  const uniform = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 2 ** 32;
-  };
-  return Float32Array.from({ length: n }, () => scale * Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform()));
-}
-
-function parityError(gpu: ArrayLike<number>, cpu: ArrayLike<number>): number {
-  expect(gpu.length).toBe(cpu.length);
-  let err = 0;
-  for (let i = 0; i < cpu.length; i++) err = Math.max(err, Math.abs(gpu[i] - cpu[i]) / Math.max(1, Math.abs(cpu[i])));
-  return err;
-}
 
 describe('the families\' kernels match their CPU twins (Dawn)', () => {
   let gpu: NodeGpu | { reason: string };

@@ -15,7 +15,7 @@ export function randn(n: number, seed: number, scale = 1): Float32Array {
 }
 
 /** Largest error relative to max(1, |cpu|), element by element (lengths must match). */
-export function parityError(gpu: Float32Array, cpu: Float32Array): number {
+export function parityError(gpu: ArrayLike<number>, cpu: ArrayLike<number>): number {
   expect(gpu.length).toBe(cpu.length);
   let err = 0;
   for (let i = 0; i < cpu.length; i++) err = Math.max(err, Math.abs(gpu[i] - cpu[i]) / Math.max(1, Math.abs(cpu[i])));
