@@ -27,6 +27,7 @@ import { MixscopeTokenizer } from '../../engine/tokenizer.ts';
 import { requestNodeDevice, type NodeGpu } from './node-webgpu.ts';
 import { noAdapter, noSubgroups } from './ci-policy.ts';
 import { maxDiff } from './numbers.ts';
+import { topkSetFlips } from '../helpers/parity.ts';
 
 const TOL = 1e-3;
 const SLOW = { timeout: 600_000 };
@@ -146,20 +147,14 @@ describe('q8 and q4 against f16 on the default model (WebGPU)', () => {
       const e = await WebGpuEngine.create(d, ckpt.config, ckpt.weights, { weights: format });
       try { return await e.forward(ids, { output: 'all', hooks: ['blocks.*.moe.hook_expert_choice'] }); } finally { e.dispose(); }
     };
-    /** Each (layer, position)'s top-k set, sorted, as a string. */
-    const sets = (r: { hooks: Map<string, unknown> }) => Array.from({ length: L }, (_, l) => {
-      const idx = (r.hooks.get(`blocks.${l}.moe.hook_expert_choice`) as ExpertChoice).indices;
-      return Array.from({ length: T }, (_, t) => Array.from(idx.slice(t * K, (t + 1) * K)).sort((a, b) => a - b).join(','));
-    });
     const f16 = await run('f16');
-    const V = ckpt.config.vocab_size, ref = sets(f16);
+    const V = ckpt.config.vocab_size;
     let lo = Infinity, hi = -Infinity;
     for (const v of f16.logits) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
     const figures: Record<string, { rel: number; unflipped: number; flips: number }> = {};
     for (const format of ['q8', 'q4'] as const) {
-      const q = await run(format), got = sets(q);
-      let flips = 0, unflipped = T;
-      for (let l = 0; l < L; l++) for (let t = 0; t < T; t++) if (got[l][t] !== ref[l][t]) { flips++; unflipped = Math.min(unflipped, t); }
+      const q = await run(format);
+      const { flips, firstPosition: unflipped } = topkSetFlips(q.hooks, f16.hooks, L, K);
       const rel = maxDiff(q.logits.subarray(0, unflipped * V), f16.logits.subarray(0, unflipped * V)) / (hi - lo);
       figures[format] = { rel, unflipped, flips };
     }

@@ -35,3 +35,23 @@ export function expertChoiceFlips(
   }
   return { compared, flips };
 }
+
+/**
+ * How many (layer, position) top-k sets of `got` differ from `reference`'s (the expert-choice hooks
+ * of every layer, as sets: order within the k ignored), and the first position with one: every
+ * position before it has its whole causal past routed as in the reference (T when none differ).
+ */
+export function topkSetFlips(got: Map<string, HookValue>, reference: Map<string, HookValue>, L: number, K: number): { flips: number; firstPosition: number } {
+  let flips = 0, firstPosition = Infinity;
+  for (let l = 0; l < L; l++) {
+    const a = (got.get(`blocks.${l}.moe.hook_expert_choice`) as ExpertChoice).indices;
+    const b = (reference.get(`blocks.${l}.moe.hook_expert_choice`) as ExpertChoice).indices;
+    const T = b.length / K;
+    firstPosition = Math.min(firstPosition, T);
+    for (let t = 0; t < T; t++) {
+      const x = [...a.subarray(t * K, (t + 1) * K)].sort().join(), y = [...b.subarray(t * K, (t + 1) * K)].sort().join();
+      if (x !== y) { flips++; firstPosition = Math.min(firstPosition, t); }
+    }
+  }
+  return { flips, firstPosition };
+}

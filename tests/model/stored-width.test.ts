@@ -6,8 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { CpuEngine } from '../../engine/cpu/engine.ts';
-import type { ForwardResult } from '../../engine/engine.ts';
-import type { ExpertChoice } from '../../engine/hooks/request.ts';
+import { topkSetFlips } from '../helpers/parity.ts';
 import { filesSource, type NamedBlob } from '../../engine/checkpoint/source.ts';
 import { urlSource } from '../../engine/checkpoint/source.ts';
 import { readTensors } from '../../engine/checkpoint/tensor-reader.ts';
@@ -81,18 +80,11 @@ describe('the CPU engine on q8 and q4 weights (the router stays float32)', () =>
     const base = await run(stored.weights), ref = base.logits;
     expect(Array.from((await run(convertWeights(stored.weights, c, 'f32'))).logits)).toEqual(Array.from(ref));
     expect(Array.from((await run(convertWeights(stored.weights, c, 'f16'))).logits)).toEqual(Array.from(ref));
-    /** Each (layer, position)'s top-k set, sorted, as a string. */
-    const sets = (r: ForwardResult) => Array.from({ length: L }, (_, l) => {
-      const idx = (r.hooks.get(`blocks.${l}.moe.hook_expert_choice`) as ExpertChoice).indices;
-      return Array.from({ length: T }, (_, t) => Array.from(idx.slice(t * K, (t + 1) * K)).sort((a, b) => a - b).join(','));
-    });
-    const refSets = sets(base);
     const argmax = (a: Float32Array, t: number) => { let b = 0; for (let v = 1; v < V; v++) if (a[t * V + v] > a[t * V + b]) b = v; return b; };
     const range = Math.max(...ref) - Math.min(...ref);
     for (const [format, tol] of [['q8', 0.02], ['q4', 0.2]] as const) {
-      const r = await run(convertWeights(stored.weights, c, format)), q = r.logits, got = sets(r);
-      let unflipped = T;
-      for (let l = 0; l < L; l++) for (let t = 0; t < T; t++) if (got[l][t] !== refSets[l][t]) unflipped = Math.min(unflipped, t);
+      const r = await run(convertWeights(stored.weights, c, format)), q = r.logits;
+      const unflipped = topkSetFlips(r.hooks, base.hooks, L, K).firstPosition;
       expect(unflipped, `${format}: positions before the first flip`).toBeGreaterThanOrEqual(format === 'q8' ? T / 2 : 1);
       let worst = 0;
       for (let i = 0; i < unflipped * V; i++) worst = Math.max(worst, Math.abs(q[i] - ref[i]));
