@@ -50,16 +50,17 @@ interface Painted {
   /** Identity of the growing data and the head (null: not incremental). */
   sequence: object | null;
   head: number;
-  px: number;
+  /** Bins per side of `pooled` and `cells`. */
+  side: number;
   window: number | null;
   color: (p: number) => string;
   /** Tokens the bins are laid out for (see paintPattern). */
   capacity: number;
   /** Query rows pooled so far. */
   rows: number;
-  /** (px, px) pooled maxima; -1 marks pixels whose cells are all masked. */
+  /** (side, side) pooled maxima; -1 marks bins whose cells are all masked. */
   pooled: Float32Array;
-  /** The pooled pixels as colours: only the top-left m x m is shown. */
+  /** The pooled bins as colours: only the top-left m x m is shown, scaled to the canvas. */
   cells: HTMLCanvasElement;
 }
 
@@ -99,16 +100,22 @@ export function paintPattern(
   if (canvas.width !== px) { canvas.width = px; canvas.height = px; }
   if (canvas.style.width !== `${size}px`) canvas.style.width = canvas.style.height = `${size}px`;
   const sequence = stream?.sequence ?? null;
-  // One cell per pixel up to px tokens. Beyond, static data bins exactly T tokens; growing data
-  // bins a capacity a little above T (in steps of px/8), so the bins stay put for the next tokens
-  // and the part shown is at least 7/8 of the pixels.
+  // The pooled grid has `side` x `side` bins. Up to px tokens a bin is a token (one cell per
+  // pixel once scaled), and the grid is only as large as the tokens need (growing data: the next
+  // power of two, so a few hundred tokens rebuild it a few times): a fresh 480 px map of a short
+  // prompt allocates and colours a few hundred bins, not 230,000. Beyond px tokens the grid is px
+  // bins wide: static data bins exactly T tokens; growing data bins a capacity a little above T
+  // (in steps of px/8), so the bins stay put for the next tokens and the part shown is at least
+  // 7/8 of the pixels.
+  const pooledAbove = T > px;
+  const side = pooledAbove ? px : sequence === null ? Math.max(1, T) : Math.min(px, 2 ** Math.ceil(Math.log2(Math.max(16, T))));
   const step = Math.ceil(px / 8);
-  const capacity = T <= px ? px : sequence === null ? T : px + step * Math.ceil((T - px) / step);
+  const capacity = !pooledAbove ? side : sequence === null ? T : px + step * Math.ceil((T - px) / step);
   let st = painted.get(canvas);
-  if (!st || st.px !== px) {
+  if (!st || st.side !== side) {
     const cells = document.createElement('canvas');
-    cells.width = cells.height = px;
-    st = { sequence: null, head: -1, px, window, color, capacity: 0, rows: 0, pooled: new Float32Array(px * px), cells };
+    cells.width = cells.height = side;
+    st = { sequence: null, head: -1, side, window, color, capacity: 0, rows: 0, pooled: new Float32Array(side * side), cells };
     painted.set(canvas, st);
   }
   const same = sequence !== null && st.sequence === sequence && st.head === stream!.head && st.window === window
@@ -116,24 +123,24 @@ export function paintPattern(
   const from = same ? st.rows : 0;
   const pooled = st.pooled;
   if (from === 0) pooled.fill(-1);
-  const bins = Int32Array.from({ length: T }, (_, i) => Math.floor((i * px) / capacity));
+  const bins = Int32Array.from({ length: T }, (_, i) => Math.floor((i * side) / capacity));
   const bin = (i: number) => bins[i];
   for (let q = from; q < T; q++) {
-    const r = row(q), lo = window === null ? 0 : Math.max(0, q - window + 1), base = bins[q] * px;
+    const r = row(q), lo = window === null ? 0 : Math.max(0, q - window + 1), base = bins[q] * side;
     for (let k = lo; k <= q; k++) {
       const o = base + bins[k], v = r[k];
       if (v > pooled[o]) pooled[o] = v;
     }
   }
   // The pixel rows the new queries fell into, coloured.
-  const m = Math.max(1, Math.ceil((T * px) / capacity));
+  const m = Math.max(1, Math.ceil((T * side) / capacity));
   const r0 = from === 0 ? 0 : bin(from), r1 = T > 0 ? bin(T - 1) + 1 : 1;
   const cctx = st.cells.getContext('2d')!;
   if (r1 > r0) {
     const lut = lutOf(color);
-    const img = cctx.createImageData(px, r1 - r0);
+    const img = cctx.createImageData(side, r1 - r0);
     const d = img.data;
-    for (let i = 0, j = r0 * px; i < (r1 - r0) * px; i++, j++) {
+    for (let i = 0, j = r0 * side; i < (r1 - r0) * side; i++, j++) {
       const v = pooled[j], o = i * 4;
       d[o + 3] = 255;
       if (v < 0) { d[o] = MASKED[0]; d[o + 1] = MASKED[1]; d[o + 2] = MASKED[2]; continue; }

@@ -51,6 +51,27 @@ describe('paced drawing', () => {
     expect(t.groups).toEqual([['a', 'b'], ['c'], ['d']]);
   });
 
+  it('the turn after one that drew waits for a frame, or for 100 ms where frames do not run', async () => {
+    const frames: (() => void)[] = [];
+    const doc = { defaultView: { MessageChannel, requestAnimationFrame: (fn: () => void) => { frames.push(fn); return frames.length; } } } as unknown as Document;
+    paceDocument(doc, 4);
+    const order: string[] = [];
+    paced(doc, {}, () => { order.push('a'); busy(5); });
+    paced(doc, {}, () => { order.push('b'); busy(5); });
+    paced(doc, {}, () => { order.push('c'); busy(5); });
+    // The first turn needs no frame: it draws a, and b waits for the frame that shows a.
+    await tasks();
+    expect(order).toEqual(['a']);
+    expect(frames).toHaveLength(1);
+    frames.shift()!();
+    await tasks();
+    expect(order).toEqual(['a', 'b']);
+    // No frame comes (a hidden tab): c draws anyway, 100 ms later.
+    await new Promise((r) => setTimeout(r, 150));
+    expect(order).toEqual(['a', 'b', 'c']);
+    await settled(doc);
+  });
+
   it('a drawer that asks again while it waits draws once, with its newest draw, in its place', async () => {
     const doc = fakeDocument();
     paceDocument(doc, 4);

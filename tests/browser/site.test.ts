@@ -2,7 +2,7 @@
 // of a static host with every request outside it refused (offline), the default model, the
 // engine in its worker on WebGPU (SwiftShader here) and, with WebGPU disabled, on the CPU.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { launchChromium } from './chromium.ts';
@@ -53,8 +53,11 @@ describe('the site in headless Chromium', () => {
   let gpu: Backend;
   let cpu: Backend;
 
+  let built = '';
+
   beforeAll(async () => {
-    server = await serveDirectory(await buildSite());
+    built = await buildSite();
+    server = await serveDirectory(built);
     gpu = { name: 'webgpu', browser: await launchChromium({ webgpu: true }) };
     cpu = { name: 'cpu', browser: await launchChromium({ webgpu: false }) };
   }, 180_000);
@@ -65,6 +68,19 @@ describe('the site in headless Chromium', () => {
     await gpu?.browser.close();
     await cpu?.browser.close();
     await server?.close();
+  });
+
+  it('ships the views and d3 in a chunk of their own that starts with V8\'s compile-everything hint, and the page imports it', () => {
+    // Without it each view's first draw compiles its code on the main thread during a generation.
+    const assets = path.join(built, SUBPATH, 'assets');
+    const views = readdirSync(assets).filter((f) => /^viz-.*\.js$/.test(f));
+    expect(views).toHaveLength(1);
+    const code = readFileSync(path.join(assets, views[0]), 'utf8');
+    expect(code.split('\n')[0]).toBe('//# allFunctionsCalledOnLoad');
+    // d3 is in it (its selection code), and the page's entry imports it.
+    expect(code).toContain('http://www.w3.org/2000/svg');
+    const entry = readdirSync(assets).find((f) => /^index-.*\.js$/.test(f))!;
+    expect(readFileSync(path.join(assets, entry), 'utf8')).toContain(views[0]);
   });
 
   it('lists every notebook with its title and summary, and opens each one without an error', async () => {
