@@ -135,7 +135,9 @@ export function paintPattern(
   // The pixel rows the new queries fell into, coloured.
   const m = Math.max(1, Math.ceil((T * side) / capacity));
   const r0 = from === 0 ? 0 : bin(from), r1 = T > 0 ? bin(T - 1) + 1 : 1;
-  const cctx = st.cells.getContext('2d')!;
+  // A staging buffer written with putImageData: kept in memory (willReadFrequently) rather than on
+  // the GPU, where each write is an upload and the first one creates a GPU context.
+  const cctx = st.cells.getContext('2d', { willReadFrequently: true })!;
   if (r1 > r0) {
     const lut = lutOf(color);
     const img = cctx.createImageData(side, r1 - r0);
