@@ -94,7 +94,7 @@ export function mountNotebook(
   container.append(root);
 
   const runtime = new Runtime(notebookBuiltins(root, builtins, definitions));
-  // The cells' definitions run in slices of a few tens of milliseconds, so a notebook opening
+  // The cells' definitions run in slices of about 12 ms, so a notebook opening
   // (or a change that re-runs many cells) never holds the page for long.
   const slice = createSlicer();
   const module = runtime.module();

@@ -13,7 +13,7 @@ export interface Slicer extends Slice {
   dispose(): void;
 }
 
-export function createSlicer(budgetMs = 24): Slicer {
+export function createSlicer(budgetMs = 12): Slicer {
   let open = false;
   let sliceStart = 0;
   let waiting: (() => void)[] = [];

@@ -70,17 +70,25 @@ describe('the site in headless Chromium', () => {
     await server?.close();
   });
 
-  it('ships the views and d3 in a chunk of their own that starts with V8\'s compile-everything hint, and the page imports it', () => {
-    // Without it each view's first draw compiles its code on the main thread during a generation.
+  it('ships the views and d3, the cell editor and each notebook in chunks that start with V8\'s compile-everything hint', () => {
+    // Without it each view's first draw, the first editor and a notebook's cells compile their code on the main thread.
     const assets = path.join(built, SUBPATH, 'assets');
-    const views = readdirSync(assets).filter((f) => /^viz-.*\.js$/.test(f));
-    expect(views).toHaveLength(1);
-    const code = readFileSync(path.join(assets, views[0]), 'utf8');
-    expect(code.split('\n')[0]).toBe('//# allFunctionsCalledOnLoad');
-    // d3 is in it (its selection code), and the page's entry imports it.
-    expect(code).toContain('http://www.w3.org/2000/svg');
-    const entry = readdirSync(assets).find((f) => /^index-.*\.js$/.test(f))!;
-    expect(readFileSync(path.join(assets, entry), 'utf8')).toContain(views[0]);
+    const files = readdirSync(assets);
+    const chunk = (prefix: string) => {
+      const found = files.filter((f) => f.startsWith(`${prefix}-`) && f.endsWith('.js'));
+      expect(found, prefix).toHaveLength(1);
+      return readFileSync(path.join(assets, found[0]), 'utf8');
+    };
+    const hinted = (code: string) => code.split('\n')[0] === '//# allFunctionsCalledOnLoad';
+    const views = chunk('viz'), editor = chunk('editor');
+    expect(hinted(views)).toBe(true);
+    expect(hinted(editor)).toBe(true);
+    // d3 is in the views' chunk (its SVG namespace), CodeMirror in the editor's.
+    expect(views).toContain('http://www.w3.org/2000/svg');
+    expect(editor).toContain('cm-editor');
+    for (const notebook of ['tour', 'what-is-moe', 'router-step-by-step']) expect(hinted(chunk(notebook)), notebook).toBe(true);
+    // The page's entry is not hinted (most of it runs at once anyway).
+    expect(hinted(chunk('index'))).toBe(false);
   });
 
   it('lists every notebook with its title and summary, and opens each one without an error', async () => {
