@@ -21,9 +21,15 @@ export function createErrorLine(cls: string): { node: HTMLDetailsElement; set(te
   const full = document.createElement('div');
   full.className = 'error-line-full';
   node.append(summary, full);
+  let shown: string | null = null;
   return {
     node,
     set(text: string) {
+      // The header passes its state on every change (each token of a generation): the same
+      // message is left alone, neither rewritten (a restyle and a layout) nor closed on a reader
+      // who opened it.
+      if (text === shown) return;
+      shown = text;
       const whole = text.length > MAX_ERROR_CHARS ? `${text.slice(0, MAX_ERROR_CHARS)}... (${text.length} characters)` : text;
       const line = whole.replace(/\s+/g, ' ');
       summary.textContent = line.length > LINE_CHARS ? `${line.slice(0, LINE_CHARS - 1)}…` : line;
@@ -57,24 +63,39 @@ export function createHeader(actions: HeaderActions): { node: HTMLElement; updat
   node.append(home, model, backend, progress, progressText, error.node, spacer, stop, open);
 
   function update(s: LoadState): void {
-    model.textContent = s.info ? `${s.info.label} · ${formatCount(s.info.parameters.total)} parameters` : 'no model';
-    backend.textContent = s.info ? s.info.backendDescription : '';
-    backend.title = backend.textContent;
-    backend.dataset.backend = s.info?.backend ?? '';
+    // Called on every change of the state (each token of a generation): only what differs is
+    // written, so the header is not restyled and laid out again for nothing.
+    setText(model, s.info ? `${s.info.label} · ${formatCount(s.info.parameters.total)} parameters` : 'no model');
+    setText(backend, s.info ? s.info.backendDescription : '');
+    set(backend, 'title', backend.textContent ?? '');
+    setData(backend, 'backend', s.info?.backend ?? '');
     // The dot says whether this is the faster engine here (green), a slower one (orange), or the only one.
-    backend.dataset.choice = s.info?.backendChoice ?? '';
+    setData(backend, 'choice', s.info?.backendChoice ?? '');
     const loading = s.phase === 'loading';
-    progress.hidden = progressText.hidden = !loading;
+    set(progress, 'hidden', !loading);
+    set(progressText, 'hidden', !loading);
     if (loading) {
       if (s.bytesTotal > 0) { progress.max = s.bytesTotal; progress.value = s.bytesDone; } else progress.removeAttribute('value');
-      progressText.textContent = s.bytesTotal > 0 ? `loading ${s.file}: ${mb(s.bytesDone)} / ${mb(s.bytesTotal)} MB` : 'loading…';
+      setText(progressText, s.bytesTotal > 0 ? `loading ${s.file}: ${mb(s.bytesDone)} / ${mb(s.bytesTotal)} MB` : 'loading…');
     }
     error.set(s.phase === 'error' && s.error ? s.error : '');
     // Stop ends the generations running, and a load in progress.
-    stop.disabled = s.running === 0 && !loading;
-    stop.title = loading ? 'Stop loading this model (the model in use stays)' : 'Stop the generations running';
+    set(stop, 'disabled', s.running === 0 && !loading);
+    set(stop, 'title', loading ? 'Stop loading this model (the model in use stays)' : 'Stop the generations running');
   }
   return { node, update };
+}
+
+function setText(node: HTMLElement, text: string): void {
+  if (node.textContent !== text) node.textContent = text;
+}
+
+function set<E extends HTMLElement, K extends keyof E>(node: E, key: K, value: E[K]): void {
+  if (node[key] !== value) node[key] = value;
+}
+
+function setData(node: HTMLElement, key: string, value: string): void {
+  if (node.dataset[key] !== value) node.dataset[key] = value;
 }
 
 function span(cls: string): HTMLSpanElement {

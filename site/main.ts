@@ -15,10 +15,13 @@ import { renderNotebookPage } from './notebook-page.ts';
 import { whenIdle } from './notebook/when-idle.ts';
 import './style.css';
 
-// The tour streams a generation into seven views: they take turns, a few milliseconds of
-// drawing per task, so no task holds the page for long (viz/pacing.ts); a generation hands the
-// page its next state once the last one is drawn, ten at most a second.
-viz.paceDocument(document, 4);
+// The tour streams a generation into seven views: they take turns, one view's drawing per task
+// and one view's changes per frame (viz/pacing.ts, budget 0: a single draw per turn), so neither a
+// draw nor the rendering after it holds the page for long; a generation hands the page its next
+// state once the last one is drawn, ten at most a second. Measured (npm run bench:site, same
+// machine, one run each): the longest task 8-21 ms of thread time against 10-28 ms at 4 ms a turn;
+// with the main thread slowed 3x, 34 tasks over 50 ms against 53 (longest 75 ms against 82).
+viz.paceDocument(document, 0);
 
 // The browser loads its locale data the first time a number is formatted with a locale (Inputs'
 // menus and tables do it, so do notebooks' figures): 0.1-0.2 s in one task on a slow machine.
