@@ -23,7 +23,7 @@ export function thumbSize(width: number, heads: number, kvHeads: number): number
 }
 
 /** Milliseconds of painting per draw: past it, the draw asks to be called again (view.ts). */
-const PAINT_SLICE_MS = 8;
+const PAINT_SLICE_MS = 4;
 
 /**
  * Paints every thumbnail, a slice at a time: the first paint of a head pools all its rows (the

@@ -56,7 +56,7 @@ export function windowRows(T: number, rowHeight: number, scrollTop: number, view
 }
 
 /** Rows (re)drawn per call at most: a few ms of work, and as much to lay out and paint, on a slow machine. */
-const ROWS_PER_DRAW = 8;
+const ROWS_PER_DRAW = 4;
 
 function draw(s: State): boolean {
   const { data, options } = s;
