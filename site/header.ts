@@ -25,9 +25,8 @@ export function createErrorLine(cls: string): { node: HTMLDetailsElement; set(te
   return {
     node,
     set(text: string) {
-      // The header passes its state on every change (each token of a generation): the same
-      // message is left alone, neither rewritten (a restyle and a layout) nor closed on a reader
-      // who opened it.
+      // The header passes its state on every change (a generation starting or ending, a load's
+      // progress): the same message is left alone, not closed on a reader who opened it.
       if (text === shown) return;
       shown = text;
       const whole = text.length > MAX_ERROR_CHARS ? `${text.slice(0, MAX_ERROR_CHARS)}... (${text.length} characters)` : text;
@@ -63,8 +62,8 @@ export function createHeader(actions: HeaderActions): { node: HTMLElement; updat
   node.append(home, model, backend, progress, progressText, error.node, spacer, stop, open);
 
   function update(s: LoadState): void {
-    // Called on every change of the state (each token of a generation): only what differs is
-    // written, so the header is not restyled and laid out again for nothing.
+    // Called on every change of the state (a generation starting or ending, each chunk of a
+    // load): only what differs is written, so the header is not restyled for nothing.
     setText(model, s.info ? `${s.info.label} · ${formatCount(s.info.parameters.total)} parameters` : 'no model');
     setText(backend, s.info ? s.info.backendDescription : '');
     set(backend, 'title', backend.textContent ?? '');
